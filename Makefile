@@ -1,0 +1,54 @@
+# revloop: `make demo` runs everything end to end on the sandbox CRMs; `make test` runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+
+export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
+export EVENTS_DIR ?= $(CURDIR)/data/events
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+export PATH := $(BIN):$(PATH)
+
+DEMO_PEOPLE ?= 2000
+BENCH_ARGS ?=
+
+.PHONY: install manifest dagster-home demo dev test bench lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The dbt manifest must exist before `dagster asset materialize` loads the definitions.
+manifest: install
+	cd dbt_project && $(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+
+dagster-home:
+	mkdir -p $(DAGSTER_HOME)
+	cp config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+demo: manifest dagster-home
+	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) -- \
+		$(BIN)/python -m orchestration.demo
+	@echo "Warehouse left at $(WAREHOUSE_PATH): $(BIN)/python -c \"import duckdb; duckdb.connect('$(WAREHOUSE_PATH)', read_only=True).sql('show all tables').show()\""
+
+dev: manifest dagster-home
+	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) -- \
+		$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
+
+test: manifest
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: manifest
+	$(BIN)/python -m benchmarks.ingestion $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

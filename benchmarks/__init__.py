@@ -1,0 +1,1 @@
+"""Benchmarks of revloop's pipelines (run as modules: python -m benchmarks.<name>)."""

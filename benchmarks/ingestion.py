@@ -1,0 +1,144 @@
+"""Ingestion benchmark: revloop's event ingestion end to end vs DuckDB's own read_json_auto on the same files.
+
+    python -m benchmarks.ingestion --events 2000000 --people 100000
+
+Each measurement runs in a fresh process (so peak RSS is its own) into a fresh DuckDB file.
+"""
+
+import argparse
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingestion.events.settings import CHANNELS, FILE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timed run: what, how many rows, how long, and the process's peak memory."""
+
+    name: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def revloop_events(events_dir: Path, warehouse: Path) -> Measurement:
+    """revloop's events source through dlt into `warehouse`, plus loading its rejections."""
+    from ingestion.events import events_source
+    from ingestion.events.settings import DATASET, PIPELINE_NAME
+    from ingestion.quarantine import Rejections, load_rejections
+    from ingestion.warehouse import make_pipeline
+
+    started = time.perf_counter()
+    rejections = Rejections()
+    make_pipeline(PIPELINE_NAME, DATASET, warehouse).run(events_source(events_dir, rejections))
+    load_rejections(rejections, warehouse)
+    seconds = time.perf_counter() - started
+    rows = count_rows(warehouse, [f"{DATASET}.{channel}" for channel in CHANNELS])
+    return Measurement("revloop events (dlt -> DuckDB)", rows, seconds, peak_rss_mb())
+
+
+def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
+    """DuckDB's own newline-delimited JSON reader over the same files into one table."""
+    import duckdb
+
+    files = [str(path) for suffix in FILE_SUFFIXES for path in sorted(events_dir.glob(f"*/*{suffix}"))]
+    started = time.perf_counter()
+    con = duckdb.connect(str(warehouse), config={"enable_progress_bar": False})
+    con.execute(
+        "CREATE TABLE events AS SELECT * FROM"
+        " read_json_auto(?, format = 'newline_delimited', union_by_name = true)",
+        [files],
+    )
+    con.close()
+    seconds = time.perf_counter() - started
+    return Measurement("DuckDB read_json_auto", count_rows(warehouse, ["events"]), seconds, peak_rss_mb())
+
+
+def count_rows(warehouse: Path, tables: list[str]) -> int:
+    """Rows in the given tables of the warehouse (missing tables count 0)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        existing = {
+            f"{s}.{t}" if s != "main" else t
+            for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        }
+        return sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables if t in existing)
+    finally:
+        con.close()
+
+
+def measure_in_fresh_process(benchmark, events_dir: Path, workdir: Path) -> Measurement:
+    """Run `benchmark` in a new process against a new warehouse file, and delete that warehouse after."""
+    warehouse_dir = Path(tempfile.mkdtemp(prefix="warehouse-", dir=workdir))
+    try:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            return pool.apply(benchmark, (events_dir, warehouse_dir / "warehouse.duckdb"))
+    finally:
+        shutil.rmtree(warehouse_dir, ignore_errors=True)
+
+
+def generate_events(events_dir: Path, events: int, people: int, seed: int) -> dict[str, int]:
+    """The benchmark's event files, written by the synthetic world's bulk writer."""
+    from sandbox.world import write_bulk_events
+
+    return write_bulk_events(events_dir, events, people, seed)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2_000_000, help="event lines to generate")
+    parser.add_argument("--people", type=int, default=100_000, help="distinct people behind the events")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the fastest is kept")
+    parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
+    args = parser.parse_args(argv)
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    try:
+        events_dir = workdir / "events"
+        started = time.perf_counter()
+        generate_events(events_dir, args.events, args.people, args.seed)
+        size_mb = sum(f.stat().st_size for f in events_dir.rglob("*") if f.is_file()) / 1e6
+        print(f"generated {args.events:,} events ({size_mb:,.0f} MB) in {time.perf_counter() - started:.1f}s")
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, {os.cpu_count()} CPUs")
+
+        results = {}
+        for benchmark in (revloop_events, duckdb_read_json_auto):
+            runs = [measure_in_fresh_process(benchmark, events_dir, workdir) for _ in range(args.repeat)]
+            results[benchmark] = min(runs, key=lambda m: m.seconds)
+            best = results[benchmark]
+            print(
+                f"{best.name:32s} {best.rows:>11,} rows {best.seconds:7.2f}s "
+                f"{best.rows_per_second:>11,.0f} rows/s  peak RSS {best.peak_rss_mb:,.0f} MB"
+            )
+        ours, duckdb_own = results[revloop_events], results[duckdb_read_json_auto]
+        print(f"ratio revloop / read_json_auto: {ours.rows_per_second / duckdb_own.rows_per_second:.2f}")
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Where the warehouse lives, and the dlt pipelines that load into it."""
+
+import os
+from pathlib import Path
+
+import dlt
+
+DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
+DEFAULT_EVENTS_DIR = "data/events"
+
+
+def warehouse_path() -> Path:
+    """The DuckDB warehouse file (WAREHOUSE_PATH), absolute."""
+    return Path(os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH).resolve()
+
+
+def events_dir() -> Path:
+    """The landing folder of event files (EVENTS_DIR), absolute."""
+    return Path(os.environ.get("EVENTS_DIR") or DEFAULT_EVENTS_DIR).resolve()
+
+
+def state_dir(warehouse: Path | None = None) -> Path:
+    """A folder beside the warehouse for its local state (dlt pipelines, model registry, ...).
+
+    Derived from the warehouse file, so that two warehouses never share incremental cursors.
+    """
+    warehouse = warehouse or warehouse_path()
+    return warehouse.parent / f".{warehouse.stem}.state"
+
+
+def make_pipeline(pipeline_name: str, dataset_name: str, warehouse: Path | None = None) -> dlt.Pipeline:
+    """A dlt pipeline loading dataset_name (a schema) of the DuckDB warehouse, state kept beside it."""
+    warehouse = warehouse or warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        pipelines_dir=str(state_dir(warehouse) / "dlt"),
+        destination=dlt.destinations.duckdb(credentials=str(warehouse)),
+        dataset_name=dataset_name,
+        progress="log" if os.environ.get("REVLOOP_PROGRESS") else None,
+    )

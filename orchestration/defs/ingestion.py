@@ -1,0 +1,112 @@
+"""Raw data assets: the Salesforce, HubSpot and event dlt sources, one asset per table (raw/<source>/<table>)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from ingestion.events import events_source
+from ingestion.events import settings as events_settings
+from ingestion.hubspot import HubSpotConnection, hubspot_source
+from ingestion.hubspot import settings as hs_settings
+from ingestion.salesforce import SalesforceConnection, salesforce_source
+from ingestion.salesforce import settings as sf_settings
+from ingestion.quarantine import Rejections, load_rejections
+from ingestion.warehouse import make_pipeline
+from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+
+WAREHOUSE_POOL = "warehouse"
+
+
+class RawTableTranslator(DagsterDltTranslator):
+    """raw/<source>/<table> keys in the ingestion group; no upstream keys, skipped when not configured."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        table = data.resource.name
+        return super().get_asset_spec(data).replace_attributes(
+            key=AssetKey(["raw", self.source, table]),
+            deps=[],
+            group_name="ingestion",
+            description=f"Raw {self.source} `{table}` as the source sent it, loaded incrementally by dlt.",
+            skippable=True,
+            kinds={"dlt", "duckdb"},
+        )
+
+
+def _load(context, dlt: DagsterDltResource, source, pipeline_name: str, dataset: str,
+          warehouse: WarehouseResource, rejections: Rejections) -> Iterator:
+    """Run one dlt source into the warehouse, then move what it refused to quarantine.rejected_records."""
+    pipeline = make_pipeline(pipeline_name, dataset, warehouse.warehouse_file)
+    yield from dlt.run(context, dlt_source=source, dlt_pipeline=pipeline)
+    quarantined = load_rejections(rejections, warehouse.warehouse_file)
+    if quarantined:
+        context.log.warning(f"{quarantined} {pipeline_name} records quarantined: see quarantine.rejected_records")
+
+
+# Placeholder connections and the default warehouse: the definitions only list each source's tables;
+# each run builds its source and pipeline from the configured resources.
+_SF_SPEC = SalesforceConnection(instance_url="https://salesforce.invalid", access_token="unused")
+_HS_SPEC = HubSpotConnection("unused", "https://hubspot.invalid")
+
+
+@dlt_assets(
+    dlt_source=salesforce_source(_SF_SPEC),
+    dlt_pipeline=make_pipeline(sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME),
+    name="salesforce_raw",
+    dagster_dlt_translator=RawTableTranslator("salesforce"),
+    pool=WAREHOUSE_POOL,
+)
+def salesforce_raw(
+    context: AssetExecutionContext, dlt: DagsterDltResource, salesforce: SalesforceResource,
+    warehouse: WarehouseResource,
+):
+    connection = salesforce.connection()
+    if connection is None:
+        context.log.warning(
+            "Salesforce is not configured: set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN "
+            "(or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN). Skipping the Salesforce tables."
+        )
+        return
+    rejections = Rejections()
+    source = salesforce_source(connection, rejections=rejections)
+    yield from _load(context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections)
+
+
+@dlt_assets(
+    dlt_source=hubspot_source(_HS_SPEC),
+    dlt_pipeline=make_pipeline(hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME),
+    name="hubspot_raw",
+    dagster_dlt_translator=RawTableTranslator("hubspot"),
+    pool=WAREHOUSE_POOL,
+)
+def hubspot_raw(
+    context: AssetExecutionContext, dlt: DagsterDltResource, hubspot: HubSpotResource,
+    warehouse: WarehouseResource,
+):
+    connection = hubspot.connection()
+    if connection is None:
+        context.log.warning("HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN. Skipping the HubSpot tables.")
+        return
+    rejections = Rejections()
+    source = hubspot_source(connection, rejections=rejections)
+    yield from _load(context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections)
+
+
+@dlt_assets(
+    dlt_source=events_source(Path("."), Rejections()),
+    dlt_pipeline=make_pipeline(events_settings.PIPELINE_NAME, events_settings.DATASET),
+    name="events_raw",
+    dagster_dlt_translator=RawTableTranslator("events"),
+    pool=WAREHOUSE_POOL,
+)
+def events_raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
+    rejections = Rejections()
+    source = events_source(warehouse.events_folder, rejections)
+    yield from _load(
+        context, dlt, source, events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse, rejections
+    )

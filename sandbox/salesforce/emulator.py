@@ -1,0 +1,519 @@
+"""A Salesforce REST API emulator that simple-salesforce and other real clients use unchanged."""
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from sandbox.salesforce import describe, login
+from sandbox.salesforce.errors import SalesforceError, not_found
+from sandbox.salesforce.ids import normalize_id
+from sandbox.salesforce.query import Cursors, compile_query, render, run
+from sandbox.salesforce.store import INTEGRATION_USER_ID, SandboxOrg, SObjectTable
+from sandbox.salesforce.values import coerce
+from sandbox.server import Emulator, Faults, json_response
+
+OLDEST_VERSION = 54
+LATEST_VERSION = 66
+COLLECTION_LIMIT = 200
+COLLECTION_READ_LIMIT = 2000
+DEFAULT_DAILY_REQUESTS = 100_000  # what /limits reports when no request_limit is configured
+_SEASONS = ("Spring", "Summer", "Winter")
+_ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": (
+        "Record rolled back because not all records were valid and the request was using AllOrNone header"
+    ),
+    "fields": [],
+}
+
+
+class _VersionConverter(BaseConverter):
+    regex = r"\d+\.\d"
+
+
+def _data(path: str) -> str:
+    return f"/services/data/v<version:version>{path}"
+
+
+def _api_call(handler: Callable) -> Callable:
+    """Wrap a /services/data/vXX.X handler: version check, API request accounting, Salesforce errors."""
+
+    @functools.wraps(handler)
+    def wrapper(self: "SalesforceEmulator", request: Request, version: str, **kwargs) -> Response:
+        try:
+            self._check_version(version)
+            self._count_request()
+            response = handler(self, request, version, **kwargs)
+        except SalesforceError as exc:
+            response = exc.response()
+        response.headers["Sforce-Limit-Info"] = f"api-usage={self.requests_used}/{self.daily_request_max}"
+        return response
+
+    return wrapper
+
+
+def _version_label(major: int) -> str:
+    step = major - OLDEST_VERSION
+    return f"{_SEASONS[step % 3]} '{22 + (step + 1) // 3}"
+
+
+class SalesforceEmulator(Emulator):
+    """The sandbox org behind a Salesforce REST API: query, sObjects, collections, describe, limits, login."""
+
+    url_map = Map(
+        [
+            Rule("/services/data", endpoint="versions", methods=["GET"]),
+            Rule(_data("/"), endpoint="resources", methods=["GET"]),
+            Rule(_data("/limits/"), endpoint="limits", methods=["GET"]),
+            Rule(_data("/query/"), endpoint="query", methods=["GET"]),
+            Rule(_data("/queryAll/"), endpoint="query_all", methods=["GET"]),
+            Rule(_data("/query/<locator>"), endpoint="query_more", methods=["GET"]),
+            Rule(_data("/queryAll/<locator>"), endpoint="query_more", methods=["GET"]),
+            Rule(_data("/sobjects/"), endpoint="describe_global", methods=["GET"]),
+            Rule(_data("/sobjects/<object_name>/"), endpoint="sobject_root", methods=["GET", "POST"]),
+            Rule(_data("/sobjects/<object_name>/describe/"), endpoint="describe_sobject", methods=["GET"]),
+            Rule(
+                _data("/sobjects/<object_name>/<record_id>"),
+                endpoint="sobject_row",
+                methods=["GET", "PATCH", "DELETE"],
+            ),
+            Rule(
+                _data("/sobjects/<object_name>/<field_name>/<path:value>"),
+                endpoint="sobject_by_external_id",
+                methods=["GET", "PATCH", "DELETE"],
+            ),
+            Rule(_data("/composite/sobjects/"), endpoint="collection", methods=["POST", "PATCH", "DELETE"]),
+            Rule(
+                _data("/composite/sobjects/<object_name>"),
+                endpoint="collection_retrieve",
+                methods=["GET", "POST"],
+            ),
+            Rule(
+                _data("/composite/sobjects/<object_name>/<field_name>"),
+                endpoint="collection_upsert",
+                methods=["PATCH"],
+            ),
+            Rule("/services/oauth2/token", endpoint="oauth_token", methods=["POST"]),
+            Rule("/services/Soap/u/<version:version>", endpoint="soap_login", methods=["POST"]),
+        ],
+        converters={"version": _VersionConverter},
+        strict_slashes=False,
+    )
+
+    def __init__(
+        self,
+        access_token: str = "sandbox-token",
+        faults: Faults | None = None,
+        batch_size: int = 2000,
+        with_revloop_fields: bool = True,
+        request_limit: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        username: str = "integration@revloop.sandbox",
+        password: str = "sandbox-password",
+        security_token: str = "sandbox-security-token",
+    ) -> None:
+        super().__init__(faults)
+        self.access_token = access_token
+        self.batch_size = batch_size
+        self.request_limit = request_limit
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.requests_used = 0
+        self.org = SandboxOrg(lambda: self.clock(), with_revloop_fields=with_revloop_fields)
+        self.cursors = Cursors()
+        self.credentials = login.Credentials(
+            username, password, security_token, access_token, INTEGRATION_USER_ID
+        )
+
+    # Test and seeding interface -------------------------------------------------------------------
+    def seed(self, object_name: str, records: list[dict]) -> list[str]:
+        """Load records (Salesforce field names) as given; Id, audit fields, IsDeleted assigned if absent."""
+        with self.lock:
+            return self.org.seed(object_name, records)
+
+    def records(self, object_name: str, include_deleted: bool = False) -> list[dict]:
+        """Copies of an object's records with Python values (datetime, date); deleted ones on request."""
+        with self.lock:
+            table = self.org.existing_table(object_name)
+            return [
+                {name: row.get(name) for name in table.fields}
+                for row in self.org.rows(table, include_deleted)
+            ]
+
+    @property
+    def daily_request_max(self) -> int:
+        return self.request_limit if self.request_limit is not None else DEFAULT_DAILY_REQUESTS
+
+    # Hooks ----------------------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> Response | None:
+        path = request.path.rstrip("/")
+        if (
+            path == "/services/data"
+            or path == "/services/oauth2/token"
+            or path.startswith("/services/Soap/u/")
+        ):
+            return None
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() in ("bearer", "oauth") and token == self.access_token:
+            return None
+        return SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid").response()
+
+    def rate_limited(self, request: Request) -> Response:
+        return SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").response()
+
+    def server_error(self, request: Request, status: int) -> Response:
+        if status == 503:
+            return SalesforceError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable.").response()
+        return SalesforceError(
+            status,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please include this ErrorId if you contact support: "
+            "1940343386-5872 (-1210438443)",
+        ).response()
+
+    def not_found(self, request: Request) -> Response:
+        return not_found().response()
+
+    # Gatekeeping ----------------------------------------------------------------------------------
+    def _check_version(self, version: str) -> None:
+        major, minor = (int(part) for part in version.split("."))
+        if minor != 0 or major > LATEST_VERSION:
+            raise not_found()
+        if major < OLDEST_VERSION:
+            raise SalesforceError(
+                410,
+                "UNSUPPORTED_API_VERSION",
+                f"API version {version} is retired or not supported here; use {OLDEST_VERSION}.0 or later",
+            )
+
+    def _count_request(self) -> None:
+        if self.request_limit is not None and self.requests_used >= self.request_limit:
+            raise SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        self.requests_used += 1
+
+    @staticmethod
+    def _json_body(request: Request) -> object:
+        try:
+            return json.loads(request.get_data(as_text=True) or "null")
+        except json.JSONDecodeError as exc:
+            raise SalesforceError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"Unexpected character at [line:{exc.lineno}, column:{exc.colno}]: {exc.msg}",
+            ) from exc
+
+    # Discovery ------------------------------------------------------------------------------------
+    def versions(self, request: Request) -> Response:
+        return json_response(
+            [
+                {"label": _version_label(major), "url": f"/services/data/v{major}.0", "version": f"{major}.0"}
+                for major in range(OLDEST_VERSION, LATEST_VERSION + 1)
+            ]
+        )
+
+    @_api_call
+    def resources(self, request: Request, version: str) -> Response:
+        base = f"/services/data/v{version}"
+        names = ("sobjects", "query", "queryAll", "limits", "composite")
+        return json_response({name: f"{base}/{name}" for name in names})
+
+    @_api_call
+    def limits(self, request: Request, version: str) -> Response:
+        maximum = self.daily_request_max
+        return json_response(
+            {"DailyApiRequests": {"Max": maximum, "Remaining": max(0, maximum - self.requests_used)}}
+        )
+
+    @_api_call
+    def describe_global(self, request: Request, version: str) -> Response:
+        return json_response(describe.describe_global(list(self.org.tables.values()), version))
+
+    @_api_call
+    def describe_sobject(self, request: Request, version: str, object_name: str) -> Response:
+        return json_response(describe.describe_sobject(self.org.existing_table(object_name), version))
+
+    # Query ----------------------------------------------------------------------------------------
+    @_api_call
+    def query(self, request: Request, version: str) -> Response:
+        return self._query(request, version, include_deleted=False)
+
+    @_api_call
+    def query_all(self, request: Request, version: str) -> Response:
+        return self._query(request, version, include_deleted=True)
+
+    def _query(self, request: Request, version: str, include_deleted: bool) -> Response:
+        text = request.args.get("q")
+        if not text:
+            raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        compiled = compile_query(text, self.org, self.org.now().date())
+        rows = run(compiled, self.org, include_deleted)
+        if compiled.count_only:
+            return json_response({"totalSize": len(rows), "done": True, "records": []})
+        batch = self._batch_size(request)
+        body = {
+            "totalSize": len(rows),
+            "done": len(rows) <= batch,
+            "records": [render(compiled.table, row, compiled.fields, version) for row in rows[:batch]],
+        }
+        if len(rows) > batch:
+            cursor_id = self.cursors.open(compiled, rows)
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{batch}"
+        return json_response(body)
+
+    def _batch_size(self, request: Request) -> int:
+        # Clients may ask for smaller batches with Sforce-Query-Options: batchSize=n (200..2000).
+        options = request.headers.get("Sforce-Query-Options", "")
+        for option in options.split(","):
+            name, _, value = option.strip().partition("=")
+            if name == "batchSize" and value.isdigit():
+                return min(max(int(value), 200), 2000)
+        return self.batch_size
+
+    @_api_call
+    def query_more(self, request: Request, version: str, locator: str) -> Response:
+        cursor_id, _, start_text = locator.rpartition("-")
+        if not start_text.isdigit():
+            raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        cursor = self.cursors.get(cursor_id)
+        start = int(start_text)
+        end = start + self._batch_size(request)
+        records = [
+            render(cursor.table, cursor.table.records[record_id], cursor.fields, version)
+            for record_id in cursor.ids[start:end]
+        ]
+        body = {"totalSize": len(cursor.ids), "done": end >= len(cursor.ids), "records": records}
+        if body["done"]:
+            self.cursors.close(cursor_id)
+        else:
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
+        return json_response(body)
+
+    # sObject rows ---------------------------------------------------------------------------------
+    @_api_call
+    def sobject_root(self, request: Request, version: str, object_name: str) -> Response:
+        table = self.org.existing_table(object_name)
+        if request.method == "GET":
+            return json_response(
+                {"objectDescribe": describe.object_summary(table, version), "recentItems": []}
+            )
+        record_id = self.org.create(table, self.org.parse(table, self._json_body(request)))
+        return json_response({"id": record_id, "success": True, "errors": []}, 201)
+
+    @_api_call
+    def sobject_row(self, request: Request, version: str, object_name: str, record_id: str) -> Response:
+        table = self.org.existing_table(object_name)
+        if normalize_id(record_id) is None and not (len(record_id) in (15, 18) and record_id.isalnum()):
+            raise not_found(f"Provided external ID field does not exist or is not accessible: {record_id}")
+        if request.method == "GET":
+            record = self.org.get(table, record_id)
+            return json_response(
+                render(table, record, self._field_list(table, request.args.get("fields")), version)
+            )
+        if request.method == "PATCH":
+            self.org.update(table, record_id, self.org.parse(table, self._json_body(request)))
+        else:
+            self.org.delete(table, record_id)
+        return Response(status=204)
+
+    @_api_call
+    def sobject_by_external_id(
+        self, request: Request, version: str, object_name: str, field_name: str, value: str
+    ) -> Response:
+        table = self.org.existing_table(object_name)
+        f = table.field(field_name)
+        if f is None or not f.external_id:
+            raise not_found(f"Provided external ID field does not exist or is not accessible: {field_name}")
+        key = coerce(f, value)
+        matches = self.org.find_by(table, f.name, key)
+        if len(matches) > 1:
+            return json_response(
+                [f"/services/data/v{version}/sobjects/{table.name}/{m['Id']}" for m in matches], 300
+            )
+        if request.method == "PATCH":
+            values = self.org.parse(table, self._json_body(request))
+            if f.name in values and values.pop(f.name) != key:
+                raise SalesforceError(
+                    400,
+                    "INVALID_FIELD",
+                    f"{f.name} in the body differs from the external id in the URL",
+                    [f.name],
+                )
+            record_id, created = self.org.upsert(table, f.name, key, values)
+            return json_response(
+                {"id": record_id, "success": True, "errors": [], "created": created}, 201 if created else 200
+            )
+        if not matches:
+            raise not_found()
+        if request.method == "GET":
+            fields = self._field_list(table, request.args.get("fields"))
+            return json_response(render(table, matches[0], fields, version))
+        self.org.delete(table, matches[0]["Id"])
+        return Response(status=204)
+
+    def _field_list(self, table: SObjectTable, requested: str | None) -> list[str]:
+        if not requested:
+            return list(table.fields)
+        names = []
+        for name in (part.strip() for part in requested.split(",") if part.strip()):
+            f = table.field(name)
+            if f is None:
+                raise SalesforceError(
+                    400, "INVALID_FIELD", f"No such column '{name}' on entity '{table.name}'"
+                )
+            names.append(f.name)
+        return names
+
+    # sObject Collections --------------------------------------------------------------------------
+    @_api_call
+    def collection(self, request: Request, version: str) -> Response:
+        if request.method == "DELETE":
+            ids = [i for i in request.args.get("ids", "").split(",") if i]
+            all_or_none = request.args.get("allOrNone", "false").lower() == "true"
+            return json_response(self._run_collection(ids, self._delete_item, all_or_none))
+        records, all_or_none = self._collection_body(request)
+        parsed = [self._parse_item(item, keep_id=request.method == "PATCH") for item in records]
+        if request.method == "POST":
+            return json_response(self._run_collection(parsed, self._create_item, all_or_none, creates=True))
+        return json_response(self._run_collection(parsed, self._update_item, all_or_none))
+
+    @_api_call
+    def collection_upsert(
+        self, request: Request, version: str, object_name: str, field_name: str
+    ) -> Response:
+        table = self.org.existing_table(object_name)
+        f = table.field(field_name)
+        if f is None or not f.external_id:
+            raise not_found(f"Provided external ID field does not exist or is not accessible: {field_name}")
+        records, all_or_none = self._collection_body(request)
+        parsed = [self._parse_item(item, keep_id=False) for item in records]
+
+        def upsert(item: tuple[SObjectTable, dict]) -> dict:
+            item_table, values = item
+            if item_table is not table:
+                raise SalesforceError(400, "INVALID_TYPE", f"records must all be {table.name} in this upsert")
+            key = values.pop(f.name, None)
+            if key is None:
+                raise SalesforceError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
+            record_id, created = self.org.upsert(table, f.name, key, values)
+            return {"id": record_id, "success": True, "errors": [], "created": created}
+
+        return json_response(self._run_collection(parsed, upsert, all_or_none))
+
+    @_api_call
+    def collection_retrieve(self, request: Request, version: str, object_name: str) -> Response:
+        table = self.org.existing_table(object_name)
+        if request.method == "POST":
+            body = self._json_body(request) or {}
+            ids, fields = body.get("ids") or [], body.get("fields") or []
+        else:
+            ids = [i for i in request.args.get("ids", "").split(",") if i]
+            fields = [name for name in request.args.get("fields", "").split(",") if name]
+        if not ids or not fields:
+            raise SalesforceError(400, "MISSING_ARGUMENT", "Both ids and fields must be specified")
+        if len(ids) > COLLECTION_READ_LIMIT:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"Cannot retrieve more than {COLLECTION_READ_LIMIT} records in one call",
+            )
+        names = self._field_list(table, ",".join(fields))
+        results = []
+        for record_id in ids:
+            normalized = normalize_id(record_id)
+            record = table.records.get(normalized) if normalized else None
+            live = record is not None and not record.get("IsDeleted")
+            results.append(render(table, record, names, version) if live else None)
+        return json_response(results)
+
+    def _collection_body(self, request: Request) -> tuple[list, bool]:
+        body = self._json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise SalesforceError(400, "JSON_PARSER_ERROR", "The request body must hold a records list")
+        return body["records"], bool(body.get("allOrNone", False))
+
+    def _parse_item(self, item: object, keep_id: bool) -> tuple[SObjectTable, dict]:
+        """Type and values of one collection record; request-level errors fail the whole request."""
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("attributes"), dict)
+            or not item["attributes"].get("type")
+        ):
+            raise SalesforceError(400, "INVALID_INPUT", "Each record needs an attributes map with a type")
+        type_name = item["attributes"]["type"]
+        table = self.org.table(type_name)
+        if table is None:
+            raise SalesforceError(400, "INVALID_TYPE", f"sObject type '{type_name}' is not supported.")
+        body = {k: v for k, v in item.items() if not (keep_id and k.lower() == "id")}
+        values = self.org.parse(table, body)
+        if keep_id:
+            values["__id__"] = next((v for k, v in item.items() if k.lower() == "id"), None)
+        return table, values
+
+    def _create_item(self, item: tuple[SObjectTable, dict]) -> dict:
+        table, values = item
+        return {"id": self.org.create(table, values), "success": True, "errors": []}
+
+    def _update_item(self, item: tuple[SObjectTable, dict]) -> dict:
+        table, values = item
+        values = dict(values)
+        record_id = values.pop("__id__")
+        if not record_id:
+            raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
+        return {"id": self.org.update(table, str(record_id), values), "success": True, "errors": []}
+
+    def _delete_item(self, record_id: str) -> dict:
+        normalized = normalize_id(record_id)
+        table = self.org.table_for_id(normalized) if normalized else None
+        if table is None:
+            raise SalesforceError(400, "MALFORMED_ID", f"malformed id {record_id}")
+        return {"id": self.org.delete(table, normalized), "success": True, "errors": []}
+
+    def _run_collection(
+        self, items: list, operation: Callable[[object], dict], all_or_none: bool, creates: bool = False
+    ) -> list[dict]:
+        """Apply operation to each item; with allOrNone, one failure rolls back every other item."""
+        if len(items) > COLLECTION_LIMIT:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            )
+        with self.org.atomic() as rollback:
+            results = []
+            for item in items:
+                try:
+                    results.append(operation(item))
+                except SalesforceError as exc:
+                    failed = {"success": False, "errors": [exc.save_error()]}
+                    if isinstance(item, str):
+                        failed = {"id": item, **failed}
+                    elif isinstance(item, tuple) and item[1].get("__id__"):
+                        failed = {"id": item[1]["__id__"], **failed}
+                    results.append(failed)
+            if all_or_none and not all(r["success"] for r in results):
+                rollback()
+                results = [self._rolled_back(r, creates) for r in results]
+        return results
+
+    @staticmethod
+    def _rolled_back(result: dict, creates: bool) -> dict:
+        if not result["success"]:
+            return result
+        # A rolled-back insert has no id any more; a rolled-back update or delete keeps its own.
+        inserted = creates or result.get("created", False)
+        return {
+            **({} if inserted else {"id": result["id"]}),
+            "success": False,
+            "errors": [dict(_ROLLED_BACK)],
+        }
+
+    # Login ----------------------------------------------------------------------------------------
+    def oauth_token(self, request: Request) -> Response:
+        return login.oauth_token(request, self.credentials, int(self.clock().timestamp() * 1000))
+
+    def soap_login(self, request: Request, version: str) -> Response:
+        return login.soap_login(request, self.credentials, version)

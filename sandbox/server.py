@@ -1,0 +1,151 @@
+"""The HTTP machinery shared by the CRM emulators: serving, request log and fault injection."""
+
+import json
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from sandbox.tls import TlsFiles
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject, as a test configures it; all off by default."""
+
+    rate_limit: int | None = None  # requests allowed per rate_window_s; over it the CRM's limit error
+    rate_window_s: float = 10.0
+    error_rate: float = 0.0  # share of requests answered with a random 5xx
+    error_seed: int = 0
+    latency_s: float = 0.0  # added to every response
+    scripted: deque = field(default_factory=deque)  # (status, path_prefix or None) answered next, in order
+
+    def fail_next(self, status: int, count: int = 1, path_prefix: str | None = None) -> None:
+        """Answer the next count matching requests with status (429 and 503 are the usual ones)."""
+        self.scripted.extend([(status, path_prefix)] * count)
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request the emulator answered."""
+
+    method: str
+    path: str
+    query: str
+    body: str
+    status: int
+    at: float
+
+
+class Emulator:
+    """Base of a CRM emulator: subclasses set url_map and implement the handlers and error shapes."""
+
+    url_map: Map
+
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
+        self.request_log: list[LoggedRequest] = []
+        self.lock = threading.RLock()  # one request mutates the store at a time
+        self._random = random.Random(self.faults.error_seed)
+        self._window: deque[float] = deque()
+
+    # Hooks for subclasses ------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> Response | None:
+        """A 401 response when the request's credentials are wrong, else None."""
+        return None
+
+    def rate_limited(self, request: Request) -> Response:
+        """The CRM's own answer when the configured request limit is exceeded."""
+        return json_response({"message": "rate limit exceeded"}, 429)
+
+    def server_error(self, request: Request, status: int) -> Response:
+        return json_response({"message": "internal server error"}, status)
+
+    def not_found(self, request: Request) -> Response:
+        return json_response({"message": "not found"}, 404)
+
+    # Dispatch -------------------------------------------------------------------------------------
+    def _injected_fault(self, request: Request) -> Response | None:
+        faults = self.faults
+        for i, (status, prefix) in enumerate(faults.scripted):
+            if prefix is None or request.path.startswith(prefix):
+                del faults.scripted[i]
+                return self.rate_limited(request) if status == 429 else self.server_error(request, status)
+        if faults.rate_limit is not None:
+            now = time.monotonic()
+            while self._window and now - self._window[0] > faults.rate_window_s:
+                self._window.popleft()
+            if len(self._window) >= faults.rate_limit:
+                return self.rate_limited(request)
+            self._window.append(now)
+        if faults.error_rate and self._random.random() < faults.error_rate:
+            return self.server_error(request, self._random.choice((500, 502, 503)))
+        return None
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            response = self._injected_fault(request) or self.authenticate(request)
+            if response is None:
+                adapter = self.url_map.bind_to_environ(request.environ)
+                try:
+                    endpoint, args = adapter.match()
+                    response = getattr(self, endpoint)(request, **args)
+                except HTTPException as exc:
+                    response = self.not_found(request) if exc.code == 404 else exc.get_response()
+            self.request_log.append(
+                LoggedRequest(
+                    request.method, request.path, request.query_string.decode(),
+                    request.get_data(as_text=True), response.status_code, time.time(),
+                )
+            )
+        if self.faults.latency_s:
+            time.sleep(self.faults.latency_s)
+        return response
+
+    def __call__(self, environ, start_response):
+        return self.handle(Request(environ))(environ, start_response)
+
+    def requests_to(self, path_fragment: str, method: str | None = None) -> list[LoggedRequest]:
+        """Logged requests whose path contains path_fragment (and of that method, if given)."""
+        return [r for r in self.request_log if path_fragment in r.path and (method is None or r.method == method)]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, default=str), status=status, headers=headers, mimetype="application/json")
+
+
+class _Handler(WSGIRequestHandler):
+    # Without this every reply waits ~40 ms on a delayed ACK.
+    disable_nagle_algorithm = True
+
+    def log_request(self, *args, **kwargs) -> None:  # the emulator keeps its own request log
+        pass
+
+
+class RunningServer:
+    """An emulator served over HTTPS on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app: Emulator, tls: TlsFiles, port: int = 0) -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=_Handler, ssl_context=tls.server_context()
+        )
+        self.port = self._server.server_port
+        self.url = f"https://127.0.0.1:{self.port}"
+        # A short poll interval lets stop() return in milliseconds rather than half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True, name=f"sandbox-{self.port}"
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

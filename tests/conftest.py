@@ -1,0 +1,23 @@
+"""Fixtures shared by the whole suite; each area's fixtures live in tests/fixtures/."""
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.tls import TlsFiles, create_tls_files
+
+pytest_plugins = ["tests.fixtures.salesforce", "tests.fixtures.hubspot"]
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory) -> TlsFiles:
+    """One sandbox certificate authority for the test session."""
+    return create_tls_files(Path(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Path:
+    """An empty warehouse path in a temp dir, exported as WAREHOUSE_PATH."""
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(path))
+    return path

@@ -61,7 +61,8 @@ def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
 
     files = [str(path) for suffix in FILE_SUFFIXES for path in sorted(events_dir.glob(f"*/*{suffix}"))]
     started = time.perf_counter()
-    con = duckdb.connect(str(warehouse), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(warehouse))
+    con.execute("SET enable_progress_bar = false")
     con.execute(
         "CREATE TABLE events AS SELECT * FROM"
         " read_json_auto(?, format = 'newline_delimited', union_by_name = true)",

@@ -5,6 +5,8 @@ from pathlib import Path
 import dlt
 from dlt.extract.resource import DltResource
 
+from ingestion.events.destination import loaded_message_ids
+from ingestion.events.read_ahead import read_ahead
 from ingestion.events.reader import read_channel
 from ingestion.events.settings import CHANNELS, EVENT_COLUMNS
 from ingestion.quarantine import Rejections
@@ -15,15 +17,21 @@ def channel_resource(events_dir: Path, channel: str, rejections: Rejections) -> 
 
     @dlt.resource(
         name=channel,
-        # Repeats within a run are dropped while reading (reader.read_channel), so dlt's staging dedup is
-        # skipped; delete-insert still replaces a message that an earlier run loaded.
-        write_disposition={"disposition": "merge", "strategy": "delete-insert", "deduplicated": True},
+        # Appended, not merged: the reader drops every message whose id is already in the table or
+        # earlier in the run (the first copy of a message wins, as Segment's own dedup keeps it), which
+        # spares the load a staging copy and a delete-insert over the whole batch.
+        write_disposition="append",
         primary_key="message_id",
         columns=EVENT_COLUMNS,
     )
     def channel_events():
         loaded = dlt.current.resource_state().setdefault("loaded_files", {})
-        yield from read_channel(events_dir / channel, channel, rejections, loaded)
+        # loaded_message_ids runs in the read-ahead thread too: dlt.current is not thread-local.
+        yield from read_ahead(
+            read_channel(
+                events_dir / channel, channel, rejections, loaded, lambda: loaded_message_ids(channel)
+            )
+        )
 
     return channel_events
 

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,6 +35,17 @@ MESSAGE_STRUCTURE = json.dumps(
 
 _KNOWN_TYPES_SQL = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
 _KNOWN_TYPES_TEXT = ", ".join(MESSAGE_TYPES)
+
+# Lines of valid messages whose id was seen before in the run or earlier in the same chunk.
+REPEATS_SQL = """
+SELECT source_line FROM (
+    SELECT source_line, row_number() OVER (PARTITION BY message_id ORDER BY source_line) AS occurrence
+    FROM new_message_ids
+) WHERE occurrence > 1
+UNION ALL
+SELECT source_line FROM new_message_ids
+WHERE message_id IN (SELECT message_id FROM seen_message_ids SEMI JOIN new_message_ids USING (message_id))
+"""
 
 # Each rule is checked in order; the first that fails names the reason. Blank lines are skipped.
 MESSAGES_SQL = f"""
@@ -85,12 +97,6 @@ WITH parsed AS (
         WHEN type = 'group' AND group_id IS NULL THEN 'group message without groupId'
     END AS reason
     FROM fields
-), first_lines AS (
-    -- a message repeated (earlier in this run, or twice in this chunk) is kept once: its first line
-    SELECT message_id, min(line_no) AS first_line
-    FROM checked
-    WHERE reason IS NULL AND message_id NOT IN (SELECT message_id FROM seen_message_ids)
-    GROUP BY message_id
 )
 SELECT
     message_id, type, event, name, user_id, anonymous_id, group_id, previous_id,
@@ -108,8 +114,7 @@ SELECT
     line_no AS source_line,
     reason,
     CASE WHEN reason IS NOT NULL THEN line END AS rejected_line
-FROM checked LEFT JOIN first_lines USING (message_id)
-WHERE reason IS NOT NULL OR line_no = first_line
+FROM checked
 """
 
 
@@ -140,7 +145,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def lines_table(first_line: int, lines: pa.Array) -> pa.Table:
     """Numbered lines as a table cut into record batches, so DuckDB spreads them over its threads."""
-    numbers = pa.array(range(first_line, first_line + len(lines)), pa.int64())
+    numbers = pa.array(np.arange(first_line, first_line + len(lines), dtype=np.int64))
     table = pa.table({"line_no": numbers, "line": lines})
     return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_LINES))
 
@@ -166,15 +171,27 @@ def parse_messages(
             RejectedLine(r["source_line"], r["reason"], r["rejected_line"].rstrip("\r\n")) for r in bad
         ]
         messages = result.filter(pc.invert(is_rejected)).select(event_columns)
-    remember_message_ids(con, messages)
-    return ParsedLines(messages.cast(EVENT_SCHEMA), rejected)
+    return ParsedLines(drop_repeats(con, messages).cast(EVENT_SCHEMA), rejected)
 
 
-def remember_message_ids(con: duckdb.DuckDBPyConnection, messages: pa.Table) -> None:
-    """Note the messages' ids so that a repeat later in the run is dropped."""
-    ids = messages.select(["message_id"])
-    con.register("new_message_ids", ids)
+def drop_repeats(con: duckdb.DuckDBPyConnection, messages: pa.Table) -> pa.Table:
+    """The messages minus repeats of an id already seen (keeping its first line), then remembers their ids."""
+    con.register("new_message_ids", messages.select(["message_id", "source_line"]))
     try:
+        repeats = con.sql(REPEATS_SQL).to_arrow_table().column("source_line")
+        if len(repeats):
+            messages = messages.filter(pc.invert(pc.is_in(messages.column("source_line"), repeats)))
+        con.register("new_message_ids", messages.select(["message_id"]))
         con.execute("INSERT INTO seen_message_ids SELECT message_id FROM new_message_ids")
     finally:
         con.unregister("new_message_ids")
+    return messages
+
+
+def remember_message_ids(con: duckdb.DuckDBPyConnection, message_ids: pa.Table) -> None:
+    """Note ids (e.g. those already in the warehouse) so that messages with them are dropped as repeats."""
+    con.register("known_message_ids", message_ids)
+    try:
+        con.execute("INSERT INTO seen_message_ids SELECT message_id FROM known_message_ids")
+    finally:
+        con.unregister("known_message_ids")

@@ -2,15 +2,16 @@
 
 import gzip
 import zlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from ingestion.events.destination import EMPTY_IDS
 from ingestion.events.files import Fingerprint, changed_files, event_files
 from ingestion.events.lines import LineChunk, iter_line_chunks
-from ingestion.events.messages import RejectedLine, connect, lines_table, parse_messages
+from ingestion.events.messages import RejectedLine, connect, lines_table, parse_messages, remember_message_ids
 from ingestion.events.settings import CHUNK_BYTES
 from ingestion.quarantine import Rejections
 
@@ -18,7 +19,7 @@ INVALID_JSON = "invalid JSON"
 NOT_UTF8 = "not UTF-8 text"
 # Reasons that say a line is no JSON object at all; a file made only of such lines is not an event file.
 NOT_A_MESSAGE = (INVALID_JSON, NOT_UTF8, "not a JSON object")
-UNFINISHED_LINE_NOTE = " (last line has no newline: the file may still have been being written)"
+UNFINISHED_LINE_NOTE = " (last line, with no newline at its end: the file may still be being written)"
 
 
 def quarantine_source(channel: str) -> str:
@@ -94,16 +95,24 @@ def read_event_file(
 
 
 def read_channel(
-    channel_dir: Path, channel: str, rejections: Rejections, loaded: MutableMapping[str, Fingerprint]
+    channel_dir: Path,
+    channel: str,
+    rejections: Rejections,
+    loaded: MutableMapping[str, Fingerprint],
+    known_message_ids: Callable[[], pa.Table] = lambda: EMPTY_IDS,
 ) -> Iterator[pa.Table]:
     """Valid messages of the channel's new or changed files; `loaded` (file name -> fingerprint) is updated.
 
-    A changed file is read again whole: the merge on message_id keeps each message once.
+    Each message id comes out once: repeats within the run and ids from `known_message_ids` (asked only
+    when there is something to read) are dropped. A changed file is read again whole for that reason.
     """
     files = event_files(channel_dir)
+    to_read = changed_files(files, dict(loaded))
     con = connect()
     try:
-        for path, print_ in changed_files(files, dict(loaded)):
+        if to_read:
+            remember_message_ids(con, known_message_ids())
+        for path, print_ in to_read:
             yield from read_event_file(con, path, channel, f"{channel}/{path.name}", rejections)
             loaded[path.name] = print_
     finally:

@@ -1,7 +1,7 @@
 """dlt source of HubSpot CRM objects, owners and associations into raw_hubspot."""
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import dlt
@@ -14,6 +14,7 @@ from ingestion.hubspot.records import (
     OWNER_COLUMNS,
     SYSTEM_COLUMNS,
     UnparsableRecord,
+    association_tombstone,
     flatten_associations,
     flatten_object,
     flatten_owner,
@@ -27,6 +28,8 @@ __all__ = ["DATASET_NAME", "PIPELINE_NAME", "HubSpotConnection", "hubspot_source
 log = logging.getLogger(__name__)
 
 ASSOCIATION_KEY = ("from_id", "to_type", "to_id", "association_type_id")
+# (source, record id, reason, payload): where a record that does not parse goes.
+Reject = Callable[[str, str | None, str, Any], None]
 # Parquet load files: ~3x faster end to end than dlt's default insert statements on wide CRM rows.
 FILE_FORMAT = "parquet"
 
@@ -42,6 +45,9 @@ def hubspot_source(
     Records that do not parse go to rejections (load them with load_rejections after the run); without
     rejections they are logged and skipped. No request is made before the pipeline extracts.
     """
+    if connection is None:
+        raise ValueError("HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN (and HUBSPOT_BASE_URL for a "
+                         "sandbox)")
     client = HubSpotClient(connection)
     reject = _rejecter(rejections)
     objects = {
@@ -54,7 +60,7 @@ def hubspot_source(
         yield _associations_resource(client, name, objects[from_type], from_type, to_types, reject)
 
 
-def _rejecter(rejections: Rejections | None):
+def _rejecter(rejections: Rejections | None) -> Reject:
     def reject(source: str, record_id: str | None, reason: str, payload: Any) -> None:
         if rejections is None:
             log.warning("%s record %s rejected: %s", source, record_id, reason)
@@ -64,7 +70,8 @@ def _rejecter(rejections: Rejections | None):
     return reject
 
 
-def _object_resource(client: HubSpotClient, object_type: str, reject, lookback_seconds: float) -> DltResource:
+def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
+                     lookback_seconds: float) -> DltResource:
     @dlt.resource(name=object_type, primary_key="id", write_disposition="merge", columns=SYSTEM_COLUMNS,
                   file_format=FILE_FORMAT)
     def records(
@@ -94,7 +101,7 @@ def _object_resource(client: HubSpotClient, object_type: str, reject, lookback_s
     return records
 
 
-def _owners_resource(client: HubSpotClient, reject) -> DltResource:
+def _owners_resource(client: HubSpotClient, reject: Reject) -> DltResource:
     @dlt.resource(name="owners", primary_key="id", write_disposition="merge", columns=OWNER_COLUMNS,
                   file_format=FILE_FORMAT)
     def owners() -> Iterator[list[dict[str, Any]]]:
@@ -107,17 +114,21 @@ def _owners_resource(client: HubSpotClient, reject) -> DltResource:
 
 
 def _associations_resource(client: HubSpotClient, name: str, parent: DltResource, from_type: str,
-                           to_types: Iterable[str], reject) -> DltResource:
+                           to_types: Iterable[str], reject: Reject) -> DltResource:
     # merge_key from_id: a record read again replaces all of its association rows, so removed links go.
     @dlt.transformer(name=name, data_from=parent, primary_key=ASSOCIATION_KEY, merge_key="from_id",
                      write_disposition="merge", columns=ASSOCIATION_COLUMNS, file_format=FILE_FORMAT)
     def associations(rows: list[dict[str, Any]]) -> Iterator[Any]:
-        ids = list(dict.fromkeys(row["id"] for row in rows if not row["archived"]))
+        live = list(dict.fromkeys(row["id"] for row in rows if not row["archived"]))
         found: list[dict[str, Any]] = []
+        answered: set[str] = set()
         for to_type in to_types:
-            results = client.associations(from_type, to_type, ids)
+            results = list(client.associations(from_type, to_type, live))
+            answered |= {str((result.get("from") or {}).get("id")) for result in results}
             found += _flatten(results, f"hubspot.{name}", reject,
                               lambda r, to_type=to_type: flatten_associations(from_type, to_type, r))
+        # Records archived or now without any association replace what was stored for them with nothing.
+        found += [association_tombstone(from_type, row["id"]) for row in rows if row["id"] not in answered]
         if found:
             # The parent's rows carry its column hints along; this table states its own.
             yield dlt.mark.with_hints(found, dlt.mark.make_hints(columns=ASSOCIATION_COLUMNS))
@@ -125,7 +136,8 @@ def _associations_resource(client: HubSpotClient, name: str, parent: DltResource
     return associations
 
 
-def _flatten(items: Iterable[dict[str, Any]], source: str, reject, flatten) -> list[dict[str, Any]]:
+def _flatten(items: Iterable[dict[str, Any]], source: str, reject: Reject,
+             flatten: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Rows of every item that flattens; the others go to reject with the reason."""
     rows: list[dict[str, Any]] = []
     for item in items:

@@ -1,4 +1,4 @@
-"""How revloop talks to HubSpot: the connection, paging, and search windows under the 10,000-result cap."""
+"""How revloop talks to HubSpot: the connection, keyset paging of the search, lists and batch reads."""
 
 import json
 import logging
@@ -230,7 +230,7 @@ class HubSpotClient:
                        since: datetime | None) -> Iterator[list[dict[str, Any]]]:
         """Pages of records archived at or after since, read in full (search never returns archived ones)."""
         recent = (record["id"] for page in self._list_archived(object_type) for record in page
-                  if since is None or _archived_at(record) is None or _archived_at(record) >= since)
+                  if _archived_since(record, since))
         for ids in chunks(recent, settings.BATCH_READ_SIZE):
             yield self.read_batch(object_type, ids, properties, archived=True)
 
@@ -288,9 +288,10 @@ class HubSpotClient:
                     pending.append((str((result.get("from") or {}).get("id")), str(next_after)))
 
 
-def _archived_at(record: Mapping[str, Any]) -> datetime | None:
+def _archived_since(record: Mapping[str, Any], since: datetime | None) -> bool:
+    """Whether a listed archived record was archived at or after since (an unreadable time counts)."""
     value = record.get("archivedAt")
     try:
-        return parse_moment(value) if value else None
+        return since is None or not value or parse_moment(value) >= since
     except (TypeError, ValueError):
-        return None
+        return True

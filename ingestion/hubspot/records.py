@@ -9,7 +9,7 @@ from typing import Any
 SYSTEM_COLUMNS = {
     "id": {"data_type": "text", "nullable": False},
     "created_at": {"data_type": "timestamp", "nullable": True},
-    # A record read twice in one load (overlapping windows, archived mid-run) keeps its latest version.
+    # A record read twice in one load (page boundaries, archived mid-run) keeps its latest version.
     "updated_at": {"data_type": "timestamp", "nullable": True, "dedup_sort": "desc"},
     "archived": {"data_type": "bool", "nullable": True},
     "archived_at": {"data_type": "timestamp", "nullable": True},
@@ -29,7 +29,7 @@ def parse_moment(value: str | int) -> datetime:
     """A HubSpot timestamp (ISO 8601 or epoch milliseconds) as an aware UTC datetime."""
     text = str(value).strip()
     if text.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, UTC)
+        return _EPOCH + timedelta(milliseconds=int(text))
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -41,9 +41,8 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def _parse_date(text: str) -> date:
-    if text.isdigit():  # date properties also come as epoch milliseconds at midnight UTC
-        return parse_moment(text).date()
-    return date.fromisoformat(text[:10]) if len(text) > 10 and text[10] == "T" else date.fromisoformat(text)
+    # Date properties also come as epoch milliseconds or a timestamp at midnight UTC.
+    return parse_moment(text).date() if text.isdigit() or len(text) > 10 else date.fromisoformat(text)
 
 
 def _parse_number(text: str) -> Decimal:
@@ -167,7 +166,15 @@ ASSOCIATION_COLUMNS = {
     "association_type_id": {"data_type": "bigint", "nullable": False},
     "association_category": {"data_type": "text", "nullable": True},
     "association_label": {"data_type": "text", "nullable": True},
+    # Only a tombstone sets it: the row is not kept, and its from_id's old rows go (merge key).
+    "is_removed": {"data_type": "bool", "nullable": True, "hard_delete": True},
 }
+
+
+def association_tombstone(from_type: str, from_id: str) -> dict[str, Any]:
+    """A row that removes every stored association of a record that now has none."""
+    return {"from_type": from_type, "from_id": from_id, "to_type": "", "to_id": "", "association_type_id": 0,
+            "association_category": None, "association_label": None, "is_removed": True}
 
 
 def flatten_associations(from_type: str, to_type: str, result: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -193,5 +200,6 @@ def flatten_associations(from_type: str, to_type: str, result: Mapping[str, Any]
                 "association_type_id": type_id,
                 "association_category": kind.get("category"),
                 "association_label": kind.get("label"),
+                "is_removed": False,
             })
     return rows

@@ -145,17 +145,27 @@ def test_typed_columns_owners_and_associations(hs_sandbox, warehouse):
     assert {i["id"] for i in json.loads(batch_reads[0].body)["inputs"]} == set(ids["contacts"])
 
 
-def test_removed_association_goes_when_its_record_is_read_again(hs_sandbox, hs_client, warehouse):
+def test_removed_associations_go_when_their_record_is_read_again(hs_sandbox, hs_client, warehouse):
     ids = _seed_portal(hs_sandbox.emulator)
     _run(hs_sandbox, warehouse)
-    contact, company = ids["contacts"][0], ids["companies"][0]
-    hs_client.crm.associations.v4.basic_api.archive("contacts", contact, "companies", company)
-    hs_client.crm.contacts.basic_api.update(contact, SimplePublicObjectInput(properties={"jobtitle": "VP"}))
+    contacts, companies = ids["contacts"], ids["companies"]
     associations = hs_client.crm.associations.v4.basic_api
-    associations.create_default("contacts", contact, "companies", ids["companies"][1])
+    # One contact moves to another company, one loses its only company, one is archived.
+    associations.archive("contacts", contacts[0], "companies", companies[0])
+    associations.create_default("contacts", contacts[0], "companies", companies[1])
+    associations.archive("contacts", contacts[1], "companies", companies[1])
+    title = SimplePublicObjectInput(properties={"jobtitle": "VP"})
+    for contact in contacts[:2]:
+        hs_client.crm.contacts.basic_api.update(contact, title)
+    hs_client.crm.contacts.basic_api.archive(contacts[2])
     _run(hs_sandbox, warehouse)
-    assert _query(warehouse, "select distinct to_id from raw_hubspot.contact_company_associations "
-                             "where from_id = ?", contact) == [(ids["companies"][1],)]
+    stored = _query(warehouse, "select from_id, to_id from raw_hubspot.contact_company_associations "
+                               "group by all order by all")
+    expected = [(contacts[0], companies[1])]
+    expected += [(contact, companies[i % 4]) for i, contact in enumerate(contacts) if i > 2]
+    assert stored == sorted(expected)
+    assert _query(warehouse, "select count(*) from raw_hubspot.contact_company_associations "
+                             "where is_removed or to_id = ''") == [(0,)]
 
 
 def test_a_window_over_the_search_cap_is_split_and_every_record_loaded(hs_sandbox, warehouse):
@@ -168,7 +178,7 @@ def test_a_window_over_the_search_cap_is_split_and_every_record_loaded(hs_sandbo
     loaded = {r[0] for r in _query(warehouse, "select id from raw_hubspot.contacts")}
     assert loaded == set(spread) | set(crowd)
     assert _query(warehouse, "select count(*) from raw_hubspot.contacts") == [(330,)]
-    searches = [(r.status, json.loads(r.body)) for r in emulator.requests_to("/crm/v3/objects/contacts/search")]
+    searches = [(r.status, json.loads(r.body)) for r in emulator.requests_to("/contacts/search")]
     # Keyset paging: every page a fresh query from the last time read, never an offset toward the cap.
     assert all(status == 200 and "after" not in body for status, body in searches)
     assert any("hs_object_id" in json.dumps(body["filterGroups"]) for _, body in searches)
@@ -267,6 +277,13 @@ def test_unparsable_records_go_to_quarantine_and_the_rest_loads(hs_sandbox, ware
     assert "annualrevenue" in rows[0][2] and "a lot" in rows[0][3]
 
 
+def test_building_the_source_sends_no_request(hs_sandbox):
+    source = hubspot_source(_connection(hs_sandbox))
+    assert set(source.resources) == {
+        "contacts", "companies", "deals", "owners", "contact_company_associations", "deal_associations"}
+    assert hs_sandbox.emulator.request_log == []
+
+
 def test_a_wrong_token_fails_clearly_without_showing_it(hs_sandbox, warehouse):
     connection = HubSpotConnection("not-the-token", hs_sandbox.url, str(hs_sandbox.ca_bundle))
     pipeline = make_pipeline(PIPELINE_NAME, DATASET_NAME, warehouse)
@@ -279,6 +296,8 @@ def test_missing_token_means_no_connection(monkeypatch, hs_sandbox):
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     monkeypatch.setenv("HUBSPOT_BASE_URL", hs_sandbox.url)
     assert HubSpotConnection.from_env() is None
+    with pytest.raises(ValueError, match="HUBSPOT_ACCESS_TOKEN"):
+        hubspot_source(HubSpotConnection.from_env())
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hs_sandbox.token)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(hs_sandbox.ca_bundle))
     connection = HubSpotConnection.from_env()

@@ -4,6 +4,8 @@ import gzip
 import json
 import os
 
+import pyarrow as pa
+
 from ingestion.events.files import changed_files, event_files, fingerprint
 from ingestion.events.messages import connect
 from ingestion.events.reader import read_channel, read_event_file
@@ -119,3 +121,18 @@ def test_read_channel_records_loaded_files_and_forgets_deleted_ones(tmp_path):
     assert [r["message_id"] for r in rows] == ["m-1"]
     assert loaded == {"a.jsonl": fingerprint(tmp_path / "a.jsonl")}
     assert list(read_channel(tmp_path, "ads", Rejections(), loaded)) == []
+
+
+def test_read_channel_drops_messages_the_warehouse_already_holds_and_asks_only_when_reading(tmp_path):
+    (tmp_path / "a.jsonl").write_text("".join(event(n) + "\n" for n in (1, 2, 3)))
+    asked = []
+
+    def known():
+        asked.append(True)
+        return pa.table({"message_id": ["m-2", "m-9"]})
+
+    loaded = {}
+    rows = [r for t in read_channel(tmp_path, "ads", Rejections(), loaded, known) for r in t.to_pylist()]
+    assert [r["message_id"] for r in rows] == ["m-1", "m-3"]
+    assert list(read_channel(tmp_path, "ads", Rejections(), loaded, known)) == []
+    assert asked == [True]

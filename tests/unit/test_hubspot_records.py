@@ -8,6 +8,7 @@ import pytest
 from ingestion.hubspot.client import DEFAULT_BASE_URL, HubSpotConnection, chunks
 from ingestion.hubspot.records import (
     UnparsableRecord,
+    association_tombstone,
     epoch_ms,
     flatten_associations,
     flatten_object,
@@ -58,6 +59,10 @@ def test_epoch_milliseconds_empty_strings_and_unknown_properties():
     assert row["birthday"] == date(1990, 3, 23)
     assert row["amount"] is None
     assert row["extra"] == "x"
+    midnight = flatten_object(_record(birthday="1990-05-17T00:00:00.000Z"), TYPES)
+    assert midnight["birthday"] == date(1990, 5, 17)
+    with pytest.raises(UnparsableRecord, match="birthday"):
+        flatten_object(_record(birthday="1990-05-17junk"), TYPES)
 
 
 def test_a_property_named_like_a_system_column_keeps_both():
@@ -110,6 +115,9 @@ def test_association_rows_one_per_type():
     rows = flatten_associations("contacts", "companies", result)
     assert [(r["from_id"], r["to_id"], r["association_type_id"], r["association_label"]) for r in rows] == [
         ("5", "9", 1, "Primary"), ("5", "9", 279, None)]
+    assert all(row["is_removed"] is False for row in rows)
+    tombstone = association_tombstone("contacts", "5")
+    assert tombstone["is_removed"] is True and tombstone["from_id"] == "5"
     with pytest.raises(UnparsableRecord, match="typeId"):
         flatten_associations("contacts", "companies", {"from": {"id": "5"}, "to": [
             {"toObjectId": 9, "associationTypes": [{"typeId": "x"}]}]})

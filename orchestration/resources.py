@@ -44,9 +44,14 @@ class SalesforceResource(ConfigurableResource):
         if not self.access_token and not self.username:
             return None
         return SalesforceConnection(
-            instance_url=self.instance_url, access_token=self.access_token, username=self.username,
-            password=self.password, security_token=self.security_token, domain=self.domain,
-            api_version=self.api_version, ca_bundle=self.ca_bundle,
+            instance_url=self.instance_url,
+            access_token=self.access_token,
+            username=self.username,
+            password=self.password,
+            security_token=self.security_token,
+            domain=self.domain,
+            api_version=self.api_version,
+            ca_bundle=self.ca_bundle,
         )
 
 
@@ -75,13 +80,21 @@ def build_resources() -> dict[str, ConfigurableResource]:
         "warehouse": WarehouseResource(**_from_env(path="WAREHOUSE_PATH", events_dir="EVENTS_DIR")),
         "salesforce": SalesforceResource(
             **_from_env(
-                instance_url="SALESFORCE_INSTANCE_URL", access_token="SALESFORCE_ACCESS_TOKEN",
-                username="SALESFORCE_USERNAME", password="SALESFORCE_PASSWORD",
-                security_token="SALESFORCE_SECURITY_TOKEN", domain="SALESFORCE_DOMAIN",
-                api_version="SALESFORCE_API_VERSION", ca_bundle="REQUESTS_CA_BUNDLE",
+                instance_url="SALESFORCE_INSTANCE_URL",
+                access_token="SALESFORCE_ACCESS_TOKEN",
+                username="SALESFORCE_USERNAME",
+                password="SALESFORCE_PASSWORD",
+                security_token="SALESFORCE_SECURITY_TOKEN",
+                domain="SALESFORCE_DOMAIN",
+                api_version="SALESFORCE_API_VERSION",
+                ca_bundle="REQUESTS_CA_BUNDLE",
             )
         ),
         "hubspot": HubSpotResource(
-            **_from_env(access_token="HUBSPOT_ACCESS_TOKEN", base_url="HUBSPOT_BASE_URL", ca_bundle="REQUESTS_CA_BUNDLE")
+            **_from_env(
+                access_token="HUBSPOT_ACCESS_TOKEN",
+                base_url="HUBSPOT_BASE_URL",
+                ca_bundle="REQUESTS_CA_BUNDLE",
+            )
         ),
     }

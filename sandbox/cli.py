@@ -18,13 +18,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="revloop-sandbox", description=__doc__)
     parser.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dir", type=Path, default=Path("data/sandbox"), help="certificates, truth, env file")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("data/sandbox"), help="certificates, truth, env file"
+    )
     parser.add_argument("--events-dir", type=Path, default=Path(os.environ.get("EVENTS_DIR", "data/events")))
     parser.add_argument("--sf-port", type=int, default=8710, help="Salesforce emulator port (0: any)")
     parser.add_argument("--hs-port", type=int, default=8711, help="HubSpot emulator port (0: any)")
     parser.add_argument("--no-events", action="store_true", help="do not write the world's event files")
     parser.add_argument(
-        "command", nargs=argparse.REMAINDER,
+        "command",
+        nargs=argparse.REMAINDER,
         help="after --: a command to run with the sandbox's variables set; the sandbox stops when it ends",
     )
     return parser

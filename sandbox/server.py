@@ -101,8 +101,12 @@ class Emulator:
                     response = self.not_found(request) if exc.code == 404 else exc.get_response()
             self.request_log.append(
                 LoggedRequest(
-                    request.method, request.path, request.query_string.decode(),
-                    request.get_data(as_text=True), response.status_code, time.time(),
+                    request.method,
+                    request.path,
+                    request.query_string.decode(),
+                    request.get_data(as_text=True),
+                    response.status_code,
+                    time.time(),
                 )
             )
         if self.faults.latency_s:
@@ -114,11 +118,15 @@ class Emulator:
 
     def requests_to(self, path_fragment: str, method: str | None = None) -> list[LoggedRequest]:
         """Logged requests whose path contains path_fragment (and of that method, if given)."""
-        return [r for r in self.request_log if path_fragment in r.path and (method is None or r.method == method)]
+        return [
+            r for r in self.request_log if path_fragment in r.path and (method is None or r.method == method)
+        ]
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, default=str), status=status, headers=headers, mimetype="application/json")
+    return Response(
+        json.dumps(body, default=str), status=status, headers=headers, mimetype="application/json"
+    )
 
 
 class _Handler(WSGIRequestHandler):

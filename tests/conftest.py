@@ -6,7 +6,7 @@ import pytest
 
 from sandbox.tls import TlsFiles, create_tls_files
 
-pytest_plugins = ["tests.fixtures.salesforce", "tests.fixtures.hubspot"]
+pytest_plugins = ["tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse"]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Raw data assets: the Salesforce, HubSpot and event dlt sources, one asset per table (raw/<source>/<table>)."""
+"""Raw data assets: the Salesforce, HubSpot and event dlt sources, keyed raw/<source>/<table>."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +11,9 @@ from ingestion.events import events_source
 from ingestion.events import settings as events_settings
 from ingestion.hubspot import HubSpotConnection, hubspot_source
 from ingestion.hubspot import settings as hs_settings
+from ingestion.quarantine import Rejections, load_rejections
 from ingestion.salesforce import SalesforceConnection, salesforce_source
 from ingestion.salesforce import settings as sf_settings
-from ingestion.quarantine import Rejections, load_rejections
 from ingestion.warehouse import make_pipeline
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 
@@ -28,24 +28,37 @@ class RawTableTranslator(DagsterDltTranslator):
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         table = data.resource.name
-        return super().get_asset_spec(data).replace_attributes(
-            key=AssetKey(["raw", self.source, table]),
-            deps=[],
-            group_name="ingestion",
-            description=f"Raw {self.source} `{table}` as the source sent it, loaded incrementally by dlt.",
-            skippable=True,
-            kinds={"dlt", "duckdb"},
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(
+                key=AssetKey(["raw", self.source, table]),
+                deps=[],
+                group_name="ingestion",
+                description=f"Raw {self.source} `{table}` as the source sent it, loaded by dlt.",
+                skippable=True,
+                kinds={"dlt", "duckdb"},
+            )
         )
 
 
-def _load(context, dlt: DagsterDltResource, source, pipeline_name: str, dataset: str,
-          warehouse: WarehouseResource, rejections: Rejections) -> Iterator:
+def _load(
+    context,
+    dlt: DagsterDltResource,
+    source,
+    pipeline_name: str,
+    dataset: str,
+    warehouse: WarehouseResource,
+    rejections: Rejections,
+) -> Iterator:
     """Run one dlt source into the warehouse, then move what it refused to quarantine.rejected_records."""
     pipeline = make_pipeline(pipeline_name, dataset, warehouse.warehouse_file)
     yield from dlt.run(context, dlt_source=source, dlt_pipeline=pipeline)
     quarantined = load_rejections(rejections, warehouse.warehouse_file)
     if quarantined:
-        context.log.warning(f"{quarantined} {pipeline_name} records quarantined: see quarantine.rejected_records")
+        context.log.warning(
+            f"{quarantined} {pipeline_name} records quarantined: see quarantine.rejected_records"
+        )
 
 
 # Placeholder connections and the default warehouse: the definitions only list each source's tables;
@@ -62,7 +75,9 @@ _HS_SPEC = HubSpotConnection("unused", "https://hubspot.invalid")
     pool=WAREHOUSE_POOL,
 )
 def salesforce_raw(
-    context: AssetExecutionContext, dlt: DagsterDltResource, salesforce: SalesforceResource,
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    salesforce: SalesforceResource,
     warehouse: WarehouseResource,
 ):
     connection = salesforce.connection()
@@ -74,7 +89,9 @@ def salesforce_raw(
         return
     rejections = Rejections()
     source = salesforce_source(connection, rejections=rejections)
-    yield from _load(context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections)
+    yield from _load(
+        context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections
+    )
 
 
 @dlt_assets(
@@ -85,16 +102,22 @@ def salesforce_raw(
     pool=WAREHOUSE_POOL,
 )
 def hubspot_raw(
-    context: AssetExecutionContext, dlt: DagsterDltResource, hubspot: HubSpotResource,
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    hubspot: HubSpotResource,
     warehouse: WarehouseResource,
 ):
     connection = hubspot.connection()
     if connection is None:
-        context.log.warning("HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN. Skipping the HubSpot tables.")
+        context.log.warning(
+            "HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN. Skipping the HubSpot tables."
+        )
         return
     rejections = Rejections()
     source = hubspot_source(connection, rejections=rejections)
-    yield from _load(context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections)
+    yield from _load(
+        context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections
+    )
 
 
 @dlt_assets(

@@ -23,17 +23,42 @@ class HsProperty:
 
 
 LIFECYCLE_STAGES = (
-    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
-    "evangelist", "other",
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
 )
-LEAD_STATUSES = ("NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED")
+LEAD_STATUSES = (
+    "NEW",
+    "OPEN",
+    "IN_PROGRESS",
+    "OPEN_DEAL",
+    "UNQUALIFIED",
+    "ATTEMPTED_TO_CONTACT",
+    "CONNECTED",
+)
 DEAL_STAGES = (
-    "appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
-    "contractsent", "closedwon", "closedlost",
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
 )
 INDUSTRIES = (
-    "COMPUTER_SOFTWARE", "FINANCIAL_SERVICES", "HOSPITAL_HEALTH_CARE", "MACHINERY", "RETAIL", "EDUCATION_MANAGEMENT",
-    "MEDIA_PRODUCTION", "OIL_ENERGY",
+    "COMPUTER_SOFTWARE",
+    "FINANCIAL_SERVICES",
+    "HOSPITAL_HEALTH_CARE",
+    "MACHINERY",
+    "RETAIL",
+    "EDUCATION_MANAGEMENT",
+    "MEDIA_PRODUCTION",
+    "OIL_ENERGY",
 )
 
 
@@ -45,7 +70,8 @@ def _read_only(name: str, type_: str = "datetime") -> HsProperty:
 _SYSTEM = [_read_only("hs_object_id", "number"), _read_only("createdate"), _read_only("hs_lastmodifieddate")]
 
 PROPERTIES: dict[str, list[HsProperty]] = {
-    "contacts": _SYSTEM + [
+    "contacts": _SYSTEM
+    + [
         _read_only("lastmodifieddate"),
         HsProperty("email"),
         HsProperty("firstname"),
@@ -62,7 +88,8 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("hs_lead_status", "enumeration", "select", LEAD_STATUSES),
         HsProperty("hubspot_owner_id", "enumeration", "select"),
     ],
-    "companies": _SYSTEM + [
+    "companies": _SYSTEM
+    + [
         HsProperty("name"),
         HsProperty("domain"),
         HsProperty("industry", "enumeration", "select", INDUSTRIES),
@@ -73,7 +100,8 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("lifecyclestage", "enumeration", "select", LIFECYCLE_STAGES),
         HsProperty("hubspot_owner_id", "enumeration", "select"),
     ],
-    "deals": _SYSTEM + [
+    "deals": _SYSTEM
+    + [
         HsProperty("dealname"),
         HsProperty("amount", "number", "number"),
         HsProperty("dealstage", "enumeration", "select", DEAL_STAGES),
@@ -81,11 +109,14 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("closedate", "datetime", "date"),
         HsProperty("hubspot_owner_id", "enumeration", "select"),
     ],
-    "tasks": _SYSTEM + [
+    "tasks": _SYSTEM
+    + [
         HsProperty("hs_timestamp", "datetime", "date"),
         HsProperty("hs_task_subject"),
         HsProperty("hs_task_body", field_type="textarea"),
-        HsProperty("hs_task_status", "enumeration", "select", ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED")),
+        HsProperty(
+            "hs_task_status", "enumeration", "select", ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED")
+        ),
         HsProperty("hs_task_priority", "enumeration", "select", ("LOW", "MEDIUM", "HIGH")),
         HsProperty("hs_task_type", "enumeration", "select", ("CALL", "EMAIL", "TODO")),
         HsProperty("hubspot_owner_id", "enumeration", "select"),

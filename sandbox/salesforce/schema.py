@@ -53,13 +53,30 @@ _KEYS = [
     SfField("HubSpot_Id__c", "string", 64, custom=True),
 ]
 
-LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
+LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
 OPPORTUNITY_STAGES = (
-    "Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review",
-    "Closed Won", "Closed Lost",
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
 )
 INDUSTRIES = (
-    "Technology", "Finance", "Healthcare", "Manufacturing", "Retail", "Education", "Media", "Energy",
+    "Technology",
+    "Finance",
+    "Healthcare",
+    "Manufacturing",
+    "Retail",
+    "Education",
+    "Media",
+    "Energy",
 )
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 
@@ -79,7 +96,8 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("LastModifiedDate", "datetime", nillable=False, updateable=False),
         SfField("SystemModstamp", "datetime", nillable=False, updateable=False),
     ],
-    "Account": _system() + [
+    "Account": _system()
+    + [
         _owner(),
         SfField("Name", "string", 255, nillable=False),
         SfField("Website", "url", 255),
@@ -88,9 +106,13 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("NumberOfEmployees", "int"),
         SfField("BillingCountry", "string", 80),
         SfField("BillingCity", "string", 40),
-        SfField("Type", "picklist", 255, picklist=("Prospect", "Customer - Direct", "Customer - Channel", "Other")),
-    ] + _KEYS,
-    "Lead": _system() + [
+        SfField(
+            "Type", "picklist", 255, picklist=("Prospect", "Customer - Direct", "Customer - Channel", "Other")
+        ),
+    ]
+    + _KEYS,
+    "Lead": _system()
+    + [
         _owner(),
         SfField("FirstName", "string", 40),
         SfField("LastName", "string", 80, nillable=False),
@@ -108,8 +130,11 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("NumberOfEmployees", "int"),
         SfField("IsConverted", "boolean", nillable=False, updateable=False),
         SfField("ConvertedContactId", "reference", 18, updateable=False, reference_to=("Contact",)),
-    ] + _SCORES + _KEYS,
-    "Contact": _system() + [
+    ]
+    + _SCORES
+    + _KEYS,
+    "Contact": _system()
+    + [
         _owner(),
         SfField("AccountId", "reference", 18, reference_to=("Account",)),
         SfField("FirstName", "string", 40),
@@ -123,8 +148,11 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("LeadSource", "picklist", 255, picklist=LEAD_SOURCES),
         SfField("MailingCountry", "string", 80),
         SfField("MailingCity", "string", 40),
-    ] + _SCORES + _KEYS,
-    "Opportunity": _system() + [
+    ]
+    + _SCORES
+    + _KEYS,
+    "Opportunity": _system()
+    + [
         _owner(),
         SfField("AccountId", "reference", 18, reference_to=("Account",)),
         SfField("Name", "string", 120, nillable=False),
@@ -136,14 +164,18 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("IsWon", "boolean", nillable=False, updateable=False),
         SfField("LeadSource", "picklist", 255, picklist=LEAD_SOURCES),
         SfField("Type", "picklist", 255, picklist=("New Business", "Existing Business")),
-    ] + _KEYS,
-    "Task": _system() + [
+    ]
+    + _KEYS,
+    "Task": _system()
+    + [
         _owner(),
         SfField("WhoId", "reference", 18, reference_to=("Lead", "Contact")),
         SfField("WhatId", "reference", 18, reference_to=("Account", "Opportunity")),
         SfField("Subject", "string", 255),
         SfField("Description", "textarea", 32000),
-        SfField("Status", "picklist", 255, nillable=False, picklist=("Not Started", "In Progress", "Completed")),
+        SfField(
+            "Status", "picklist", 255, nillable=False, picklist=("Not Started", "In Progress", "Completed")
+        ),
         SfField("Priority", "picklist", 255, nillable=False, picklist=("High", "Normal", "Low")),
         SfField("ActivityDate", "date"),
         SfField("IsClosed", "boolean", nillable=False, updateable=False),
@@ -152,7 +184,14 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
 }
 
 # Three-character key prefix of each object's record ids, as in a real org.
-KEY_PREFIXES = {"Account": "001", "Contact": "003", "Opportunity": "006", "Lead": "00Q", "User": "005", "Task": "00T"}
+KEY_PREFIXES = {
+    "Account": "001",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Lead": "00Q",
+    "User": "005",
+    "Task": "00T",
+}
 
 
 def fields(object_name: str, *, with_revloop_fields: bool = True) -> list[SfField]:

@@ -17,12 +17,22 @@ from sandbox.world import generate_world
 REPO = Path(__file__).resolve().parents[2]
 RAW_TABLES = {
     "raw_salesforce": {"lead", "contact", "account", "opportunity", "user", "task"},
-    "raw_hubspot": {"contacts", "companies", "deals", "owners", "contact_company_associations", "deal_associations"},
+    "raw_hubspot": {
+        "contacts",
+        "companies",
+        "deals",
+        "owners",
+        "contact_company_associations",
+        "deal_associations",
+    },
     "raw_events": {"website", "email", "social", "ads", "offline"},
     "quarantine": {"rejected_records"},
 }
 CRM_VARIABLES = (
-    "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "SALESFORCE_USERNAME", "HUBSPOT_ACCESS_TOKEN",
+    "SALESFORCE_INSTANCE_URL",
+    "SALESFORCE_ACCESS_TOKEN",
+    "SALESFORCE_USERNAME",
+    "HUBSPOT_ACCESS_TOKEN",
     "HUBSPOT_BASE_URL",
 )
 
@@ -59,7 +69,9 @@ def test_sources_without_credentials_skip_and_the_rest_runs(tmp_path, monkeypatc
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert AssetKey(["raw", "events", "website"]) in materialized
     assert not any(key.path[1] in ("salesforce", "hubspot") for key in materialized)
-    skipped = [e.user_message for e in instance.all_logs(result.run_id) if "is not configured" in e.user_message]
+    skipped = [
+        e.user_message for e in instance.all_logs(result.run_id) if "is not configured" in e.user_message
+    ]
     assert any("SALESFORCE_INSTANCE_URL" in m for m in skipped)
     assert any("HUBSPOT_ACCESS_TOKEN" in m for m in skipped)
 
@@ -77,12 +89,19 @@ def test_full_materialisation_on_a_small_world(tmp_path):
 
     with Sandbox.start(tmp_path / "sandbox", world) as sandbox:
         env = {
-            **os.environ, **sandbox.env(),
-            "WAREHOUSE_PATH": str(warehouse), "EVENTS_DIR": str(events_dir), "DAGSTER_HOME": str(dagster_home),
+            **os.environ,
+            **sandbox.env(),
+            "WAREHOUSE_PATH": str(warehouse),
+            "EVENTS_DIR": str(events_dir),
+            "DAGSTER_HOME": str(dagster_home),
         }
         run = subprocess.run(
             [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
 

@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The dbt manifest must exist before `dagster asset materialize` loads the definitions.
 manifest: install
-	cd dbt_project && $(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+	$(BIN)/python -m revloop.dbt parse --quiet
 
 dagster-home:
 	mkdir -p $(DAGSTER_HOME)

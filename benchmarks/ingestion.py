@@ -28,10 +28,18 @@ class Measurement:
     rows: int
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
+    detail: str = ""
 
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system, all threads) used by this process: steadier than wall time when busy."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> float:
@@ -46,13 +54,19 @@ def revloop_events(events_dir: Path, warehouse: Path) -> Measurement:
     from ingestion.quarantine import Rejections, load_rejections
     from ingestion.warehouse import make_pipeline
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     rejections = Rejections()
-    make_pipeline(PIPELINE_NAME, DATASET, warehouse).run(events_source(events_dir, rejections))
+    pipeline = make_pipeline(PIPELINE_NAME, DATASET, warehouse)
+    pipeline.run(events_source(events_dir, rejections))
     load_rejections(rejections, warehouse)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     rows = count_rows(warehouse, [f"{DATASET}.{channel}" for channel in CHANNELS])
-    return Measurement("revloop events (dlt -> DuckDB)", rows, seconds, peak_rss_mb())
+    steps = ", ".join(
+        f"{step.step} {(step.finished_at - step.started_at).total_seconds():.2f}s"
+        for step in pipeline.last_trace.steps
+        if step.step in ("extract", "normalize", "load")
+    )
+    return Measurement("revloop events (dlt -> DuckDB)", rows, seconds, peak_rss_mb(), cpu, steps)
 
 
 def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
@@ -60,7 +74,7 @@ def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
     import duckdb
 
     files = [str(path) for suffix in FILE_SUFFIXES for path in sorted(events_dir.glob(f"*/*{suffix}"))]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     con = duckdb.connect(str(warehouse))
     con.execute("SET enable_progress_bar = false")
     con.execute(
@@ -69,8 +83,9 @@ def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
         [files],
     )
     con.close()
-    seconds = time.perf_counter() - started
-    return Measurement("DuckDB read_json_auto", count_rows(warehouse, ["events"]), seconds, peak_rss_mb())
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
+    rows = count_rows(warehouse, ["events"])
+    return Measurement("DuckDB read_json_auto", rows, seconds, peak_rss_mb(), cpu)
 
 
 def count_rows(warehouse: Path, tables: list[str]) -> int:
@@ -132,8 +147,11 @@ def main(argv: list[str] | None = None) -> None:
             best = results[benchmark]
             print(
                 f"{best.name:32s} {best.rows:>11,} rows {best.seconds:7.2f}s "
-                f"{best.rows_per_second:>11,.0f} rows/s  peak RSS {best.peak_rss_mb:,.0f} MB"
+                f"{best.rows_per_second:>11,.0f} rows/s  CPU {best.cpu_seconds:6.2f}s  "
+                f"peak RSS {best.peak_rss_mb:,.0f} MB"
             )
+            if best.detail:
+                print(f"    {best.detail}")
         ours, duckdb_own = results[revloop_events], results[duckdb_read_json_auto]
         print(f"ratio revloop / read_json_auto: {ours.rows_per_second / duckdb_own.rows_per_second:.2f}")
     finally:

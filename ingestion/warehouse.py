@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dlt
+from dlt.common.destination import TDestinationReferenceArg
 
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_EVENTS_DIR = "data/events"
@@ -28,14 +29,23 @@ def state_dir(warehouse: Path | None = None) -> Path:
     return warehouse.parent / f".{warehouse.stem}.state"
 
 
-def make_pipeline(pipeline_name: str, dataset_name: str, warehouse: Path | None = None) -> dlt.Pipeline:
-    """A dlt pipeline loading dataset_name (a schema) of the DuckDB warehouse, state kept beside it."""
+def make_pipeline(
+    pipeline_name: str,
+    dataset_name: str,
+    warehouse: Path | None = None,
+    destination: TDestinationReferenceArg | None = None,
+) -> dlt.Pipeline:
+    """A dlt pipeline loading dataset_name (a schema) of the warehouse, state kept beside the DuckDB file.
+
+    `destination` (e.g. dlt.destinations.postgres(credentials)) loads elsewhere instead of the DuckDB file;
+    the local state still lives beside `warehouse`, so give each destination its own `warehouse` path.
+    """
     warehouse = warehouse or warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         pipelines_dir=str(state_dir(warehouse) / "dlt"),
-        destination=dlt.destinations.duckdb(credentials=str(warehouse)),
+        destination=destination or dlt.destinations.duckdb(credentials=str(warehouse)),
         dataset_name=dataset_name,
         progress="log" if os.environ.get("REVLOOP_PROGRESS") else None,
     )

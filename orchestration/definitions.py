@@ -3,14 +3,21 @@
 from dagster import Definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs import ingestion, schedules
+from orchestration.defs import ingestion, schedules, warehouse
 from orchestration.resources import build_resources
 
 defs = Definitions(
-    assets=[ingestion.salesforce_raw, ingestion.hubspot_raw, ingestion.events_raw],
+    assets=[
+        ingestion.salesforce_raw,
+        ingestion.hubspot_raw,
+        ingestion.events_raw,
+        warehouse.dbt_before_identity,
+        warehouse.identity_resolution,
+        warehouse.dbt_after_identity,
+    ],
     jobs=[schedules.hourly_sync],
     schedules=[schedules.hourly_sync_schedule],
-    resources={**build_resources(), "dlt": DagsterDltResource()},
+    resources={**build_resources(), "dlt": DagsterDltResource(), "dbt": warehouse.dbt_resource()},
     # One warehouse writer at a time, and no ~1 s process start-up per step.
     executor=in_process_executor,
 )

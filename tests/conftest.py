@@ -6,7 +6,10 @@ import pytest
 
 from sandbox.tls import TlsFiles, create_tls_files
 
-pytest_plugins = ["tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse"]
+pytest_plugins = [
+    "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse",
+    "tests.fixtures.postgres",
+]
 
 
 @pytest.fixture(scope="session")

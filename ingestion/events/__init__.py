@@ -13,25 +13,25 @@ from ingestion.quarantine import Rejections
 
 
 def channel_resource(events_dir: Path, channel: str, rejections: Rejections) -> DltResource:
-    """Resource loading <events_dir>/<channel>/*.jsonl[.gz] into raw_events.<channel>, each file once."""
+    """Resource loading <events_dir>/<channel>/*.jsonl[.gz] into raw_events.<channel>, each version once."""
 
     @dlt.resource(
         name=channel,
         # Appended, not merged: the reader drops every message whose id is already in the table or
-        # earlier in the run (the first copy of a message wins, as Segment's own dedup keeps it), which
-        # spares the load a staging copy and a delete-insert over the whole batch.
+        # earlier in the run (events are immutable, so a repeat is a resend and the first copy wins),
+        # which spares the load a staging copy and a delete-insert over the whole batch.
         write_disposition="append",
         primary_key="message_id",
         columns=EVENT_COLUMNS,
     )
     def channel_events():
         loaded = dlt.current.resource_state().setdefault("loaded_files", {})
-        # loaded_message_ids runs in the read-ahead thread too: dlt.current is not thread-local.
-        yield from read_ahead(
-            read_channel(
-                events_dir / channel, channel, rejections, loaded, lambda: loaded_message_ids(channel)
-            )
+        # Taken here: dlt.current is per thread, and the reader runs in a read-ahead thread.
+        pipeline = dlt.current.pipeline()
+        files = read_channel(
+            events_dir / channel, channel, rejections, loaded, lambda: loaded_message_ids(pipeline, channel)
         )
+        yield from read_ahead(files)
 
     return channel_events
 

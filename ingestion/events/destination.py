@@ -8,9 +8,8 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 EMPTY_IDS = pa.table({"message_id": pa.array([], pa.string())})
 
 
-def loaded_message_ids(table_name: str) -> pa.Table:
-    """message_id of every row of `table_name` in the running pipeline's dataset (none if no table yet)."""
-    pipeline = dlt.current.pipeline()
+def loaded_message_ids(pipeline: dlt.Pipeline | None, table_name: str) -> pa.Table:
+    """message_id of every row of `table_name` in the pipeline's dataset (none if no table yet)."""
     if pipeline is None or pipeline.destination is None:
         return EMPTY_IDS
     try:

@@ -39,8 +39,8 @@ def split_lines(data: bytes | memoryview) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def iter_line_chunks(path: Path, chunk_bytes: int) -> Iterator[LineChunk]:
-    """The file's lines, about `chunk_bytes` (uncompressed) at a time, cut at line ends."""
+def iter_line_chunks(path: Path, chunk_bytes: int, from_line: int = 1) -> Iterator[LineChunk]:
+    """The lines from line `from_line` on, about `chunk_bytes` (uncompressed) at a time, cut at line ends."""
     next_line = 1
     carry = b""
     with open_event_file(path) as stream:
@@ -50,7 +50,37 @@ def iter_line_chunks(path: Path, chunk_bytes: int) -> Iterator[LineChunk]:
             carry = data[cut:]
             if cut:
                 lines = split_lines(memoryview(data)[:cut])
-                yield LineChunk(next_line, lines)
+                if next_line + len(lines) > from_line:
+                    skip = max(from_line - next_line, 0)
+                    yield LineChunk(next_line + skip, lines[skip:])
                 next_line += len(lines)
-    if carry:
+    if carry and next_line >= from_line:
         yield LineChunk(next_line, pa.array([carry], pa.binary()), terminated=False)
+
+
+def lines_at(path: Path, line_numbers: set[int], chunk_bytes: int) -> dict[int, str]:
+    """The text of the given lines of the file (line end kept, bytes that are not UTF-8 replaced)."""
+    found: dict[int, str] = {}
+    if not line_numbers:
+        return found
+    for chunk in iter_line_chunks(path, chunk_bytes, min(line_numbers)):
+        for number in sorted(n for n in line_numbers if chunk.first_line <= n <= chunk.last_line):
+            raw = chunk.lines[number - chunk.first_line].as_py()
+            found[number] = raw.decode("utf-8", errors="replace")
+        if chunk.last_line >= max(line_numbers):
+            break
+    return found
+
+
+def starts_every_line_with_brace(path: Path, chunk_bytes: int) -> bool:
+    """Whether every line of the file begins with '{' (so none is blank), checked without splitting lines."""
+    line_start = True
+    with open_event_file(path) as stream:
+        while block := stream.read(chunk_bytes):
+            if line_start and block[:1] != b"{":
+                return False
+            # Every newline but a block's last byte must be followed by '{' ("\n{" never overlaps itself).
+            if block.count(b"\n{") != block.count(b"\n", 0, len(block) - 1):
+                return False
+            line_start = block.endswith(b"\n")
+    return True

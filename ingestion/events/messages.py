@@ -1,37 +1,45 @@
 """Validate Segment Spec messages and extract typed columns from JSON lines, in DuckDB over Arrow."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.events.settings import BATCH_LINES, EVENT_COLUMNS, EVENT_SCHEMA, MESSAGE_TYPES
+from ingestion.events.settings import (
+    BATCH_LINES,
+    BATCH_ROWS,
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    MAX_LINE_BYTES,
+    MESSAGE_TYPES,
+)
 
 # Top-level keys of a message, parsed once per line; nested objects stay JSON text.
-MESSAGE_STRUCTURE = json.dumps(
-    {
-        **dict.fromkeys(
-            [
-                "type",
-                "messageId",
-                "event",
-                "name",
-                "userId",
-                "anonymousId",
-                "groupId",
-                "previousId",
-                "timestamp",
-                "sentAt",
-                "receivedAt",
-            ],
-            "VARCHAR",
-        ),
-        **dict.fromkeys(["properties", "traits", "context"], "JSON"),
-    }
-)
+MESSAGE_FIELDS = {
+    **dict.fromkeys(
+        [
+            "type",
+            "messageId",
+            "event",
+            "name",
+            "userId",
+            "anonymousId",
+            "groupId",
+            "previousId",
+            "timestamp",
+            "sentAt",
+            "receivedAt",
+        ],
+        "VARCHAR",
+    ),
+    **dict.fromkeys(["properties", "traits", "context"], "JSON"),
+}
+MESSAGE_STRUCTURE = json.dumps(MESSAGE_FIELDS)
 
 _KNOWN_TYPES_SQL = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
 _KNOWN_TYPES_TEXT = ", ".join(MESSAGE_TYPES)
@@ -47,38 +55,53 @@ SELECT source_line FROM new_message_ids
 WHERE message_id IN (SELECT message_id FROM seen_message_ids SEMI JOIN new_message_ids USING (message_id))
 """
 
-# Each rule is checked in order; the first that fails names the reason. Blank lines are skipped.
-MESSAGES_SQL = f"""
-WITH parsed AS (
+# Lines as text, each parsed on its own: any line can be judged, also one that is no JSON object.
+LINES_SOURCE = f"""
+SELECT line_no, line, m IS NOT NULL AND starts_with(ltrim(line, e' \\t'), '{{') AS is_object,
+    {", ".join(f'm."{key}" AS "m_{key}"' for key in MESSAGE_FIELDS)}
+FROM (
     SELECT line_no, line, try(json_transform(line, $structure)) AS m
     FROM lines
     WHERE ltrim(line, e' \\t\\r\\n') <> ''
-), fields AS (
+)
+"""
+
+# A whole file parsed by DuckDB's own reader, in file order (row n is line n when no line is blank). It
+# stops with an error at the first line that is no JSON object; it has no line text (rejected_line null).
+FILE_SOURCE = f"""
+SELECT row_number() OVER () AS line_no, NULL::VARCHAR AS line, true AS is_object,
+    {", ".join(f'"{key}" AS "m_{key}"' for key in MESSAGE_FIELDS)}
+FROM read_json($path, format = 'newline_delimited', columns = $columns, maximum_object_size = $max_line_bytes)
+"""
+
+# Each rule is checked in order; the first that fails names the reason. Blank lines are skipped.
+_CHECKS_SQL = f"""
+WITH parsed AS (SOURCE), fields AS (
     SELECT
-        line_no, line, m,
-        nullif(m.type, '') AS type,
-        nullif(m.messageId, '') AS message_id,
-        nullif(m.event, '') AS event,
-        m.name AS name,
-        nullif(m.userId, '') AS user_id,
-        nullif(m.anonymousId, '') AS anonymous_id,
-        nullif(m.groupId, '') AS group_id,
-        nullif(m.previousId, '') AS previous_id,
-        m.timestamp AS timestamp_text,
-        try_cast(m.timestamp AS TIMESTAMPTZ) AS timestamp,
-        try_cast(m.sentAt AS TIMESTAMPTZ) AS sent_at,
-        try_cast(m.receivedAt AS TIMESTAMPTZ) AS received_at,
-        json_extract_string(m.traits, ['$.email', '$.phone']) AS own_traits,
+        line_no, line, is_object,
+        nullif(m_type, '') AS type,
+        nullif(m_messageId, '') AS message_id,
+        nullif(m_event, '') AS event,
+        m_name AS name,
+        nullif(m_userId, '') AS user_id,
+        nullif(m_anonymousId, '') AS anonymous_id,
+        nullif(m_groupId, '') AS group_id,
+        nullif(m_previousId, '') AS previous_id,
+        m_timestamp AS timestamp_text,
+        try_cast(m_timestamp AS TIMESTAMPTZ) AS timestamp,
+        try_cast(m_sentAt AS TIMESTAMPTZ) AS sent_at,
+        try_cast(m_receivedAt AS TIMESTAMPTZ) AS received_at,
+        json_extract_string(m_traits, ['$.email', '$.phone']) AS own_traits,
         json_extract_string(
-            m.context, ['$.traits.email', '$.traits.phone', '$.ip', '$.userAgent', '$.device.id']
+            m_context, ['$.traits.email', '$.traits.phone', '$.ip', '$.userAgent', '$.device.id']
         ) AS ctx,
-        m.properties AS properties,
-        m.traits AS traits,
-        m.context AS context
+        m_properties AS properties,
+        m_traits AS traits,
+        m_context AS context
     FROM parsed
 ), checked AS (
     SELECT *, CASE
-        WHEN m IS NULL OR NOT starts_with(ltrim(line, e' \\t'), '{{')
+        WHEN NOT is_object
             THEN CASE WHEN NOT json_valid(line) THEN 'invalid JSON'
                 ELSE 'not a JSON object but a JSON ' || CASE json_type(line)
                     WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean'
@@ -116,15 +139,17 @@ SELECT
     CASE WHEN reason IS NOT NULL THEN line END AS rejected_line
 FROM checked
 """
+LINES_MESSAGES_SQL = _CHECKS_SQL.replace("SOURCE", LINES_SOURCE, 1)
+FILE_MESSAGES_SQL = _CHECKS_SQL.replace("SOURCE", FILE_SOURCE, 1)
 
 
 @dataclass(frozen=True)
 class RejectedLine:
-    """A line refused, with its number and why."""
+    """A line refused, with its number and why; `line` is None when the reader did not keep the text."""
 
     line_no: int
     reason: str
-    line: str
+    line: str | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +158,8 @@ class ParsedLines:
 
     messages: pa.Table
     rejected: list[RejectedLine]
+    # The highest line number judged (valid, rejected or repeat), None when there were no lines.
+    last_line: int | None = None
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -157,9 +184,46 @@ def parse_messages(
     con.register("lines", lines)
     try:
         params = {"structure": MESSAGE_STRUCTURE, "channel": channel, "source_file": source_file}
-        result = con.sql(MESSAGES_SQL, params=params).to_arrow_table()
+        result = con.sql(LINES_MESSAGES_SQL, params=params).to_arrow_table()
     finally:
         con.unregister("lines")
+    return split_checked(con, result)
+
+
+def parse_file_messages(
+    con: duckdb.DuckDBPyConnection, path: Path, channel: str, source_file: str, batch_rows: int = BATCH_ROWS
+) -> Iterator[ParsedLines]:
+    """Check every line of a file read whole by DuckDB's JSON reader, in order, about `batch_rows` at a time.
+
+    Only for files whose every line starts with '{' (see `starts_every_line_with_brace`): the reader skips
+    blank lines, which would shift line numbers. Raises duckdb.Error at the first line that is no JSON
+    object; the batches before it are complete and in line order. Rejected lines come without their text.
+    """
+    params = {
+        "path": str(path),
+        "columns": MESSAGE_FIELDS,
+        "max_line_bytes": MAX_LINE_BYTES,
+        "channel": channel,
+        "source_file": source_file,
+    }
+    # A separate cursor: drop_repeats queries the connection while this result is still streaming.
+    with con.cursor() as reader:
+        reader.execute("SET TimeZone = 'UTC'")
+        batches = reader.sql(FILE_MESSAGES_SQL, params=params).to_arrow_reader(batch_rows)
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= batch_rows:
+                yield split_checked(con, pa.Table.from_batches(pending))
+                pending, pending_rows = [], 0
+        if pending:
+            yield split_checked(con, pa.Table.from_batches(pending))
+
+
+def split_checked(con: duckdb.DuckDBPyConnection, result: pa.Table) -> ParsedLines:
+    """Checked lines split into new valid messages (repeats dropped) and rejected lines."""
     reasons = result.column("reason")
     event_columns = list(EVENT_COLUMNS)
     if reasons.null_count == len(reasons):
@@ -168,10 +232,14 @@ def parse_messages(
         is_rejected = pc.is_valid(reasons)
         bad = result.filter(is_rejected).select(["source_line", "reason", "rejected_line"]).to_pylist()
         rejected = [
-            RejectedLine(r["source_line"], r["reason"], r["rejected_line"].rstrip("\r\n")) for r in bad
+            RejectedLine(
+                r["source_line"], r["reason"], r["rejected_line"] and r["rejected_line"].rstrip("\r\n")
+            )
+            for r in bad
         ]
         messages = result.filter(pc.invert(is_rejected)).select(event_columns)
-    return ParsedLines(drop_repeats(con, messages).cast(EVENT_SCHEMA), rejected)
+    last_line = pc.max(result.column("source_line")).as_py()
+    return ParsedLines(drop_repeats(con, messages).cast(EVENT_SCHEMA), rejected, last_line)
 
 
 def drop_repeats(con: duckdb.DuckDBPyConnection, messages: pa.Table) -> pa.Table:

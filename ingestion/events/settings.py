@@ -17,6 +17,11 @@ MESSAGE_TYPES = ("track", "page", "identify", "screen", "group", "alias")
 CHUNK_BYTES = 64 * 1024 * 1024
 # DuckDB scans each Arrow record batch on its own thread, so a chunk is cut into batches of this many lines.
 BATCH_LINES = 20_000
+# Rows per table handed to dlt when DuckDB reads a whole file: large enough to keep per-batch costs small,
+# small enough to bound memory (~0.5 KB a row).
+BATCH_ROWS = 250_000
+# Longest line DuckDB's reader accepts; a file with a longer line is read line by line instead.
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 # Columns of every raw_events.<channel> table, in order.
 EVENT_COLUMNS: TTableSchemaColumns = {

@@ -4,8 +4,8 @@ from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, d
 
 hourly_sync = define_asset_job(
     "hourly_sync",
-    selection=AssetSelection.groups("ingestion"),
-    description="Ingest both CRMs and the event files.",
+    selection=AssetSelection.groups("ingestion", "warehouse"),
+    description="Ingest both CRMs and the event files, then rebuild identities, profiles and scores.",
 )
 
 hourly_sync_schedule = ScheduleDefinition(

@@ -16,7 +16,7 @@ from sandbox.hubspot.associations import TYPES, AssociationGraph, AssociationTyp
 from sandbox.hubspot.errors import HubSpotError, error_body, not_found, validation_error
 from sandbox.hubspot.properties import DEFAULT_PROPERTIES, PropertyRegistry
 from sandbox.hubspot.schema import LAST_MODIFIED_PROPERTY, PROPERTIES
-from sandbox.hubspot.search import compile_filter_groups, query_matcher, sort_records
+from sandbox.hubspot.search import find_matches
 from sandbox.hubspot.store import ObjectStore, StoredRecord, record_json
 from sandbox.hubspot.timestamps import iso_ms, parse_moment
 from sandbox.server import Emulator, Faults, json_response
@@ -481,11 +481,7 @@ class HubSpotEmulator(Emulator):
         if cached and cached[0] == store.version:
             self._search_cache.move_to_end(key)
             return cached[1]
-        lookup = functools.partial(self.properties.get, object_type)
-        wanted = compile_filter_groups(payload.get("filterGroups") or [], lookup)
-        text = query_matcher(object_type, payload.get("query"))
-        matches = [r for r in store.live() if wanted(r) and text(r)]
-        matches = sort_records(matches, payload.get("sorts") or [], lookup)
+        matches = find_matches(store, payload, functools.partial(self.properties.get, object_type))
         self._search_cache[key] = (store.version, matches)
         while len(self._search_cache) > 32:
             self._search_cache.popitem(last=False)

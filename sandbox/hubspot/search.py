@@ -1,13 +1,15 @@
 """The CRM search API's matching and ordering: filterGroups, sorts and the free-text query."""
 
+import bisect
 import fnmatch
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.hubspot.errors import validation_error
 from sandbox.hubspot.schema import HsProperty
-from sandbox.hubspot.store import StoredRecord
+from sandbox.hubspot.store import ObjectStore, StoredRecord
 from sandbox.hubspot.timestamps import epoch_ms
 
 OPERATORS = {
@@ -159,8 +161,19 @@ def query_matcher(object_type: str, query: str | None) -> Callable[[StoredRecord
 
 def sort_records(records: list[StoredRecord], sorts: list[Any], lookup: Lookup) -> list[StoredRecord]:
     """Records in the requested order (stable, id as the final tie-break); missing values sort last."""
-    ordered = sorted(records, key=lambda r: int(r.id) if r.id.isdigit() else r.id)
-    for spec in reversed(sorts or []):
+    ordered = sorted(records, key=_id_key)
+    for prop, descending in reversed(_sort_specs(sorts, lookup)):
+        present = [(comparable(prop, r.value(prop.name)), r) for r in ordered if _has(r, prop.name)]
+        absent = [r for r in ordered if not _has(r, prop.name)]
+        present.sort(key=lambda pair: pair[0], reverse=descending)
+        ordered = [r for _, r in present] + absent
+    return ordered
+
+
+def _sort_specs(sorts: list[Any], lookup: Lookup) -> list[tuple[HsProperty, bool]]:
+    """(property, descending) per requested sort, validated."""
+    specs = []
+    for spec in sorts or []:
         if isinstance(spec, str):  # HubSpot also takes "propertyName" or "-propertyName"
             spec = {
                 "propertyName": spec.lstrip("-"),
@@ -169,10 +182,118 @@ def sort_records(records: list[StoredRecord], sorts: list[Any], lookup: Lookup) 
         name, direction = spec.get("propertyName"), spec.get("direction", "ASCENDING")
         if direction not in ("ASCENDING", "DESCENDING"):
             raise validation_error(f"Sort direction must be ASCENDING or DESCENDING, not {direction!r}.")
-        prop = _known(lookup, name)
-        descending = direction == "DESCENDING"
-        present = [(comparable(prop, r.value(name)), r) for r in ordered if r.value(name) not in (None, "")]
-        absent = [r for r in ordered if r.value(name) in (None, "")]
-        present.sort(key=lambda pair: pair[0], reverse=descending)
-        ordered = [r for _, r in present] + absent
-    return ordered
+        specs.append((_known(lookup, name), direction == "DESCENDING"))
+    return specs
+
+
+def _id_key(record: StoredRecord) -> int | str:
+    return int(record.id) if record.id.isdigit() else record.id
+
+
+def _has(record: StoredRecord, name: str) -> bool:
+    return record.value(name) not in (None, "")
+
+
+# Searching through sorted columns -------------------------------------------------------------------------
+# Clients page a search by re-querying with a moving bound on a sorted property (keyset paging), so each
+# query must cost O(log n + result) rather than a filter and sort of the whole store.
+_BOUND_OPERATORS = frozenset({"EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"})
+ID_PROPERTY = "hs_object_id"
+
+
+@dataclass(frozen=True)
+class SortedColumn:
+    """The live records holding a property in (value, id) order with their comparable values; the rest."""
+
+    values: list[Any]
+    records: list[StoredRecord]
+    absent: list[StoredRecord]  # in id order
+
+    def bounded(self, bounds: list[tuple[str, Any, Any]]) -> list[StoredRecord]:
+        """The records whose value passes every (operator, value, high value) bound, found by bisection."""
+        low, high = 0, len(self.values)
+        for operator, target, upper in bounds:
+            if operator in ("EQ", "GTE", "BETWEEN"):
+                low = max(low, bisect.bisect_left(self.values, target))
+            elif operator == "GT":
+                low = max(low, bisect.bisect_left(self.values, target))
+            if operator in ("EQ", "LTE"):
+                high = min(high, bisect.bisect_right(self.values, target))
+            elif operator == "LT":
+                high = min(high, bisect.bisect_left(self.values, target))
+            elif operator == "BETWEEN":
+                high = min(high, bisect.bisect_right(self.values, upper))
+        return self.records[low:high]
+
+
+def sorted_column(store: ObjectStore, prop: HsProperty) -> SortedColumn:
+    """The store's live records sorted on prop, built once per store version."""
+
+    def build() -> SortedColumn:
+        present, absent = [], []
+        for record in store.live():
+            if _has(record, prop.name):
+                present.append((comparable(prop, record.value(prop.name)), _id_key(record), record))
+            else:
+                absent.append(record)
+        present.sort(key=lambda entry: entry[:2])
+        absent.sort(key=_id_key)
+        return SortedColumn([e[0] for e in present], [e[2] for e in present], absent)
+
+    return store.memo(("sorted", prop.name), build)
+
+
+def find_matches(store: ObjectStore, payload: dict[str, Any], lookup: Lookup) -> list[StoredRecord]:
+    """The live records a search payload matches, in result order.
+
+    One filter group and at most one sort run through a sorted column: bisection on the bounded property,
+    the remaining filters on that range only. Anything else (OR groups, free text, several sorts) scans.
+    """
+    groups = payload.get("filterGroups") or []
+    wanted = compile_filter_groups(groups, lookup)
+    text = query_matcher(store.object_type, payload.get("query"))
+    specs = _sort_specs(payload.get("sorts") or [], lookup)
+    filters = [f for g in groups for f in (g.get("filters") or [])]
+    single_group = sum(1 for g in groups if g.get("filters")) <= 1
+    if single_group and len(specs) <= 1 and not _TOKEN.findall(str(payload.get("query") or "")):
+        return _indexed_matches(store, filters, specs, lookup)
+    matches = [r for r in store.live() if wanted(r) and text(r)]
+    return sort_records(matches, payload.get("sorts") or [], lookup)
+
+
+def _indexed_matches(
+    store: ObjectStore, filters: list[dict[str, Any]], specs: list[tuple[HsProperty, bool]], lookup: Lookup
+) -> list[StoredRecord]:
+    sort_prop, descending = specs[0] if specs else (_known(lookup, ID_PROPERTY), False)
+    bounded = [f for f in filters if f.get("operator", "EQ") in _BOUND_OPERATORS]
+    bounded_names = {f["propertyName"] for f in bounded}
+    column_name = sort_prop.name
+    if column_name not in bounded_names and sort_prop.name == ID_PROPERTY:
+        # Records equal on one property lie in id order within its column: the id sort comes for free.
+        column_name = next(
+            (f["propertyName"] for f in bounded if f.get("operator", "EQ") == "EQ"), column_name
+        )
+    prop = _known(lookup, column_name)
+    column = sorted_column(store, prop)
+    used = [f for f in bounded if f["propertyName"] == column_name]
+    if used:
+        bounds = [
+            (
+                f.get("operator", "EQ"),
+                comparable(prop, f["value"]),
+                comparable(prop, f["highValue"]) if f.get("operator") == "BETWEEN" else None,
+            )
+            for f in used
+        ]
+        candidates = column.bounded(bounds)
+    else:
+        candidates = column.records + column.absent
+    rest = [f for f in filters if not any(f is u for u in used)]
+    if rest:
+        keep = compile_filter_groups([{"filters": rest}], lookup)
+        candidates = [r for r in candidates if keep(r)]
+    in_order = not descending and (column_name == sort_prop.name or sort_prop.name == ID_PROPERTY)
+    if in_order:
+        return candidates
+    return sort_records(candidates, [{"propertyName": sort_prop.name, "direction": "DESCENDING"}]
+                        if descending else [{"propertyName": sort_prop.name}], lookup)

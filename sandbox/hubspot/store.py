@@ -1,12 +1,15 @@
 """The records of one object type: storage, id allocation, unique-value lookups and id-ordered paging."""
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sandbox.hubspot.schema import LAST_MODIFIED_PROPERTY
 from sandbox.hubspot.timestamps import iso_ms
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,6 +39,8 @@ class ObjectStore:
         self._next_id = first_id
         self._sorted_ids: list[int] | None = None
         self._unique_index: dict[tuple[str, str], str] = {}
+        self._memo: dict[Any, Any] = {}
+        self._memo_version = 0
 
     # Reading -----------------------------------------------------------------------------------------
     def get(self, record_id: str, include_archived: bool = False) -> StoredRecord | None:
@@ -75,6 +80,15 @@ class ObjectStore:
 
     def live(self) -> list[StoredRecord]:
         return [r for r in self.records.values() if not r.archived]
+
+    def memo(self, key: Any, build: Callable[[], T]) -> T:
+        """build()'s result, kept until the next write (for indexes derived from the records)."""
+        if self._memo_version != self.version:
+            self._memo.clear()
+            self._memo_version = self.version
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     # Writing -----------------------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -1,0 +1,133 @@
+"""CRM ingestion benchmark: the Salesforce and HubSpot sources against the sandbox seeded with a generated world.
+
+    python -m benchmarks.crm --people 100000
+
+The sandbox runs in this process; each source runs in a fresh process (so its peak RSS is its own) into one
+fresh warehouse, first in full and then again with nothing changed (the incremental run).
+"""
+
+import argparse
+import multiprocessing
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.ingestion import peak_rss_mb
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """One pipeline run of a source: rows it loaded, how long it took, and the process's peak memory."""
+
+    records: int
+    seconds: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A source run as the benchmark reports it, with the API requests the emulator answered meanwhile."""
+
+    name: str
+    run: SourceRun
+    requests: int
+
+    @property
+    def records_per_second(self) -> float:
+        return self.run.records / self.run.seconds
+
+
+def run_source(source: str, url: str, token: str, ca_bundle: str, warehouse: Path) -> SourceRun:
+    """Run the named source's pipeline against the sandbox at url into warehouse (in a worker process)."""
+    from ingestion.warehouse import make_pipeline
+
+    if source == "salesforce":
+        from ingestion.salesforce import SalesforceConnection, salesforce_source
+        from ingestion.salesforce import settings
+
+        connection = SalesforceConnection(instance_url=url, access_token=token, ca_bundle=ca_bundle)
+        data = salesforce_source(connection)
+    else:
+        from ingestion.hubspot import HubSpotConnection, hubspot_source
+        from ingestion.hubspot import settings
+
+        data = hubspot_source(HubSpotConnection(token, url, ca_bundle))
+    started = time.perf_counter()
+    pipeline = make_pipeline(settings.PIPELINE_NAME, settings.DATASET_NAME, warehouse)
+    pipeline.run(data)
+    seconds = time.perf_counter() - started
+    normalized = pipeline.last_trace.last_normalize_info
+    counts = normalized.row_counts if normalized else {}
+    records = sum(rows for table, rows in counts.items() if not table.startswith("_dlt"))
+    return SourceRun(records, seconds, peak_rss_mb())
+
+
+def measure(name: str, source: str, server, token: str, ca_bundle: str, warehouse: Path) -> Measurement:
+    """Run one source in a fresh process and count the requests its emulator answered meanwhile."""
+    log = server.app.request_log
+    before = len(log)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        run = pool.apply(run_source, (source, server.url, token, ca_bundle, warehouse))
+    return Measurement(name, run, len(log) - before)
+
+
+def print_table(measurements: list[Measurement]) -> None:
+    print(f"{'run':34s} {'records':>9s} {'seconds':>8s} {'records/s':>10s} {'requests':>9s} {'peak RSS':>9s}")
+    for m in measurements:
+        print(
+            f"{m.name:34s} {m.run.records:>9,} {m.run.seconds:>8.1f} {m.records_per_second:>10,.0f} "
+            f"{m.requests:>9,} {m.run.peak_rss_mb:>6,.0f} MB"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000, help="people in the generated world")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
+    args = parser.parse_args(argv)
+
+    from sandbox.runner import SANDBOX_TOKEN, Sandbox
+    from sandbox.world import generate_world
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-bench-crm-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    load = os.getloadavg()[0]
+    try:
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+              f"{os.cpu_count()} CPUs, load average {load:.2f}")
+        started = time.perf_counter()
+        world = generate_world(people=args.people, seed=args.seed)
+        print(f"generated a world of {args.people:,} people in {time.perf_counter() - started:.1f}s: "
+              f"Salesforce {sum(map(len, world.salesforce.values())):,} records, "
+              f"HubSpot {sum(map(len, world.hubspot.values())):,} records")
+        started = time.perf_counter()
+        with Sandbox.start(workdir / "sandbox", world) as sandbox:
+            print(f"seeded and started the sandbox in {time.perf_counter() - started:.1f}s")
+            del world
+            ca_bundle = str(sandbox.tls.ca_bundle)
+            warehouse = workdir / "warehouse.duckdb"
+            measurements = []
+            for label, source, server in (
+                ("Salesforce", "salesforce", sandbox.salesforce),
+                ("HubSpot", "hubspot", sandbox.hubspot),
+            ):
+                for run in ("full", "incremental"):
+                    measurements.append(
+                        measure(f"{label} {run}", source, server, SANDBOX_TOKEN, ca_bundle, warehouse)
+                    )
+            print_table(measurements)
+            print(f"sandbox process peak RSS {peak_rss_mb():,.0f} MB")
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

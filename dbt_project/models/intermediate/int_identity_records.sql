@@ -1,0 +1,194 @@
+{{ config(tags=["pre_identity"]) }}
+
+{#-
+    Every identity-bearing source record, one row per record and distinct observation of its identifiers.
+
+    A record is what identity resolution links and what gets a profile_id:
+      - a Salesforce lead or contact, a HubSpot contact (source_id = the CRM's record id);
+      - an event record: one per (channel, userId) (source_record_type event_user, source_id = userId) and
+        one per (channel, anonymousId) of the messages that carry no userId (event_anonymous). A message
+        belongs to the user record when it has a userId, otherwise to the anonymous record; this rule is
+        repeated in int_event_messages_resolved, which gives every message its record's profile_id.
+    An observation is a distinct combination of identifiers seen on the record: a CRM record has one row,
+    or two when a second (mobile) phone differs; an event record one row per distinct combination of
+    e-mail, phone, userId, anonymousId, device, IP and user agent of its messages, with message_count.
+    page_paths and active_hours (behaviour of the whole record, '|'-separated) repeat on each of its rows.
+-#}
+with events as (
+    select
+        channel as source_system,
+        case when user_id is not null then 'event_user' else 'event_anonymous' end as source_record_type,
+        coalesce(user_id, anonymous_id) as source_id,
+        email,
+        phone as phone_raw,
+        trait_country as country,
+        user_id as customer_id,
+        anonymous_id,
+        device_id,
+        ip,
+        user_agent,
+        page_path,
+        occurred_at
+    from {{ ref('int_events_unioned') }}
+    where coalesce(user_id, anonymous_id) is not null
+),
+
+event_observations as (
+    select
+        source_system,
+        source_record_type,
+        source_id,
+        email,
+        phone_raw,
+        max(country) as country,
+        customer_id,
+        anonymous_id,
+        device_id,
+        ip,
+        user_agent,
+        min(occurred_at) as observed_at,
+        count(*) as message_count
+    from events
+    group by
+        source_system, source_record_type, source_id, email, phone_raw, customer_id, anonymous_id,
+        device_id, ip, user_agent
+),
+
+record_pages as (
+    select distinct source_system, source_record_type, source_id, page_path
+    from events
+    where page_path is not null
+),
+
+page_lists as (
+    select
+        source_system,
+        source_record_type,
+        source_id,
+        {{ dbt.listagg('page_path', "'|'", 'order by page_path') }} as page_paths
+    from record_pages
+    group by source_system, source_record_type, source_id
+),
+
+record_hours as (
+    select distinct
+        source_system,
+        source_record_type,
+        source_id,
+        cast(extract(hour from occurred_at) as integer) as active_hour
+    from events
+),
+
+hour_lists as (
+    select
+        source_system,
+        source_record_type,
+        source_id,
+        {{ dbt.listagg('cast(active_hour as ' ~ dbt.type_string() ~ ')', "'|'", 'order by active_hour') }}
+            as active_hours
+    from record_hours
+    group by source_system, source_record_type, source_id
+),
+
+crm_records as (
+    select
+        'salesforce' as source_system,
+        'lead' as source_record_type,
+        lead_id as source_id,
+        email,
+        phone,
+        cast(null as {{ dbt.type_string() }}) as mobile_phone,
+        country,
+        converted_contact_id as salesforce_contact_id,
+        hubspot_id as hubspot_contact_id,
+        created_at as observed_at
+    from {{ ref('stg_salesforce__leads') }}
+    union all
+    select
+        'salesforce',
+        'contact',
+        contact_id,
+        email,
+        phone,
+        mobile_phone,
+        country,
+        contact_id,
+        hubspot_id,
+        created_at
+    from {{ ref('stg_salesforce__contacts') }}
+    union all
+    select
+        'hubspot',
+        'hubspot_contact',
+        contact_id,
+        email,
+        phone,
+        mobile_phone,
+        country,
+        cast(null as {{ dbt.type_string() }}),
+        contact_id,
+        created_at
+    from {{ ref('stg_hubspot__contacts') }}
+),
+
+crm_observations as (
+    select
+        source_system, source_record_type, source_id, email, phone as phone_raw, country,
+        salesforce_contact_id, hubspot_contact_id, observed_at
+    from crm_records
+    union all
+    -- a mobile number that differs from the main one is a second observation of the record
+    select
+        source_system, source_record_type, source_id, email, mobile_phone, country,
+        salesforce_contact_id, hubspot_contact_id, observed_at
+    from crm_records
+    where mobile_phone is not null and mobile_phone <> coalesce(phone, '')
+)
+
+select
+    source_system,
+    source_record_type,
+    source_id,
+    email,
+    phone_raw,
+    country,
+    cast(null as {{ dbt.type_string() }}) as customer_id,
+    cast(null as {{ dbt.type_string() }}) as anonymous_id,
+    salesforce_contact_id,
+    hubspot_contact_id,
+    cast(null as {{ dbt.type_string() }}) as device_id,
+    cast(null as {{ dbt.type_string() }}) as ip,
+    cast(null as {{ dbt.type_string() }}) as user_agent,
+    observed_at,
+    cast(1 as bigint) as message_count,
+    cast(null as {{ dbt.type_string() }}) as page_paths,
+    cast(null as {{ dbt.type_string() }}) as active_hours
+from crm_observations
+union all
+select
+    o.source_system,
+    o.source_record_type,
+    o.source_id,
+    o.email,
+    o.phone_raw,
+    o.country,
+    o.customer_id,
+    o.anonymous_id,
+    cast(null as {{ dbt.type_string() }}) as salesforce_contact_id,
+    cast(null as {{ dbt.type_string() }}) as hubspot_contact_id,
+    o.device_id,
+    o.ip,
+    o.user_agent,
+    o.observed_at,
+    o.message_count,
+    p.page_paths,
+    h.active_hours
+from event_observations as o
+left join page_lists as p
+    on o.source_system = p.source_system
+    and o.source_record_type = p.source_record_type
+    and o.source_id = p.source_id
+left join hour_lists as h
+    on o.source_system = h.source_system
+    and o.source_record_type = h.source_record_type
+    and o.source_id = h.source_id

@@ -1,0 +1,169 @@
+{#- Every value a source states about a resolved person, one row per (record, attribute): the candidates
+    survivorship chooses from. Values pass config value_maps and placeholder_values first. -#}
+{%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
+{%- if execute and not cfg -%}
+    {{ exceptions.raise_compiler_error("var('revloop')['survivorship'] is missing: run dbt through `python -m revloop.dbt`") }}
+{%- endif -%}
+{%- set attributes = (cfg.get('attributes') or {}).keys() | list -%}
+{%- set value_maps = cfg.get('value_maps') or {} -%}
+{%- set placeholders = cfg.get('placeholder_values') or {} -%}
+{%- set known_stages = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity',
+    'customer', 'evangelist', 'other', 'visitor'] -%}
+{%- set text = dbt.type_string() -%}
+
+with crm_records as (
+    select source_system, source_id, profile_id
+    from {{ ref('int_identities_resolved') }}
+    where source_system in ('salesforce', 'hubspot')
+),
+
+salesforce_contact as (
+    select
+        records.profile_id,
+        'salesforce_contact' as source,
+        contacts.contact_id as source_record_id,
+        contacts.updated_at as observed_at,
+        cast(contacts.email as {{ text }}) as email,
+        cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
+        cast(contacts.first_name as {{ text }}) as first_name,
+        cast(contacts.last_name as {{ text }}) as last_name,
+        -- a Contact's company is its Account
+        cast(accounts.account_name as {{ text }}) as company_name,
+        cast(contacts.job_title as {{ text }}) as job_title,
+        cast(contacts.country as {{ text }}) as country,
+        cast(contacts.city as {{ text }}) as city,
+        cast(accounts.industry as {{ text }}) as industry,
+        cast(null as {{ text }}) as lifecycle_stage,
+        cast(null as {{ text }}) as annual_revenue,
+        cast(null as {{ text }}) as employee_count
+    from {{ ref('stg_salesforce__contacts') }} as contacts
+    inner join crm_records as records
+        on records.source_system = 'salesforce' and records.source_id = contacts.contact_id
+    left join {{ ref('stg_salesforce__accounts') }} as accounts
+        on accounts.account_id = contacts.account_id
+),
+
+salesforce_lead as (
+    select
+        records.profile_id,
+        'salesforce_lead' as source,
+        leads.lead_id as source_record_id,
+        leads.updated_at as observed_at,
+        cast(leads.email as {{ text }}) as email,
+        cast(leads.phone as {{ text }}) as phone,
+        cast(leads.first_name as {{ text }}) as first_name,
+        cast(leads.last_name as {{ text }}) as last_name,
+        cast(leads.company_name as {{ text }}) as company_name,
+        cast(leads.job_title as {{ text }}) as job_title,
+        cast(leads.country as {{ text }}) as country,
+        cast(leads.city as {{ text }}) as city,
+        cast(leads.industry as {{ text }}) as industry,
+        cast(leads.lead_status as {{ text }}) as lifecycle_stage,
+        cast(leads.annual_revenue as {{ text }}) as annual_revenue,
+        cast(leads.employee_count as {{ text }}) as employee_count
+    from {{ ref('stg_salesforce__leads') }} as leads
+    inner join crm_records as records
+        on records.source_system = 'salesforce' and records.source_id = leads.lead_id
+),
+
+hubspot_contact as (
+    select
+        records.profile_id,
+        'hubspot_contact' as source,
+        contacts.contact_id as source_record_id,
+        contacts.updated_at as observed_at,
+        cast(contacts.email as {{ text }}) as email,
+        cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
+        cast(contacts.first_name as {{ text }}) as first_name,
+        cast(contacts.last_name as {{ text }}) as last_name,
+        cast(contacts.company_name as {{ text }}) as company_name,
+        cast(contacts.job_title as {{ text }}) as job_title,
+        cast(contacts.country as {{ text }}) as country,
+        cast(contacts.city as {{ text }}) as city,
+        cast(contacts.industry as {{ text }}) as industry,
+        cast(contacts.lifecycle_stage as {{ text }}) as lifecycle_stage,
+        cast(null as {{ text }}) as annual_revenue,
+        cast(null as {{ text }}) as employee_count
+    from {{ ref('stg_hubspot__contacts') }} as contacts
+    inner join crm_records as records
+        on records.source_system = 'hubspot' and records.source_id = contacts.contact_id
+),
+
+event_traits as (
+    select
+        resolved.profile_id,
+        'event_traits' as source,
+        events.message_id as source_record_id,
+        events.occurred_at as observed_at,
+        cast(events.email as {{ text }}) as email,
+        cast(events.phone as {{ text }}) as phone,
+        cast(events.trait_first_name as {{ text }}) as first_name,
+        cast(events.trait_last_name as {{ text }}) as last_name,
+        cast(events.trait_company_name as {{ text }}) as company_name,
+        cast(events.trait_title as {{ text }}) as job_title,
+        cast(events.trait_country as {{ text }}) as country,
+        cast(events.trait_city as {{ text }}) as city,
+        cast(events.trait_company_industry as {{ text }}) as industry,
+        cast(null as {{ text }}) as lifecycle_stage,
+        cast(null as {{ text }}) as annual_revenue,
+        cast(events.trait_company_employee_count as {{ text }}) as employee_count
+    from {{ ref('int_event_messages_resolved') }} as resolved
+    inner join {{ ref('int_events_unioned') }} as events
+        on events.message_id = resolved.message_id and events.channel = resolved.channel
+),
+
+records as (
+    select * from salesforce_contact
+    union all
+    select * from salesforce_lead
+    union all
+    select * from hubspot_contact
+    union all
+    select * from event_traits
+),
+
+stated as (
+    {%- for attribute in attributes %}
+    {%- set mapping = value_maps.get(attribute) or {} %}
+    select
+        profile_id,
+        '{{ attribute }}' as attribute,
+        {% if mapping -%}
+        case trim({{ attribute }})
+            {%- for raw, mapped in mapping.items() %}
+            when '{{ raw | replace("'", "''") }}' then '{{ mapped | replace("'", "''") }}'
+            {%- endfor %}
+            else trim({{ attribute }})
+        end
+        {%- else -%}
+        trim({{ attribute }})
+        {%- endif %} as attribute_value,
+        source,
+        source_record_id,
+        observed_at
+    from records
+    where nullif(trim({{ attribute }}), '') is not null
+        {%- if placeholders.get(attribute) %}
+        and lower(trim({{ attribute }})) not in (
+            {%- for value in placeholders[attribute] %}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
+        )
+        {%- endif %}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+    {%- if not attributes %}
+    select
+        cast(null as {{ text }}) as profile_id,
+        cast(null as {{ text }}) as attribute,
+        cast(null as {{ text }}) as attribute_value,
+        cast(null as {{ text }}) as source,
+        cast(null as {{ text }}) as source_record_id,
+        cast(null as {{ type_timestamptz() }}) as observed_at
+    where 1 = 0
+    {%- endif %}
+)
+
+select *
+from stated
+-- a stage no mapping turned into a known lifecycle stage (e.g. a converted Lead's status) says nothing
+where attribute <> 'lifecycle_stage'
+    or attribute_value in ({% for stage in known_stages %}'{{ stage }}'{{ ", " if not loop.last }}{% endfor %})

@@ -1,0 +1,76 @@
+{#- Every marketing interaction of a resolved profile: one row per event message resolved to a profile, plus
+    the Salesforce Tasks reps logged on the person's Leads and Contacts (channel 'sales'). -#}
+{%- set text = dbt.type_string() -%}
+
+with messages as (
+    select
+        resolved.profile_id,
+        events.*
+    from {{ ref('int_event_messages_resolved') }} as resolved
+    inner join {{ ref('int_events_unioned') }} as events
+        on events.message_id = resolved.message_id and events.channel = resolved.channel
+),
+
+event_touches as (
+    select
+        {{ dbt.concat(["channel", "':'", "message_id"]) }} as touchpoint_id,
+        profile_id,
+        channel,
+        'event' as touch_source,
+        case message_type
+            when 'page' then 'page_view'
+            when 'screen' then 'screen_view'
+            when 'track' then 'event'
+            else message_type
+        end as touch_type,
+        message_type,
+        message_id,
+        cast(null as {{ text }}) as task_id,
+        event_name,
+        page_name,
+        page_path,
+        occurred_at,
+        form_id,
+        search_query,
+        {{ clean_text(json_text('properties', 'product')) }} as product,
+        coalesce(
+            {{ clean_text(json_text('properties', 'campaign')) }},
+            {{ clean_text(json_text('properties', 'campaign_name')) }}
+        ) as campaign,
+        cast(revenue as {{ dbt.type_numeric() }}) as revenue,
+        cast(cost as {{ dbt.type_numeric() }}) as cost,
+        -- an identify call tells who someone is; it is not something they did
+        message_type in ('page', 'screen', 'track') as is_interaction
+    from messages
+),
+
+task_touches as (
+    select
+        {{ dbt.concat(["'sales:'", "tasks.task_id"]) }} as touchpoint_id,
+        records.profile_id,
+        'sales' as channel,
+        'crm_task' as touch_source,
+        'crm_task' as touch_type,
+        cast(null as {{ text }}) as message_type,
+        cast(null as {{ text }}) as message_id,
+        tasks.task_id,
+        coalesce(tasks.task_subtype, tasks.subject) as event_name,
+        cast(null as {{ text }}) as page_name,
+        cast(null as {{ text }}) as page_path,
+        tasks.created_at as occurred_at,
+        cast(null as {{ text }}) as form_id,
+        cast(null as {{ text }}) as search_query,
+        cast(null as {{ text }}) as product,
+        cast(null as {{ text }}) as campaign,
+        cast(null as {{ dbt.type_numeric() }}) as revenue,
+        cast(null as {{ dbt.type_numeric() }}) as cost,
+        -- a rep's task is an attempt to reach the person, not their engagement
+        false as is_interaction
+    from {{ ref('stg_salesforce__tasks') }} as tasks
+    inner join {{ ref('int_identities_resolved') }} as records
+        on records.source_system = 'salesforce' and records.source_id = tasks.who_id
+)
+
+select * from event_touches
+union all
+select * from task_touches

@@ -1,0 +1,23 @@
+{#- Every marketing interaction of every resolved profile (event messages and Salesforce Tasks). -#}
+
+select
+    touchpoint_id,
+    profile_id,
+    channel,
+    touch_source,
+    touch_type,
+    message_type,
+    message_id,
+    task_id,
+    event_name,
+    page_name,
+    page_path,
+    occurred_at,
+    form_id,
+    search_query,
+    product,
+    campaign,
+    revenue,
+    cost,
+    is_interaction
+from {{ ref('int_touchpoints') }}

@@ -1,0 +1,1 @@
+{{ stg_event_messages('website') }}

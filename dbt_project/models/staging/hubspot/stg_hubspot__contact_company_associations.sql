@@ -1,0 +1,22 @@
+-- One row per contact, company and association type (HubSpot lists the primary link, type 1, beside the
+-- unlabelled one, type 279): filter is_primary for one company per contact.
+with source as (
+    {{ source_or_empty('raw_hubspot', 'contact_company_associations', {
+        'from_type': 'string', 'from_id': 'string', 'to_type': 'string', 'to_id': 'string',
+        'association_type_id': 'bigint', 'association_label': 'string',
+    }) }}
+),
+
+links as (
+    select distinct
+        {{ clean_text('from_id') }} as contact_id,
+        {{ clean_text('to_id') }} as company_id,
+        association_type_id,
+        coalesce(association_type_id = 1 or lower(trim(association_label)) = 'primary', false) as is_primary
+    from source
+    where lower(trim(from_type)) = 'contacts' and lower(trim(to_type)) = 'companies'
+)
+
+select contact_id, company_id, association_type_id, is_primary
+from links
+where contact_id is not null and company_id is not null

@@ -1,0 +1,38 @@
+with source as (
+    {{ source_or_empty('raw_hubspot', 'contacts', {
+        'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp', 'updated_at': 'timestamp',
+        'email': 'string', 'firstname': 'string', 'lastname': 'string', 'phone': 'string',
+        'mobilephone': 'string', 'company': 'string', 'jobtitle': 'string', 'industry': 'string',
+        'country': 'string', 'city': 'string', 'website': 'string', 'lifecyclestage': 'string',
+        'hs_lead_status': 'string', 'hubspot_owner_id': 'string',
+    }) }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by id order by updated_at desc nulls last) as version_rank
+    from source
+    where {{ clean_text('id') }} is not null
+)
+
+select
+    {{ clean_text('id') }} as contact_id,
+    {{ clean_email('email') }} as email,
+    {{ clean_text('firstname') }} as first_name,
+    {{ clean_text('lastname') }} as last_name,
+    {{ clean_text('phone') }} as phone,
+    {{ clean_text('mobilephone') }} as mobile_phone,
+    {{ clean_text('company') }} as company_name,
+    {{ clean_text('jobtitle') }} as job_title,
+    {{ clean_text('industry') }} as industry,
+    {{ clean_text('country') }} as country,
+    {{ clean_text('city') }} as city,
+    {{ clean_text('website') }} as website,
+    {{ clean_text('lifecyclestage') }} as lifecycle_stage,
+    {{ clean_text('hs_lead_status') }} as lead_status,
+    {{ clean_text('hubspot_owner_id') }} as owner_id,
+    created_at,
+    updated_at
+from versions
+where version_rank = 1 and not coalesce(archived, false)

@@ -1,0 +1,33 @@
+with source as (
+    {{ source_or_empty('raw_salesforce', 'account', {
+        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
+        'last_modified_date': 'timestamp', 'owner_id': 'string', 'name': 'string', 'website': 'string',
+        'industry': 'string', 'annual_revenue': 'numeric', 'number_of_employees': 'bigint',
+        'billing_country': 'string', 'billing_city': 'string', 'type': 'string',
+    }) }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
+    from source
+    where {{ clean_text('id') }} is not null
+)
+
+select
+    {{ clean_text('id') }} as account_id,
+    {{ clean_text('owner_id') }} as owner_id,
+    {{ clean_text('name') }} as account_name,
+    {{ clean_text('website') }} as website,
+    {{ url_domain('website') }} as domain,
+    {{ clean_text('industry') }} as industry,
+    annual_revenue,
+    number_of_employees as employee_count,
+    {{ clean_text('billing_country') }} as country,
+    {{ clean_text('billing_city') }} as city,
+    {{ clean_text(adapter.quote('type')) }} as account_type,
+    created_date as created_at,
+    last_modified_date as updated_at
+from versions
+where version_rank = 1 and not coalesce(is_deleted, false)

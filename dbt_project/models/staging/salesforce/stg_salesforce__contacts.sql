@@ -1,0 +1,39 @@
+with source as (
+    {{ source_or_empty('raw_salesforce', 'contact', {
+        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
+        'last_modified_date': 'timestamp', 'owner_id': 'string', 'account_id': 'string',
+        'first_name': 'string', 'last_name': 'string', 'email': 'string', 'phone': 'string',
+        'mobile_phone': 'string', 'title': 'string', 'department': 'string', 'lead_source': 'string',
+        'mailing_country': 'string', 'mailing_city': 'string', 'revloop_id__c': 'string',
+        'hub_spot_id__c': 'string',
+    }) }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
+    from source
+    where {{ clean_text('id') }} is not null
+)
+
+select
+    {{ clean_text('id') }} as contact_id,
+    {{ clean_text('account_id') }} as account_id,
+    {{ clean_text('owner_id') }} as owner_id,
+    {{ clean_text('first_name') }} as first_name,
+    {{ clean_text('last_name') }} as last_name,
+    {{ clean_email('email') }} as email,
+    {{ clean_text('phone') }} as phone,
+    {{ clean_text('mobile_phone') }} as mobile_phone,
+    {{ clean_text('title') }} as job_title,
+    {{ clean_text('department') }} as department,
+    {{ clean_text('lead_source') }} as lead_source,
+    {{ clean_text('mailing_country') }} as country,
+    {{ clean_text('mailing_city') }} as city,
+    {{ clean_text('revloop_id__c') }} as revloop_id,
+    {{ clean_text('hub_spot_id__c') }} as hubspot_id,
+    created_date as created_at,
+    last_modified_date as updated_at
+from versions
+where version_rank = 1 and not coalesce(is_deleted, false)

@@ -1,0 +1,43 @@
+with source as (
+    {{ source_or_empty('raw_salesforce', 'lead', {
+        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
+        'last_modified_date': 'timestamp', 'owner_id': 'string', 'first_name': 'string', 'last_name': 'string',
+        'email': 'string', 'phone': 'string', 'company': 'string', 'title': 'string', 'industry': 'string',
+        'lead_source': 'string', 'status': 'string', 'country': 'string', 'city': 'string',
+        'annual_revenue': 'numeric', 'number_of_employees': 'bigint', 'is_converted': 'boolean',
+        'converted_contact_id': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
+    }) }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
+    from source
+    where {{ clean_text('id') }} is not null
+)
+
+select
+    {{ clean_text('id') }} as lead_id,
+    {{ clean_text('owner_id') }} as owner_id,
+    {{ clean_text('first_name') }} as first_name,
+    {{ clean_text('last_name') }} as last_name,
+    {{ clean_email('email') }} as email,
+    {{ clean_text('phone') }} as phone,
+    {{ clean_text('company') }} as company_name,
+    {{ clean_text('title') }} as job_title,
+    {{ clean_text('industry') }} as industry,
+    {{ clean_text('lead_source') }} as lead_source,
+    {{ clean_text('status') }} as lead_status,
+    {{ clean_text('country') }} as country,
+    {{ clean_text('city') }} as city,
+    annual_revenue,
+    number_of_employees as employee_count,
+    coalesce(is_converted, false) as is_converted,
+    {{ clean_text('converted_contact_id') }} as converted_contact_id,
+    {{ clean_text('revloop_id__c') }} as revloop_id,
+    {{ clean_text('hub_spot_id__c') }} as hubspot_id,
+    created_date as created_at,
+    last_modified_date as updated_at
+from versions
+where version_rank = 1 and not coalesce(is_deleted, false)

@@ -1,0 +1,34 @@
+with source as (
+    {{ source_or_empty('raw_salesforce', 'opportunity', {
+        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
+        'last_modified_date': 'timestamp', 'owner_id': 'string', 'account_id': 'string', 'name': 'string',
+        'stage_name': 'string', 'amount': 'numeric', 'close_date': 'date', 'probability': 'float',
+        'is_closed': 'boolean', 'is_won': 'boolean', 'lead_source': 'string', 'type': 'string',
+    }) }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
+    from source
+    where {{ clean_text('id') }} is not null
+)
+
+select
+    {{ clean_text('id') }} as opportunity_id,
+    {{ clean_text('account_id') }} as account_id,
+    {{ clean_text('owner_id') }} as owner_id,
+    {{ clean_text('name') }} as opportunity_name,
+    {{ clean_text('stage_name') }} as stage_name,
+    amount,
+    close_date,
+    probability,
+    coalesce(is_closed, false) as is_closed,
+    coalesce(is_won, false) as is_won,
+    {{ clean_text('lead_source') }} as lead_source,
+    {{ clean_text(adapter.quote('type')) }} as opportunity_type,
+    created_date as created_at,
+    last_modified_date as updated_at
+from versions
+where version_rank = 1 and not coalesce(is_deleted, false)

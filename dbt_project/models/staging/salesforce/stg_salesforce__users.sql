@@ -1,0 +1,36 @@
+-- Users are never deleted in Salesforce, only deactivated: inactive ones stay (records still name them).
+with source as (
+    {{ source_or_empty('raw_salesforce', 'user', {
+        'id': 'string', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
+        'last_modified_date': 'timestamp', 'username': 'string', 'first_name': 'string', 'last_name': 'string',
+        'name': 'string', 'email': 'string', 'is_active': 'boolean', 'title': 'string', 'department': 'string',
+        'country': 'string',
+    }) }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
+    from source
+    where {{ clean_text('id') }} is not null
+)
+
+select
+    {{ clean_text('id') }} as user_id,
+    {{ clean_text('username') }} as username,
+    {{ clean_text('first_name') }} as first_name,
+    {{ clean_text('last_name') }} as last_name,
+    coalesce(
+        {{ clean_text('name') }},
+        {{ clean_text(dbt.concat(["coalesce(trim(first_name), '')", "' '", "coalesce(trim(last_name), '')"])) }}
+    ) as full_name,
+    {{ clean_email('email') }} as email,
+    coalesce(is_active, false) as is_active,
+    {{ clean_text('title') }} as title,
+    {{ clean_text('department') }} as department,
+    {{ clean_text('country') }} as country,
+    created_date as created_at,
+    last_modified_date as updated_at
+from versions
+where version_rank = 1

@@ -1,0 +1,74 @@
+"""Holdout metrics of a classifier: AUC, PR-AUC, Brier score, sample sizes, top features, and plots."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: plots are rendered to PNG only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn.inspection import permutation_importance  # noqa: E402
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve  # noqa: E402
+
+# permutation importance on at most this many holdout rows: enough to rank features, cheap to repeat
+IMPORTANCE_SAMPLE = 4000
+IMPORTANCE_REPEATS = 3
+
+
+def holdout_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUC, PR-AUC (average precision), Brier score, sample size and positive rate of one holdout."""
+    return {
+        "auc": float(roc_auc_score(y, scores)),
+        "pr_auc": float(average_precision_score(y, scores)),
+        "brier": float(brier_score_loss(y, scores)),
+        "holdout_rows": int(len(y)),
+        "holdout_positive_rate": float(np.mean(y)),
+    }
+
+
+def top_features(model, x: pd.DataFrame, y: np.ndarray, count: int, seed: int) -> list[dict]:
+    """The features whose shuffling costs the most holdout AUC (permutation importance), best first."""
+    if len(x) > IMPORTANCE_SAMPLE:
+        rows = np.random.default_rng(seed).choice(len(x), IMPORTANCE_SAMPLE, replace=False)
+        x, y = x.iloc[np.sort(rows)], y[np.sort(rows)]
+    if len(np.unique(y)) < 2:
+        return []
+    result = permutation_importance(
+        model, x, y, scoring="roc_auc", n_repeats=IMPORTANCE_REPEATS, random_state=seed, n_jobs=1
+    )
+    order = np.argsort(-result.importances_mean)[:count]
+    return [
+        {"feature": x.columns[i], "importance": round(float(result.importances_mean[i]), 5)} for i in order
+    ]
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def roc_plot(y: np.ndarray, scores: np.ndarray, title: str) -> bytes:
+    """The ROC curve of the holdout as a PNG."""
+    fpr, tpr, _ = roc_curve(y, scores)
+    figure, axes = plt.subplots(figsize=(4.2, 4.2))
+    axes.plot(fpr, tpr, label=f"AUC {roc_auc_score(y, scores):.3f}")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    axes.set(xlabel="False positive rate", ylabel="True positive rate", title=title, xlim=(0, 1), ylim=(0, 1))
+    axes.legend(loc="lower right")
+    return _png(figure)
+
+
+def calibration_plot(y: np.ndarray, scores: np.ndarray, title: str) -> bytes:
+    """Predicted probability against observed frequency (quantile bins) of the holdout as a PNG."""
+    observed, predicted = calibration_curve(y, scores, n_bins=10, strategy="quantile")
+    figure, axes = plt.subplots(figsize=(4.2, 4.2))
+    axes.plot(predicted, observed, marker="o", label="model")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
+    axes.set(xlabel="Predicted probability", ylabel="Observed frequency", title=title, xlim=(0, 1), ylim=(0, 1))
+    axes.legend(loc="upper left")
+    return _png(figure)

@@ -1,0 +1,78 @@
+"""The feature table marts.ml_features, read from the warehouse, and which of its columns are features."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ingestion.warehouse import warehouse_path
+
+FEATURES_SCHEMA, FEATURES_TABLE = "marts", "ml_features"
+KEY_COLUMNS = ("profile_id", "as_of_date", "snapshot_index", "is_scoring_snapshot")
+LABEL_PREFIX = "label_"
+BUILD_HINT = "build it first: python -m revloop.dbt build --select +ml_features"
+
+
+class FeaturesMissing(RuntimeError):
+    """The warehouse has no marts.ml_features table (dbt has not built it)."""
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The feature columns of a feature table: numbers, and text categories."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+def read_features(warehouse: Path | None = None) -> pd.DataFrame:
+    """Every row of marts.ml_features, in a stable order (so that training is reproducible)."""
+    path = Path(warehouse or warehouse_path())
+    if not path.exists():
+        raise FeaturesMissing(f"{path}: no warehouse file; {BUILD_HINT}")
+    with duckdb.connect(str(path), read_only=True) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [FEATURES_SCHEMA, FEATURES_TABLE],
+        ).fetchall()[0][0]
+        if not found:
+            raise FeaturesMissing(f"{path}: no table {FEATURES_SCHEMA}.{FEATURES_TABLE}; {BUILD_HINT}")
+        frame = con.sql(
+            f"select * from {FEATURES_SCHEMA}.{FEATURES_TABLE} order by as_of_date, profile_id"
+        ).df()
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
+    return frame
+
+
+def feature_set(frame: pd.DataFrame) -> FeatureSet:
+    """Every column that is neither a key nor a label, split by type: new dbt columns become features."""
+    numeric, categorical = [], []
+    for column in frame.columns:
+        if column in KEY_COLUMNS or column.startswith(LABEL_PREFIX):
+            continue
+        if pd.api.types.is_bool_dtype(frame[column]) or pd.api.types.is_numeric_dtype(frame[column]):
+            numeric.append(column)
+        else:
+            categorical.append(column)
+    return FeatureSet(tuple(numeric), tuple(categorical))
+
+
+def feature_matrix(frame: pd.DataFrame, features: FeatureSet) -> pd.DataFrame:
+    """The feature columns in model order: numbers as floats, categories as text; missing values are NaN."""
+    missing = [column for column in features.columns if column not in frame.columns]
+    if missing:
+        raise KeyError(f"the feature table lacks columns the model needs: {', '.join(missing)}")
+    matrix = pd.DataFrame(index=frame.index)
+    for column in features.numeric:
+        matrix[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in features.categorical:
+        values = frame[column].astype("object")
+        # NaN, not None, marks a missing category: scikit-learn's encoders treat it as missing
+        matrix[column] = values.map(lambda v: v if pd.isna(v) else str(v)).where(values.notna(), np.nan)
+    return matrix

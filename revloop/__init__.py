@@ -1,0 +1,1 @@
+"""revloop: cross-cutting pieces (user configuration, command line) shared by every layer."""

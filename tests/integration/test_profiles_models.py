@@ -1,0 +1,424 @@
+"""Customer profiles, survivorship, enrichment and engagement on the real pipeline.
+
+raw tables (the raw_warehouse world, plus one identify call stating age, gender and locale) -> dbt ->
+identity resolution -> dbt, with the shipped config; then the profile models again under a changed
+survivorship config in a temp REVLOOP_CONFIG_DIR.
+"""
+
+import json
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from identity import resolve_identities
+from revloop.config import DEFAULT_CONFIG_DIR
+from revloop.config.survivorship import SurvivorshipConfig
+from tests.fixtures.dbt import assert_dbt_ok, run_dbt
+from tests.fixtures.warehouse import RawWarehouse
+
+pytestmark = pytest.mark.slow
+
+PROFILE_NODES = [
+    "int_profile_attributes_stated", "int_profile_attributes_survived", "int_profile_companies_matched",
+    "int_touchpoints", "int_profile_interests", "int_profile_technographics", "int_profile_demographics",
+    "int_profile_engagement", "int_profiles_enriched", "customer_profiles", "engagement_history",
+    "touchpoints",
+]
+CHANNELS = ("website", "email", "social", "ads", "offline")
+STATED_MESSAGE_ID = "profiles-test-stated-demographics"
+
+
+@dataclass(frozen=True)
+class Built:
+    """The built warehouse, the person whose identify call states demographics, and the world."""
+
+    warehouse: Path
+    stated_person: dict
+    raw: RawWarehouse
+
+
+def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def _state_demographics(warehouse: Path, person: dict) -> None:
+    """Append an identify call whose traits state age and gender, with a locale, for a known web user."""
+    traits = {"email": person["email"], "age": 41, "gender": "Female"}
+    context = {"locale": "de-DE", "ip": "203.0.113.9"}
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            """
+            insert into raw_events.website
+                (message_id, type, user_id, timestamp, channel, email, traits, context,
+                 source_file, source_line)
+            select ?, 'identify', ?, max(timestamp), 'website', ?, ?, ?, 'website/profiles-test.jsonl', 1
+            from raw_events.website
+            """,
+            [STATED_MESSAGE_ID, person["user_ids"][0], person["email"], json.dumps(traits),
+             json.dumps(context)],
+        )
+
+
+@pytest.fixture(scope="module")
+def built(raw_warehouse: RawWarehouse, tmp_path_factory) -> Built:
+    """A copy of the raw warehouse with the whole graph up to the profile marts built, profile tests run."""
+    work = tmp_path_factory.mktemp("profiles")
+    warehouse = work / "warehouse.duckdb"
+    shutil.copy(raw_warehouse.path, warehouse)
+    person = next(
+        p for p in raw_warehouse.world.truth["people"]
+        if p["email"] and p["user_ids"] and p["salesforce"]["contacts"]
+    )
+    _state_demographics(warehouse, person)
+    env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"}
+    assert_dbt_ok(run_dbt(["run", "--select", "+int_identity_records"], work, env))
+    resolve_identities(warehouse)
+    # other rooms' models are only run here; their tests are theirs
+    upstream = ["+customer_profiles", "+touchpoints", "+engagement_history", "+identity_links"]
+    assert_dbt_ok(run_dbt(["run", "--select", *upstream], work, env))
+    # cautious: only the tests of these nodes, not other rooms' tests that merely reference them
+    build = ["build", "--indirect-selection", "cautious", "--select", *PROFILE_NODES]
+    assert_dbt_ok(run_dbt(build, work, env))
+    return Built(warehouse, person, raw_warehouse)
+
+
+def _profile_of_people(warehouse: Path, truth: dict) -> dict[str, str]:
+    """person_id -> profile_id, for people whose CRM records resolved to one profile."""
+    links = dict(_query(warehouse, "select source_id, profile_id from marts.identity_links"))
+    found = {}
+    for person in truth["people"]:
+        ids = person["salesforce"]["leads"] + person["salesforce"]["contacts"] + person["hubspot"]["contacts"]
+        profiles = {links[i] for i in ids if i in links}
+        if len(profiles) == 1:
+            found[person["person_id"]] = profiles.pop()
+    return found
+
+
+def _profiles(warehouse: Path) -> dict[str, dict]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute("select * from marts.customer_profiles")
+        names = [d[0] for d in cursor.description]
+        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+
+
+def test_one_profile_per_resolved_profile_with_the_contract_columns(built):
+    resolved = {r[0] for r in _query(built.warehouse, "select distinct profile_id from marts.identity_links")}
+    rows = _query(built.warehouse, "select profile_id from marts.customer_profiles")
+    assert len(rows) == len({r[0] for r in rows}) == len(resolved) > 300
+    assert {r[0] for r in rows} == resolved
+    columns = [r[0] for r in _query(
+        built.warehouse,
+        "select column_name from information_schema.columns where table_schema = 'marts'"
+        " and table_name = 'customer_profiles' order by ordinal_position",
+    )]
+    contract = [
+        "profile_id", "email", "phone", "first_name", "last_name", "company_name", "job_title", "country",
+        "industry", "lifecycle_stage", "lead_score", "churn_risk", "purchase_likelihood",
+        "engagement_potential", "first_seen_at", "last_seen_at",
+    ]
+    assert columns[: len(contract)] == contract
+    scores = dict(_query(built.warehouse, "select profile_id, lead_score from intermediate.int_lead_scores"))
+    profiles = _profiles(built.warehouse)
+    assert all(row["lead_score"] == scores.get(pid, 0) for pid, row in profiles.items())
+    assert all(row["churn_risk"] is None and row["purchase_likelihood"] is None for row in profiles.values())
+
+
+def _expected_winners(stated: list[tuple], config: SurvivorshipConfig) -> dict[tuple[str, str], tuple]:
+    """Survivorship re-implemented over the stated values: (profile, attribute) -> (value, source)."""
+    default_order = config.default.priority
+    best: dict[tuple[str, str], tuple] = {}
+    for row in stated:
+        profile_id, attribute, value, source, record_id, observed_at = row
+        rule = config.attributes[attribute]
+        if rule.rule == "priority":
+            if source not in rule.priority:
+                continue
+            rank = rule.priority.index(source)
+        else:
+            rank = 0
+        tie = default_order.index(source) if source in default_order else len(default_order)
+        recency = -observed_at.timestamp() if observed_at is not None else float("inf")  # nulls last
+        key = (rank, recency, tie, source, record_id)
+        current = best.get((profile_id, attribute))
+        if current is None or key < current[0]:
+            best[(profile_id, attribute)] = (key, value, source)
+    return {k: (value, source) for k, (_, value, source) in best.items()}
+
+
+def _check_survivorship(warehouse: Path, config: SurvivorshipConfig) -> None:
+    stated = _query(
+        warehouse,
+        "select profile_id, attribute, attribute_value, source, source_record_id, observed_at"
+        " from intermediate.int_profile_attributes_stated",
+    )
+    expected = _expected_winners(stated, config)
+    survived = {
+        (p, a): (v, s)
+        for p, a, v, s in _query(
+            warehouse,
+            "select profile_id, attribute, attribute_value, source"
+            " from intermediate.int_profile_attributes_survived",
+        )
+    }
+    assert survived == expected
+    profiles = _profiles(warehouse)
+    for (profile_id, attribute), (value, source) in expected.items():
+        if attribute in ("email", "phone", "first_name", "last_name", "job_title", "country", "city"):
+            row = profiles[profile_id]
+            assert (row[attribute], row[f"{attribute}_source"]) == (value, source), (profile_id, attribute)
+
+
+def _disagreeing_email_profiles(warehouse: Path) -> set[str]:
+    """Profiles whose Salesforce Contact and HubSpot contact both state an e-mail address."""
+    return {r[0] for r in _query(
+        warehouse,
+        """
+        select profile_id from intermediate.int_profile_attributes_stated
+        where attribute = 'email' and source in ('salesforce_contact', 'hubspot_contact')
+        group by profile_id having count(distinct source) = 2
+        """,
+    )}
+
+
+def test_survivorship_picks_per_config_and_the_winner_changes_with_it(built, tmp_path):
+    shipped_text = (Path(DEFAULT_CONFIG_DIR) / "survivorship.yml").read_text()
+    shipped = SurvivorshipConfig.model_validate(yaml.safe_load(shipped_text))
+    _check_survivorship(built.warehouse, shipped)
+    both = _disagreeing_email_profiles(built.warehouse)
+    assert len(both) >= 10
+    sources = dict(_query(built.warehouse, "select profile_id, email_source from marts.customer_profiles"))
+    assert {sources[p] for p in both} == {"salesforce_contact"}
+
+    # HubSpot first for e-mail, phones by priority, titles from events only
+    changed = yaml.safe_load(shipped_text)
+    changed["attributes"]["email"] = {"priority": ["hubspot_contact", "salesforce_contact"]}
+    changed["attributes"]["phone"] = {
+        "priority": ["salesforce_lead", "hubspot_contact", "salesforce_contact"]
+    }
+    changed["attributes"]["job_title"] = {"priority": ["event_traits"]}
+    config_dir = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config_dir)
+    (config_dir / "survivorship.yml").write_text(yaml.safe_dump(changed))
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.warehouse, warehouse)
+    env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb", "REVLOOP_CONFIG_DIR": str(config_dir)}
+    survivorship_nodes = [
+        "int_profile_attributes_stated", "int_profile_attributes_survived", "int_profile_companies_matched",
+        "int_profiles_enriched", "customer_profiles",
+    ]
+    assert_dbt_ok(run_dbt(["run", "--select", *survivorship_nodes], tmp_path, env))
+
+    _check_survivorship(warehouse, SurvivorshipConfig.model_validate(changed))
+    sources = dict(_query(warehouse, "select profile_id, email_source from marts.customer_profiles"))
+    assert {sources[p] for p in both} == {"hubspot_contact"}
+    title_sources = {r[0] for r in _query(warehouse, "select job_title_source from marts.customer_profiles")}
+    assert title_sources == {"event_traits", None}
+    phone_sources = {r[0] for r in _query(warehouse, "select phone_source from marts.customer_profiles")}
+    assert "event_traits" not in phone_sources and "salesforce_lead" in phone_sources
+
+
+def test_free_mail_people_get_no_company_from_their_domain(built):
+    world = built.raw.world
+    free_domains = set(
+        SurvivorshipConfig.model_validate(
+            yaml.safe_load((Path(DEFAULT_CONFIG_DIR) / "survivorship.yml").read_text())
+        ).enrichment.free_email_domains
+    )
+    profiles = _profiles(built.warehouse)
+    profile_of = _profile_of_people(built.warehouse, world.truth)
+    free_mail = [
+        p for p in world.truth["people"] if p["company_domain"] is None and p["person_id"] in profile_of
+    ]
+    assert len(free_mail) >= 20
+    for person in free_mail:
+        row = profiles[profile_of[person["person_id"]]]
+        assert row["company_record_id"] is None and row["company_domain"] is None, person["email"]
+        assert row["annual_revenue"] is None or row["annual_revenue_source"] == "salesforce_lead"
+        if row["email_domain"]:
+            assert row["email_domain"] in free_domains
+    # and no domain match anywhere went through a free-mail domain
+    matched = _query(
+        built.warehouse,
+        "select distinct matched_domain from intermediate.int_profile_companies_matched"
+        " where company_match_method = 'email_domain'",
+    )
+    assert matched and not {r[0] for r in matched} & free_domains
+
+
+def test_firmographics_come_from_the_matching_account_or_company(built):
+    world = built.raw.world
+    profiles = _profiles(built.warehouse)
+    accounts = {
+        r[0]: r[1:] for r in _query(
+            built.warehouse,
+            "select account_id, domain, annual_revenue, employee_count, account_name"
+            " from staging.stg_salesforce__accounts",
+        )
+    }
+    companies = {
+        r[0]: r[1:] for r in _query(
+            built.warehouse,
+            "select company_id, domain, annual_revenue, employee_count, company_name"
+            " from staging.stg_hubspot__companies",
+        )
+    }
+    matched_domains = dict(_query(
+        built.warehouse, "select profile_id, matched_domain from intermediate.int_profile_companies_matched"
+    ))
+    contacts_account = dict(
+        _query(built.warehouse, "select contact_id, account_id from staging.stg_salesforce__contacts")
+    )
+    checked = Counter()
+    for row in profiles.values():
+        if row["company_record_id"] is None:
+            continue
+        source = accounts if row["company_source"] == "salesforce_account" else companies
+        domain, revenue, employees, name = source[row["company_record_id"]]
+        assert row["company_domain"] == domain
+        assert row["annual_revenue"] == revenue and row["employee_count"] == employees
+        if row["company_match_method"] == "email_domain":
+            assert matched_domains[row["profile_id"]] == domain
+        if row["company_match_method"] == "account_id":
+            assert contacts_account[row["salesforce_contact_id"]] == row["company_record_id"]
+            assert row["company_name"] == name  # the Contact's company is its Account
+        checked[row["company_match_method"]] += 1
+    assert checked["account_id"] >= 20 and checked["email_domain"] >= 20
+
+    # against the world: the matched company is the person's own
+    profile_of = _profile_of_people(built.warehouse, world.truth)
+    with_company = [p for p in world.truth["people"] if p["company_domain"] and p["person_id"] in profile_of]
+    found = [
+        (profiles[profile_of[p["person_id"]]]["company_domain"], p["company_domain"]) for p in with_company
+    ]
+    right = sum(got == truth for got, truth in found)
+    wrong = sum(got not in (None, truth) for got, truth in found)
+    assert right >= 0.95 * len(with_company) and wrong == 0
+
+
+def test_lifecycle_stage_marks_customers_and_never_colleagues_of_buyers(built):
+    world = built.raw.world
+    people = {p.person_id: p for p in world.population.people}
+    profiles = _profiles(built.warehouse)
+    profile_of = _profile_of_people(built.warehouse, world.truth)
+    stages = Counter()
+    for person_id, profile_id in profile_of.items():
+        person = people[person_id]
+        bought = person.is_customer or bool(person.purchased)
+        stages[(bought, profiles[profile_id]["lifecycle_stage"] == "customer")] += 1
+    assert stages[(False, True)] == 0, stages
+    assert stages[(True, True)] >= 0.97 * (stages[(True, True)] + stages[(True, False)]), stages
+    assert {row["lifecycle_stage"] for row in profiles.values()} >= {"customer", "lead"}
+
+
+def test_engagement_counts_equal_the_event_counts_of_sample_profiles(built):
+    """Per channel: engagement_history counts = raw messages of the profile's event records, by type."""
+    counts = _query(
+        built.warehouse,
+        """
+        select profile_id from marts.engagement_history where channel <> 'sales'
+        group by profile_id having count(*) >= 3 order by sum(touch_count) desc, profile_id limit 10
+        """,
+    )
+    assert len(counts) == 10
+    for (profile_id,) in counts:
+        records = _query(
+            built.warehouse,
+            "select source_system, source_record_type, source_id from marts.identity_links"
+            " where profile_id = ?",
+            [profile_id],
+        )
+        users, anonymous = defaultdict(set), defaultdict(set)
+        for system, record_type, source_id in records:
+            if record_type == "event_user":
+                users[system].add(source_id)
+            elif record_type == "event_anonymous":
+                anonymous[system].add(source_id)
+        history = {
+            r[0]: r[1:] for r in _query(
+                built.warehouse,
+                "select channel, touch_count, page_view_count, track_count, identify_count, last_touch_at"
+                " from marts.engagement_history where profile_id = ? and channel <> 'sales'",
+                [profile_id],
+            )
+        }
+        expected = {}
+        for channel in CHANNELS:
+            row = _query(
+                built.warehouse,
+                f"""
+                select count(distinct message_id),
+                    count(distinct case when type = 'page' then message_id end),
+                    count(distinct case when type = 'track' then message_id end),
+                    count(distinct case when type = 'identify' then message_id end),
+                    max(timestamp)
+                from raw_events.{channel}
+                where message_id is not null and timestamp is not null
+                    and (list_contains(?, user_id) or (user_id is null and list_contains(?, anonymous_id)))
+                """,
+                [sorted(users[channel]), sorted(anonymous[channel])],
+            )[0]
+            if row[0]:
+                expected[channel] = row
+        assert history == expected, profile_id
+
+
+def test_known_web_users_messages_are_their_touchpoints(built):
+    world = built.raw.world
+    profile_of = _profile_of_people(built.warehouse, world.truth)
+    touch_profile = dict(_query(built.warehouse, "select message_id, profile_id from marts.touchpoints"))
+    quarantined = {r[0] for r in _query(built.warehouse, "select record_id from quarantine.rejected_records")}
+    checked = missing = 0
+    for event in world.event_log.events:
+        user_id = event.message.get("userId")
+        if event.person_id in profile_of and user_id and event.message["messageId"] not in quarantined:
+            checked += 1
+            if touch_profile.get(event.message["messageId"]) != profile_of[event.person_id]:
+                missing += 1
+    assert checked > 500 and missing <= 0.01 * checked
+
+
+def test_demographics_are_stated_never_invented(built):
+    profiles = _profiles(built.warehouse)
+    stated = _query(
+        built.warehouse, "select profile_id from marts.touchpoints where message_id = ?", [STATED_MESSAGE_ID]
+    )
+    assert len(stated) == 1
+    row = profiles[stated[0][0]]
+    assert (row["age"], row["gender"], row["locale"], row["language"]) == (41, "female", "de-DE", "de")
+    assert row["email"] == built.stated_person["email"]
+    others = [r for pid, r in profiles.items() if pid != stated[0][0]]
+    # nobody else's sources state age, gender or locale in this world
+    assert all(r["age"] is None and r["gender"] is None and r["language"] is None for r in others)
+
+
+def test_enrichment_columns_are_filled_from_behaviour(built):
+    profiles = _profiles(built.warehouse)
+    rows = list(profiles.values())
+    with_web = [r for r in rows if r["browser_family"] is not None]
+    assert len(with_web) > 0.3 * len(rows)
+    assert {r["device_type"] for r in with_web} <= {"mobile", "tablet", "desktop", "bot"}
+    assert {"mobile", "desktop"} <= {r["device_type"] for r in with_web}
+    assert {r["browser_family"] for r in with_web} >= {"Chrome", "Firefox", "Safari", "Edge"}
+    interested = [r for r in rows if r["interests"]]
+    assert interested and all(r["interests"].split(", ")[0] == r["top_interest"] for r in interested)
+    kinds = {i.split(":")[0] for r in interested for i in r["interests"].split(", ")}
+    assert kinds == {"page", "search", "form", "product"}
+    preferences = dict(_query(
+        built.warehouse,
+        """
+        select profile_id, channel from (
+            select profile_id, channel, row_number() over (
+                partition by profile_id order by count(*) desc, max(occurred_at) desc, channel) as n
+            from marts.touchpoints where is_interaction
+            group by profile_id, channel
+        ) where n = 1
+        """,
+    ))
+    assert preferences and all(profiles[p]["communication_preference"] == c for p, c in preferences.items())
+    assert {r["engagement_level"] for r in rows} >= {"high", "medium", "low", "none"}

@@ -1,4 +1,4 @@
-"""CRM ingestion benchmark: the Salesforce and HubSpot sources against the sandbox seeded with a generated world.
+"""CRM ingestion benchmark: the Salesforce and HubSpot sources against the sandbox seeded with one world.
 
     python -m benchmarks.crm --people 100000
 
@@ -10,6 +10,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import resource
 import shutil
 import tempfile
 import time
@@ -17,7 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.ingestion import peak_rss_mb
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set size in MB.
+
+    VmHWM starts afresh at exec; ru_maxrss would carry over the peak of the parent a worker was forked from.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,12 @@ def run_source(source: str, url: str, token: str, ca_bundle: str, warehouse: Pat
     from ingestion.warehouse import make_pipeline
 
     if source == "salesforce":
-        from ingestion.salesforce import SalesforceConnection, salesforce_source
-        from ingestion.salesforce import settings
+        from ingestion.salesforce import SalesforceConnection, salesforce_source, settings
 
         connection = SalesforceConnection(instance_url=url, access_token=token, ca_bundle=ca_bundle)
         data = salesforce_source(connection)
     else:
-        from ingestion.hubspot import HubSpotConnection, hubspot_source
-        from ingestion.hubspot import settings
+        from ingestion.hubspot import HubSpotConnection, hubspot_source, settings
 
         data = hubspot_source(HubSpotConnection(token, url, ca_bundle))
     started = time.perf_counter()

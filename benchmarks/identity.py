@@ -33,16 +33,37 @@ def _text(prefix: str, numbers: np.ndarray) -> np.ndarray:
 
 def _block(system, kind, ids, **columns) -> pa.Table:
     n = len(ids)
-    data = {"source_system": np.full(n, system, object), "source_record_type": np.full(n, kind, object),
-            "source_id": ids}
-    names = ("email", "phone_raw", "country", "customer_id", "anonymous_id", "salesforce_contact_id",
-             "hubspot_contact_id", "device_id", "ip", "user_agent", "page_paths", "active_hours")
+    data = {
+        "source_system": np.full(n, system, object),
+        "source_record_type": np.full(n, kind, object),
+        "source_id": ids,
+    }
+    names = (
+        "email",
+        "phone_raw",
+        "country",
+        "customer_id",
+        "anonymous_id",
+        "salesforce_contact_id",
+        "hubspot_contact_id",
+        "device_id",
+        "ip",
+        "user_agent",
+        "page_paths",
+        "active_hours",
+    )
     for name in names:
         data[name] = columns.get(name, np.full(n, None, object))
-    data["observed_at"] = pa.array(np.full(n, np.datetime64("2026-01-01T00:00:00", "us")), pa.timestamp("us", "UTC"))
+    data["observed_at"] = pa.array(
+        np.full(n, np.datetime64("2026-01-01T00:00:00", "us")), pa.timestamp("us", "UTC")
+    )
     data["message_count"] = np.ones(n, dtype=np.int64)
-    return pa.table({k: (v if isinstance(v, pa.Array) else pa.array(v, _TYPES.get(k, pa.string())))
-                     for k, v in data.items()})
+    return pa.table(
+        {
+            k: (v if isinstance(v, pa.Array) else pa.array(v, _TYPES.get(k, pa.string())))
+            for k, v in data.items()
+        }
+    )
 
 
 def generate_records(records: int, seed: int = 7) -> pa.Table:
@@ -54,9 +75,14 @@ def generate_records(records: int, seed: int = 7) -> pa.Table:
     email = np.char.add(email, np.char.add("@company", (person % 30_000).astype(str))).astype(str)
     email = np.char.add(email, ".com").astype(object)
     has_phone = rng.random(people) < 0.7
-    digits = (2_000_000_000 + person * 7).astype(str)
-    international = np.char.add("+1 ", digits).astype(object)
-    national = np.char.add(np.char.add("(", np.char.add(np.char.ljust(digits, 10), "")), ")").astype(object)
+    # real US area codes, exchanges 200-999 and line numbers: one valid number per person
+    area = np.array(["415", "212", "312", "512", "617"])[person % 5]
+    exchange = (200 + (person // 5) % 800).astype(str)
+    line = np.char.zfill((person // 4000 % 10_000).astype(str), 4)
+    international = np.char.add(np.char.add(np.char.add("+1 ", area), np.char.add(" ", exchange)), " ")
+    international = np.char.add(international, line).astype(object)
+    national = np.char.add(np.char.add(np.char.add("(", area), np.char.add(") ", exchange)), "-")
+    national = np.char.add(national, line).astype(object)
     phone = np.where(rng.random(people) < 0.8, international, national)
     phone = np.where(has_phone, phone, None)
     country = np.full(people, "United States", object)
@@ -74,38 +100,92 @@ def generate_records(records: int, seed: int = 7) -> pa.Table:
     lead = rng.random(people) < 0.7
     contact = rng.random(people) < 0.3
     hubspot = rng.random(people) < 0.5
-    blocks.append(_block("salesforce", "lead", _text("00Q", person[lead]), email=email[lead],
-                         phone_raw=phone[lead], country=country[lead]))
-    blocks.append(_block("salesforce", "contact", _text("003", person[contact]), email=email[contact],
-                         phone_raw=phone[contact], country=country[contact],
-                         salesforce_contact_id=_text("003", person[contact])))
+    blocks.append(
+        _block(
+            "salesforce",
+            "lead",
+            _text("00Q", person[lead]),
+            email=email[lead],
+            phone_raw=phone[lead],
+            country=country[lead],
+        )
+    )
+    blocks.append(
+        _block(
+            "salesforce",
+            "contact",
+            _text("003", person[contact]),
+            email=email[contact],
+            phone_raw=phone[contact],
+            country=country[contact],
+            salesforce_contact_id=_text("003", person[contact]),
+        )
+    )
     blocks.append(_block("hubspot", "hubspot_contact", _text("hs", person[hubspot]), email=email[hubspot]))
     web = rng.random(people) < 0.5
     w = person[web]
     for ip in (home_ip[web], office_ip[web]):  # the user record seen from home and from the office
-        blocks.append(_block("website", "event_user", _text("usr_", w), customer_id=_text("usr_", w),
-                             anonymous_id=_text("anon-", w), device_id=device[web], ip=ip, user_agent=agents[web],
-                             page_paths=page_of[web], active_hours=hour_of[web]))
-    blocks.append(_block("website", "event_anonymous", _text("anon-", w), anonymous_id=_text("anon-", w),
-                         device_id=device[web], ip=home_ip[web], user_agent=agents[web],
-                         page_paths=page_of[web], active_hours=hour_of[web]))
+        blocks.append(
+            _block(
+                "website",
+                "event_user",
+                _text("usr_", w),
+                customer_id=_text("usr_", w),
+                anonymous_id=_text("anon-", w),
+                device_id=device[web],
+                ip=ip,
+                user_agent=agents[web],
+                page_paths=page_of[web],
+                active_hours=hour_of[web],
+            )
+        )
+    blocks.append(
+        _block(
+            "website",
+            "event_anonymous",
+            _text("anon-", w),
+            anonymous_id=_text("anon-", w),
+            device_id=device[web],
+            ip=home_ip[web],
+            user_agent=agents[web],
+            page_paths=page_of[web],
+            active_hours=hour_of[web],
+        )
+    )
     second = web & (rng.random(people) < 0.2)
     s = person[second]
     by_device = rng.random(len(s)) < 0.5
-    blocks.append(_block("website", "event_anonymous", _text("second-", s), anonymous_id=_text("second-", s),
-                         device_id=np.where(by_device, device[second], _text("newdev-", s)),
-                         ip=np.where(by_device, _text("roaming-", s), home_ip[second]),
-                         user_agent=np.where(by_device, _text("other-agent-", s), agents[second]),
-                         page_paths=page_of[second], active_hours=hour_of[second]))
+    blocks.append(
+        _block(
+            "website",
+            "event_anonymous",
+            _text("second-", s),
+            anonymous_id=_text("second-", s),
+            device_id=np.where(by_device, device[second], _text("newdev-", s)),
+            ip=np.where(by_device, _text("roaming-", s), home_ip[second]),
+            user_agent=np.where(by_device, _text("other-agent-", s), agents[second]),
+            page_paths=page_of[second],
+            active_hours=hour_of[second],
+        )
+    )
     strangers = np.arange(int(people * 0.2))
     # a third of strangers browse from an office (its IP and a common browser): the shared-IP trap
     at_office = rng.random(len(strangers)) < 0.33
-    blocks.append(_block("website", "event_anonymous", _text("stranger-", strangers),
-                         anonymous_id=_text("stranger-", strangers), device_id=_text("sdev-", strangers),
-                         ip=np.where(at_office, _text("10.", strangers % 30_000), _text("sip-", strangers)),
-                         user_agent=np.where(at_office, _text("Mozilla/5.0 build ", strangers % 50),
-                                             _text("sua-", strangers)),
-                         page_paths=pages[strangers % 4], active_hours=hours[strangers % 3]))
+    blocks.append(
+        _block(
+            "website",
+            "event_anonymous",
+            _text("stranger-", strangers),
+            anonymous_id=_text("stranger-", strangers),
+            device_id=_text("sdev-", strangers),
+            ip=np.where(at_office, _text("10.", strangers % 30_000), _text("sip-", strangers)),
+            user_agent=np.where(
+                at_office, _text("Mozilla/5.0 build ", strangers % 50), _text("sua-", strangers)
+            ),
+            page_paths=pages[strangers % 4],
+            active_hours=hours[strangers % 3],
+        )
+    )
     return pa.concat_tables(blocks)
 
 
@@ -136,11 +216,34 @@ def run_identity(warehouse: Path) -> tuple[float, float, str]:
     return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, str(summary)
 
 
+def planted_links(warehouse: Path) -> str:
+    """How the planted second cookies and strangers came out: second-<n> belongs to usr_<n>."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        right, wrong = con.execute(
+            "select count(*) filter (where s.profile_id = u.profile_id),"
+            " count(*) filter (where s.profile_id <> u.profile_id)"
+            " from identity.profile_map s join identity.profile_map u"
+            " on u.source_id = 'usr_' || substr(s.source_id, 8) and u.source_record_type = 'event_user'"
+            " where s.source_id like 'second-%'"
+        ).fetchone()
+        strangers = con.execute(
+            "select count(*) from identity.profile_map where source_id like 'stranger-%'"
+        ).fetchone()[0]
+    return (
+        f"second cookies linked to their person: {right:,} (to someone else: {wrong:,}); "
+        f"strangers linked: {strangers:,}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="source records to generate")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workdir", type=Path, help="where the warehouse goes (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--workdir", type=Path, help="where the warehouse goes (default: a temp dir, removed after)"
+    )
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-bench-identity-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -156,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
                 seconds, peak, summary = pool.apply(run_identity, (warehouse,))
             print(f"{name:32s} {seconds:7.2f}s  peak RSS {peak:,.0f} MB  {records / seconds:,.0f} records/s")
             print(f"    {summary}")
+        print(planted_links(warehouse))
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

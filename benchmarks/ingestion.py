@@ -127,11 +127,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the fastest is kept")
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--duckdb-config",
+        metavar="JSON",
+        help="DuckDB settings for the connections dlt opens to the warehouse (a JSON object)",
+    )
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    if args.duckdb_config:
+        # dlt reads it from the environment in the measuring processes, which inherit it.
+        os.environ["DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"] = args.duckdb_config
     try:
         events_dir = workdir / "events"
         started = time.perf_counter()
@@ -139,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         size_mb = sum(f.stat().st_size for f in events_dir.rglob("*") if f.is_file()) / 1e6
         print(f"generated {args.events:,} events ({size_mb:,.0f} MB) in {time.perf_counter() - started:.1f}s")
         print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, {os.cpu_count()} CPUs")
+        print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
         results = {}
         for benchmark in (revloop_events, duckdb_read_json_auto):
@@ -154,6 +163,10 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"    {best.detail}")
         ours, duckdb_own = results[revloop_events], results[duckdb_read_json_auto]
         print(f"ratio revloop / read_json_auto: {ours.rows_per_second / duckdb_own.rows_per_second:.2f}")
+        print(
+            f"ratio of CPU seconds, read_json_auto / revloop: {duckdb_own.cpu_seconds / ours.cpu_seconds:.2f}"
+        )
+        print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -51,6 +51,11 @@ def _log_changes(resolution: Resolution, limit: int = 20) -> None:
     notable = changes.filter(pc.is_in(changes.column("change_type"), pa.array(["merged", "split"])))
     for change in notable.slice(0, limit).to_pylist():
         log.info(
-                "profile %s: %s %s (record %s/%s %s)", change["change_type"], change["profile_id"],
-                change["other_profile_id"], change["source_system"], change["source_record_type"], change["source_id"],
-            )
+            "profile %s: %s %s (record %s/%s %s)",
+            change["change_type"],
+            change["profile_id"],
+            change["other_profile_id"],
+            change["source_system"],
+            change["source_record_type"],
+            change["source_id"],
+        )

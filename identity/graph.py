@@ -38,30 +38,40 @@ def matched_on_text(mask: int) -> str:
 def _normalised_phones(records: Records, default_region: str, ignored: set[str]) -> tuple[np.ndarray, int]:
     """E.164 per row (None when absent or unreadable) and the count of unreadable numbers.
 
-    A national number is read in the region of the record's country; a record written without a country
-    (an event) is read in the region of its international numbers, else in the default region.
+    A national number is read in the region of its row's country, else of the country its record states
+    on another row (an identify call's address), else of the record's international numbers, else in the
+    default region.
     """
     rows = records.rows
     phones = np.full(rows.num_rows, None, dtype=object)
     has = np.flatnonzero(pc.is_valid(rows.column("phone_raw")).to_numpy(zero_copy_only=False))
     if not len(has):
         return phones, 0
-    taken = pa.array(has)
-    raw = rows.column("phone_raw").take(taken).to_numpy(zero_copy_only=False)
-    countries = pc.dictionary_encode(rows.column("country").take(taken)).combine_chunks()
-    region_of_code = np.array([region_of_country(c) for c in countries.dictionary.to_pylist()] + [None], object)
-    region = region_of_code[countries.indices.fill_null(len(countries.dictionary)).to_numpy(zero_copy_only=False)]
-    unknown = np.flatnonzero(region == None)  # noqa: E711 (element-wise)
+    countries = pc.dictionary_encode(rows.column("country")).combine_chunks()
+    region_of_code = np.array(
+        [region_of_country(c) for c in countries.dictionary.to_pylist()] + [None], object
+    )
+    row_region = region_of_code[
+        countries.indices.fill_null(len(countries.dictionary)).to_numpy(zero_copy_only=False)
+    ]
+    record_region = np.full(records.count, None, dtype=object)
+    stated = np.flatnonzero(row_region != None)  # noqa: E711 (element-wise)
+    record_region[records.row_record[stated]] = row_region[stated]
+    raw = rows.column("phone_raw").take(pa.array(has)).to_numpy(zero_copy_only=False)
+    record = records.row_record[has]
+    region = row_region[has]
+    unknown = np.flatnonzero(region == None)  # noqa: E711
+    region[unknown] = record_region[record[unknown]]
+    unknown = np.flatnonzero(region == None)  # noqa: E711
     if len(unknown):
-        record = records.row_record[has]
-        record_region: dict[int, str] = {}
+        from_numbers: dict[int, str] = {}
         for i in unknown:
             if is_international(raw[i]):
                 e164 = to_e164(raw[i], default_region)
                 found = region_of_e164(e164) if e164 else None
                 if found:
-                    record_region.setdefault(int(record[i]), found)
-        region[unknown] = [record_region.get(int(record[i]), default_region) for i in unknown]
+                    from_numbers.setdefault(int(record[i]), found)
+        region[unknown] = [from_numbers.get(int(record[i]), default_region) for i in unknown]
     normalised = np.array([to_e164(r, g) for r, g in zip(raw, region, strict=True)], dtype=object)
     invalid = int((normalised == None).sum())  # noqa: E711
     if ignored:
@@ -108,7 +118,9 @@ def deterministic_graph(
 ) -> DeterministicGraph:
     """Records sharing any key are one person, transitively: connected components of records and keys."""
     n = records.count
-    record, key, key_count, bit, invalid = _edges(records, default_region, set(ignored_emails), set(ignored_phones))
+    record, key, key_count, bit, invalid = _edges(
+        records, default_region, set(ignored_emails), set(ignored_phones)
+    )
     bit_of_key = np.zeros(key_count, dtype=np.int64)
     bit_of_key[key] = bit  # a key's prefix gives it exactly one type
     pair = distinct(record * key_count + key)

@@ -40,7 +40,7 @@ def is_international(raw: str) -> bool:
 
 @cache
 def to_e164(raw: str, region: str) -> str | None:
-    """The number in E.164, or None when it is no possible phone number in `region`'s reading."""
+    """The number in E.164, or None when it is no valid phone number in `region`'s reading."""
     compact = _FORMATTING.sub("", raw)
     if compact.startswith("00"):
         compact = "+" + compact[2:]
@@ -51,7 +51,7 @@ def to_e164(raw: str, region: str) -> str | None:
         number = phonenumbers.parse(compact if compact.startswith("+") else raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -3,16 +3,21 @@
 Only components with no identifying key (anonymous visitors) are candidates, and only to components that
 have one (known profiles): deterministic evidence always wins and two known people are never merged here.
 Candidates share a device id or an IP together with a user agent. Each candidate pair is compared on
-device id (agree / disagree), network (IP+user agent / IP only / neither), pages seen (Jaccard levels) and
-active hours of day (Jaccard levels). u probabilities (agreement among non-matches) come from pairs of
-distinct known profiles, which are different people by construction: exactly from value frequencies for
-device and network, from a random sample for behaviour; when scoring, agreement on a value is as likely by
-chance as other known profiles hold it (term-frequency u: an office IP and browser shared by colleagues
-is weak evidence, a device id nobody else has is strong). m
-probabilities and the share of matches among candidates come from expectation-maximisation over the
-candidate pairs, with u fixed. The prior of a match is that share spread over all anonymous x known pairs.
-A visitor belongs to at most one profile, so the posterior of each candidate is normalised against all of
-the visitor's candidates and "nobody known": evidence that fits several profiles equally links none.
+device id (agree / disagree), network (IP+user agent / IP only / neither), pages seen and active hours of
+day (levels of the share of the visitor's pages / hours the profile also shows: a visitor sees a few pages,
+a profile many, so containment, not Jaccard).
+
+u probabilities (agreement among non-matches): for device and network, exactly from value frequencies over
+pairs of distinct known profiles (different people by construction); for behaviour, from random visitor x
+known profile pairs (almost all non-matches, shaped like the candidates). When scoring, agreement on a
+value is as likely by chance as other known profiles hold it (term-frequency u): a device id nobody else
+has is strong evidence; an IP with a user agent is as common as the other people behind that IP times
+the share of IP-sharing pairs that also share the browser, so an office IP is weak evidence even with a
+browser no other known person there uses. m probabilities and the share of matches among candidates come
+from expectation-maximisation over the candidate pairs, u fixed. The prior of a match is that share spread
+over all visitor x known pairs. A visitor belongs to at most one profile, so each candidate's posterior is
+normalised against all of the visitor's candidates and "nobody known": evidence that fits several
+profiles equally links none.
 """
 
 from dataclasses import dataclass, field
@@ -27,8 +32,8 @@ from revloop.config.identity import ProbabilisticSettings
 
 # a value held by more known profiles than this proposes no candidates (a carrier NAT, a kiosk)
 MAX_HOLDERS = 25
-PAGE_LEVELS = (0.2, 0.5)  # Jaccard of pages seen: below 0.2, from 0.2, from 0.5
-HOUR_LEVELS = (0.3,)  # Jaccard of hours of day active: below 0.3, from 0.3
+PAGE_LEVELS = (0.5, 1.0)  # share of the visitor's pages the profile saw too: below 0.5, from 0.5, all
+HOUR_LEVELS = (0.5, 1.0)  # share of the visitor's hours of day the profile is active at too: same levels
 NULL = -1
 
 
@@ -107,7 +112,11 @@ def _feature(values: pa.Array, row_comp: np.ndarray, known: np.ndarray) -> _Feat
     # distinct known profiles are different people: their agreement rate is the non-match rate
     agreeing = float((holders * (holders - 1) / 2).sum())
     return _Feature(
-        comp[~is_known], value[~is_known], known_comp[order], known_value[order], holders,
+        comp[~is_known],
+        value[~is_known],
+        known_comp[order],
+        known_value[order],
+        holders,
         (agreeing + 0.5) / (pairs + 1),
     )
 
@@ -123,11 +132,10 @@ def _sets(records: Records, column: str, row_comp: np.ndarray, wanted: np.ndarra
     return {comp: frozenset(values) for comp, values in found.items()}
 
 
-def _jaccard_level(a: frozenset | None, b: frozenset | None, cuts: tuple[float, ...]) -> int:
-    if not a or not b:
+def _containment_level(visitor: frozenset | None, profile: frozenset | None, cuts: tuple[float, ...]) -> int:
+    if not visitor or not profile:
         return NULL
-    jaccard = len(a & b) / len(a | b)
-    return int(np.searchsorted(cuts, jaccard, side="right"))
+    return int(np.searchsorted(cuts, len(visitor & profile) / len(visitor), side="right"))
 
 
 def _em(levels: list[np.ndarray], u: list[np.ndarray], iterations: int) -> tuple[list[np.ndarray], float]:
@@ -194,7 +202,11 @@ def probabilistic_links(
 
     has_device = np.isin(np.arange(n_comp), device.anon_comp) | np.isin(np.arange(n_comp), device.known_comp)
     has_ip = np.isin(np.arange(n_comp), ip_only.anon_comp) | np.isin(np.arange(n_comp), ip_only.known_comp)
-    device_holders, agent_holders, ip_holders = rarest_shared(device), rarest_shared(ip_agent), rarest_shared(ip_only)
+    device_holders, agent_holders, ip_holders = (
+        rarest_shared(device),
+        rarest_shared(ip_agent),
+        rarest_shared(ip_only),
+    )
     both_device = has_device[anon] & has_device[cand_known]
     both_ip = has_ip[anon] & has_ip[cand_known]
     device_level = np.where(device_holders > 0, 1, np.where(both_device, 0, NULL))
@@ -212,23 +224,35 @@ def probabilistic_links(
     if not settings.compare_ip_user_agent:
         levels[1] = np.full(len(pair), NULL)
     rng = np.random.default_rng(settings.seed)
-    known_ids = np.flatnonzero(known)
-    sample_a = rng.choice(known_ids, settings.u_sample_pairs)
-    sample_b = rng.choice(known_ids, settings.u_sample_pairs)
-    different = sample_a != sample_b
-    sample_a, sample_b = sample_a[different], sample_b[different]
+    sample_a = rng.choice(np.flatnonzero(~known), settings.u_sample_pairs)
+    sample_b = rng.choice(np.flatnonzero(known), settings.u_sample_pairs)
     for name, column, cuts, wanted in (
         ("pages", "page_paths", PAGE_LEVELS, settings.compare_pages),
         ("active_hours", "active_hours", HOUR_LEVELS, settings.compare_active_hours),
     ):
         if not wanted:
             continue
-        sets = _sets(records, column, row_comp, distinct(np.concatenate([anon, cand_known, sample_a, sample_b])))
-        sample = np.array([_jaccard_level(sets.get(a), sets.get(b), cuts) for a, b in zip(sample_a, sample_b)])
+        sets = _sets(
+            records, column, row_comp, distinct(np.concatenate([anon, cand_known, sample_a, sample_b]))
+        )
+        sample = np.array(
+            [
+                _containment_level(sets.get(a), sets.get(b), cuts)
+                for a, b in zip(sample_a, sample_b, strict=True)
+            ]
+        )
         counts = np.bincount(sample[sample != NULL], minlength=len(cuts) + 1) + 0.5
-        comparisons.append(Comparison(name, tuple(f"level_{i}" for i in range(len(cuts) + 1)), counts / counts.sum()))
+        comparisons.append(
+            Comparison(name, tuple(f"level_{i}" for i in range(len(cuts) + 1)), counts / counts.sum())
+        )
         levels.append(
-            np.array([_jaccard_level(sets.get(a), sets.get(k), cuts) for a, k in zip(anon, cand_known)], dtype=np.int64)
+            np.array(
+                [
+                    _containment_level(sets.get(a), sets.get(k), cuts)
+                    for a, k in zip(anon, cand_known, strict=True)
+                ],
+                dtype=np.int64,
+            )
         )
 
     m, share = _em(levels, [c.u for c in comparisons], settings.em_iterations)
@@ -245,7 +269,10 @@ def probabilistic_links(
         if i == 0:
             u = np.where(level == 1, np.maximum(floor, (device_holders - 1) / (n_known - 1)), u)
         elif i == 1:
-            u = np.where(level == 2, np.maximum(floor, (agent_holders - 1) / (n_known - 1)), u)
+            # the same IP and browser by chance: someone else behind this IP, and with this browser
+            agent_given_ip = min(1.0, ip_agent.u_agree / ip_only.u_agree)
+            by_chance = np.maximum((agent_holders - 1), (ip_holders - 1) * agent_given_ip) / (n_known - 1)
+            u = np.where(level == 2, np.maximum(floor, by_chance), u)
             u = np.where(level == 1, np.maximum(floor, (ip_holders - 1) / (n_known - 1)), u)
         log_odds += np.where(present, np.log(comparison.m[np.where(present, level, 0)]) - np.log(u), 0.0)
 
@@ -260,7 +287,8 @@ def probabilistic_links(
     denominator = np.repeat(np.log(np.exp(-peak) + total) + peak, np.diff(np.r_[starts, len(anon)]))
     confidence = np.exp(log_odds - denominator)
     best = starts + np.array(
-        [np.argmax(confidence[s:e]) for s, e in zip(starts, np.r_[starts[1:], len(anon)], strict=True)], dtype=int
+        [np.argmax(confidence[s:e]) for s, e in zip(starts, np.r_[starts[1:], len(anon)], strict=True)],
+        dtype=int,
     )
     keep = best[confidence[best] >= threshold]
     matched_on = []

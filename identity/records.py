@@ -65,7 +65,9 @@ def group_records(rows: pa.Table) -> Records:
     rows = rows.filter(
         pc.and_(
             pc.is_valid(rows.column("source_id")),
-            pc.and_(pc.is_valid(rows.column("source_system")), pc.is_valid(rows.column("source_record_type"))),
+            pc.and_(
+                pc.is_valid(rows.column("source_system")), pc.is_valid(rows.column("source_record_type"))
+            ),
         )
     )
     key = pc.binary_join_element_wise(

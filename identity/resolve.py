@@ -1,4 +1,4 @@
-"""One identity run as a pure function: records and the previous profile map in, the new map and changes out."""
+"""One identity run as a pure function: records and the previous map in, the new map and its changes out."""
 
 from collections import Counter
 from dataclasses import dataclass
@@ -101,11 +101,16 @@ def _previous_columns(previous: pa.Table | None, keys: np.ndarray) -> dict[str, 
     return aligned
 
 
-def resolve(rows: pa.Table, previous: pa.Table | None, config: IdentityConfig, run_at: datetime) -> Resolution:
+def resolve(
+    rows: pa.Table, previous: pa.Table | None, config: IdentityConfig, run_at: datetime
+) -> Resolution:
     """Resolve every record of int_identity_records into profiles, keeping the ids of `previous`."""
     records = group_records(rows)
     graph = deterministic_graph(
-        records, config.default_phone_region, frozenset(config.ignored_emails), frozenset(config.ignored_phones)
+        records,
+        config.default_phone_region,
+        frozenset(config.ignored_emails),
+        frozenset(config.ignored_phones),
     )
     links = probabilistic_links(records, graph, config.probabilistic, config.match_threshold)
 
@@ -119,7 +124,10 @@ def resolve(rows: pa.Table, previous: pa.Table | None, config: IdentityConfig, r
     keys = records.sort_keys()
     old = _previous_columns(previous, keys)
     assignment = assign_profile_ids(
-        keys[mapped], group, len(groups), pa.array(old["profile_id"][mapped], pa.string()),
+        keys[mapped],
+        group,
+        len(groups),
+        pa.array(old["profile_id"][mapped], pa.string()),
         old["first_linked_at"][mapped],
     )
     ids = assignment.ids
@@ -127,7 +135,9 @@ def resolve(rows: pa.Table, previous: pa.Table | None, config: IdentityConfig, r
     probabilistic = ~graph.known_component[graph.component[mapped]]
     link_of_component = {int(c): i for i, c in enumerate(links.anonymous_component)}
     link_index = np.array([link_of_component.get(int(c), -1) for c in graph.component[mapped][probabilistic]])
-    names = np.array([matched_on_text(mask) or SOLE_RECORD for mask in range(1 << len(KEY_TYPES))], dtype=object)
+    names = np.array(
+        [matched_on_text(mask) or SOLE_RECORD for mask in range(1 << len(KEY_TYPES))], dtype=object
+    )
     matched_on = names[graph.shared_mask[mapped]]
     confidence = np.ones(len(mapped))
     if len(link_index):
@@ -177,11 +187,15 @@ def resolve(rows: pa.Table, previous: pa.Table | None, config: IdentityConfig, r
     return Resolution(profile_map, changes, summary, links)
 
 
-def _changes_table(records: Records, mapped: np.ndarray, assignment: Assignment, run_at: datetime) -> pa.Table:
+def _changes_table(
+    records: Records, mapped: np.ndarray, assignment: Assignment, run_at: datetime
+) -> pa.Table:
     """identity.profile_changes rows: one per new profile, merge and split."""
     created = assignment.created
     logged = assignment.changes
-    shown = mapped[np.concatenate([assignment.representative[created], [c.record for c in logged]]).astype(np.int64)]
+    shown = mapped[
+        np.concatenate([assignment.representative[created], [c.record for c in logged]]).astype(np.int64)
+    ]
     count = len(shown)
     return pa.table(
         {

@@ -75,12 +75,15 @@ def assign_profile_ids(
 
     encoded = pc.dictionary_encode(old_id) if len(old_id) else None
     has_old = (
-        np.flatnonzero(pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False)) if encoded is not None
+        np.flatnonzero(pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False))
+        if encoded is not None
         else np.zeros(0, np.int64)
     )
     olds = encoded.dictionary.to_numpy(zero_copy_only=False) if encoded is not None else np.zeros(0, object)
     width = max(len(olds), 1)
-    old_index = encoded.indices.take(pa.array(has_old)).to_numpy().astype(np.int64) if len(has_old) else has_old
+    old_index = (
+        encoded.indices.take(pa.array(has_old)).to_numpy().astype(np.int64) if len(has_old) else has_old
+    )
     name_rank = np.empty(len(olds), dtype=np.int64)
     name_rank[pc.sort_indices(pa.array(olds, pa.string())).to_numpy()] = np.arange(len(olds))
     stamps = old_linked_at[has_old].astype("datetime64[us]")
@@ -119,8 +122,15 @@ def assign_profile_ids(
     for g in fresh[with_old[fresh]]:  # its records belonged to profiles that live on elsewhere
         members = np.flatnonzero(pair_group == g)
         biggest = members[np.argmax(count[members])]
-        changes.append(Change("split", ids[g], olds[pair_old[biggest]], int(representative[g]),
-                              {"records_moved": int(count[members].sum())}))
+        changes.append(
+            Change(
+                "split",
+                ids[g],
+                olds[pair_old[biggest]],
+                int(representative[g]),
+                {"records_moved": int(count[members].sum())},
+            )
+        )
     kept = np.zeros(group_count, dtype=bool)
     kept[list(holder.values())] = True
     for i in np.flatnonzero(kept[pair_group] & (ids[pair_group] != olds[pair_old])):

@@ -45,7 +45,8 @@ def _query(pipeline: dlt.Pipeline, sql: str, columns: list[str]) -> pa.Table:
 def read_records(pipeline: dlt.Pipeline) -> pa.Table:
     """intermediate.int_identity_records, as built by dbt (its columns in COLUMNS order)."""
     with pipeline.sql_client() as client:
-        relation = f"{client.escape_column_name(RECORDS_SCHEMA, False)}.{client.escape_column_name(RECORDS_TABLE, False)}"
+        schema, table = (client.escape_column_name(name, False) for name in (RECORDS_SCHEMA, RECORDS_TABLE))
+    relation = f"{schema}.{table}"
     try:
         return _query(pipeline, f"select {', '.join(COLUMNS)} from {relation}", list(COLUMNS))
     except DatabaseUndefinedRelation as exc:

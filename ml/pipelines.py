@@ -96,4 +96,8 @@ def calibration_method(configured: str, y: np.ndarray) -> str:
 
 def build_classifier(estimator: Estimator, features: FeatureSet, method: str, seed: int) -> CalibratedClassifierCV:
     """An unfitted, calibrated classifier over the feature columns of `features`."""
-    return CalibratedClassifierCV(BUILDERS[estimator](features, seed), method=method, cv=CALIBRATION_FOLDS)
+    # ensemble=False: calibrate on out-of-fold predictions, then keep one model fitted on all rows (3x faster
+    # to score than averaging the fold models)
+    return CalibratedClassifierCV(
+        BUILDERS[estimator](features, seed), method=method, cv=CALIBRATION_FOLDS, ensemble=False
+    )

@@ -76,6 +76,9 @@ def split(
             f"({holdout_dates[0]}); add snapshots or shorten the horizon"
         )
     train = labelled[labelled["as_of_date"].isin(train_dates)]
+    if len(train) > config.training.max_training_rows:
+        train = train.sample(config.training.max_training_rows, random_state=config.training.random_seed)
+        train = train.sort_index()
     holdout = labelled[labelled["as_of_date"].isin(holdout_dates)]
     y_train, y_holdout = binary_labels(task, train), binary_labels(task, holdout)
     _check_examples(task, "training", y_train, config.training.min_training_rows, config.training.min_class_examples)

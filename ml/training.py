@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from ingestion.warehouse import warehouse_path
 from ml.evaluation import calibration_plot, holdout_metrics, roc_plot, top_features
@@ -195,4 +196,5 @@ def train_models(
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
     frame = read_features(warehouse)
-    return {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}
+    with threadpool_limits(limits=config.training.threads):
+        return {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}

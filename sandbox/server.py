@@ -1,7 +1,9 @@
 """The HTTP machinery shared by the CRM emulators: serving, request log and fault injection."""
 
+import io
 import json
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -10,7 +12,7 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from sandbox.tls import TlsFiles
@@ -130,11 +132,67 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 class _Handler(WSGIRequestHandler):
+    """werkzeug's request handler, but keeping HTTP/1.1 connections open between requests as the CRMs do.
+
+    werkzeug closes every connection because http.server cannot skip a request body the app left unread;
+    reading the body before the app runs removes that hazard. Each new connection costs a client a TLS
+    handshake and a load of its CA bundle: ~35 ms here, more than most requests take to answer.
+    """
+
     # Without this every reply waits ~40 ms on a delayed ACK.
     disable_nagle_algorithm = True
+    _keep_alive = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.connections.discard(self.connection)
+        super().finish()
+
+    def run_wsgi(self) -> None:
+        length = self.headers.get("Content-Length") or "0"
+        # A chunked body, or a client waiting for 100 Continue before sending one, is left to werkzeug,
+        # which then closes the connection after the response.
+        self._keep_alive = (
+            length.isdigit()
+            and "Transfer-Encoding" not in self.headers
+            and "Expect" not in self.headers
+        )
+        if not self._keep_alive:
+            super().run_wsgi()
+            return
+        stream, self.rfile = self.rfile, io.BytesIO(self.rfile.read(int(length)))
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = stream
+
+    def send_header(self, keyword: str, value: str) -> None:
+        # werkzeug always adds "Connection: close"; drop it when the body was read and the client keeps alive.
+        if keyword.lower() == "connection" and value.lower() == "close":
+            if self._keep_alive and not self.close_connection:
+                return
+        super().send_header(keyword, value)
 
     def log_request(self, *args, **kwargs) -> None:  # the emulator keeps its own request log
         pass
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, knowing its open connections so that stopping it also ends those."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: set[socket.socket] = set()
+
+    def close_connections(self) -> None:
+        for connection in list(self.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the client closed it already
 
 
 class RunningServer:
@@ -142,9 +200,7 @@ class RunningServer:
 
     def __init__(self, app: Emulator, tls: TlsFiles, port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=_Handler, ssl_context=tls.server_context()
-        )
+        self._server = _Server("127.0.0.1", port, app, handler=_Handler, ssl_context=tls.server_context())
         self.port = self._server.server_port
         self.url = f"https://127.0.0.1:{self.port}"
         # A short poll interval lets stop() return in milliseconds rather than half a second.
@@ -155,5 +211,6 @@ class RunningServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.close_connections()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -1,6 +1,9 @@
 """Read an event file (.jsonl or .jsonl.gz) as numbered lines in Arrow arrays, no Python object a line."""
 
 import gzip
+import mmap
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 
 NEWLINE = ord("\n")
+# A newline followed by anything but '{' (a newline at the very end is not followed by anything).
+_NEWLINE_NOT_BEFORE_BRACE = re.compile(rb"\n[^{]")
 
 
 @dataclass(frozen=True)
@@ -74,13 +79,16 @@ def lines_at(path: Path, line_numbers: set[int], chunk_bytes: int) -> dict[int, 
 
 def starts_every_line_with_brace(path: Path, chunk_bytes: int) -> bool:
     """Whether every line of the file begins with '{' (so none is blank), checked without splitting lines."""
+    if not path.name.endswith(".gz"):
+        with path.open("rb") as file:
+            if os.fstat(file.fileno()).st_size == 0:
+                return True
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return data[:1] == b"{" and _NEWLINE_NOT_BEFORE_BRACE.search(data) is None
     line_start = True
     with open_event_file(path) as stream:
         while block := stream.read(chunk_bytes):
-            if line_start and block[:1] != b"{":
-                return False
-            # Every newline but a block's last byte must be followed by '{' ("\n{" never overlaps itself).
-            if block.count(b"\n{") != block.count(b"\n", 0, len(block) - 1):
+            if line_start and block[:1] != b"{" or _NEWLINE_NOT_BEFORE_BRACE.search(block):
                 return False
             line_start = block.endswith(b"\n")
     return True

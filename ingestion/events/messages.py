@@ -196,7 +196,7 @@ def parse_file_messages(
     """Check every line of a file read whole by DuckDB's JSON reader, in order, about `batch_rows` at a time.
 
     Only for files whose every line starts with '{' (see `starts_every_line_with_brace`): the reader skips
-    blank lines, which would shift line numbers. Raises duckdb.Error at the first line that is no JSON
+    blank lines, which would shift line numbers. Raises FileReaderStopped at the first line that is no JSON
     object; the batches before it are complete and in line order. Rejected lines come without their text.
     """
     params = {
@@ -209,10 +209,9 @@ def parse_file_messages(
     # A separate cursor: drop_repeats queries the connection while this result is still streaming.
     with con.cursor() as reader:
         reader.execute("SET TimeZone = 'UTC'")
-        batches = reader.sql(FILE_MESSAGES_SQL, params=params).to_arrow_reader(batch_rows)
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
-        for batch in batches:
+        for batch in record_batches(reader, FILE_MESSAGES_SQL, params, batch_rows):
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= batch_rows:
@@ -220,6 +219,21 @@ def parse_file_messages(
                 pending, pending_rows = [], 0
         if pending:
             yield split_checked(con, pa.Table.from_batches(pending))
+
+
+class FileReaderStopped(Exception):
+    """DuckDB's JSON reader could not go on through a file (a line that is no JSON object, a read error)."""
+
+
+def record_batches(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The query's result as a stream of Arrow record batches; its errors raised as FileReaderStopped."""
+    try:
+        # Errors found while streaming come through Arrow's reader as OSError or ArrowException.
+        yield from con.sql(sql, params=params).to_arrow_reader(batch_rows)
+    except (duckdb.Error, OSError, pa.ArrowException) as error:
+        raise FileReaderStopped(str(error)) from error
 
 
 def split_checked(con: duckdb.DuckDBPyConnection, result: pa.Table) -> ParsedLines:

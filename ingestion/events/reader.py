@@ -14,6 +14,7 @@ from ingestion.events.destination import EMPTY_IDS
 from ingestion.events.files import Fingerprint, changed_files, event_files
 from ingestion.events.lines import LineChunk, iter_line_chunks, lines_at, starts_every_line_with_brace
 from ingestion.events.messages import (
+    FileReaderStopped,
     ParsedLines,
     RejectedLine,
     connect,
@@ -22,7 +23,7 @@ from ingestion.events.messages import (
     parse_messages,
     remember_message_ids,
 )
-from ingestion.events.settings import CHUNK_BYTES
+from ingestion.events.settings import BATCH_ROWS, CHUNK_BYTES
 from ingestion.quarantine import Rejections
 
 INVALID_JSON = "invalid JSON"
@@ -90,6 +91,7 @@ def read_event_file(
     source_file: str,
     rejections: Rejections,
     chunk_bytes: int = CHUNK_BYTES,
+    batch_rows: int = BATCH_ROWS,
 ) -> Iterator[pa.Table]:
     """Valid messages of one file as Arrow tables; refused lines (or the whole file) go to rejections.
 
@@ -100,11 +102,11 @@ def read_event_file(
     reading = FileReading()
     if whole_file_readable(path, chunk_bytes):
         try:
-            for parsed in parse_file_messages(con, path, channel, source_file):
+            for parsed in parse_file_messages(con, path, channel, source_file, batch_rows):
                 messages = reading.take(parsed)
                 if messages.num_rows:
                     yield messages
-        except duckdb.Error as error:
+        except FileReaderStopped as error:
             log.debug("%s: line by line from line %d on: %s", source_file, reading.lines_done + 1, error)
         else:
             fill_in_line_texts(path, reading.rejected, chunk_bytes)

@@ -78,7 +78,9 @@ class TrainingConfig(_Strict):
     random_seed: int = 7
     min_training_rows: int = Field(50, ge=10)
     min_class_examples: int = Field(10, ge=2)
+    max_training_rows: int = Field(500_000, ge=1000)
     top_features: int = Field(10, ge=1, le=100)
+    threads: int = Field(1, ge=1, le=256)
 
 
 class PromotionConfig(_Strict):
@@ -96,14 +98,17 @@ class ModelsConfig(_Strict):
 
     @model_validator(mode="after")
     def _room_for_a_holdout(self) -> "ModelsConfig":
-        longest = max(self.tasks.of(task).horizon_days for task in TASKS)
-        # snapshot 0 is scored, the ones inside the longest horizon have no label yet, then holdout + training
-        needed = 1 + -(-longest // self.snapshots.spacing_days) + self.snapshots.holdout_snapshots + 1
-        if self.snapshots.count < needed:
-            raise ValueError(
-                f"snapshots.count must be at least {needed} for a {longest}-day horizon every "
-                f"{self.snapshots.spacing_days} days (scoring, unlabelled, holdout and training snapshots)"
-            )
+        spacing, holdout = self.snapshots.spacing_days, self.snapshots.holdout_snapshots
+        for task in TASKS:
+            horizon = self.tasks.of(task).horizon_days
+            unlabelled = -(-horizon // spacing)  # the newest snapshots, whose label window has not passed
+            # then the holdout, then as many again before a training label window ends before the holdout
+            needed = 2 * unlabelled + holdout
+            if self.snapshots.count < needed:
+                raise ValueError(
+                    f"snapshots.count must be at least {needed} for the {horizon}-day {task} horizon every "
+                    f"{spacing} days (scored, unlabelled, holdout, purge gap and training snapshots)"
+                )
         return self
 
 

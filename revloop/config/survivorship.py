@@ -103,6 +103,7 @@ class Enrichment(BaseModel):
     free_email_domains: list[str] = Field(default_factory=list)
     engagement_levels: EngagementLevels = Field(default_factory=EngagementLevels)
     max_interests: int = Field(5, ge=1, le=50)
+    passive_events: list[str] = Field(default_factory=list)
 
     @field_validator("free_email_domains")
     @classmethod

@@ -216,7 +216,7 @@ class SortedColumn:
             if operator in ("EQ", "GTE", "BETWEEN"):
                 low = max(low, bisect.bisect_left(self.values, target))
             elif operator == "GT":
-                low = max(low, bisect.bisect_left(self.values, target))
+                low = max(low, bisect.bisect_right(self.values, target))
             if operator in ("EQ", "LTE"):
                 high = min(high, bisect.bisect_right(self.values, target))
             elif operator == "LT":
@@ -292,8 +292,7 @@ def _indexed_matches(
     if rest:
         keep = compile_filter_groups([{"filters": rest}], lookup)
         candidates = [r for r in candidates if keep(r)]
-    in_order = not descending and (column_name == sort_prop.name or sort_prop.name == ID_PROPERTY)
-    if in_order:
+    if not descending and (column_name == sort_prop.name or sort_prop.name == ID_PROPERTY):
         return candidates
-    return sort_records(candidates, [{"propertyName": sort_prop.name, "direction": "DESCENDING"}]
-                        if descending else [{"propertyName": sort_prop.name}], lookup)
+    direction = "DESCENDING" if descending else "ASCENDING"
+    return sort_records(candidates, [{"propertyName": sort_prop.name, "direction": direction}], lookup)

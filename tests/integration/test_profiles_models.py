@@ -422,3 +422,9 @@ def test_enrichment_columns_are_filled_from_behaviour(built):
     ))
     assert preferences and all(profiles[p]["communication_preference"] == c for p, c in preferences.items())
     assert {r["engagement_level"] for r in rows} >= {"high", "medium", "low", "none"}
+    impressions = _query(
+        built.warehouse,
+        "select count(*), count(case when is_interaction then 1 end) from marts.touchpoints"
+        " where event_name = 'Ad Impression'",
+    )
+    assert impressions[0][0] > 0 and impressions[0][1] == 0  # config enrichment.passive_events

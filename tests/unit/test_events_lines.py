@@ -2,7 +2,9 @@
 
 import gzip
 
-from ingestion.events.lines import iter_line_chunks
+import pytest
+
+from ingestion.events.lines import iter_line_chunks, lines_at, starts_every_line_with_brace
 
 
 def numbered(path, chunk_bytes):
@@ -57,3 +59,42 @@ def test_empty_file_has_no_lines(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_bytes(b"")
     assert numbered(path, 16) == []
+
+
+def test_lines_can_start_further_on_and_be_looked_up_by_number(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"one\ntwo\nthree\nfour")
+    assert [(n, line) for n, line, _ in numbered_from(path, 5, 3)] == [(3, b"three\n"), (4, b"four")]
+    assert lines_at(path, {2, 4}, 5) == {2: "two\n", 4: "four"}
+    assert lines_at(path, set(), 5) == {}
+
+
+def numbered_from(path, chunk_bytes, from_line):
+    return [
+        (chunk.first_line + i, line, chunk.terminated)
+        for chunk in iter_line_chunks(path, chunk_bytes, from_line)
+        for i, line in enumerate(chunk.lines.to_pylist())
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"a":1}\n{"b":2}\n', True),
+        (b'{"a":1}\n{"b":2}', True),
+        (b"", True),
+        (b'{"a":1}\n\n{"b":2}\n', False),
+        (b'{"a":1}\n  {"b":2}\n', False),
+        (b'{"a":1}\n{"b":2}\n\n', False),
+        (b'\n{"a":1}\n', False),
+        (b'\xef\xbb\xbf{"a":1}\n', False),
+        (b'[{"a":1}]\n', False),
+    ],
+)
+def test_files_whose_every_line_starts_with_a_brace_are_told_apart(tmp_path, suffix, content, expected):
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
+    # 3-byte blocks put block boundaries everywhere, also right after a newline.
+    assert starts_every_line_with_brace(path, 3) is expected
+    assert starts_every_line_with_brace(path, 1 << 20) is expected

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from ingestion.events.messages import connect, lines_table, parse_messages
+from ingestion.events.messages import (
+    FileReaderStopped,
+    connect,
+    lines_table,
+    parse_file_messages,
+    parse_messages,
+)
 
 
 def message(**fields) -> dict:
@@ -71,26 +77,27 @@ def test_timestamps_with_offset_are_converted_and_without_offset_read_as_utc():
     assert rows[1]["sent_at"] is None
 
 
-@pytest.mark.parametrize(
-    ("line", "reason"),
-    [
-        ("{not json", "invalid JSON"),
-        ('{"a": 1} {"b": 2}', "invalid JSON"),
-        ("[1, 2]", "not a JSON object but a JSON array"),
-        ("42", "not a JSON object but a JSON number"),
-        (message(type=None), "missing type"),
-        (message(type="Track"), "unknown type 'Track'"),
-        (message(messageId=None), "missing messageId"),
-        (message(messageId=""), "missing messageId"),
-        (message(timestamp=None), "missing timestamp"),
-        (message(timestamp="yesterday"), "unparseable timestamp 'yesterday'"),
-        (message(userId=None), "track message without userId or anonymousId"),
-        (message(type="identify", userId=None), "identify message without userId or anonymousId"),
-        (message(event=None), "track message without event"),
-        (message(type="group"), "group message without groupId"),
-        (message(type="alias"), "alias message without previousId"),
-    ],
-)
+# The first four lines are no JSON object; the others are objects that break one rule each.
+BROKEN_RULE_LINES = [
+    ("{not json", "invalid JSON"),
+    ('{"a": 1} {"b": 2}', "invalid JSON"),
+    ("[1, 2]", "not a JSON object but a JSON array"),
+    ("42", "not a JSON object but a JSON number"),
+    (message(type=None), "missing type"),
+    (message(type="Track"), "unknown type 'Track'"),
+    (message(messageId=None), "missing messageId"),
+    (message(messageId=""), "missing messageId"),
+    (message(timestamp=None), "missing timestamp"),
+    (message(timestamp="yesterday"), "unparseable timestamp 'yesterday'"),
+    (message(userId=None), "track message without userId or anonymousId"),
+    (message(type="identify", userId=None), "identify message without userId or anonymousId"),
+    (message(event=None), "track message without event"),
+    (message(type="group"), "group message without groupId"),
+    (message(type="alias"), "alias message without previousId"),
+]
+
+
+@pytest.mark.parametrize(("line", "reason"), BROKEN_RULE_LINES)
 def test_each_broken_rule_is_rejected_with_its_reason(line, reason):
     parsed = parse(message(messageId="ok"), line, first_line=7)
     assert [r["message_id"] for r in parsed.messages.to_pylist()] == ["ok"]
@@ -124,3 +131,42 @@ def test_repeated_message_id_is_kept_once_within_and_across_chunks():
     assert [(r["event"], r["source_line"]) for r in first.messages.to_pylist()] == [("First", 1)]
     assert [r["message_id"] for r in later.messages.to_pylist()] == ["m-2"]
     assert first.rejected == later.rejected == []
+
+
+# Lines DuckDB's file reader accepts: it must judge them exactly as the line-by-line path does.
+ODD_BUT_OBJECT_LINES = [
+    message(messageId="a", timestamp="2026-03-01T12:00:00+02:00", properties={"k": 1.50, "s": "é\n"}),
+    message(messageId=123),
+    message(messageId="b", userId=True, sentAt="2026-03-01T10:00:01Z", receivedAt="later"),
+    message(messageId="c", properties="text", context=[1, 2], traits={"email": 5}),
+    message(messageId="d", type={"nested": 1}),
+    message(messageId="e", properties={"big": 123456789012345678901234567890, "deep": [1, {"x": None}]}),
+    message(messageId="f", type="identify", traits={"email": "x@y.z", "phone": "+1"}, context={"ip": "1"}),
+    message(messageId="a", event="Repeat"),
+    '{"type": "page", "messageId": "g", "userId": "u", "timestamp": "2026-03-01",}',
+    '{"type": "page", "messageId": "h", "anonymousId": "v", "timestamp": "2026-03-01"}   \r',
+    *(line for line, _ in BROKEN_RULE_LINES[4:]),
+]
+
+
+def test_whole_file_reader_judges_lines_as_the_line_by_line_path_does(tmp_path):
+    texts = [line if isinstance(line, str) else json.dumps(line) for line in ODD_BUT_OBJECT_LINES]
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(text + "\n" for text in texts))
+    by_line = parse(*texts)
+    by_file = list(parse_file_messages(connect(), path, "website", "website/a.jsonl", batch_rows=4))
+
+    assert len(by_file) > 1
+    assert pa.concat_tables(p.messages for p in by_file).to_pylist() == by_line.messages.to_pylist()
+    assert [(r.line_no, r.reason) for p in by_file for r in p.rejected] == [
+        (r.line_no, r.reason) for r in by_line.rejected
+    ]
+    assert (by_line.messages.num_rows, len(by_line.rejected)) == (8, len(ODD_BUT_OBJECT_LINES) - 9)
+    assert by_file[-1].last_line == len(texts)
+
+
+def test_whole_file_reader_stops_with_an_error_at_a_line_that_is_no_json_object(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(message()) + "\n{not json\n")
+    with pytest.raises(FileReaderStopped):
+        list(parse_file_messages(connect(), path, "website", "website/a.jsonl"))

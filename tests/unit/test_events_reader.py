@@ -136,3 +136,46 @@ def test_read_channel_drops_messages_the_warehouse_already_holds_and_asks_only_w
     assert [r["message_id"] for r in rows] == ["m-1", "m-3"]
     assert list(read_channel(tmp_path, "ads", Rejections(), loaded, known)) == []
     assert asked == [True]
+
+
+def test_clean_file_read_whole_keeps_order_line_numbers_and_the_text_of_refused_lines(tmp_path):
+    path = tmp_path / "a.jsonl"
+    lines = [event(n) for n in range(1, 7)]
+    lines[2] = '{"type": "track", "messageId": "m-3"}'
+    lines[4] = event(1)
+    path.write_text("\n".join(lines) + "\n" + '{"type": "page", "messageId": "late"}')
+    rejections = Rejections()
+    rows = read(path, rejections)
+    assert [(r["message_id"], r["source_line"]) for r in rows] == [
+        ("m-1", 1),
+        ("m-2", 2),
+        ("m-4", 4),
+        ("m-6", 6),
+    ]
+    assert rejected(rejections) == [
+        ("events.ads", "ads/a.jsonl:3", "missing timestamp", lines[2]),
+        (
+            "events.ads",
+            "ads/a.jsonl:7",
+            "missing timestamp (last line, with no newline at its end: the file may still be being written)",
+            '{"type": "page", "messageId": "late"}',
+        ),
+    ]
+
+
+def test_line_the_whole_file_reader_cannot_parse_is_read_on_line_by_line_after_what_it_gave(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    lines = [event(n) for n in range(1, 30_001)]
+    lines[25_000] = "{broken"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    rejections = Rejections()
+    con = connect()
+    tables = list(read_event_file(con, path, "ads", "ads/a.jsonl.gz", rejections, batch_rows=2_000))
+    rows = [
+        (r["message_id"], r["source_line"])
+        for t in tables
+        for r in t.select(["message_id", "source_line"]).to_pylist()
+    ]
+    assert len(tables) > 2
+    assert rows == [(f"m-{n}", n) for n in range(1, 30_001) if n != 25_001]
+    assert rejected(rejections) == [("events.ads", "ads/a.jsonl.gz:25001", "invalid JSON", "{broken")]

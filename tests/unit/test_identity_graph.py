@@ -13,9 +13,7 @@ from revloop.config.identity import IdentityConfig
 def rows(*records: dict) -> pa.Table:
     """int_identity_records rows from partial dicts (other columns null)."""
     types = {"observed_at": pa.timestamp("us", tz="UTC"), "message_count": pa.int64()}
-    return pa.table(
-        {c: pa.array([r.get(c) for r in records], types.get(c, pa.string())) for c in COLUMNS}
-    )
+    return pa.table({c: pa.array([r.get(c) for r in records], types.get(c, pa.string())) for c in COLUMNS})
 
 
 def lead(i, **kw):
@@ -35,8 +33,14 @@ def components(table: pa.Table) -> dict[str, int]:
 def test_a_chain_of_shared_identifiers_is_one_person():
     table = rows(
         lead("L1", email="ann@acme.com"),
-        {"source_system": "hubspot", "source_record_type": "hubspot_contact", "source_id": "H1",
-         "email": "ann@acme.com", "phone_raw": "(415) 555-0123", "country": "United States"},
+        {
+            "source_system": "hubspot",
+            "source_record_type": "hubspot_contact",
+            "source_id": "H1",
+            "email": "ann@acme.com",
+            "phone_raw": "(415) 555-0123",
+            "country": "United States",
+        },
         event("offline", "event_user", "C1", customer_id="C1", phone_raw="+1 415 555 0123"),
         event("website", "event_user", "usr_1", customer_id="usr_1", anonymous_id="anon-1"),
         event("website", "event_anonymous", "anon-1", anonymous_id="anon-1", email="other@x.com"),
@@ -68,7 +72,9 @@ def test_anonymous_ids_alone_make_no_known_person():
     )
     records = group_records(table)
     graph = deterministic_graph(records, "US")
-    known = {records.source_id[i]: bool(graph.known_component[graph.component[i]]) for i in range(records.count)}
+    known = {
+        records.source_id[i]: bool(graph.known_component[graph.component[i]]) for i in range(records.count)
+    }
     assert known == {"anon-1": False, "L1": True}
     assert graph.component_count == 2
 
@@ -88,8 +94,13 @@ def test_links_say_what_matched():
         lead("L4", email="bob@acme.com"),
     )
     result = resolve(table, None, IdentityConfig(), datetime.now(UTC))
-    matched = dict(zip(result.profile_map.column("source_id").to_pylist(),
-                       result.profile_map.column("matched_on").to_pylist(), strict=True))
+    matched = dict(
+        zip(
+            result.profile_map.column("source_id").to_pylist(),
+            result.profile_map.column("matched_on").to_pylist(),
+            strict=True,
+        )
+    )
     assert matched == {"L1": "email+phone", "L2": "email+phone", "L3": "email", "L4": "sole_record"}
     assert set(result.profile_map.column("match_type").to_pylist()) == {"deterministic"}
     assert set(result.profile_map.column("confidence").to_pylist()) == {1.0}

@@ -35,7 +35,14 @@ def test_text_that_is_no_phone_number_gives_none():
 
 @pytest.mark.parametrize(
     ("country", "region"),
-    [("United Kingdom", "GB"), ("germany", "DE"), ("Australia", "AU"), ("US", "US"), ("Canada", "CA"), (None, None)],
+    [
+        ("United Kingdom", "GB"),
+        ("germany", "DE"),
+        ("Australia", "AU"),
+        ("US", "US"),
+        ("Canada", "CA"),
+        (None, None),
+    ],
 )
 def test_country_names_and_codes_give_their_phone_region(country, region):
     assert region_of_country(country) == region

@@ -19,23 +19,50 @@ def known_people() -> list[dict]:
         office = n < 3
         found += [
             lead(f"L{n}", email=f"p{n}@acme.com"),
-            event("website", "event_user", user, customer_id=user, anonymous_id=f"anon-{n}",
-                  email=f"p{n}@acme.com", device_id=f"dev-{n}", ip=f"198.51.{n}.1", user_agent=f"agent-{n}",
-                  page_paths="/|/pricing", active_hours="9|10"),
+            event(
+                "website",
+                "event_user",
+                user,
+                customer_id=user,
+                anonymous_id=f"anon-{n}",
+                email=f"p{n}@acme.com",
+                device_id=f"dev-{n}",
+                ip=f"198.51.{n}.1",
+                user_agent=f"agent-{n}",
+                page_paths="/|/pricing",
+                active_hours="9|10",
+            ),
         ]
         if office:
-            found.append(event("website", "event_user", user, customer_id=user, device_id=f"dev-{n}",
-                               ip=OFFICE_IP, user_agent=OFFICE_AGENT, page_paths="/|/pricing", active_hours="9|10"))
+            found.append(
+                event(
+                    "website",
+                    "event_user",
+                    user,
+                    customer_id=user,
+                    device_id=f"dev-{n}",
+                    ip=OFFICE_IP,
+                    user_agent=OFFICE_AGENT,
+                    page_paths="/|/pricing",
+                    active_hours="9|10",
+                )
+            )
         # half the people also browse with a second cookie: same device, or same home IP and browser
         if n % 2 == 0 and not office:
             same_device = n % 4 == 0
-            found.append(event(
-                "website", "event_anonymous", f"second-{n}", anonymous_id=f"second-{n}",
-                device_id=f"dev-{n}" if same_device else f"new-dev-{n}",
-                ip=f"192.0.2.{n}" if same_device else f"198.51.{n}.1",
-                user_agent=f"other-agent-{n}" if same_device else f"agent-{n}",
-                page_paths="/pricing", active_hours="10",
-            ))
+            found.append(
+                event(
+                    "website",
+                    "event_anonymous",
+                    f"second-{n}",
+                    anonymous_id=f"second-{n}",
+                    device_id=f"dev-{n}" if same_device else f"new-dev-{n}",
+                    ip=f"192.0.2.{n}" if same_device else f"198.51.{n}.1",
+                    user_agent=f"other-agent-{n}" if same_device else f"agent-{n}",
+                    page_paths="/pricing",
+                    active_hours="10",
+                )
+            )
     return found
 
 
@@ -57,14 +84,40 @@ def test_second_cookies_link_to_their_person_above_the_threshold():
 
 
 def test_a_stranger_with_nothing_in_common_stays_unlinked():
-    links = linked([event("website", "event_anonymous", "stranger", anonymous_id="stranger", device_id="dev-x",
-                          ip="192.0.2.250", user_agent="agent-x", page_paths="/|/pricing", active_hours="9|10")])
+    links = linked(
+        [
+            event(
+                "website",
+                "event_anonymous",
+                "stranger",
+                anonymous_id="stranger",
+                device_id="dev-x",
+                ip="192.0.2.250",
+                user_agent="agent-x",
+                page_paths="/|/pricing",
+                active_hours="9|10",
+            )
+        ]
+    )
     assert "stranger" not in links
 
 
 def test_an_office_ip_and_browser_shared_by_known_people_links_nobody():
-    links = linked([event("website", "event_anonymous", "visitor", anonymous_id="visitor", device_id="dev-y",
-                          ip=OFFICE_IP, user_agent=OFFICE_AGENT, page_paths="/|/pricing", active_hours="9|10")])
+    links = linked(
+        [
+            event(
+                "website",
+                "event_anonymous",
+                "visitor",
+                anonymous_id="visitor",
+                device_id="dev-y",
+                ip=OFFICE_IP,
+                user_agent=OFFICE_AGENT,
+                page_paths="/|/pricing",
+                active_hours="9|10",
+            )
+        ]
+    )
     assert "visitor" not in links
     colleagues = {links[f"L{n}"][0] for n in range(3)}
     assert len(colleagues) == 3, "known people are never merged through shared network evidence"
@@ -72,8 +125,18 @@ def test_an_office_ip_and_browser_shared_by_known_people_links_nobody():
 
 def test_deterministic_evidence_wins_over_probabilistic():
     # shares a device with person 10 but carries person 11's e-mail: it is person 11's, deterministically
-    links = linked([event("website", "event_anonymous", "cookie", anonymous_id="cookie", device_id="dev-10",
-                          email="p11@acme.com")])
+    links = linked(
+        [
+            event(
+                "website",
+                "event_anonymous",
+                "cookie",
+                anonymous_id="cookie",
+                device_id="dev-10",
+                email="p11@acme.com",
+            )
+        ]
+    )
     profile_id, match_type, confidence, profile_of = links["cookie"]
     assert (profile_id, match_type, confidence) == (profile_of["L11"], "deterministic", 1.0)
 

@@ -12,12 +12,16 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def ids(result) -> dict[str, str]:
     table = result.profile_map
-    return dict(zip(table.column("source_id").to_pylist(), table.column("profile_id").to_pylist(), strict=True))
+    return dict(
+        zip(table.column("source_id").to_pylist(), table.column("profile_id").to_pylist(), strict=True)
+    )
 
 
 def changes(result) -> list[tuple]:
-    return sorted((c["change_type"], c["profile_id"], c["other_profile_id"], c["source_id"])
-                  for c in result.changes.to_pylist())
+    return sorted(
+        (c["change_type"], c["profile_id"], c["other_profile_id"], c["source_id"])
+        for c in result.changes.to_pylist()
+    )
 
 
 def test_new_people_get_ids_derived_from_their_records_and_a_created_entry():
@@ -30,35 +34,55 @@ def test_new_people_get_ids_derived_from_their_records_and_a_created_entry():
 def test_a_bridge_merges_two_profiles_into_the_bigger_one():
     before = resolve(
         rows(lead("L1", email="a@x.com"), lead("L1b", email="a@x.com"), lead("L2", email="b@x.com")),
-        None, CONFIG, T0,
+        None,
+        CONFIG,
+        T0,
     )
     old = ids(before)
     bridged = rows(
-        lead("L1", email="a@x.com"), lead("L1b", email="a@x.com"), lead("L2", email="b@x.com"),
-        lead("L3", email="a@x.com"), lead("L3", email="b@x.com"),
+        lead("L1", email="a@x.com"),
+        lead("L1b", email="a@x.com"),
+        lead("L2", email="b@x.com"),
+        lead("L3", email="a@x.com"),
+        lead("L3", email="b@x.com"),
     )
     after = resolve(bridged, before.profile_map, CONFIG, T0 + timedelta(days=1))
     new = ids(after)
     assert set(new.values()) == {old["L1"]}
     assert changes(after) == [("merged", old["L1"], old["L2"], "L2")]
-    first_linked = dict(zip(after.profile_map.column("source_id").to_pylist(),
-                            after.profile_map.column("first_linked_at").to_pylist(), strict=True))
+    first_linked = dict(
+        zip(
+            after.profile_map.column("source_id").to_pylist(),
+            after.profile_map.column("first_linked_at").to_pylist(),
+            strict=True,
+        )
+    )
     assert first_linked["L2"] == T0 and first_linked["L3"] == T0 + timedelta(days=1)
 
 
 def test_a_split_keeps_the_id_with_the_bigger_part_and_logs_the_other():
     before = resolve(
-        rows(lead("L1", email="a@x.com"), lead("L2", email="a@x.com", phone_raw="+14155550123"),
-             lead("L3", phone_raw="+14155550123")),
-        None, CONFIG, T0,
+        rows(
+            lead("L1", email="a@x.com"),
+            lead("L2", email="a@x.com", phone_raw="+14155550123"),
+            lead("L3", phone_raw="+14155550123"),
+        ),
+        None,
+        CONFIG,
+        T0,
     )
     old = ids(before)
     assert len(set(old.values())) == 1
     # L2 corrected its e-mail: L1 is on its own now
     after = resolve(
-        rows(lead("L1", email="a@x.com"), lead("L2", email="c@x.com", phone_raw="+14155550123"),
-             lead("L3", phone_raw="+14155550123")),
-        before.profile_map, CONFIG, T0 + timedelta(days=1),
+        rows(
+            lead("L1", email="a@x.com"),
+            lead("L2", email="c@x.com", phone_raw="+14155550123"),
+            lead("L3", phone_raw="+14155550123"),
+        ),
+        before.profile_map,
+        CONFIG,
+        T0 + timedelta(days=1),
     )
     new = ids(after)
     assert new["L2"] == new["L3"] == old["L1"]
@@ -77,7 +101,11 @@ def test_unchanged_input_changes_nothing_not_even_timestamps():
 
 def test_a_record_joining_a_profile_takes_its_id_without_a_change_entry():
     first = resolve(rows(lead("L1", email="a@x.com")), None, CONFIG, T0)
-    second = resolve(rows(lead("L1", email="a@x.com"), lead("L2", email="a@x.com")), first.profile_map,
-                     CONFIG, T0 + timedelta(days=1))
+    second = resolve(
+        rows(lead("L1", email="a@x.com"), lead("L2", email="a@x.com")),
+        first.profile_map,
+        CONFIG,
+        T0 + timedelta(days=1),
+    )
     assert ids(second)["L2"] == ids(first)["L1"]
     assert second.changes.num_rows == 0

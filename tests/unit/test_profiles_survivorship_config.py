@@ -31,7 +31,8 @@ def test_shorthands_become_explicit_rules_for_dbt(tmp_path):
     dumped = config.model_dump(mode="json")
     assert dumped["attributes"]["city"] == {"rule": "most_recent", "priority": []}
     assert dumped["attributes"]["email"] == {"rule": "priority", "priority": ["event_traits"]}
-    assert dumped["attributes"]["country"] == {"rule": "priority", "priority": ["hubspot_contact", "event_traits"]}
+    assert dumped["attributes"]["country"] == dumped["default"]
+    assert dumped["default"] == {"rule": "priority", "priority": ["hubspot_contact", "event_traits"]}
     assert dumped["enrichment"]["free_email_domains"] == ["gmail.com"]
     assert dumped["placeholder_values"] == {"company_name": ["individual"]}
     # the dump validates again unchanged: dbt and Python read the same rules

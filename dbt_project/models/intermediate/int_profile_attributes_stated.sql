@@ -1,5 +1,6 @@
-{#- Every value a source states about a resolved person, one row per (record, attribute): the candidates
-    survivorship chooses from. Values pass config value_maps and placeholder_values first. -#}
+{#- Every value a source states about a resolved person: the candidates survivorship chooses from, one row
+    per profile, attribute, source and value (its latest statement). Values pass config value_maps and
+    placeholder_values first. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- if execute and not cfg -%}
     {{ exceptions.raise_compiler_error("var('revloop')['survivorship'] is missing: run dbt through `python -m revloop.dbt`") }}
@@ -160,10 +161,22 @@ stated as (
         cast(null as {{ type_timestamptz() }}) as observed_at
     where 1 = 0
     {%- endif %}
+),
+
+latest_statements as (
+    -- a value repeated by many records of one source (every message's traits) counts once, at its latest
+    select
+        stated.*,
+        row_number() over (
+            partition by profile_id, attribute, source, attribute_value
+            order by observed_at desc nulls last, source_record_id
+        ) as repetition
+    from stated
+    -- a stage no mapping turned into a known lifecycle stage (e.g. a converted Lead's status) says nothing
+    where attribute <> 'lifecycle_stage'
+        or attribute_value in ({% for stage in known_stages %}'{{ stage }}'{{ ", " if not loop.last }}{% endfor %})
 )
 
-select *
-from stated
--- a stage no mapping turned into a known lifecycle stage (e.g. a converted Lead's status) says nothing
-where attribute <> 'lifecycle_stage'
-    or attribute_value in ({% for stage in known_stages %}'{{ stage }}'{{ ", " if not loop.last }}{% endfor %})
+select profile_id, attribute, attribute_value, source, source_record_id, observed_at
+from latest_statements
+where repetition = 1

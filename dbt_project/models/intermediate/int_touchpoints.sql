@@ -1,5 +1,7 @@
 {#- Every marketing interaction of a resolved profile: one row per event message resolved to a profile, plus
     the Salesforce Tasks reps logged on the person's Leads and Contacts (channel 'sales'). -#}
+{%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
+{%- set passive_events = (cfg.get('enrichment') or {}).get('passive_events') or [] -%}
 {%- set text = dbt.type_string() -%}
 
 with messages as (
@@ -39,8 +41,13 @@ event_touches as (
         ) as campaign,
         cast(revenue as {{ dbt.type_numeric() }}) as revenue,
         cast(cost as {{ dbt.type_numeric() }}) as cost,
-        -- an identify call tells who someone is; it is not something they did
-        message_type in ('page', 'screen', 'track') as is_interaction
+        -- an identify call tells who someone is, an impression what they were shown: neither is something they did
+        message_type in ('page', 'screen', 'track')
+        {%- if passive_events %}
+            and coalesce(event_name, '') not in (
+                {%- for name in passive_events %}'{{ name | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
+            )
+        {%- endif %} as is_interaction
     from messages
 ),
 

@@ -82,6 +82,8 @@ activity_features as (
             as meaningful_previous,
         sum(case when days_before between 1 and {{ history }} then meaningful_count else 0 end)
             as meaningful_history,
+        sum(case when days_before between {{ history + 1 }} and {{ 2 * history }} then meaningful_count else 0 end)
+            as meaningful_prior_history,
         {%- for channel in channels %}
         sum(case when days_before between 1 and {{ recent }} then {{ channel }}_count else 0 end)
             as {{ channel }}_recent,
@@ -108,6 +110,8 @@ purchases as (
         base.profile_id,
         base.as_of_date,
         purchase_days.purchase_amount,
+        purchase_days.has_order_event,
+        purchase_days.has_won_deal,
         {{ dbt.datediff('purchase_days.purchase_date', 'base.as_of_date', 'day') }} as days_before
     from base
     inner join {{ ref('int_ml_purchase_days') }} as purchase_days
@@ -120,6 +124,8 @@ purchase_features as (
         profile_id,
         as_of_date,
         sum(case when days_before > 0 then 1 else 0 end) as purchase_count,
+        sum(case when days_before > 0 and has_order_event then 1 else 0 end) as order_purchase_count,
+        sum(case when days_before > 0 and has_won_deal then 1 else 0 end) as deal_purchase_count,
         sum(case when days_before between 1 and 365 then 1 else 0 end) as purchases_last_year,
         sum(case when days_before > 0 then purchase_amount else 0 end) as purchase_amount_total,
         min(case when days_before > 0 then days_before end) as days_since_last_purchase,
@@ -191,7 +197,7 @@ joined as (
         activity_features.profile_id is not null as has_activity,
         activity_features.days_since_last_interaction,
         {%- for name in ['interactions_total', 'meaningful_total', 'meaningful_recent', 'meaningful_previous',
-            'meaningful_history', 'support_tickets_total'] %}
+            'meaningful_history', 'meaningful_prior_history', 'support_tickets_total'] %}
         coalesce(activity_features.{{ name }}, 0) as {{ name }},
         {%- endfor %}
         {%- for channel in channels %}
@@ -202,6 +208,8 @@ joined as (
         {%- for name in history_counts.values() %}
         coalesce(activity_features.{{ name }}_history, 0) as {{ name }}_history,
         {%- endfor %}
+        coalesce(purchase_features.order_purchase_count, 0) as order_purchase_count,
+        coalesce(purchase_features.deal_purchase_count, 0) as deal_purchase_count,
         coalesce(purchase_features.purchases_last_year, 0) as purchases_last_year,
         coalesce(purchase_features.purchase_amount_total, 0) as purchase_amount_total,
         purchase_features.days_since_last_purchase,
@@ -229,11 +237,18 @@ select
     days_since_last_purchase,
     days_since_first_purchase,
     purchase_count,
+    order_purchase_count,
+    deal_purchase_count,
     purchases_last_year,
     cast(purchase_amount_total as {{ dbt.type_float() }}) as purchase_amount_total,
     case when purchase_count > 1
         then 1.0 * (days_since_first_purchase - days_since_last_purchase) / (purchase_count - 1)
     end as purchase_interval_days,
+    -- how late the next purchase is against the profile's own rhythm (> 1: overdue)
+    case when purchase_count > 1 and days_since_first_purchase > days_since_last_purchase
+        then 1.0 * days_since_last_purchase * (purchase_count - 1)
+            / (days_since_first_purchase - days_since_last_purchase)
+    end as purchase_overdue_ratio,
     -- engagement per channel and its trend
     interactions_total,
     meaningful_total,
@@ -241,6 +256,12 @@ select
     meaningful_recent,
     meaningful_previous,
     meaningful_recent - meaningful_previous as meaningful_trend,
+    meaningful_prior_history,
+    meaningful_history - meaningful_prior_history as meaningful_history_trend,
+    -- the last history_days against the profile's own long-run pace (< 1: fading away)
+    (meaningful_history + 1.0)
+        / (1.0 * meaningful_total * {{ history }} / (case when days_known > {{ history }} then days_known
+            else {{ history }} end) + 1.0) as engagement_pace_ratio,
     {%- for channel in channels %}
     {{ channel }}_recent,
     {{ channel }}_history,

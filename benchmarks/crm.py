@@ -38,6 +38,7 @@ class SourceRun:
     records: int
     seconds: float
     peak_rss_mb: float
+    steps: str = ""  # dlt's extract / normalize / load seconds
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,12 @@ def run_source(source: str, url: str, token: str, ca_bundle: str, warehouse: Pat
     normalized = pipeline.last_trace.last_normalize_info
     counts = normalized.row_counts if normalized else {}
     records = sum(rows for table, rows in counts.items() if not table.startswith("_dlt"))
-    return SourceRun(records, seconds, peak_rss_mb())
+    steps = ", ".join(
+        f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f}s"
+        for step in pipeline.last_trace.steps
+        if step.step in ("extract", "normalize", "load")
+    )
+    return SourceRun(records, seconds, peak_rss_mb(), steps)
 
 
 def measure(name: str, source: str, server, token: str, ca_bundle: str, warehouse: Path) -> Measurement:
@@ -92,6 +98,8 @@ def print_table(measurements: list[Measurement]) -> None:
             f"{m.name:34s} {m.run.records:>9,} {m.run.seconds:>8.1f} {m.records_per_second:>10,.0f} "
             f"{m.requests:>9,} {m.run.peak_rss_mb:>6,.0f} MB"
         )
+    for m in measurements:
+        print(f"{m.name}: {m.run.steps}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,6 @@
 """Records a source refused, with the reason, kept in quarantine.rejected_records instead of being lost."""
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ REJECTED_RECORDS_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),
         pa.field("payload", pa.string()),
         pa.field("rejected_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("rejection_key", pa.string(), nullable=False),
     ]
 )
 
@@ -36,6 +38,13 @@ class Rejection:
     reason: str
     payload: str | None
     rejected_at: datetime
+
+    @property
+    def key(self) -> str:
+        """Identifies the refusal itself: the same record refused for the same reason by the same source."""
+        payload = None if self.record_id else self.payload
+        identity = json.dumps([self.source, self.record_id, self.reason, payload])
+        return hashlib.sha256(identity.encode()).hexdigest()
 
 
 def payload_text(payload: Any) -> str | None:
@@ -83,6 +92,7 @@ class Rejections:
                 "reason": [r.reason for r in items],
                 "payload": [r.payload for r in items],
                 "rejected_at": [r.rejected_at for r in items],
+                "rejection_key": [r.key for r in items],
             },
             schema=REJECTED_RECORDS_SCHEMA,
         )
@@ -93,10 +103,12 @@ def load_rejections(rejections: Rejections, warehouse: Path | None = None) -> in
     count = len(rejections)
     if count == 0:
         return 0
+    # The same refusal seen again (a re-sent file, a re-read page) stays one row, with its latest time.
     resource = dlt.resource(
         rejections.to_arrow(count),
         name=REJECTED_RECORDS_TABLE,
-        write_disposition="append",
+        write_disposition="merge",
+        primary_key="rejection_key",
         columns={"payload": {"data_type": "text"}, "record_id": {"data_type": "text"}},
     )
     make_pipeline("quarantine", QUARANTINE_DATASET, warehouse).run(resource)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dlt
 from dlt.common.destination import TDestinationReferenceArg
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_EVENTS_DIR = "data/events"
@@ -29,6 +30,13 @@ def state_dir(warehouse: Path | None = None) -> Path:
     return warehouse.parent / f".{warehouse.stem}.state"
 
 
+def duckdb_destination(warehouse: Path):
+    """The DuckDB warehouse as a dlt destination."""
+    # Loads need not keep file order (queries sort): without it DuckDB inserts ~25% faster.
+    credentials = DuckDbCredentials(str(warehouse), global_config={"preserve_insertion_order": False})
+    return dlt.destinations.duckdb(credentials=credentials)
+
+
 def make_pipeline(
     pipeline_name: str,
     dataset_name: str,
@@ -45,7 +53,7 @@ def make_pipeline(
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         pipelines_dir=str(state_dir(warehouse) / "dlt"),
-        destination=destination or dlt.destinations.duckdb(credentials=str(warehouse)),
+        destination=destination or duckdb_destination(warehouse),
         dataset_name=dataset_name,
         progress="log" if os.environ.get("REVLOOP_PROGRESS") else None,
     )

@@ -69,6 +69,8 @@ def calibration_plot(y: np.ndarray, scores: np.ndarray, title: str) -> bytes:
     figure, axes = plt.subplots(figsize=(4.2, 4.2))
     axes.plot(predicted, observed, marker="o", label="model")
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
-    axes.set(xlabel="Predicted probability", ylabel="Observed frequency", title=title, xlim=(0, 1), ylim=(0, 1))
+    axes.set(
+        xlabel="Predicted probability", ylabel="Observed frequency", title=title, xlim=(0, 1), ylim=(0, 1)
+    )
     axes.legend(loc="upper left")
     return _png(figure)

@@ -31,8 +31,9 @@ class FeatureSet:
         return [*self.numeric, *self.categorical]
 
 
-def read_features(warehouse: Path | None = None) -> pd.DataFrame:
-    """Every row of marts.ml_features, in a stable order (so that training is reproducible)."""
+def read_features(warehouse: Path | None = None, scoring_only: bool = False) -> pd.DataFrame:
+    """The rows of marts.ml_features (only the scoring snapshot's with scoring_only), in a stable order so
+    that training is reproducible."""
     path = Path(warehouse or warehouse_path())
     if not path.exists():
         raise FeaturesMissing(f"{path}: no warehouse file; {BUILD_HINT}")
@@ -43,8 +44,9 @@ def read_features(warehouse: Path | None = None) -> pd.DataFrame:
         ).fetchall()[0][0]
         if not found:
             raise FeaturesMissing(f"{path}: no table {FEATURES_SCHEMA}.{FEATURES_TABLE}; {BUILD_HINT}")
+        where = "where is_scoring_snapshot" if scoring_only else ""
         frame = con.sql(
-            f"select * from {FEATURES_SCHEMA}.{FEATURES_TABLE} order by as_of_date, profile_id"
+            f"select * from {FEATURES_SCHEMA}.{FEATURES_TABLE} {where} order by as_of_date, profile_id"
         ).df()
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
     return frame
@@ -76,3 +78,12 @@ def feature_matrix(frame: pd.DataFrame, features: FeatureSet) -> pd.DataFrame:
         # NaN, not None, marks a missing category: scikit-learn's encoders treat it as missing
         matrix[column] = values.map(lambda v: v if pd.isna(v) else str(v)).where(values.notna(), np.nan)
     return matrix
+
+
+def present_features(features: FeatureSet, frame: pd.DataFrame) -> FeatureSet:
+    """The features with at least one value in `frame`: a warehouse without a source (no CRM, no events)
+    leaves some columns empty, and a model cannot learn from, or encode, a column that is never set."""
+    return FeatureSet(
+        tuple(c for c in features.numeric if frame[c].notna().any()),
+        tuple(c for c in features.categorical if frame[c].notna().any()),
+    )

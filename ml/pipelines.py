@@ -70,7 +70,10 @@ def _logistic_regression(features: FeatureSet, seed: int) -> Pipeline:
                 "numbers",
                 Pipeline(
                     [
-                        ("fill", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                        (
+                            "fill",
+                            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                        ),
                         # counts and amounts are heavy-tailed: a log keeps a few big accounts from dominating
                         ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
                         ("scale", StandardScaler()),
@@ -94,7 +97,9 @@ def calibration_method(configured: str, y: np.ndarray) -> str:
     return configured if configured == "sigmoid" or rarer >= MIN_CLASS_FOR_ISOTONIC else "sigmoid"
 
 
-def build_classifier(estimator: Estimator, features: FeatureSet, method: str, seed: int) -> CalibratedClassifierCV:
+def build_classifier(
+    estimator: Estimator, features: FeatureSet, method: str, seed: int
+) -> CalibratedClassifierCV:
     """An unfitted, calibrated classifier over the feature columns of `features`."""
     # ensemble=False: calibrate on out-of-fold predictions, then keep one model fitted on all rows (3x faster
     # to score than averaging the fold models)

@@ -43,7 +43,9 @@ class ModelRegistry:
     def __init__(self, root: Path | None = None, warehouse: Path | None = None) -> None:
         self.root = Path(root) if root else state_dir(warehouse) / "models"
 
-    def save(self, task: str, model, card: dict, plots: dict[str, bytes], now: datetime | None = None) -> ModelVersion:
+    def save(
+        self, task: str, model, card: dict, plots: dict[str, bytes], now: datetime | None = None
+    ) -> ModelVersion:
         """Write a new version (atomically: a half-written version never appears) and return it."""
         now = now or datetime.now(UTC)
         task_dir = self.root / task

@@ -105,8 +105,7 @@ def score_profiles(
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
     scored_at = scored_at or datetime.now(UTC)
-    frame = read_features(warehouse)
-    frame = frame[frame["is_scoring_snapshot"].astype(bool)]
+    frame = read_features(warehouse, scoring_only=True)
     report = ScoringReport(scored_at, frame["as_of_date"].iloc[0] if len(frame) else None)
     tables = []
     with threadpool_limits(limits=config.training.threads):

@@ -7,7 +7,9 @@ import pandas as pd
 
 from revloop.config.models import ModelsConfig
 
-COUNTRIES = np.array(["United States", "Germany", "France", "United Kingdom", "Spain", "Brazil"], dtype=object)
+COUNTRIES = np.array(
+    ["United States", "Germany", "France", "United Kingdom", "Spain", "Brazil"], dtype=object
+)
 
 
 def synthetic_features(

@@ -54,9 +54,7 @@ def binary_labels(task: TaskName, labelled: pd.DataFrame) -> np.ndarray:
     return (values > median).to_numpy(dtype=np.int64)
 
 
-def split(
-    task: TaskName, frame: pd.DataFrame, config: ModelsConfig, as_of: date | None = None
-) -> TaskSplit:
+def split(task: TaskName, frame: pd.DataFrame, config: ModelsConfig, as_of: date | None = None) -> TaskSplit:
     """Time-based split: the newest labelled snapshot(s) are the holdout; training keeps only the snapshots
     whose label window ends before the holdout's first as-of date, so no training label sees holdout time."""
     horizon = timedelta(days=config.tasks.of(task).horizon_days)
@@ -81,7 +79,9 @@ def split(
         train = train.sort_index()
     holdout = labelled[labelled["as_of_date"].isin(holdout_dates)]
     y_train, y_holdout = binary_labels(task, train), binary_labels(task, holdout)
-    _check_examples(task, "training", y_train, config.training.min_training_rows, config.training.min_class_examples)
+    _check_examples(
+        task, "training", y_train, config.training.min_training_rows, config.training.min_class_examples
+    )
     _check_examples(task, "holdout", y_holdout, 1, 1)
     return TaskSplit(task, train, y_train, holdout, y_holdout, train_dates, holdout_dates)
 

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from ingestion.warehouse import warehouse_path
 from ml.evaluation import calibration_plot, holdout_metrics, roc_plot, top_features
-from ml.features import FeatureSet, feature_matrix, feature_set, read_features
+from ml.features import FeatureSet, feature_matrix, feature_set, present_features, read_features
 from ml.pipelines import build_classifier, calibration_method
 from ml.registry import ModelRegistry, ModelVersion, update_card
 from ml.tasks import LABEL_COLUMNS, NotEnoughData, TaskSplit, split
@@ -50,7 +50,9 @@ class TrainingReport:
         if self.current_model_auc is not None:
             values["current_model_auc"] = self.current_model_auc
         if self.top_features:
-            values["top_features"] = ", ".join(f"{f['feature']} ({f['importance']:.3f})" for f in self.top_features)
+            values["top_features"] = ", ".join(
+                f"{f['feature']} ({f['importance']:.3f})" for f in self.top_features
+            )
         return values
 
     def markdown(self) -> str:
@@ -127,12 +129,19 @@ def train_task(
     as_of: date | None = None,
 ) -> TrainingReport:
     """Train one task on the training snapshots, evaluate it on the holdout, save it, promote it or not."""
+    with threadpool_limits(limits=config.training.threads):
+        return _train_task(task, frame, config, registry, as_of)
+
+
+def _train_task(
+    task: TaskName, frame: pd.DataFrame, config: ModelsConfig, registry: ModelRegistry, as_of: date | None
+) -> TrainingReport:
     current = registry.current(task)
     try:
         data = split(task, frame, config, as_of)
     except NotEnoughData as exc:
         return TrainingReport(task, "skipped", str(exc), current_version=current and current.version)
-    features = feature_set(frame)
+    features = present_features(feature_set(frame), data.train)
     task_config = config.tasks.of(task)
     seed = config.training.random_seed
     method = calibration_method(config.training.calibration, data.y_train)
@@ -147,7 +156,10 @@ def train_task(
     }
     ranked = top_features(model, x_holdout, data.y_holdout, config.training.top_features, seed)
     title = f"{task} (holdout {data.holdout_dates[-1]})"
-    plots = {"roc": roc_plot(data.y_holdout, scores, title), "calibration": calibration_plot(data.y_holdout, scores, title)}
+    plots = {
+        "roc": roc_plot(data.y_holdout, scores, title),
+        "calibration": calibration_plot(data.y_holdout, scores, title),
+    }
     card = {
         "label": {"column": LABEL_COLUMNS[task], "horizon_days": task_config.horizon_days},
         "training_window": {
@@ -196,5 +208,4 @@ def train_models(
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
     frame = read_features(warehouse)
-    with threadpool_limits(limits=config.training.threads):
-        return {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}
+    return {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}

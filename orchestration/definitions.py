@@ -3,7 +3,7 @@
 from dagster import Definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs import ingestion, schedules, warehouse
+from orchestration.defs import ingestion, ml, schedules, warehouse
 from orchestration.resources import build_resources
 
 defs = Definitions(
@@ -14,9 +14,12 @@ defs = Definitions(
         warehouse.dbt_before_identity,
         warehouse.identity_resolution,
         warehouse.dbt_after_identity,
+        ml.models,
+        ml.predictions,
+        warehouse.dbt_after_models,
     ],
-    jobs=[schedules.hourly_sync],
-    schedules=[schedules.hourly_sync_schedule],
+    jobs=[schedules.hourly_sync, schedules.daily_models],
+    schedules=[schedules.hourly_sync_schedule, schedules.daily_models_schedule],
     resources={**build_resources(), "dlt": DagsterDltResource(), "dbt": warehouse.dbt_resource()},
     # One warehouse writer at a time, and no ~1 s process start-up per step.
     executor=in_process_executor,

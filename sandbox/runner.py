@@ -33,7 +33,7 @@ class Sandbox:
 
     @classmethod
     def start(cls, folder: Path, world: World | None = None, sf_port: int = 0, hs_port: int = 0) -> "Sandbox":
-        tls = create_tls_files(folder / "tls")
+        tls = create_tls_files((folder / "tls").resolve())
         sf_app = SalesforceEmulator(access_token=SANDBOX_TOKEN)
         hs_app = HubSpotEmulator(access_token=SANDBOX_TOKEN)
         if world is not None:

@@ -167,7 +167,8 @@ class _Handler(WSGIRequestHandler):
         try:
             super().run_wsgi()
         finally:
-            self.rfile = stream
+            # http.server's own error replies (a bad next request line) still close the connection.
+            self.rfile, self._keep_alive = stream, False
 
     def send_header(self, keyword: str, value: str) -> None:
         # werkzeug always adds "Connection: close"; drop it when the body was read and the client keeps alive.

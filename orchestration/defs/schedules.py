@@ -2,15 +2,31 @@
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
+from orchestration.defs.ml import PREDICTIONS
+
 hourly_sync = define_asset_job(
     "hourly_sync",
     selection=AssetSelection.groups("ingestion", "warehouse"),
     description="Ingest both CRMs and the event files, then rebuild identities, profiles and scores.",
 )
 
+daily_models = define_asset_job(
+    "daily_models",
+    selection=AssetSelection.groups("ml") | AssetSelection.keys(PREDICTIONS).downstream(include_self=False),
+    description="Retrain and promote the churn, purchase and engagement models, score every profile, "
+    "and rebuild the profiles that carry the scores.",
+)
+
 hourly_sync_schedule = ScheduleDefinition(
     name="hourly_sync_schedule",
     job=hourly_sync,
     cron_schedule="5 * * * *",  # every hour at :05
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+
+daily_models_schedule = ScheduleDefinition(
+    name="daily_models_schedule",
+    job=daily_models,
+    cron_schedule="30 2 * * *",  # every day at 02:30, between two hourly syncs
     default_status=DefaultScheduleStatus.RUNNING,
 )

@@ -17,8 +17,10 @@ from revloop.dbt import DBT_PROJECT_DIR, dbt_vars
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-# dbt models reading what identity resolution writes run after it; everything else runs before.
+# dbt runs in three phases: before identity resolution, between it and the models' scores, and after
+# the scores (what reads ml.predictions: the profiles). Each phase is one asset definition.
 IDENTITY_OUTPUTS = "source:identity+"
+MODEL_OUTPUTS = "source:ml+"
 IDENTITY_TABLES = ("profile_map", "profile_changes")
 
 
@@ -45,7 +47,7 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource):
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=IDENTITY_OUTPUTS,
+    exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS}",
     dagster_dbt_translator=WarehouseTranslator(),
     name="dbt_before_identity",
     pool=WAREHOUSE_POOL,
@@ -58,11 +60,24 @@ def dbt_before_identity(context: AssetExecutionContext, dbt: DbtCliResource):
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select=IDENTITY_OUTPUTS,
+    exclude=MODEL_OUTPUTS,
     dagster_dbt_translator=WarehouseTranslator(),
     name="dbt_after_identity",
     pool=WAREHOUSE_POOL,
 )
 def dbt_after_identity(context: AssetExecutionContext, dbt: DbtCliResource):
+    yield from _dbt_build(context, dbt)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=MODEL_OUTPUTS,
+    dagster_dbt_translator=WarehouseTranslator(),
+    name="dbt_after_models",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_after_models(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from _dbt_build(context, dbt)
 
 

@@ -16,7 +16,7 @@ class _Strict(BaseModel):
 
 
 class SnapshotsConfig(_Strict):
-    """The as-of dates of marts.ml_features: `count` of them, `spacing_days` apart, back from the data's end."""
+    """The as-of dates of marts.ml_features: `count` dates, `spacing_days` apart, back from the data's end."""
 
     spacing_days: int = Field(30, ge=1, le=366)
     count: int = Field(12, ge=2, le=120)
@@ -33,7 +33,9 @@ class EngagementConfig(_Strict):
     @model_validator(mode="after")
     def _history_covers_recent(self) -> "EngagementConfig":
         if self.history_days < 2 * self.recent_days:
-            raise ValueError("history_days must be at least twice recent_days (the trend compares two windows)")
+            raise ValueError(
+                "history_days must be at least twice recent_days (the trend compares two windows)"
+            )
         return self
 
 

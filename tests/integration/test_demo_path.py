@@ -28,6 +28,16 @@ RAW_TABLES = {
     "raw_events": {"website", "email", "social", "ads", "offline"},
     "quarantine": {"rejected_records"},
 }
+MART_TABLES = {
+    "marts": {
+        "customer_profiles",
+        "identity_links",
+        "lead_score_factors",
+        "engagement_history",
+        "touchpoints",
+    },
+    "ml": {"predictions"},
+}
 CRM_VARIABLES = (
     "SALESFORCE_INSTANCE_URL",
     "SALESFORCE_ACCESS_TOKEN",
@@ -106,7 +116,7 @@ def test_full_materialisation_on_a_small_world(tmp_path):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
 
     counts = {(schema, table): rows for schema, table, rows in table_row_counts(warehouse)}
-    for schema, tables in RAW_TABLES.items():
+    for schema, tables in (RAW_TABLES | MART_TABLES).items():
         for table in tables:
             assert counts.get((schema, table), 0) > 0, f"{schema}.{table} is empty or missing"
     assert counts[("raw_salesforce", "lead")] == len(world.salesforce["Lead"])

@@ -25,3 +25,21 @@ def test_to_arrow_has_the_quarantine_shape_and_forget_first_keeps_later_ones():
     assert table.column("rejected_at")[0].as_py() >= before
     rejections.forget_first(1)
     assert [r.record_id for r in rejections] == ["f:2"]
+
+
+def test_the_same_refusal_seen_twice_stays_one_row(warehouse):
+    import duckdb
+
+    from ingestion.quarantine import load_rejections
+
+    for _ in range(2):
+        rejections = Rejections()
+        rejections.add("events.web", "f:1", "invalid JSON", "{broken")
+        rejections.add("events.web", "f:1", "missing type", "{}")
+        rejections.add("events.web", None, "not a newline-delimited JSON file", "a,b")
+        assert load_rejections(rejections, warehouse) == 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select record_id, reason from quarantine.rejected_records order by 2").fetchall()
+    assert rows == [
+        ("f:1", "invalid JSON"), ("f:1", "missing type"), (None, "not a newline-delimited JSON file"),
+    ]

@@ -32,7 +32,9 @@ def test_an_unknown_estimator_is_an_error(tmp_path):
 
 
 def test_too_few_snapshots_for_the_horizon_and_a_holdout_is_an_error(tmp_path):
-    folder = _write(tmp_path, {"snapshots": {"spacing_days": 30, "count": 4}, "tasks": {"churn": {"horizon_days": 90}}})
+    folder = _write(
+        tmp_path, {"snapshots": {"spacing_days": 30, "count": 4}, "tasks": {"churn": {"horizon_days": 90}}}
+    )
     with pytest.raises(ConfigError, match="snapshots.count must be at least 7 for the 90-day churn"):
         load("models", ModelsConfig, folder)
 

@@ -1,4 +1,4 @@
-"""Labels and the time-based split: the holdout is the newest labelled snapshot, training never overlaps it."""
+"""Labels and the time-based split: the holdout is the newest labelled snapshot, training ends before it."""
 
 from datetime import date, timedelta
 
@@ -18,7 +18,11 @@ def _config(**snapshots) -> ModelsConfig:
     return ModelsConfig.model_validate(
         {
             "snapshots": {"spacing_days": 30, "count": 10, **snapshots},
-            "tasks": {"churn": {"horizon_days": 90}, "purchase": {"horizon_days": 60}, "engagement": {"horizon_days": 30}},
+            "tasks": {
+                "churn": {"horizon_days": 90},
+                "purchase": {"horizon_days": 60},
+                "engagement": {"horizon_days": 30},
+            },
             "training": {"min_training_rows": 50, "min_class_examples": 5},
         }
     )

@@ -1,6 +1,6 @@
 {#- The unified customer profile: one row per resolved person. Contract columns first, then the source of
     each surviving value and the enrichment. Model scores (churn_risk, purchase_likelihood,
-    engagement_potential) stay null until the ML layer fills them. -#}
+    engagement_potential) are each model's latest scores; null until it has scored (churn: only customers). -#}
 
 with profiles as (
     select * from {{ ref('int_profiles_enriched') }}
@@ -8,6 +8,10 @@ with profiles as (
 
 lead_scores as (
     select * from {{ ref('int_lead_scores') }}
+),
+
+predictions as (
+    select * from {{ ref('int_ml_predictions_current') }}
 )
 
 select
@@ -22,9 +26,9 @@ select
     profiles.industry,
     profiles.lifecycle_stage,
     coalesce(lead_scores.lead_score, 0) as lead_score,
-    cast(null as {{ dbt.type_float() }}) as churn_risk,
-    cast(null as {{ dbt.type_float() }}) as purchase_likelihood,
-    cast(null as {{ dbt.type_float() }}) as engagement_potential,
+    predictions.churn_risk,
+    predictions.purchase_likelihood,
+    predictions.engagement_potential,
     profiles.first_seen_at,
     profiles.last_seen_at,
     coalesce(lead_scores.is_sales_ready, false) as is_sales_ready,
@@ -73,3 +77,4 @@ select
     profiles.hubspot_contact_id
 from profiles
 left join lead_scores on lead_scores.profile_id = profiles.profile_id
+left join predictions on predictions.profile_id = profiles.profile_id

@@ -61,7 +61,12 @@ activity as (
     select
         base.profile_id,
         base.as_of_date,
-        daily.*,
+        {%- for column in ['interaction_count', 'meaningful_count'] + history_counts.keys() | list %}
+        daily.{{ column }},
+        {%- endfor %}
+        {%- for channel in channels %}
+        daily.{{ channel }}_count,
+        {%- endfor %}
         {{ dbt.datediff('daily.activity_date', 'base.as_of_date', 'day') }} as days_before
     from base
     inner join {{ ref('int_ml_daily_activity') }} as daily

@@ -1,0 +1,52 @@
+"""Model assets of the daily_models job: train and promote each model, then score every profile."""
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+
+from ml import score_profiles, train_models
+from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.resources import WarehouseResource
+from revloop.config.models import TASKS
+
+PREDICTIONS = AssetKey(["ml", "predictions"])
+
+
+def model_key(task: str) -> AssetKey:
+    return AssetKey(["ml", f"{task}_model"])
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            model_key(task),
+            group_name="ml",
+            kinds={"scikit-learn"},
+            deps=[AssetKey(["marts", "ml_features"])],
+            description=f"The promoted {task} model: retrained daily, promoted only if it beats the current.",
+        )
+        for task in TASKS
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def models(context: AssetExecutionContext, warehouse: WarehouseResource):
+    reports = train_models(warehouse=warehouse.warehouse_file)
+    for task, report in reports.items():
+        context.log.info(f"{task}: {report.status} ({report.reason})")
+        metadata = {**report.metadata(), "report": MetadataValue.md(report.markdown())}
+        yield MaterializeResult(asset_key=model_key(task), metadata=metadata)
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            PREDICTIONS,
+            group_name="ml",
+            kinds={"scikit-learn", "duckdb"},
+            deps=[model_key(task) for task in TASKS],
+            description="ml.predictions: one score per profile, task and model version.",
+        )
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def predictions(context: AssetExecutionContext, warehouse: WarehouseResource):
+    report = score_profiles(warehouse=warehouse.warehouse_file)
+    yield MaterializeResult(asset_key=PREDICTIONS, metadata=report.metadata())

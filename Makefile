@@ -49,7 +49,8 @@ test: manifest
 bench: manifest
 	$(BIN)/python -m benchmarks.ingestion --events $(BENCH_EVENTS) --people $(BENCH_PEOPLE)
 	$(BIN)/python -m benchmarks.crm --people $(BENCH_PEOPLE)
-	$(BIN)/python -m benchmarks.identity
+	$(BIN)/python -m benchmarks.identity --records 1000000
+	$(BIN)/python -m benchmarks.ml --profiles 1000000
 
 lint: install
 	$(BIN)/ruff check .

@@ -40,45 +40,27 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return "warehouse"
 
 
-def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
+def dbt_phase(name: str, select: str = "fqn:*", exclude: str | None = None):
+    """One phase of the dbt project as an asset definition: `dbt build` of its selection."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=select,
+        exclude=exclude,
+        dagster_dbt_translator=WarehouseTranslator(),
+        name=name,
+        pool=WAREHOUSE_POOL,
+    )
+    def phase(context: AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
+
+    return phase
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS}",
-    dagster_dbt_translator=WarehouseTranslator(),
-    name="dbt_before_identity",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_before_identity(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from _dbt_build(context, dbt)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=IDENTITY_OUTPUTS,
-    exclude=MODEL_OUTPUTS,
-    dagster_dbt_translator=WarehouseTranslator(),
-    name="dbt_after_identity",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_after_identity(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from _dbt_build(context, dbt)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=MODEL_OUTPUTS,
-    dagster_dbt_translator=WarehouseTranslator(),
-    name="dbt_after_models",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_after_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from _dbt_build(context, dbt)
+dbt_before_identity = dbt_phase("dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS}")
+dbt_after_identity = dbt_phase("dbt_after_identity", select=IDENTITY_OUTPUTS, exclude=MODEL_OUTPUTS)
+dbt_after_models = dbt_phase("dbt_after_models", select=MODEL_OUTPUTS)
 
 
 @multi_asset(

@@ -1,11 +1,13 @@
-"""The dbt project on PostgreSQL: the raw world loaded by the same dlt sources, then `dbt build --target
-postgres`. Other rooms extend SELECTION as their layers land; the lead widens it to the whole graph."""
+"""The whole dbt project on PostgreSQL: the raw world loaded by the same dlt sources, then `dbt build
+--target postgres` before identity resolution, the identity step through a dlt postgres destination, and
+`dbt build` of everything after it, every dbt test included."""
 
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, compile_inline, run_dbt
+from identity import resolve_identities
+from tests.fixtures.dbt import assert_dbt_ok, compile_inline, run_dbt
 from tests.fixtures.postgres import PostgresDatabase
 from tests.integration.test_dbt_staging import (
     INTERFACE,
@@ -16,8 +18,9 @@ from tests.integration.test_dbt_staging import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-# What this test builds on PostgreSQL (dbt selection arguments).
-SELECTION = STAGING_SELECTION
+# The two dbt phases around identity resolution (as the Dagster assets run them).
+BEFORE_IDENTITY = ("--exclude", "source:identity+", "source:ml+")
+AFTER_IDENTITY = ("--select", "source:identity+", "source:ml+")
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +31,22 @@ def dbt_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built_postgres(raw_postgres: PostgresDatabase, dbt_folder: Path) -> PostgresDatabase:
-    """raw_postgres with SELECTION built by dbt (models and their dbt tests)."""
-    assert_dbt_ok(run_dbt(["build", *SELECTION], dbt_folder, raw_postgres.dbt_env()))
+    """raw_postgres with every model built by dbt (models and their dbt tests)."""
+    env = raw_postgres.dbt_env()
+    assert_dbt_ok(run_dbt(["build", *BEFORE_IDENTITY], dbt_folder, env))
+    resolve_identities(warehouse=dbt_folder / "state.duckdb", destination=raw_postgres.destination())
+    assert_dbt_ok(run_dbt(["build", *AFTER_IDENTITY], dbt_folder, env))
     return raw_postgres
+
+
+def test_the_marts_are_filled_on_postgres(built_postgres):
+    for mart in ("customer_profiles", "identity_links", "lead_score_factors", "touchpoints"):
+        assert _scalar(built_postgres, f"select count(*) from marts.{mart}") > 0, mart
+    assert _scalar(
+        built_postgres,
+        "select count(*) from marts.customer_profiles p where p.lead_score <> "
+        "(select coalesce(sum(points), 0) from marts.lead_score_factors f where f.profile_id = p.profile_id)",
+    ) == 0
 
 
 def _scalar(database: PostgresDatabase, sql: str):

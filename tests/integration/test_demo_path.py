@@ -35,6 +35,7 @@ MART_TABLES = {
         "lead_score_factors",
         "engagement_history",
         "touchpoints",
+        "segment_memberships",
     },
     "ml": {"predictions"},
 }

@@ -15,7 +15,7 @@ DEMO_PEOPLE ?= 2000
 BENCH_EVENTS ?= 2000000
 BENCH_PEOPLE ?= 100000
 
-.PHONY: install manifest dagster-home demo dev test bench lint clean
+.PHONY: install manifest dagster-home demo dev test bench builder lint clean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ bench: manifest
 	$(BIN)/python -m benchmarks.crm --people $(BENCH_PEOPLE)
 	$(BIN)/python -m benchmarks.identity --records 1000000
 	$(BIN)/python -m benchmarks.ml --profiles 1000000
+
+# The segment builder page on http://127.0.0.1:8765 over the warehouse of `make demo`.
+builder: install
+	$(BIN)/python -m segments.builder --port 8765
 
 lint: install
 	$(BIN)/ruff check .

@@ -15,7 +15,7 @@ DEMO_PEOPLE ?= 2000
 BENCH_EVENTS ?= 2000000
 BENCH_PEOPLE ?= 100000
 
-.PHONY: install manifest dagster-home demo dev test bench builder lint clean
+.PHONY: browser install manifest dagster-home demo dev test bench builder lint clean
 
 install: $(VENV)/.installed
 
@@ -23,7 +23,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory browser
 	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; browser downloads are not used).
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing: 'sudo apt-get install chromium' enables the browser tests"; fi
 
 # The dbt manifest must exist before `dagster asset materialize` loads the definitions.
 manifest: install

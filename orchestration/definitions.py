@@ -3,7 +3,7 @@
 from dagster import Definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs import ingestion, ml, schedules, segments, warehouse
+from orchestration.defs import activation, ingestion, ml, schedules, segments, warehouse
 from orchestration.resources import build_resources
 
 defs = Definitions(
@@ -18,6 +18,7 @@ defs = Definitions(
         ml.predictions,
         warehouse.dbt_after_models,
         segments.segment_memberships,
+        activation.crm_sync,
     ],
     jobs=[schedules.hourly_sync, schedules.daily_models],
     schedules=[schedules.hourly_sync_schedule, schedules.daily_models_schedule],

@@ -6,8 +6,9 @@ from orchestration.defs.ml import PREDICTIONS
 
 hourly_sync = define_asset_job(
     "hourly_sync",
-    selection=AssetSelection.groups("ingestion", "warehouse"),
-    description="Ingest both CRMs and the event files, then rebuild identities, profiles and scores.",
+    selection=AssetSelection.groups("ingestion", "warehouse", "activation"),
+    description="Ingest both CRMs and the event files, rebuild identities, profiles, scores and segments, "
+    "then sync the CRMs and write the enriched fields back.",
 )
 
 daily_models = define_asset_job(

@@ -38,6 +38,7 @@ MART_TABLES = {
         "segment_memberships",
     },
     "ml": {"predictions"},
+    "activation": {"sync_log"},
 }
 CRM_VARIABLES = (
     "SALESFORCE_INSTANCE_URL",

@@ -1,0 +1,351 @@
+"""Diff planning: exactly which records and fields change in each CRM, from desired, raw and written state."""
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from activation.convert import RejectedValue, canonical, to_target
+from revloop.config.sync import Crm, FieldMapping, ObjectMapping
+
+SALESFORCE_COLLECTION_SIZE = 200
+HUBSPOT_BATCH_SIZE = 100
+# Fields that tie a record to revloop and to its partner in the other CRM.
+KEY_FIELDS: dict[Crm, tuple[str, str]] = {
+    "salesforce": ("Revloop_Id__c", "HubSpot_Id__c"),
+    "hubspot": ("revloop_id", "salesforce_id"),
+}
+
+Operation = Literal["create", "update"]
+
+
+@dataclass(frozen=True)
+class CrmRecord:
+    """One record's latest raw state in a CRM, with its native field names."""
+
+    crm: Crm
+    object_name: str
+    record_id: str
+    modified_at: datetime
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SyncPair:
+    """A record and its partner in the other CRM (either may be missing), and the warehouse's values."""
+
+    key: str
+    salesforce: CrmRecord | None = None
+    hubspot: CrmRecord | None = None
+    desired: Mapping[str, Any] = field(default_factory=dict)
+    may_create: bool = True  # False for a person's secondary records: their partner is another record's
+
+
+@dataclass
+class RecordWrite:
+    """One record to create or update in one CRM, with only the fields that change."""
+
+    crm: Crm
+    object_name: str
+    operation: Operation
+    key: str
+    record_id: str | None
+    fields: dict[str, Any]
+    previous: dict[str, Any] = field(default_factory=dict)
+    canonical: dict[str, Any] = field(default_factory=dict)  # what to remember as written, for echo checks
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A value caught before sending because the target would refuse it."""
+
+    crm: Crm
+    object_name: str
+    key: str
+    record_id: str | None
+    field: str
+    value: Any
+    reason: str
+
+
+@dataclass
+class Plan:
+    """Every write one object needs, and the values rejected on the way."""
+
+    object_key: str
+    writes: list[RecordWrite] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Records per crm and operation, e.g. {'salesforce.update': 3}."""
+        return dict(Counter(f"{w.crm}.{w.operation}" for w in self.writes))
+
+    def api_calls(self) -> dict[str, int]:
+        """API calls the writes take: one collection per 200 Salesforce records, one batch per 100 HubSpot."""
+        calls: dict[str, int] = {}
+        groups = Counter((w.crm, w.object_name, w.operation) for w in self.writes)
+        for (crm, object_name, operation), n in sorted(groups.items()):
+            size = SALESFORCE_COLLECTION_SIZE if crm == "salesforce" else HUBSPOT_BATCH_SIZE
+            calls[f"{crm}.{object_name}.{operation}"] = math.ceil(n / size)
+        return calls
+
+    def summary(self, samples: int = 5) -> dict[str, Any]:
+        """The dry-run report: counts, API calls, sample diffs and rejections."""
+        return {
+            "object": self.object_key,
+            "counts": self.counts(),
+            "api_calls": self.api_calls(),
+            "sample_diffs": [
+                {
+                    "crm": w.crm,
+                    "object": w.object_name,
+                    "operation": w.operation,
+                    "record_id": w.record_id,
+                    "key": w.key,
+                    "changes": {name: [w.previous.get(name), value] for name, value in w.fields.items()},
+                }
+                for w in self.writes[:samples]
+            ],
+            "rejected": len(self.rejections),
+            "sample_rejections": [r.__dict__ for r in self.rejections[:samples]],
+        }
+
+
+@dataclass(frozen=True)
+class Written:
+    """A canonical value revloop wrote into one record field, and when."""
+
+    value: Any
+    at: datetime
+
+
+# What revloop last wrote: (crm, record_id, field) -> Written.
+WrittenState = Mapping[tuple[str, str, str], Written]
+_UNSET = object()
+
+
+def _other(crm: Crm) -> Crm:
+    return "hubspot" if crm == "salesforce" else "salesforce"
+
+
+class _Planner:
+    """Plans one object mapping; collects writes per target record and rejections."""
+
+    def __init__(
+        self,
+        object_key: str,
+        mapping: ObjectMapping,
+        written: WrittenState,
+        tie_winner: Crm,
+        holders: dict[tuple[str, str, Any], str],
+    ):
+        self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
+        # Keys revloop already gave a record in each CRM: such a record exists (or a user deleted it, which
+        # revloop respects), so it is never created again, even before the next ingestion shows it.
+        self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
+        self.plan = Plan(object_key)
+
+    def _read(self, spec: FieldMapping, record: CrmRecord) -> Any:
+        """The canonical value of a field in a record; an unreadable value counts as empty."""
+        try:
+            return canonical(spec, record.crm, record.values.get(spec.name_on(record.crm)))
+        except RejectedValue:
+            return None
+
+    def _written_value(self, crm: Crm, record_id: str, name: str | None) -> Any:
+        written = self.written.get((crm, record_id, name or ""))
+        return _UNSET if written is None else written.value
+
+    def _already_sent(self, record: CrmRecord | None, name: str, value: Any) -> bool:
+        """Whether revloop wrote this very value after the raw snapshot was taken (rerun before ingestion)."""
+        written = self.written.get((record.crm, record.record_id, name)) if record else None
+        return written is not None and written.value == value and written.at >= record.modified_at
+
+    def _applies(self, spec: FieldMapping, crm: Crm, object_name: str) -> bool:
+        return crm == "hubspot" or spec.applies_to(object_name)
+
+    def _winner(self, spec: FieldMapping, pair: SyncPair, sf_value: Any, hs_value: Any) -> Crm | None:
+        """Which side's value of a two-way field wins; None when they agree or nothing can be said."""
+        if sf_value == hs_value:
+            return None
+        sf, hs = pair.salesforce, pair.hubspot
+        assert sf is not None and hs is not None
+        # A side still holding what revloop wrote there has not changed it: that is no change (no echo).
+        sf_untouched = self._written_value("salesforce", sf.record_id, spec.salesforce) == sf_value
+        hs_untouched = self._written_value("hubspot", hs.record_id, spec.hubspot) == hs_value
+        if sf_untouched != hs_untouched:
+            winner: Crm = "hubspot" if sf_untouched else "salesforce"
+        elif sf.modified_at != hs.modified_at:
+            winner = "salesforce" if sf.modified_at > hs.modified_at else "hubspot"
+        else:
+            winner = self.tie_winner
+        # An empty value never wipes a value on the other side (a field missing on one side is not a delete).
+        if (sf_value if winner == "salesforce" else hs_value) is None:
+            return _other(winner)
+        return winner
+
+    def _desired(self, pair: SyncPair, target: Crm) -> list[tuple[FieldMapping, Any]]:
+        """Canonical values a target record should hold, from the other CRM or the warehouse."""
+        source = pair.hubspot if target == "salesforce" else pair.salesforce
+        existing = pair.salesforce if target == "salesforce" else pair.hubspot
+        desired: list[tuple[FieldMapping, Any]] = []
+        for spec in self.mapping.fields:
+            if target not in spec.targets():
+                continue
+            if spec.direction == "to_both":
+                try:
+                    desired.append((spec, canonical(spec, None, pair.desired.get(spec.source))))
+                except RejectedValue as exc:
+                    self._reject(pair, target, existing, spec, pair.desired.get(spec.source), exc)
+                continue
+            if source is None:
+                continue
+            value = self._read(spec, source)
+            if spec.direction == "both" and existing is not None:
+                winner = self._winner(
+                    spec,
+                    pair,
+                    *(
+                        (self._read(spec, existing), value)
+                        if target == "salesforce"
+                        else (value, self._read(spec, existing))
+                    ),
+                )
+                if winner != _other(target):
+                    continue
+            desired.append((spec, value))
+        return desired
+
+    def _reject(
+        self,
+        pair: SyncPair,
+        crm: Crm,
+        record: CrmRecord | None,
+        spec: FieldMapping,
+        value: Any,
+        exc: Exception,
+    ) -> None:
+        object_name = record.object_name if record else self._create_object(crm)
+        self.plan.rejections.append(
+            Rejection(
+                crm,
+                object_name,
+                pair.key,
+                record.record_id if record else None,
+                spec.name_on(crm) or "",
+                value,
+                str(exc),
+            )
+        )
+
+    def _create_object(self, crm: Crm) -> str:
+        return self.mapping.salesforce_create_object if crm == "salesforce" else self.mapping.hubspot
+
+    def plan_pair(self, pair: SyncPair) -> None:
+        for target in ("salesforce", "hubspot"):
+            self._plan_target(pair, target)
+
+    def _plan_target(self, pair: SyncPair, target: Crm) -> None:
+        existing = pair.salesforce if target == "salesforce" else pair.hubspot
+        partner = pair.hubspot if target == "salesforce" else pair.salesforce
+        creatable = pair.may_create and getattr(self.mapping.create_missing, target)
+        if existing is None and (partner is None or not creatable or (target, pair.key) in self.keyed):
+            return
+        object_name = existing.object_name if existing else self._create_object(target)
+        changes: dict[str, Any] = {}
+        previous: dict[str, Any] = {}
+        written: dict[str, Any] = {}
+        for spec, value in self._desired(pair, target):
+            if value is None or not self._applies(spec, target, object_name):
+                continue
+            current = self._read(spec, existing) if existing else None
+            if value == current:
+                continue
+            name = spec.name_on(target) or ""
+            if self._already_sent(existing, name, value):
+                continue
+            holder = self.holders.get((target, name, value)) if target in spec.unique_on else None
+            if holder is not None and (existing is None or holder != existing.record_id):
+                self._reject(
+                    pair, target, existing, spec, value, RejectedValue(f"already held by record {holder}")
+                )
+                continue
+            try:
+                changes[name] = to_target(spec, target, value)
+            except RejectedValue as exc:
+                self._reject(pair, target, existing, spec, value, exc)
+                continue
+            previous[name] = existing.values.get(name) if existing else None
+            written[name] = value
+        revloop_key, partner_key = KEY_FIELDS[target]
+        links = {revloop_key: pair.key, **({partner_key: partner.record_id} if partner else {})}
+        for name, value in links.items():
+            if existing is None or (
+                existing.values.get(name) != value and not self._already_sent(existing, name, value)
+            ):
+                changes[name] = written[name] = value
+                previous[name] = existing.values.get(name) if existing else None
+        if existing is None:
+            missing = [n for n in self.mapping.required_on_create.get(target, []) if changes.get(n) is None]
+            if missing:
+                self.plan.rejections.append(
+                    Rejection(
+                        target,
+                        object_name,
+                        pair.key,
+                        None,
+                        ", ".join(missing),
+                        None,
+                        f"cannot create without {', '.join(missing)}",
+                    )
+                )
+                return
+        if changes:
+            self.plan.writes.append(
+                RecordWrite(
+                    target,
+                    object_name,
+                    "update" if existing else "create",
+                    pair.key,
+                    existing.record_id if existing else None,
+                    changes,
+                    previous,
+                    written,
+                )
+            )
+
+
+def _unique_holders(mapping: ObjectMapping, pairs: list[SyncPair]) -> dict[tuple[str, str, Any], str]:
+    """(crm, field, canonical value) -> the record holding it, for fields unique in a CRM."""
+    holders: dict[tuple[str, str, Any], str] = {}
+    for spec in mapping.fields:
+        for crm in spec.unique_on:
+            name = spec.name_on(crm) or ""
+            for pair in pairs:
+                record = pair.salesforce if crm == "salesforce" else pair.hubspot
+                if record is None:
+                    continue
+                try:
+                    value = canonical(spec, crm, record.values.get(name))
+                except RejectedValue:
+                    continue
+                if value is not None:
+                    holders.setdefault((crm, name, value), record.record_id)
+    return holders
+
+
+def plan_object(
+    object_key: str,
+    mapping: ObjectMapping,
+    pairs: Iterable[SyncPair],
+    written: WrittenState,
+    tie_winner: Crm = "salesforce",
+) -> Plan:
+    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected."""
+    pairs = list(pairs)
+    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs))
+    for pair in pairs:
+        planner.plan_pair(pair)
+    return planner.plan

@@ -1,0 +1,38 @@
+"""The outcome of sending one planned record write, as activation.sync_log records it."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from activation.plan import RecordWrite
+
+Item = TypeVar("Item")
+
+
+@dataclass
+class WriteResult:
+    """One record write as the CRM answered it: the record id (new for creates) or the error."""
+
+    write: RecordWrite
+    status: str  # created | updated | failed | skipped
+    record_id: str | None = None
+    error: str | None = None
+
+
+def isolate(
+    items: Sequence[Item],
+    send: Callable[[Sequence[Item]], list[WriteResult]],
+    fail: Callable[[Item, str], WriteResult],
+) -> list[WriteResult]:
+    """send(items); when the whole request is refused, split it in halves till the bad records stand alone."""
+    try:
+        return send(items)
+    except RequestRefused as exc:
+        if len(items) == 1:
+            return [fail(items[0], str(exc))]
+        middle = len(items) // 2
+        return isolate(items[:middle], send, fail) + isolate(items[middle:], send, fail)
+
+
+class RequestRefused(Exception):
+    """A CRM refused a whole batch request for something in its records (a 4xx, not a limit or outage)."""

@@ -1,0 +1,125 @@
+"""Send a plan: checked target fields, batches committed one by one, partners linked after creates."""
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubspot import HubSpot
+from simple_salesforce import Salesforce
+
+from activation.hubspot_writer import ensure_properties, write_hubspot
+from activation.plan import KEY_FIELDS, Plan, RecordWrite
+from activation.results import WriteResult
+from activation.salesforce_writer import MissingSalesforceFields, check_fields, write_salesforce
+from activation.store import ActivationStore
+
+# Salesforce record ids start with their sObject's key prefix: how a HubSpot record's partner type is known.
+SALESFORCE_KEY_PREFIXES = {"00Q": "Lead", "003": "Contact", "001": "Account", "006": "Opportunity"}
+
+
+@dataclass
+class SyncReport:
+    """What one object's sync did (or, in a dry run, would do)."""
+
+    run_id: str
+    object_key: str
+    dry_run: bool
+    plan: dict[str, Any]
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _links(result: WriteResult, hubspot_object: str) -> list[RecordWrite]:
+    """After a create, the partner record learns the new record's id (the cross id)."""
+    write = result.write
+    # an upsert that met an existing record (a rerun after a crash) links it as well
+    if write.operation != "create" or result.status not in ("created", "updated") or not result.record_id:
+        return []
+    partner_key = KEY_FIELDS[write.crm][1]
+    partner_id = write.fields.get(partner_key)
+    if not partner_id:
+        return []
+    crm = "hubspot" if write.crm == "salesforce" else "salesforce"
+    object_name = hubspot_object if crm == "hubspot" else SALESFORCE_KEY_PREFIXES.get(str(partner_id)[:3])
+    if object_name is None:
+        return []
+    name = KEY_FIELDS[crm][1]
+    value = result.record_id
+    return [
+        RecordWrite(crm, object_name, "update", write.key, str(partner_id), {name: value}, {}, {name: value})
+    ]
+
+
+class _Sender:
+    """Sends record writes grouped per CRM object, stopping objects whose target fields are missing."""
+
+    def __init__(self, sf: Salesforce | None, hs: HubSpot | None, report: SyncReport):
+        self.sf, self.hs, self.report = sf, hs, report
+        self.blocked: dict[tuple[str, str], str] = {}
+        self.checked: set[tuple[str, str, str]] = set()
+
+    def _prepare(self, crm: str, object_name: str, names: set[str]) -> None:
+        """Check (Salesforce describe) or create (HubSpot properties) the target fields, once each."""
+        new = sorted(n for n in names if (crm, object_name, n) not in self.checked)
+        if not new or (crm, object_name) in self.blocked:
+            return
+        try:
+            if crm == "salesforce":
+                check_fields(self.sf, object_name, new)
+            else:
+                ensure_properties(self.hs, object_name, new)
+        except MissingSalesforceFields as exc:
+            self.blocked[(crm, object_name)] = str(exc)
+            self.report.errors.append(str(exc))
+        self.checked.update((crm, object_name, n) for n in new)
+
+    def send(self, writes: Sequence[RecordWrite]) -> list[WriteResult]:
+        groups: dict[tuple[str, str], list[RecordWrite]] = {}
+        for write in writes:
+            groups.setdefault((write.crm, write.object_name), []).append(write)
+        results: list[WriteResult] = []
+        for (crm, object_name), group in groups.items():
+            client = self.sf if crm == "salesforce" else self.hs
+            if client is None:
+                results += [WriteResult(w, "skipped", w.record_id, f"{crm} is not configured") for w in group]
+                continue
+            self._prepare(crm, object_name, {n for w in group for n in w.fields})
+            if (crm, object_name) in self.blocked:
+                error = self.blocked[(crm, object_name)]
+                results += [WriteResult(w, "failed", w.record_id, error) for w in group]
+            elif crm == "salesforce":
+                results += write_salesforce(self.sf, group)
+            else:
+                results += write_hubspot(self.hs, object_name, group)
+        return results
+
+
+def run_plan(
+    plan: Plan,
+    store: ActivationStore,
+    sf: Salesforce | None,
+    hs: HubSpot | None,
+    hubspot_object: str,
+    batch_size: int = 1000,
+    dry_run: bool = False,
+    run_id: str | None = None,
+) -> SyncReport:
+    """Send plan in batches of batch_size records, each committed before the next (not in a dry run)."""
+    report = SyncReport(run_id or uuid.uuid4().hex, plan.object_key, dry_run, plan.summary())
+    if dry_run:
+        return report
+    sender = _Sender(sf, hs, report)
+    statuses: Counter[str] = Counter()
+    store.record(report.run_id, plan.object_key, [], plan.rejections)
+    if plan.rejections:
+        statuses["rejected"] = len(plan.rejections)
+    for start in range(0, len(plan.writes), batch_size):
+        results = sender.send(plan.writes[start : start + batch_size])
+        links = [link for result in results for link in _links(result, hubspot_object)]
+        results += sender.send(links)
+        store.record(report.run_id, plan.object_key, results)
+        statuses.update(r.status for r in results)
+    report.statuses = dict(statuses)
+    return report

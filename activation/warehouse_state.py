@@ -1,0 +1,129 @@
+"""Sync pairs from the warehouse: desired state (activation.sync_* models) joined to the raw CRM state."""
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+
+from activation.plan import KEY_FIELDS, CrmRecord, SyncPair
+from revloop.config.sync import Crm, ObjectMapping
+
+ENRICHED_COLUMNS = ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential", "segments")
+RAW_SCHEMA: dict[Crm, str] = {"salesforce": "raw_salesforce", "hubspot": "raw_hubspot"}
+
+
+def _squash(name: str) -> str:
+    """A column name reduced to letters and digits, so API names meet dlt's snake_case columns."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _rows(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[dict[str, Any]]:
+    """Rows of a table (none if it does not exist yet), as dicts."""
+    found = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if not found or not found[0]:
+        return []
+    cursor = connection.execute(f'select * from "{schema}"."{table}"')
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def raw_records(
+    connection: duckdb.DuckDBPyConnection, crm: Crm, object_name: str, fields: Iterable[str]
+) -> dict[str, CrmRecord]:
+    """The latest live raw row per record id of one CRM object, with fields under their API names."""
+    table = object_name.lower() if crm == "salesforce" else object_name
+    latest: dict[str, dict[str, Any]] = {}
+    for row in _rows(connection, RAW_SCHEMA[crm], table):
+        kept = latest.get(row["id"])
+        if kept is None or str(row.get("_dlt_load_id")) >= str(kept.get("_dlt_load_id")):
+            latest[row["id"]] = row
+    records = {}
+    for record_id, row in latest.items():
+        if row.get("is_deleted") or row.get("archived") or row.get("is_converted"):
+            continue  # deleted, archived, or a converted Lead (Salesforce refuses updates to those)
+        columns = {_squash(c): c for c in row}
+        values = {f: row[columns[_squash(f)]] for f in fields if _squash(f) in columns}
+        modified = row["system_modstamp"] if crm == "salesforce" else row["updated_at"]
+        records[record_id] = CrmRecord(crm, object_name, record_id, modified, values)
+    return records
+
+
+def _fields(mapping: ObjectMapping, crm: Crm) -> list[str]:
+    return [n for f in mapping.fields if (n := f.name_on(crm))] + list(KEY_FIELDS[crm])
+
+
+def _desired(row: dict[str, Any]) -> dict[str, Any]:
+    return {c: row.get(c) for c in ENRICHED_COLUMNS}
+
+
+def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
+    salesforce: dict[str, CrmRecord] = {}
+    for object_name in mapping.salesforce:
+        salesforce.update(raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce")))
+    hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    pairs, paired_hubspot = [], set()
+    for object_name in mapping.salesforce:
+        id_column = f"{object_name.lower()}_id"
+        for row in _rows(connection, "activation", f"sync_salesforce__{object_name.lower()}s"):
+            record = salesforce.get(row[id_column])
+            if record is None:
+                continue
+            partner = hubspot.get(row["hubspot_contact_id"]) if row["is_primary"] else None
+            if partner is not None:
+                paired_hubspot.add(partner.record_id)
+            pairs.append(SyncPair(row["revloop_id"], record, partner, _desired(row), bool(row["is_primary"])))
+    for row in _rows(connection, "activation", f"sync_hubspot__{mapping.hubspot}"):
+        record = hubspot.get(row["hubspot_contact_id"])
+        if record is None or record.record_id in paired_hubspot:
+            continue
+        # a primary contact whose Salesforce partner exists but is not loadable must not be created again
+        may_create = bool(row["is_primary"]) and row["salesforce_id"] is None
+        pairs.append(SyncPair(row["revloop_id"], None, record, _desired(row), may_create))
+    return pairs
+
+
+def _companies(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
+    [object_name] = mapping.salesforce
+    salesforce = raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
+    hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    pairs, paired_hubspot = [], set()
+    for row in _rows(connection, "activation", "sync_salesforce__accounts"):
+        record = salesforce.get(row["account_id"])
+        if record is not None:
+            partner = hubspot.get(row["hubspot_company_id"] or "")
+            paired_hubspot.add(row["hubspot_company_id"])
+            pairs.append(SyncPair(row["revloop_id"], record, partner))
+    for row in _rows(connection, "activation", "sync_hubspot__companies"):
+        record = hubspot.get(row["hubspot_company_id"])
+        if record is not None and row["hubspot_company_id"] not in paired_hubspot:
+            pairs.append(SyncPair(row["revloop_id"], None, record, may_create=row["salesforce_id"] is None))
+    return pairs
+
+
+def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
+    [object_name] = mapping.salesforce
+    salesforce = raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
+    hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    partner_of = {r.values.get("salesforce_id"): r for r in hubspot.values() if r.values.get("salesforce_id")}
+    pairs, paired_hubspot = [], set()
+    for record in salesforce.values():
+        partner = hubspot.get(record.values.get("HubSpot_Id__c") or "") or partner_of.get(record.record_id)
+        if partner is not None:
+            paired_hubspot.add(partner.record_id)
+        key = record.values.get("Revloop_Id__c") or f"{object_name.lower()}:{record.record_id}"
+        pairs.append(SyncPair(key, record, partner))
+    for record in hubspot.values():
+        if record.record_id not in paired_hubspot:
+            key = record.values.get("revloop_id") or f"{mapping.hubspot}:{record.record_id}"
+            pairs.append(SyncPair(key, None, record, may_create=not record.values.get("salesforce_id")))
+    return pairs
+
+
+def load_pairs(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
+    """Every pair of records one mapped object syncs, matched the way its config says."""
+    loader = {"identity": _people, "domain": _companies, "cross_id": _cross_linked}[mapping.match]
+    return loader(connection, mapping)

@@ -1,0 +1,106 @@
+"""config/sync.yml: which Salesforce and HubSpot objects and fields revloop keeps in sync, and how."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from revloop.config import cached
+
+Crm = Literal["salesforce", "hubspot"]
+Direction = Literal["both", "to_salesforce", "to_hubspot", "to_both"]
+FieldType = Literal[
+    "string", "number", "integer", "boolean", "date", "datetime", "picklist", "email", "domain"
+]
+
+
+class FieldMapping(BaseModel):
+    """One mapped field: its name on each side, which way it flows and how values convert."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    salesforce: str | None = None
+    hubspot: str | None = None
+    direction: Direction
+    type: FieldType = "string"
+    values: dict[str, str] = Field(default_factory=dict)
+    max_length: int | None = Field(default=None, gt=0)
+    source: str | None = None
+    only: list[str] | None = None
+    unique_on: list[Crm] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FieldMapping":
+        targets = {"to_salesforce": ["salesforce"], "to_hubspot": ["hubspot"]}.get(
+            self.direction, ["salesforce", "hubspot"]
+        )
+        missing = [side for side in targets if getattr(self, side) is None]
+        if missing:
+            raise ValueError(f"direction {self.direction} needs the field name on {', '.join(missing)}")
+        if self.direction == "to_both" and not self.source:
+            raise ValueError("direction to_both needs source (the customer_profiles column)")
+        if self.type == "picklist" and not self.values:
+            raise ValueError("type picklist needs values (Salesforce value: HubSpot value)")
+        return self
+
+    def targets(self) -> tuple[Crm, ...]:
+        """The CRMs this field is written to."""
+        return {"to_salesforce": ("salesforce",), "to_hubspot": ("hubspot",)}.get(
+            self.direction, ("salesforce", "hubspot")
+        )
+
+    def applies_to(self, salesforce_object: str) -> bool:
+        """Whether the field exists on this sObject."""
+        return self.only is None or salesforce_object in self.only
+
+    def name_on(self, crm: Crm) -> str | None:
+        """The field's API name in one CRM."""
+        return self.salesforce if crm == "salesforce" else self.hubspot
+
+
+class CreateMissing(BaseModel):
+    """Per target CRM, whether records missing there are created."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    salesforce: bool = False
+    hubspot: bool = False
+
+
+class ObjectMapping(BaseModel):
+    """A Salesforce sObject (or several) paired with a HubSpot object type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    salesforce: list[str] = Field(min_length=1)
+    hubspot: str
+    match: Literal["identity", "domain", "cross_id"]
+    create_as: str | None = None
+    create_missing: CreateMissing = Field(default_factory=CreateMissing)
+    required_on_create: dict[Crm, list[str]] = Field(default_factory=dict)
+    fields: list[FieldMapping] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _create_as_known(self) -> "ObjectMapping":
+        if self.create_as is not None and self.create_as not in self.salesforce:
+            raise ValueError(f"create_as {self.create_as} is not one of {self.salesforce}")
+        return self
+
+    @property
+    def salesforce_create_object(self) -> str:
+        """The sObject a record created in Salesforce becomes."""
+        return self.create_as or self.salesforce[0]
+
+
+class SyncConfig(BaseModel):
+    """The whole of config/sync.yml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=1000, gt=0)
+    tie_winner: Crm = "salesforce"
+    objects: dict[str, ObjectMapping]
+
+
+def load_sync_config() -> SyncConfig:
+    """config/sync.yml, validated (cached per process)."""
+    return cached("sync", SyncConfig)

@@ -53,13 +53,26 @@ def _start(args: argparse.Namespace) -> Sandbox:
     return sandbox
 
 
+def _run_with_sandbox(command: list[str], sandbox) -> int:
+    """Run command with the sandbox's variables; a SIGTERM to us is passed on, so nothing is left behind."""
+    # Started in the background, we may have inherited an ignored SIGINT, which the child would inherit
+    # too: `dagster dev` turns SIGTERM into SIGINT and would then never stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    child = subprocess.Popen(command, env={**os.environ, **sandbox.env()})
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        return child.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the child too; let it finish shutting down
+        return child.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     sandbox = _start(args)
     try:
         if command:
-            return subprocess.call(command, env={**os.environ, **sandbox.env()})
+            return _run_with_sandbox(command, sandbox)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         print("serving until interrupted (Ctrl-C)", flush=True)

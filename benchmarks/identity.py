@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from identity.records import COLUMNS
+
 _TYPES = {"message_count": pa.int64()}
 RECORDS_PER_PERSON = 2.8  # CRM 1.5 + website user/anonymous 1.0 + second cookies 0.1 + strangers 0.2
 
@@ -32,32 +34,19 @@ def _text(prefix: str, numbers: np.ndarray) -> np.ndarray:
 
 
 def _block(system, kind, ids, **columns) -> pa.Table:
+    """Records of one kind in int_identity_records' columns (identity.records.COLUMNS); unset ones null."""
     n = len(ids)
-    data = {
+    given = {
         "source_system": np.full(n, system, object),
         "source_record_type": np.full(n, kind, object),
         "source_id": ids,
+        "observed_at": pa.array(
+            np.full(n, np.datetime64("2026-01-01T00:00:00", "us")), pa.timestamp("us", "UTC")
+        ),
+        "message_count": np.ones(n, dtype=np.int64),
+        **columns,
     }
-    names = (
-        "email",
-        "phone_raw",
-        "country",
-        "customer_id",
-        "anonymous_id",
-        "salesforce_contact_id",
-        "hubspot_contact_id",
-        "device_id",
-        "ip",
-        "user_agent",
-        "page_paths",
-        "active_hours",
-    )
-    for name in names:
-        data[name] = columns.get(name, np.full(n, None, object))
-    data["observed_at"] = pa.array(
-        np.full(n, np.datetime64("2026-01-01T00:00:00", "us")), pa.timestamp("us", "UTC")
-    )
-    data["message_count"] = np.ones(n, dtype=np.int64)
+    data = {name: given.get(name, np.full(n, None, object)) for name in COLUMNS}
     return pa.table(
         {
             k: (v if isinstance(v, pa.Array) else pa.array(v, _TYPES.get(k, pa.string())))

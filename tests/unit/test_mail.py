@@ -1,0 +1,82 @@
+"""SMTP settings from the environment and delivery to a local SMTP sink."""
+
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+
+from activation.mail import MailConfigError, SmtpSettings, send_mail
+
+
+class _Inbox(Message):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def handle_message(self, message):
+        self.messages.append(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()
+
+
+def test_unset_host_means_outbox_only():
+    assert SmtpSettings.from_env({}) is None
+    assert SmtpSettings.from_env({"SMTP_HOST": "  ", "SMTP_FROM": "a@b.c"}) is None
+
+
+def test_settings_from_env_with_default_port():
+    settings = SmtpSettings.from_env({"SMTP_HOST": "mail.local", "SMTP_FROM": "revloop@acme.com"})
+    assert (settings.host, settings.port, settings.sender) == ("mail.local", 25, "revloop@acme.com")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SMTP_HOST": "mail", "SMTP_PORT": "smtp", "SMTP_FROM": "a@b.c"}, "SMTP_PORT"),
+        ({"SMTP_HOST": "mail", "SMTP_PORT": "70000", "SMTP_FROM": "a@b.c"}, "SMTP_PORT"),
+        ({"SMTP_HOST": "mail"}, "SMTP_FROM"),
+    ],
+)
+def test_unusable_settings_name_the_variable(env, message):
+    with pytest.raises(MailConfigError, match=message):
+        SmtpSettings.from_env(env)
+
+
+def test_password_stays_out_of_repr():
+    settings = SmtpSettings.from_env(
+        {"SMTP_HOST": "mail", "SMTP_FROM": "a@b.c", "SMTP_USERNAME": "u", "SMTP_PASSWORD": "hunter2"}
+    )
+    assert "hunter2" not in repr(settings)
+
+
+def test_mail_reaches_the_sink(smtp_sink):
+    controller, inbox = smtp_sink
+    settings = SmtpSettings(host="127.0.0.1", port=controller.port, sender="revloop@acme.com")
+    message_id = send_mail(settings, ["rep@acme.com", "team@acme.com"], "New lead: Ada", "Score 640\nDemo")
+    assert len(inbox.messages) == 1
+    received = inbox.messages[0]
+    assert received["Message-ID"] == message_id
+    assert received["Subject"] == "New lead: Ada"
+    assert received["To"] == "rep@acme.com, team@acme.com"
+    assert "Score 640" in received.get_payload(decode=True).decode()
+
+
+def test_mail_needs_a_recipient():
+    with pytest.raises(ValueError, match="recipient"):
+        send_mail(SmtpSettings("127.0.0.1", 25, "a@b.c"), [], "s", "b")

@@ -34,6 +34,9 @@ class Faults:
         self.scripted.extend([(status, path_prefix)] * count)
 
 
+REDACTED = "<redacted: login credentials>"
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     """One request the emulator answered."""
@@ -66,6 +69,10 @@ class Emulator:
     def rate_limited(self, request: Request) -> Response:
         """The CRM's own answer when the configured request limit is exceeded."""
         return json_response({"message": "rate limit exceeded"}, 429)
+
+    def carries_credentials(self, request: Request) -> bool:
+        """Whether the request body holds a login secret, which the request log must not keep."""
+        return False
 
     def server_error(self, request: Request, status: int) -> Response:
         return json_response({"message": "internal server error"}, status)
@@ -106,7 +113,7 @@ class Emulator:
                     request.method,
                     request.path,
                     request.query_string.decode(),
-                    request.get_data(as_text=True),
+                    REDACTED if self.carries_credentials(request) else request.get_data(as_text=True),
                     response.status_code,
                     time.time(),
                 )

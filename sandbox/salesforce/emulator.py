@@ -149,13 +149,12 @@ class SalesforceEmulator(Emulator):
         return self.request_limit if self.request_limit is not None else DEFAULT_DAILY_REQUESTS
 
     # Hooks ----------------------------------------------------------------------------------------
-    def authenticate(self, request: Request) -> Response | None:
+    def carries_credentials(self, request: Request) -> bool:
         path = request.path.rstrip("/")
-        if (
-            path == "/services/data"
-            or path == "/services/oauth2/token"
-            or path.startswith("/services/Soap/u/")
-        ):
+        return path == "/services/oauth2/token" or path.startswith("/services/Soap/u/")
+
+    def authenticate(self, request: Request) -> Response | None:
+        if request.path.rstrip("/") == "/services/data" or self.carries_credentials(request):
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() in ("bearer", "oauth") and token == self.access_token:

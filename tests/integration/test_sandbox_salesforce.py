@@ -609,6 +609,8 @@ def test_soap_and_oauth_password_logins(sf_sandbox):
         data={"grant_type": "password", "client_id": "app", "username": "someone", "password": "x"},
     )
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    logins = sf_sandbox.emulator.requests_to("/services/oauth2") + sf_sandbox.emulator.requests_to("/Soap/")
+    assert len(logins) == 4 and not any("sandbox-password" in r.body for r in logins)
 
 
 def test_concurrent_writers_get_distinct_records(sf_sandbox):

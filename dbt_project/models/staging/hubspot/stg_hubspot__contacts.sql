@@ -1,19 +1,10 @@
-with source as (
-    {{ source_or_empty('raw_hubspot', 'contacts', {
-        'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp', 'updated_at': 'timestamp',
+with versions as (
+    {{ hubspot_records('contacts', {
         'email': 'string', 'firstname': 'string', 'lastname': 'string', 'phone': 'string',
         'mobilephone': 'string', 'company': 'string', 'jobtitle': 'string', 'industry': 'string',
         'country': 'string', 'city': 'string', 'website': 'string', 'lifecyclestage': 'string',
         'hs_lead_status': 'string', 'hubspot_owner_id': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by updated_at desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -35,4 +26,3 @@ select
     created_at,
     updated_at
 from versions
-where version_rank = 1 and not coalesce(archived, false)

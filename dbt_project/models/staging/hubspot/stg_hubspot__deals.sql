@@ -1,18 +1,9 @@
-with source as (
-    {{ source_or_empty('raw_hubspot', 'deals', {
-        'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp', 'updated_at': 'timestamp',
+with versions as (
+    {{ hubspot_records('deals', {
         'dealname': 'string', 'amount': 'numeric', 'dealstage': 'string', 'pipeline': 'string',
         'closedate': 'timestamp', 'hs_is_closed': 'boolean', 'hs_is_closed_won': 'boolean',
         'hubspot_owner_id': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by updated_at desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -30,4 +21,3 @@ select
     created_at,
     updated_at
 from versions
-where version_rank = 1 and not coalesce(archived, false)

@@ -1,17 +1,8 @@
 -- Archived owners stay (flagged): records keep naming the owner they had.
-with source as (
-    {{ source_or_empty('raw_hubspot', 'owners', {
-        'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp', 'updated_at': 'timestamp',
+with versions as (
+    {{ hubspot_records('owners', {
         'email': 'string', 'first_name': 'string', 'last_name': 'string', 'user_id': 'string',
-    }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by updated_at desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
+    }, keep_archived=true) }}
 )
 
 select
@@ -24,4 +15,3 @@ select
     created_at,
     updated_at
 from versions
-where version_rank = 1

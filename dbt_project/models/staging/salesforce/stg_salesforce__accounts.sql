@@ -1,18 +1,9 @@
-with source as (
-    {{ source_or_empty('raw_salesforce', 'account', {
-        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
-        'last_modified_date': 'timestamp', 'owner_id': 'string', 'name': 'string', 'website': 'string',
-        'industry': 'string', 'annual_revenue': 'numeric', 'number_of_employees': 'bigint',
-        'billing_country': 'string', 'billing_city': 'string', 'type': 'string',
+with versions as (
+    {{ salesforce_records('account', {
+        'owner_id': 'string', 'name': 'string', 'website': 'string', 'industry': 'string',
+        'annual_revenue': 'numeric', 'number_of_employees': 'bigint', 'billing_country': 'string',
+        'billing_city': 'string', 'type': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -30,4 +21,3 @@ select
     created_date as created_at,
     last_modified_date as updated_at
 from versions
-where version_rank = 1 and not coalesce(is_deleted, false)

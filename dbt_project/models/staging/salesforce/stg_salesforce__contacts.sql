@@ -1,20 +1,10 @@
-with source as (
-    {{ source_or_empty('raw_salesforce', 'contact', {
-        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
-        'last_modified_date': 'timestamp', 'owner_id': 'string', 'account_id': 'string',
-        'first_name': 'string', 'last_name': 'string', 'email': 'string', 'phone': 'string',
-        'mobile_phone': 'string', 'title': 'string', 'department': 'string', 'lead_source': 'string',
-        'mailing_country': 'string', 'mailing_city': 'string', 'revloop_id__c': 'string',
-        'hub_spot_id__c': 'string',
+with versions as (
+    {{ salesforce_records('contact', {
+        'owner_id': 'string', 'account_id': 'string', 'first_name': 'string', 'last_name': 'string',
+        'email': 'string', 'phone': 'string', 'mobile_phone': 'string', 'title': 'string',
+        'department': 'string', 'lead_source': 'string', 'mailing_country': 'string',
+        'mailing_city': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -36,4 +26,3 @@ select
     created_date as created_at,
     last_modified_date as updated_at
 from versions
-where version_rank = 1 and not coalesce(is_deleted, false)

@@ -1,20 +1,11 @@
-with source as (
-    {{ source_or_empty('raw_salesforce', 'lead', {
-        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
-        'last_modified_date': 'timestamp', 'owner_id': 'string', 'first_name': 'string', 'last_name': 'string',
-        'email': 'string', 'phone': 'string', 'company': 'string', 'title': 'string', 'industry': 'string',
+with versions as (
+    {{ salesforce_records('lead', {
+        'owner_id': 'string', 'first_name': 'string', 'last_name': 'string', 'email': 'string',
+        'phone': 'string', 'company': 'string', 'title': 'string', 'industry': 'string',
         'lead_source': 'string', 'status': 'string', 'country': 'string', 'city': 'string',
         'annual_revenue': 'numeric', 'number_of_employees': 'bigint', 'is_converted': 'boolean',
         'converted_contact_id': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -40,4 +31,3 @@ select
     created_date as created_at,
     last_modified_date as updated_at
 from versions
-where version_rank = 1 and not coalesce(is_deleted, false)

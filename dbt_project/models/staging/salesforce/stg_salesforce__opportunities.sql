@@ -1,18 +1,9 @@
-with source as (
-    {{ source_or_empty('raw_salesforce', 'opportunity', {
-        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
-        'last_modified_date': 'timestamp', 'owner_id': 'string', 'account_id': 'string', 'name': 'string',
-        'stage_name': 'string', 'amount': 'numeric', 'close_date': 'date', 'probability': 'float',
-        'is_closed': 'boolean', 'is_won': 'boolean', 'lead_source': 'string', 'type': 'string',
+with versions as (
+    {{ salesforce_records('opportunity', {
+        'owner_id': 'string', 'account_id': 'string', 'name': 'string', 'stage_name': 'string',
+        'amount': 'numeric', 'close_date': 'date', 'probability': 'float', 'is_closed': 'boolean',
+        'is_won': 'boolean', 'lead_source': 'string', 'type': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -31,4 +22,3 @@ select
     created_date as created_at,
     last_modified_date as updated_at
 from versions
-where version_rank = 1 and not coalesce(is_deleted, false)

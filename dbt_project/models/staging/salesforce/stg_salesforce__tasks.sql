@@ -1,18 +1,9 @@
-with source as (
-    {{ source_or_empty('raw_salesforce', 'task', {
-        'id': 'string', 'is_deleted': 'boolean', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
-        'last_modified_date': 'timestamp', 'owner_id': 'string', 'who_id': 'string', 'what_id': 'string',
-        'subject': 'string', 'description': 'string', 'status': 'string', 'priority': 'string',
-        'activity_date': 'date', 'is_closed': 'boolean', 'task_subtype': 'string',
+with versions as (
+    {{ salesforce_records('task', {
+        'owner_id': 'string', 'who_id': 'string', 'what_id': 'string', 'subject': 'string',
+        'description': 'string', 'status': 'string', 'priority': 'string', 'activity_date': 'date',
+        'is_closed': 'boolean', 'task_subtype': 'string',
     }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
 )
 
 select
@@ -30,4 +21,3 @@ select
     created_date as created_at,
     last_modified_date as updated_at
 from versions
-where version_rank = 1 and not coalesce(is_deleted, false)

@@ -1,19 +1,10 @@
 -- Users are never deleted in Salesforce, only deactivated: inactive ones stay (records still name them).
-with source as (
-    {{ source_or_empty('raw_salesforce', 'user', {
-        'id': 'string', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
-        'last_modified_date': 'timestamp', 'username': 'string', 'first_name': 'string', 'last_name': 'string',
-        'name': 'string', 'email': 'string', 'is_active': 'boolean', 'title': 'string', 'department': 'string',
+with versions as (
+    {{ salesforce_records('user', {
+        'username': 'string', 'first_name': 'string', 'last_name': 'string', 'name': 'string',
+        'email': 'string', 'is_active': 'boolean', 'title': 'string', 'department': 'string',
         'country': 'string',
-    }) }}
-),
-
-versions as (
-    select
-        *,
-        row_number() over (partition by id order by system_modstamp desc nulls last) as version_rank
-    from source
-    where {{ clean_text('id') }} is not null
+    }, deletable=false) }}
 )
 
 select
@@ -33,4 +24,3 @@ select
     created_date as created_at,
     last_modified_date as updated_at
 from versions
-where version_rank = 1

@@ -1,0 +1,37 @@
+{#- The latest version of every record of a raw CRM table: one row per id, typed by source_or_empty.
+
+    dlt merges on id, but a table can still hold several versions (append loads, replays), so the newest
+    by version_column wins. deleted_flag, when given, drops records the CRM deleted or archived. -#}
+{% macro latest_records(source_name, table_name, columns, version_column, deleted_flag=none) -%}
+    select *
+    from (
+        select
+            *,
+            row_number() over (partition by id order by {{ version_column }} desc nulls last) as version_rank
+        from ({{ source_or_empty(source_name, table_name, columns) }}) as source
+        where {{ clean_text('id') }} is not null
+    ) as versions
+    where version_rank = 1
+    {%- if deleted_flag %} and not coalesce({{ deleted_flag }}, false){% endif %}
+{%- endmacro %}
+
+{#- A Salesforce object's current records: the system fields every object has, plus `columns`.
+    Users are never deleted (only deactivated), so they have no IsDeleted. -#}
+{% macro salesforce_records(table_name, columns, deletable=true) -%}
+    {%- set system = {'id': 'string', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
+                      'last_modified_date': 'timestamp'} -%}
+    {%- if deletable %}{% do system.update({'is_deleted': 'boolean'}) %}{% endif -%}
+    {%- do system.update(columns) -%}
+    {{ latest_records('raw_salesforce', table_name, system, 'system_modstamp',
+                      'is_deleted' if deletable else none) }}
+{%- endmacro %}
+
+{#- A HubSpot object's current records: id and timestamps plus `columns`; archived ones are dropped
+    unless keep_archived (owners stay, records keep naming the owner they had). -#}
+{% macro hubspot_records(table_name, columns, keep_archived=false) -%}
+    {%- set system = {'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp',
+                      'updated_at': 'timestamp'} -%}
+    {%- do system.update(columns) -%}
+    {{ latest_records('raw_hubspot', table_name, system, 'updated_at',
+                      none if keep_archived else 'archived') }}
+{%- endmacro %}

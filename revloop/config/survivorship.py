@@ -1,26 +1,11 @@
 """config/survivorship.yml: which source wins each profile attribute, and how profiles are enriched."""
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from revloop.config import cached
 
-SOURCES = ("salesforce_contact", "salesforce_lead", "hubspot_contact", "event_traits")
-ATTRIBUTES = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "country",
-    "city",
-    "industry",
-    "lifecycle_stage",
-    "annual_revenue",
-    "employee_count",
-)
 LIFECYCLE_STAGES = (
     "subscriber",
     "lead",
@@ -48,6 +33,8 @@ Attribute = Literal[
     "annual_revenue",
     "employee_count",
 ]
+SOURCES = get_args(Source)
+ATTRIBUTES = get_args(Attribute)
 
 
 class Rule(BaseModel):

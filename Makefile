@@ -15,7 +15,7 @@ DEMO_PEOPLE ?= 2000
 BENCH_EVENTS ?= 2000000
 BENCH_PEOPLE ?= 100000
 
-.PHONY: browser install manifest dagster-home demo dev test bench builder lint clean
+.PHONY: browser install manifest dagster-home demo dev test bench builder collector lint clean
 
 install: $(VENV)/.installed
 
@@ -63,6 +63,11 @@ bench: manifest
 # The segment builder page on http://127.0.0.1:8765 over the warehouse of `make demo`.
 builder: install
 	$(BIN)/python -m segments.builder --port 8765
+
+# The event collector and profile API on http://127.0.0.1:8088 over the EVENTS_DIR and warehouse of `make demo`
+# (write keys and the API token from REVLOOP_WRITE_KEY_* and REVLOOP_PROFILE_API_TOKEN; see README).
+collector: install
+	$(BIN)/python -m collector --host 127.0.0.1 --port 8088
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""The event collector (Segment HTTP Tracking API into EVENTS_DIR) and the real-time profile API."""

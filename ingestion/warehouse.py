@@ -2,10 +2,13 @@
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dlt
-from dlt.common.destination import TDestinationReferenceArg
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+# dlt is imported where a pipeline is built: the path helpers serve light CLIs (segment preview) too,
+# and importing dlt costs ~2 s.
+if TYPE_CHECKING:
+    import dlt
+    from dlt.common.destination import TDestinationReferenceArg
 
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_EVENTS_DIR = "data/events"
@@ -32,6 +35,9 @@ def state_dir(warehouse: Path | None = None) -> Path:
 
 def duckdb_destination(warehouse: Path):
     """The DuckDB warehouse as a dlt destination."""
+    import dlt
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
     # Loads need not keep file order (queries sort): without it DuckDB inserts ~25% faster.
     credentials = DuckDbCredentials(str(warehouse), global_config={"preserve_insertion_order": False})
     return dlt.destinations.duckdb(credentials=credentials)
@@ -41,13 +47,15 @@ def make_pipeline(
     pipeline_name: str,
     dataset_name: str,
     warehouse: Path | None = None,
-    destination: TDestinationReferenceArg | None = None,
-) -> dlt.Pipeline:
+    destination: "TDestinationReferenceArg | None" = None,
+) -> "dlt.Pipeline":
     """A dlt pipeline loading dataset_name (a schema) of the warehouse, state kept beside the DuckDB file.
 
     `destination` (e.g. dlt.destinations.postgres(credentials)) loads elsewhere instead of the DuckDB file;
     the local state still lives beside `warehouse`, so give each destination its own `warehouse` path.
     """
+    import dlt
+
     warehouse = warehouse or warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(

@@ -2,12 +2,13 @@
 
 from segments.compiler import CompiledSegment, compile_segment, profile_columns
 from segments.definitions import SegmentError, SegmentFile, load_segment, load_segments
-from segments.materialize import SegmentReport, SegmentRun, materialize_segments
+from segments.materialize import Conversion, SegmentReport, SegmentRun, materialize_segments
 from segments.preview import Preview, preview_segment, render
 from segments.suggestions import Suggestion, Suggestions, suggest
 
 __all__ = [
     "CompiledSegment",
+    "Conversion",
     "Preview",
     "SegmentError",
     "SegmentFile",

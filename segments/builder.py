@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from revloop.config import config_dir
 from revloop.config.segments import OPERATORS
 from segments.compiler import TOUCHPOINTS, column_kind, compile_segment, operators_for, profile_columns
+from segments.conversions import DEFAULT_KIND, KINDS
 from segments.definitions import SegmentError, parse_segment, segments_dir
 from segments.preview import open_read_only, preview_item
 
@@ -87,6 +88,8 @@ class Builder:
                     if n in columns
                 ],
                 "events": events,
+                "conversions": list(KINDS),
+                "default_conversion": DEFAULT_KIND,
             }
         )
 
@@ -99,8 +102,9 @@ class Builder:
 
     def preview(self, request: Request) -> Response:
         try:
-            item, _ = self._item(request)
-            result = preview_item(item, self.warehouse, sample_size=10)
+            item, data = self._item(request)
+            conversion = str(data.get("conversion") or DEFAULT_KIND)
+            result = preview_item(item, self.warehouse, sample_size=10, conversion=conversion)
         except SegmentError as exc:
             return _json({"error": str(exc)}, 400)
         found = result.suggestions
@@ -122,6 +126,11 @@ class Builder:
                     }
                     for s in (found.items if found else [])
                 ],
+                "signals": [
+                    {"feature": s.feature, "importance": s.importance, "lift": s.lift, "text": s.describe()}
+                    for s in (found.signals if found else [])
+                ],
+                "note": found.note if found else None,
             }
         )
 

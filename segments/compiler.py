@@ -3,6 +3,8 @@
 Fields are checked against the profile table's real columns and each operator against the column's type;
 every value is a bound parameter, so text like "x' OR 1=1 --" can only ever match literally.
 Text comparisons (eq, ne, in, not_in, contains, starts_with) ignore case; ne / not_in never match nulls.
+The SQL uses only functions DuckDB and PostgreSQL share (strpos, lower, IN lists), so the same filter runs on
+both; `select(paramstyle="format")` gives psycopg2's %s placeholders.
 """
 
 import datetime as dt
@@ -31,10 +33,13 @@ from segments.definitions import SegmentError, SegmentFile
 PROFILES = "marts.customer_profiles"
 TOUCHPOINTS = "marts.touchpoints"
 _SQL_OPERATORS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+# DuckDB's and PostgreSQL's spellings of the column types (information_schema.columns.data_type)
 _NUMERIC = re.compile(
-    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|REAL|DECIMAL.*|NUMERIC.*)$"
+    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE( PRECISION)?|REAL|DECIMAL.*|NUMERIC.*)$"
 )
+_TEXT = re.compile(r"^(VARCHAR|TEXT|CHARACTER VARYING.*)$")
 _TEMPORAL = re.compile(r"^(DATE|TIMESTAMP.*)$")
+_SINGLE_PRECISION = ("FLOAT", "REAL")
 
 
 @dataclass(frozen=True)
@@ -46,29 +51,38 @@ class CompiledSegment:
     where: str
     params: tuple[Any, ...]
 
-    def select(self, columns: str = "p.profile_id") -> str:
-        """The SELECT of the matching profiles."""
-        return f"SELECT {columns} FROM {PROFILES} AS p WHERE {self.where}"
+    def select(self, columns: str = "p.profile_id", paramstyle: str = "qmark") -> str:
+        """The SELECT of the matching profiles, with ? (DuckDB) or %s (paramstyle format, psycopg2)."""
+        sql = f"SELECT {columns} FROM {PROFILES} AS p WHERE {self.where}"
+        # safe: values are never in the SQL text, so every ? is a placeholder
+        return sql.replace("?", "%s") if paramstyle == "format" else sql
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> upper-case type of a warehouse table; empty when the table does not exist."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return {name: data_type.upper() for name, data_type in rows}
 
 
 def profile_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Column name -> DuckDB type of marts.customer_profiles, as the warehouse has it now."""
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'marts' AND table_name = 'customer_profiles' ORDER BY ordinal_position"
-    ).fetchall()
-    if not rows:
+    """Column name -> type of marts.customer_profiles, as the warehouse has it now."""
+    columns = table_columns(con, "marts", "customer_profiles")
+    if not columns:
         raise SegmentError(
             f"{PROFILES} does not exist in this warehouse: build the profiles first (make demo)"
         )
-    return {name: data_type.upper() for name, data_type in rows}
+    return columns
 
 
 def column_kind(data_type: str) -> str:
     """numeric, text, temporal, boolean or other."""
     if _NUMERIC.match(data_type):
         return "numeric"
-    if data_type == "VARCHAR":
+    if _TEXT.match(data_type):
         return "text"
     if _TEMPORAL.match(data_type):
         return "temporal"
@@ -97,11 +111,9 @@ def compile_segment(
         if "email" not in columns:
             raise SegmentError(f"{item.path}: {PROFILES} has no email column to match static members with")
         members = list(item.members)
-        where = (
-            "(list_contains(CAST(? AS VARCHAR[]), p.profile_id) "
-            "OR list_contains(CAST(? AS VARCHAR[]), lower(p.email)))"
-        )
-        return CompiledSegment(segment.name, segment.type, where, (members, [m.lower() for m in members]))
+        marks = ", ".join(["?"] * len(members))
+        where = f"(p.profile_id IN ({marks}) OR lower(p.email) IN ({marks}))"
+        return CompiledSegment(segment.name, segment.type, where, (*members, *(m.lower() for m in members)))
     compiler = _RuleCompiler(item, columns, as_of)
     where = compiler.compile(segment.rules, "rules")
     return CompiledSegment(segment.name, segment.type, where, tuple(compiler.params))
@@ -143,7 +155,7 @@ class _RuleCompiler:
     def bind(self, value: Any, data_type: str | None = None) -> str:
         self.params.append(value)
         # 0.65 stored as FLOAT is below 0.65 as DOUBLE: compare single-precision columns in their own type
-        return f"CAST(? AS {data_type})" if data_type in ("FLOAT", "REAL") else "?"
+        return "CAST(? AS REAL)" if data_type in _SINGLE_PRECISION else "?"
 
     def condition(self, rule: Condition, path: str) -> str:
         column, kind = self.column(rule.field, path)
@@ -168,7 +180,9 @@ class _RuleCompiler:
             ref = f"lower({ref})"
             values = [v.lower() for v in values]
         if rule.op in TEXT_MATCHES:
-            return f"{rule.op}({ref}, {self.bind(values[0])})"
+            # strpos is literal (no LIKE wildcards) in both DuckDB and PostgreSQL
+            test = "> 0" if rule.op == "contains" else "= 1"
+            return f"(strpos({ref}, {self.bind(values[0])}) {test})"
         if rule.op in LIST_OPERATORS:
             negate = "NOT " if rule.op == "not_in" else ""
             return f"({ref} {negate}IN ({', '.join(self.bind(v, data_type) for v in values)}))"
@@ -208,7 +222,7 @@ class _RuleCompiler:
         if rule.event is not None:
             target = f"t.event_name = {self.bind(rule.event)}"
         else:
-            target = f"starts_with(t.page_path, {self.bind(rule.page_path_prefix)})"
+            target = f"strpos(t.page_path, {self.bind(rule.page_path_prefix)}) = 1"
         since = self.bind(self.as_of - dt.timedelta(days=rule.within_days))
         until = self.bind(self.as_of)
         at_least = self.bind(rule.at_least)
@@ -217,13 +231,3 @@ class _RuleCompiler:
             f"AND t.occurred_at > {since} AND t.occurred_at <= {until} "
             f"GROUP BY t.profile_id HAVING count(*) >= {at_least}))"
         )
-
-
-def converted_expression(columns: dict[str, str]) -> str:
-    """SQL over p: the profile has converted (lifecycle stage customer, or an order made it a customer)."""
-    parts = []
-    if "lifecycle_stage" in columns:
-        parts.append("lower(p.lifecycle_stage) = 'customer'")
-    if "is_customer" in columns:
-        parts.append("coalesce(p.is_customer, false)")
-    return "(" + (" OR ".join(parts) or "false") + ")"

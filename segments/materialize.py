@@ -1,8 +1,9 @@
 """Evaluate segments into marts.segment_memberships; log size, entries and exits in marts.segment_history.
 
-Written with DuckDB directly in one transaction rather than through dlt: the new memberships, the diff
+Written with SQL directly in one transaction rather than through dlt: the new memberships, the diff
 against the previous ones and the history row must commit together (a failed run leaves both tables as they
 were), and the diff is a set operation the warehouse does in place without moving rows through Python.
+The SQL is the subset DuckDB and PostgreSQL share, so the same code writes either (segments.connection).
 """
 
 import datetime as dt
@@ -13,15 +14,13 @@ from pathlib import Path
 import duckdb
 
 from ingestion.warehouse import warehouse_path
-from segments.compiler import (
-    PROFILES,
-    CompiledSegment,
-    compile_segment,
-    converted_expression,
-    profile_columns,
-)
+from segments.compiler import PROFILES, CompiledSegment, compile_segment, profile_columns, table_columns
+from segments.connection import PostgresConnection, in_list
+from segments.conversions import KINDS, OutcomeQuery, outcome_queries
 from segments.definitions import SegmentError, SegmentFile, load_segments
 
+# a DuckDB connection, or a PostgresConnection that answers the same calls
+Connection = duckdb.DuckDBPyConnection | PostgresConnection
 MEMBERSHIPS = "marts.segment_memberships"
 HISTORY = "marts.segment_history"
 
@@ -31,9 +30,29 @@ _CREATE = (
     "segment_type VARCHAR NOT NULL, "
     "profile_id VARCHAR NOT NULL, evaluated_at TIMESTAMPTZ NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {HISTORY} (run_at TIMESTAMPTZ NOT NULL, segment_name VARCHAR NOT NULL, "
-    "segment_type VARCHAR NOT NULL, size BIGINT NOT NULL, entries BIGINT NOT NULL, exits BIGINT NOT NULL, "
-    "converted BIGINT NOT NULL, conversion_rate DOUBLE)",
+    "segment_type VARCHAR NOT NULL, size BIGINT NOT NULL, entries BIGINT NOT NULL, exits BIGINT NOT NULL)",
 )
+# per kind of conversion: how many members converted and their share (null when the kind is unavailable)
+CONVERSION_COLUMNS = (
+    *(
+        (column, sql_type)
+        for kind in KINDS
+        for column, sql_type in ((f"{kind}_count", "BIGINT"), (f"{kind}_rate", "DOUBLE PRECISION"))
+    ),
+    ("conversion_notes", "VARCHAR"),
+)
+# history tables of older versions measured one conversion (customer stage) as converted / conversion_rate
+_RENAMED = {"converted": "customer_count", "conversion_rate": "customer_rate"}
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Members of a segment that converted one way; count and rate are None when it cannot be measured."""
+
+    kind: str
+    count: int | None
+    rate: float | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,8 +64,11 @@ class SegmentRun:
     size: int
     entries: int
     exits: int
-    converted: int
-    conversion_rate: float | None
+    conversions: tuple[Conversion, ...] = ()
+
+    def conversion(self, kind: str) -> Conversion:
+        """The conversion of one kind (see segments.conversions.KINDS)."""
+        return next(c for c in self.conversions if c.kind == kind)
 
 
 @dataclass
@@ -58,6 +80,7 @@ class SegmentReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -65,18 +88,19 @@ class SegmentReport:
         return not self.errors
 
 
-def unmatched_members(con: duckdb.DuckDBPyConnection, item: SegmentFile) -> list[str]:
+def unmatched_members(con: Connection, item: SegmentFile) -> list[str]:
     """Entries of a static list that are neither a profile id nor a profile e-mail."""
+    entries = ", ".join(["(?)"] * len(item.members))
     rows = con.execute(
-        f"SELECT m.entry FROM unnest(CAST(? AS VARCHAR[])) AS m(entry) WHERE NOT EXISTS ("
+        f"SELECT m.entry FROM (VALUES {entries}) AS m(entry) WHERE NOT EXISTS ("
         f"SELECT 1 FROM {PROFILES} AS p WHERE p.profile_id = m.entry OR lower(p.email) = lower(m.entry)) "
         "ORDER BY m.entry",
-        [list(item.members)],
+        list(item.members),
     ).fetchall()
     return [row[0] for row in rows]
 
 
-def static_warnings(con: duckdb.DuckDBPyConnection, item: SegmentFile, today: dt.date) -> list[str]:
+def static_warnings(con: Connection, item: SegmentFile, today: dt.date) -> list[str]:
     """Overdue review and members that match no profile."""
     found = []
     overdue = item.review_warning(today)
@@ -92,13 +116,19 @@ def static_warnings(con: duckdb.DuckDBPyConnection, item: SegmentFile, today: dt
 
 
 def materialize_segments(
-    warehouse: Path | None = None, config_dir: Path | None = None, as_of: dt.datetime | None = None
+    warehouse: Path | None = None,
+    config_dir: Path | None = None,
+    as_of: dt.datetime | None = None,
+    connection: Connection | None = None,
 ) -> SegmentReport:
-    """Recompute every segment of config/segments in the warehouse; broken ones keep their old members."""
+    """Recompute every segment of config/segments in the warehouse; broken ones keep their old members.
+
+    The warehouse is the DuckDB file, or `connection` (a DuckDB or PostgresConnection the caller closes).
+    """
     run_at = as_of or dt.datetime.now(dt.UTC)
     items, errors = load_segments(config_dir)
     report = SegmentReport(run_at=run_at, errors=list(errors))
-    con = duckdb.connect(str(warehouse or warehouse_path()))
+    con = connection or duckdb.connect(str(warehouse or warehouse_path()))
     try:
         columns = profile_columns(con)
         compiled: list[CompiledSegment] = []
@@ -110,9 +140,12 @@ def materialize_segments(
                 continue
             if item.segment.type == "static":
                 report.warnings.extend(static_warnings(con, item, run_at.date()))
-        _write(con, compiled, _kept_names(errors, items, compiled), converted_expression(columns), report)
+        outcomes = outcome_queries(con, columns, run_at)
+        report.unavailable = {o.kind: o.reason for o in outcomes if o.reason}
+        _write(con, compiled, _kept_names(errors, items, compiled), outcomes, report)
     finally:
-        con.close()
+        if connection is None:
+            con.close()
     for message in report.warnings:
         warnings.warn(message, stacklevel=2)
     return report
@@ -130,44 +163,71 @@ def _kept_names(
     return kept
 
 
+def migrate_history(con: Connection) -> None:
+    """Bring a history table of an older version up to date without losing its rows."""
+    columns = table_columns(con, "marts", "segment_history")
+    for old, new in _RENAMED.items():
+        if old in columns and new not in columns:
+            con.execute(f"ALTER TABLE {HISTORY} RENAME COLUMN {old} TO {new}")
+            # the old table required a count; now a kind that cannot be measured records null
+            con.execute(f"ALTER TABLE {HISTORY} ALTER COLUMN {new} DROP NOT NULL")
+    for column, sql_type in CONVERSION_COLUMNS:
+        con.execute(f"ALTER TABLE {HISTORY} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+
+
 def _write(
-    con, compiled: list[CompiledSegment], kept: set[str], converted: str, report: SegmentReport
+    con: Connection,
+    compiled: list[CompiledSegment],
+    kept: set[str],
+    outcomes: list[OutcomeQuery],
+    report: SegmentReport,
 ) -> None:
     for statement in _CREATE:
         con.execute(statement)
     con.begin()
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE segment_run (segment_name VARCHAR, segment_type VARCHAR, "
-            "profile_id VARCHAR, converted BOOLEAN)"
-        )
+        migrate_history(con)
+        for name, columns in (
+            ("segment_run", "segment_name VARCHAR, segment_type VARCHAR, profile_id VARCHAR"),
+            ("segment_outcomes", "kind VARCHAR, profile_id VARCHAR"),
+        ):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.execute(f"CREATE TEMP TABLE {name} ({columns})")
         for segment in compiled:
             con.execute(
-                f"INSERT INTO segment_run SELECT DISTINCT ?, ?, p.profile_id, {converted} "
+                "INSERT INTO segment_run "
+                "SELECT DISTINCT CAST(? AS VARCHAR), CAST(? AS VARCHAR), p.profile_id "
                 f"FROM {PROFILES} AS p WHERE {segment.where}",
                 [segment.name, segment.segment_type, *segment.params],
             )
+        for outcome in outcomes:
+            if outcome.sql is not None:
+                con.execute(
+                    "INSERT INTO segment_outcomes SELECT DISTINCT CAST(? AS VARCHAR), o.profile_id "
+                    f"FROM ({outcome.sql}) AS o",
+                    [outcome.kind, *outcome.params],
+                )
         names = [s.name for s in compiled]
         types = {s.name: s.segment_type for s in compiled}
-        removed_types = (
-            {}
-            if "*" in kept
-            else dict(
+        removed_types: dict[str, str] = {}
+        if "*" not in kept:
+            other, params = in_list("segment_name", names + sorted(kept), negate=True)
+            removed_types = dict(
                 con.execute(
-                    f"SELECT segment_name, any_value(segment_type) FROM {MEMBERSHIPS} "
-                    "WHERE NOT list_contains(CAST(? AS VARCHAR[]), segment_name) "
-                    "AND NOT list_contains(CAST(? AS VARCHAR[]), segment_name) GROUP BY 1 ORDER BY 1",
-                    [names, sorted(kept)],
+                    f"SELECT segment_name, min(segment_type) FROM {MEMBERSHIPS} "
+                    f"WHERE {other} GROUP BY 1 ORDER BY 1",
+                    params,
                 ).fetchall()
             )
-        )
         removed = sorted(removed_types)
+        touched, touched_params = in_list("segment_name", names + removed)
+        evaluated = ", ".join(["(?)"] * len(names + removed)) or "(NULL)"
         stats = con.execute(
             f"""
-            WITH evaluated AS (SELECT unnest(CAST(? AS VARCHAR[])) AS segment_name),
-            new AS (SELECT segment_name, profile_id, converted FROM segment_run),
-            old AS (SELECT segment_name, profile_id FROM {MEMBERSHIPS}
-                    WHERE list_contains(CAST(? AS VARCHAR[]), segment_name))
+            WITH evaluated AS (SELECT e.segment_name FROM (VALUES {evaluated}) AS e(segment_name)
+                               WHERE e.segment_name IS NOT NULL),
+            new AS (SELECT segment_name, profile_id FROM segment_run),
+            old AS (SELECT segment_name, profile_id FROM {MEMBERSHIPS} WHERE {touched})
             SELECT e.segment_name,
                 (SELECT count(*) FROM new n WHERE n.segment_name = e.segment_name),
                 (SELECT count(*) FROM new n WHERE n.segment_name = e.segment_name AND NOT EXISTS (
@@ -175,48 +235,51 @@ def _write(
                     WHERE o.segment_name = n.segment_name AND o.profile_id = n.profile_id)),
                 (SELECT count(*) FROM old o WHERE o.segment_name = e.segment_name AND NOT EXISTS (
                     SELECT 1 FROM new n
-                    WHERE n.segment_name = o.segment_name AND n.profile_id = o.profile_id)),
-                (SELECT count(*) FROM new n WHERE n.segment_name = e.segment_name AND n.converted)
+                    WHERE n.segment_name = o.segment_name AND n.profile_id = o.profile_id))
             FROM evaluated AS e ORDER BY e.segment_name
             """,
-            [names + removed, names + removed],
+            [*(names + removed), *touched_params],
         ).fetchall()
+        converted = {
+            (name, kind): count
+            for name, kind, count in con.execute(
+                "SELECT n.segment_name, o.kind, count(DISTINCT n.profile_id) FROM segment_run AS n "
+                "JOIN segment_outcomes AS o ON o.profile_id = n.profile_id GROUP BY 1, 2"
+            ).fetchall()
+        }
+        con.execute(f"DELETE FROM {MEMBERSHIPS} WHERE {touched}", touched_params)
         con.execute(
-            f"DELETE FROM {MEMBERSHIPS} WHERE list_contains(CAST(? AS VARCHAR[]), segment_name)",
-            [names + removed],
-        )
-        con.execute(
-            f"INSERT INTO {MEMBERSHIPS} SELECT segment_name, segment_type, profile_id, ? FROM segment_run",
+            f"INSERT INTO {MEMBERSHIPS} "
+            "SELECT segment_name, segment_type, profile_id, CAST(? AS TIMESTAMPTZ) FROM segment_run",
             [report.run_at],
         )
-        for name, size, entries, exits, converted_count in stats:
-            run = SegmentRun(
-                name,
-                types.get(name) or removed_types[name],
-                size,
-                entries,
-                exits,
-                converted_count,
-                converted_count / size if size else None,
-            )
+        notes = "; ".join(f"{kind}: {reason}" for kind, reason in report.unavailable.items()) or None
+        history_columns = ", ".join(
+            ["run_at", "segment_name", "segment_type", "size", "entries", "exits"]
+            + [c for c, _ in CONVERSION_COLUMNS]
+        )
+        for name, size, entries, exits in stats:
+            conversions = tuple(_conversion(o, converted.get((name, o.kind), 0), size) for o in outcomes)
+            run = SegmentRun(name, types.get(name) or removed_types[name], size, entries, exits, conversions)
+            values = [report.run_at, run.segment_name, run.segment_type, run.size, run.entries, run.exits]
+            for conversion in conversions:
+                values += [conversion.count, conversion.rate]
+            values.append(notes)
             con.execute(
-                f"INSERT INTO {HISTORY} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    report.run_at,
-                    run.segment_name,
-                    run.segment_type,
-                    run.size,
-                    run.entries,
-                    run.exits,
-                    run.converted,
-                    run.conversion_rate,
-                ],
+                f"INSERT INTO {HISTORY} ({history_columns}) VALUES ({', '.join(['?'] * len(values))})", values
             )
             if name in types:
                 report.segments.append(run)
         report.removed = removed
         con.execute("DROP TABLE segment_run")
+        con.execute("DROP TABLE segment_outcomes")
         con.commit()
     except Exception:
         con.rollback()
         raise
+
+
+def _conversion(outcome: OutcomeQuery, count: int, size: int) -> Conversion:
+    if outcome.sql is None:
+        return Conversion(outcome.kind, None, None, outcome.reason)
+    return Conversion(outcome.kind, count, count / size if size else None)

@@ -9,9 +9,10 @@ import duckdb
 
 from ingestion.warehouse import warehouse_path
 from segments.compiler import compile_segment, profile_columns
+from segments.conversions import DEFAULT_KIND, KINDS, outcome_queries
 from segments.definitions import SegmentError, SegmentFile, load_segment
 from segments.materialize import static_warnings
-from segments.suggestions import Suggestions, suggest
+from segments.suggestions import Suggestions, model_importances, suggest
 
 SAMPLE_COLUMNS = (
     "profile_id",
@@ -60,9 +61,10 @@ def preview_segment(
     sample_size: int = 10,
     as_of: dt.datetime | None = None,
     with_suggestions: bool = True,
+    conversion: str = DEFAULT_KIND,
 ) -> Preview:
     """Count and sample the profiles a segment file matches; SegmentError for an invalid definition."""
-    return preview_item(load_segment(Path(path)), warehouse, sample_size, as_of, with_suggestions)
+    return preview_item(load_segment(Path(path)), warehouse, sample_size, as_of, with_suggestions, conversion)
 
 
 def preview_item(
@@ -71,9 +73,13 @@ def preview_item(
     sample_size: int = 10,
     as_of: dt.datetime | None = None,
     with_suggestions: bool = True,
+    conversion: str = DEFAULT_KIND,
 ) -> Preview:
-    """Count and sample the profiles a loaded segment matches."""
+    """Count and sample the profiles a loaded segment matches; suggestions aim at the `conversion` kind."""
+    if conversion not in KINDS:
+        raise SegmentError(f"unknown conversion {conversion!r}; allowed: {', '.join(KINDS)}")
     as_of = as_of or dt.datetime.now(dt.UTC)
+    warehouse = Path(warehouse or warehouse_path())
     con = open_read_only(warehouse)
     try:
         columns = profile_columns(con)
@@ -88,7 +94,11 @@ def preview_item(
         )
         sample = [dict(zip(shown, row, strict=True)) for row in cursor.fetchall()]
         notes = static_warnings(con, item, as_of.date()) if item.segment.type == "static" else []
-        suggestions = suggest(con, compiled, columns, as_of) if with_suggestions else None
+        suggestions = None
+        if with_suggestions:
+            outcome = next(o for o in outcome_queries(con, columns, as_of) if o.kind == conversion)
+            importances = model_importances(warehouse)
+            suggestions = suggest(con, compiled, columns, outcome, as_of, importances)
     finally:
         con.close()
     return Preview(item.segment.name, item.segment.type, count, total, sample, suggestions, notes)
@@ -103,6 +113,8 @@ def render(preview: Preview) -> str:
     found = preview.suggestions
     if found is not None and found.base is not None:
         lines.append(f"{found.metric}: {found.base:.1%}")
+    if found is not None and found.note:
+        lines.append(f"note: {found.note}")
     lines += [f"warning: {w}" for w in preview.warnings]
     if preview.sample:
         lines.append(f"sample ({len(preview.sample)}):")
@@ -111,4 +123,7 @@ def render(preview: Preview) -> str:
     if found is not None and found.items:
         lines.append(f"suggestions (conditions with the highest lift on {found.metric}):")
         lines += [f"  {s.describe()}" for s in found.items]
+    if found is not None and found.signals:
+        lines.append("model signals (top features of the purchase model that no segment rule expresses):")
+        lines += [f"  {s.describe()}" for s in found.signals]
     return "\n".join(lines)

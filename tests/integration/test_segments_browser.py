@@ -1,7 +1,5 @@
 """The segment builder page driven in headless Chromium (Debian's package) through Playwright."""
 
-import importlib.util
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,36 +12,8 @@ from werkzeug.serving import make_server
 from revloop.config.segments import Condition
 from segments.builder import Builder
 from segments.definitions import load_segment
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, PNG_SIGNATURE, require_browser
 from tests.integration.test_segments_engine import fixture_warehouse  # noqa: F401 (pytest fixture)
-
-CHROMIUM = Path("/usr/bin/chromium")
-# keep the browser offline and quiet: nothing but the page under test talks to the network
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def require_browser() -> None:
-    """Skip when Chromium or Playwright is missing, unless REVLOOP_REQUIRE_BROWSER demands a failure."""
-    missing = []
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("the Python package playwright (pip install playwright)")
-    if not CHROMIUM.is_file():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    if not missing:
-        return
-    reason = "browser test of the segment builder needs " + " and ".join(missing)
-    if os.environ.get("REVLOOP_REQUIRE_BROWSER"):
-        pytest.fail(f"{reason}; REVLOOP_REQUIRE_BROWSER is set, so this is a failure, not a skip")
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -84,7 +54,7 @@ def sample_ids(page) -> list[str]:
 
 
 def test_builder_in_headless_chromium(builder_url, fixture_warehouse, tmp_path):  # noqa: F811
-    require_browser()
+    require_browser("the segment builder")
     from playwright.sync_api import expect, sync_playwright
 
     scoring = profiles_where(fixture_warehouse, "lead_score >= 40")
@@ -119,6 +89,14 @@ def test_builder_in_headless_chromium(builder_url, fixture_warehouse, tmp_path):
             expect(page.locator("#count")).to_have_text(f"count: {len(hot)} of {total} profiles")
             assert sample_ids(page) == hot
             assert page.locator("#error").text_content() == ""
+
+            # the suggestions aim at the conversion picked: its rate in the segment is shown
+            customers = profiles_where(fixture_warehouse, "lead_score >= 80 AND lifecycle_stage = 'customer'")
+            assert 0 < len(customers) < len(hot)
+            page.select_option("#conversion", "customer")
+            expect(page.locator("#metric")).to_have_text(
+                f"customer rate: {100 * len(customers) / len(hot):.1f}%"
+            )
 
             page.fill("#name", "hot_leads_from_browser")
             page.fill("#owner", "analyst")

@@ -28,7 +28,8 @@ def test_page_and_field_catalogue(fixture_warehouse, tmp_path):  # noqa: F811
     by_name = {f["name"]: f for f in fields["fields"]}
     assert by_name["lead_score"]["kind"] == "numeric" and "contains" not in by_name["lead_score"]["operators"]
     assert "starts_with" in by_name["job_title"]["operators"]
-    assert fields["events"] == ["Demo Requested"]
+    assert fields["events"] == ["Demo Requested", "Order Completed"]
+    assert fields["conversions"] == ["handoff", "opportunity", "order", "customer"]
     assert fields["scores"] == ["lead_score", "churn_risk", "purchase_likelihood", "engagement_potential"]
 
 
@@ -37,6 +38,13 @@ def test_live_preview_and_errors(fixture_warehouse, tmp_path):  # noqa: F811
     body = app.post("/api/preview", json={"segment": SEGMENT}).json
     assert (body["count"], body["total"]) == (4, 6)
     assert [row["profile_id"] for row in body["sample"]] == ["p1", "p2", "p5", "p6"]
+    assert body["metric"] == "opportunity rate" and body["base"] == 0.25 and body["note"] is None
+    customer = app.post("/api/preview", json={"segment": SEGMENT, "conversion": "customer"}).json
+    assert (customer["metric"], customer["base"]) == ("customer rate", 0.5)
+    handoff = app.post("/api/preview", json={"segment": SEGMENT, "conversion": "handoff"}).json
+    assert handoff["note"] == "handoff conversion unavailable: marts.lead_handoffs is not in the warehouse"
+    unknown = app.post("/api/preview", json={"segment": SEGMENT, "conversion": "sales"})
+    assert unknown.status_code == 400 and "unknown conversion 'sales'" in unknown.json["error"]
     bad = dict(SEGMENT, rules={"all": [{"field": "industry", "op": "like", "value": "F%"}]})
     response = app.post("/api/preview", json={"segment": bad})
     assert response.status_code == 400 and "unknown operator 'like'" in response.json["error"]

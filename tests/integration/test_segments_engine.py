@@ -6,12 +6,19 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from dagster import materialize
 
+from ml.registry import ModelRegistry
+from orchestration.defs.segments import segment_memberships
+from orchestration.resources import WarehouseResource
 from revloop.cli import main
+from segments.analytics import report_markdown, size_history, size_plot
 from segments.compiler import compile_segment, profile_columns
-from segments.definitions import load_segment
+from segments.conversions import customer_query
+from segments.definitions import SegmentError, load_segment
 from segments.materialize import materialize_segments
 from segments.preview import preview_segment, render
+from segments.suggestions import model_importances, suggest
 
 AS_OF = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
 PROFILES = [
@@ -48,7 +55,10 @@ TOUCHES = [
     ("p3", None, "/pricing", 40),
     ("p3", None, "/blog", 1),
     ("p6", "Demo Requested", None, -1),  # after as_of: never counts
+    ("p2", "Order Completed", None, 20),
+    ("p5", "Order Completed", None, 300),
 ]
+DEALS = [("p4", 5), ("p6", -2)]  # profile, days before AS_OF the deal was created (p6's is in the future)
 
 
 @pytest.fixture
@@ -73,6 +83,13 @@ def fixture_warehouse(tmp_path) -> Path:
             "INSERT INTO marts.touchpoints VALUES (?, ?, ?, ?)",
             [pid, event, page, AS_OF - dt.timedelta(days=days)],
         )
+    con.execute("CREATE SCHEMA intermediate")
+    con.execute(
+        "CREATE TABLE intermediate.int_ml_deals (profile_id VARCHAR, deal_id VARCHAR, created_at TIMESTAMP)"
+    )
+    for pid, days in DEALS:
+        created = (AS_OF - dt.timedelta(days=days)).replace(tzinfo=None)
+        con.execute("INSERT INTO intermediate.int_ml_deals VALUES (?, ?, ?)", [pid, f"deal-{pid}", created])
     con.close()
     return path
 
@@ -96,73 +113,82 @@ def members(warehouse: Path, path: Path) -> set[str]:
         con.close()
 
 
-@pytest.mark.parametrize(
-    ("rules", "expected"),
-    [
-        ({"field": "country", "op": "eq", "value": "united states"}, {"p1", "p4"}),
-        ({"field": "industry", "op": "ne", "value": "Technology"}, {"p2", "p4", "p6"}),
-        ({"field": "lead_score", "op": "lt", "value": 40}, {"p3", "p5"}),
-        ({"field": "lead_score", "op": "lte", "value": 40}, {"p2", "p3", "p5"}),
-        ({"field": "lead_score", "op": "gt", "value": 80}, {"p6"}),
-        ({"field": "employee_count", "op": "gte", "value": 1200}, {"p1", "p5"}),
-        ({"field": "job_title", "op": "contains", "value": "of"}, {"p4", "p5"}),
-        ({"field": "job_title", "op": "starts_with", "value": "vp "}, {"p2"}),
-        ({"field": "industry", "op": "in", "value": ["Finance", "Retail"]}, {"p2", "p4", "p6"}),
-        ({"field": "industry", "op": "not_in", "value": ["Finance", "Retail"]}, {"p1", "p5"}),
-        ({"field": "industry", "op": "is_null"}, {"p3"}),
-        ({"field": "churn_risk", "op": "not_null"}, {"p1", "p3", "p4", "p5"}),
-        ({"field": "last_seen_at", "op": "within_days", "value": 7}, {"p1", "p4"}),
-        ({"field": "last_seen_at", "op": "gte", "value": "2026-06-01"}, {"p1", "p2", "p4"}),
-        ({"field": "is_customer", "op": "eq", "value": True}, {"p1", "p5"}),
-        ({"event": "Demo Requested", "at_least": 2, "within_days": 30}, {"p1"}),
-        ({"event": "Demo Requested", "within_days": 30}, {"p1", "p2"}),
-        ({"page_path_prefix": "/pricing", "at_least": 2, "within_days": 7}, {"p2"}),
-        ({"page_path_prefix": "/pricing", "within_days": 60}, {"p2", "p3"}),
-        ({"score": "purchase_likelihood", "min": 0.65}, {"p2", "p3", "p4"}),
-        ({"score": "churn_risk", "min": 0.4, "max": 0.6}, {"p4", "p5"}),
-        ({"score": "lead_score", "max": 10}, {"p3", "p5"}),
-        (
-            {
-                "all": [
-                    {"field": "industry", "op": "eq", "value": "Technology"},
-                    {"any": [{"field": "country", "op": "is_null"}, {"score": "lead_score", "min": 90}]},
-                ]
-            },
-            {"p5"},
-        ),
-        (
-            {
-                "any": [
-                    {"field": "country", "op": "eq", "value": "Canada"},
-                    {
-                        "all": [
-                            {"field": "lifecycle_stage", "op": "eq", "value": "lead"},
-                            {"event": "Demo Requested", "within_days": 30},
-                        ]
-                    },
-                ]
-            },
-            {"p2", "p6"},
-        ),
-        ({"not": {"field": "industry", "op": "eq", "value": "Technology"}}, {"p2", "p3", "p4", "p6"}),
-    ],
-)
+# every operator and nesting, with the profiles each must select
+OPERATOR_CASES = [
+    ({"field": "country", "op": "eq", "value": "united states"}, {"p1", "p4"}),
+    ({"field": "industry", "op": "ne", "value": "Technology"}, {"p2", "p4", "p6"}),
+    ({"field": "lead_score", "op": "lt", "value": 40}, {"p3", "p5"}),
+    ({"field": "lead_score", "op": "lte", "value": 40}, {"p2", "p3", "p5"}),
+    ({"field": "lead_score", "op": "gt", "value": 80}, {"p6"}),
+    ({"field": "employee_count", "op": "gte", "value": 1200}, {"p1", "p5"}),
+    ({"field": "job_title", "op": "contains", "value": "of"}, {"p4", "p5"}),
+    ({"field": "job_title", "op": "starts_with", "value": "vp "}, {"p2"}),
+    ({"field": "industry", "op": "in", "value": ["Finance", "Retail"]}, {"p2", "p4", "p6"}),
+    ({"field": "industry", "op": "not_in", "value": ["Finance", "Retail"]}, {"p1", "p5"}),
+    ({"field": "industry", "op": "is_null"}, {"p3"}),
+    ({"field": "churn_risk", "op": "not_null"}, {"p1", "p3", "p4", "p5"}),
+    ({"field": "last_seen_at", "op": "within_days", "value": 7}, {"p1", "p4"}),
+    ({"field": "last_seen_at", "op": "gte", "value": "2026-06-01"}, {"p1", "p2", "p4"}),
+    ({"field": "is_customer", "op": "eq", "value": True}, {"p1", "p5"}),
+    ({"event": "Demo Requested", "at_least": 2, "within_days": 30}, {"p1"}),
+    ({"event": "Demo Requested", "within_days": 30}, {"p1", "p2"}),
+    ({"page_path_prefix": "/pricing", "at_least": 2, "within_days": 7}, {"p2"}),
+    ({"page_path_prefix": "/pricing", "within_days": 60}, {"p2", "p3"}),
+    ({"score": "purchase_likelihood", "min": 0.65}, {"p2", "p3", "p4"}),
+    ({"score": "churn_risk", "min": 0.4, "max": 0.6}, {"p4", "p5"}),
+    ({"score": "lead_score", "max": 10}, {"p3", "p5"}),
+    (
+        {
+            "all": [
+                {"field": "industry", "op": "eq", "value": "Technology"},
+                {"any": [{"field": "country", "op": "is_null"}, {"score": "lead_score", "min": 90}]},
+            ]
+        },
+        {"p5"},
+    ),
+    (
+        {
+            "any": [
+                {"field": "country", "op": "eq", "value": "Canada"},
+                {
+                    "all": [
+                        {"field": "lifecycle_stage", "op": "eq", "value": "lead"},
+                        {"event": "Demo Requested", "within_days": 30},
+                    ]
+                },
+            ]
+        },
+        {"p2", "p6"},
+    ),
+    ({"not": {"field": "industry", "op": "eq", "value": "Technology"}}, {"p2", "p3", "p4", "p6"}),
+]
+
+
+@pytest.mark.parametrize(("rules", "expected"), OPERATOR_CASES)
 def test_every_operator(fixture_warehouse, tmp_path, rules, expected):
     assert members(fixture_warehouse, segment_file(tmp_path / "segments", rules)) == expected
 
 
 @pytest.mark.parametrize("attack", ["x' OR 1=1 --", "'); DROP TABLE marts.customer_profiles; --", "%", "_"])
 def test_injection_matches_literally(fixture_warehouse, tmp_path, attack):
-    for op, value in (("eq", attack), ("contains", attack), ("in", [attack, "nobody"])):
+    literal = {"p4"} if attack == "x' OR 1=1 --" else set()
+    for op, value in (
+        ("eq", attack),
+        ("contains", attack),
+        ("starts_with", attack),
+        ("in", [attack, "nobody"]),
+    ):
         found = members(
             fixture_warehouse,
             segment_file(tmp_path / "segments", {"field": "email", "op": op, "value": value}),
         )
-        assert found == ({"p4"} if attack == "x' OR 1=1 --" else set())
-    found = members(
-        fixture_warehouse, segment_file(tmp_path / "segments", {"event": attack, "within_days": 999})
+        assert found == literal
+    for rule in ({"event": attack, "within_days": 999}, {"page_path_prefix": attack, "within_days": 999}):
+        assert members(fixture_warehouse, segment_file(tmp_path / "segments", rule)) == set()
+    static = segment_file(
+        tmp_path / "segments", name="listed", kind="static", members=[attack], review_by="2030-01-01"
     )
-    assert found == set()
+    assert members(fixture_warehouse, static) == literal
     con = duckdb.connect(str(fixture_warehouse), read_only=True)
     assert con.execute("SELECT count(*) FROM marts.customer_profiles").fetchone()[0] == len(PROFILES)
     con.close()
@@ -184,6 +210,21 @@ def write_config(config: Path, review_by: dt.date, industries: list[str]) -> Non
     )
     (segments / "vip.txt").write_text("p1\nbob@BETA.io\nghost@nowhere.com\n")
     segment_file(segments, name="vip", kind="static", members_file="vip.txt", review_by=review_by)
+
+
+def add_handoffs(warehouse: Path, handoffs: list[tuple[str, dt.datetime]]) -> None:
+    """marts.lead_handoffs as the handoff step writes it (contract columns)."""
+    con = duckdb.connect(str(warehouse))
+    con.execute("""CREATE TABLE marts.lead_handoffs (profile_id VARCHAR, trigger VARCHAR, priority VARCHAR,
+        owner_id VARCHAR, assignment_rule VARCHAR, handed_off_at TIMESTAMPTZ, crm VARCHAR,
+        crm_record_id VARCHAR)""")
+    for profile_id, at in handoffs:
+        con.execute(
+            "INSERT INTO marts.lead_handoffs "
+            "VALUES (?, 'score', 'immediate', 'u1', 'default', ?, 'salesforce', ?)",
+            [profile_id, at, f"00Q{profile_id}"],
+        )
+    con.close()
 
 
 def table(warehouse: Path, sql: str) -> list[tuple]:
@@ -215,22 +256,35 @@ def test_materialize_twice_records_entries_and_exits(fixture_warehouse, tmp_path
     ]
     write_config(config, dt.date(2026, 12, 1), ["Technology", "Finance"])
     (config / "segments" / "buyers.yml").unlink()
+    add_handoffs(
+        fixture_warehouse, [("p2", AS_OF - dt.timedelta(hours=1)), ("p6", AS_OF + dt.timedelta(hours=2))]
+    )
     second_at = AS_OF + dt.timedelta(hours=1)
     second = materialize_segments(fixture_warehouse, config, as_of=second_at)
+    assert second.unavailable == {}
+    by_industry = next(run for run in second.segments if run.segment_name == "by_industry")
+    assert [(c.kind, c.count, c.rate) for c in by_industry.conversions] == [
+        ("handoff", 1, 0.25),
+        ("opportunity", 0, 0.0),
+        ("order", 2, 0.5),
+        ("customer", 2, 0.5),
+    ]
     assert second.warnings == [w for w in second.warnings if "review" not in w]
     assert second.removed == ["buyers"]
     history = table(
         fixture_warehouse,
-        "SELECT run_at, segment_name, segment_type, size, entries, exits, converted "
+        "SELECT run_at, segment_name, segment_type, size, entries, exits, handoff_count, handoff_rate, "
+        "opportunity_count, order_count, order_rate, customer_count, conversion_notes "
         "FROM marts.segment_history ORDER BY run_at, segment_name",
     )
+    missing = "handoff: marts.lead_handoffs is not in the warehouse"
     assert [row[1:] for row in history] == [
-        ("buyers", "predictive", 3, 3, 0, 0),
-        ("by_industry", "dynamic", 2, 2, 0, 2),
-        ("vip", "static", 2, 2, 0, 1),
-        ("buyers", "predictive", 0, 0, 3, 0),
-        ("by_industry", "dynamic", 4, 2, 0, 2),
-        ("vip", "static", 2, 0, 0, 1),
+        ("buyers", "predictive", 3, 3, 0, None, None, 1, 1, pytest.approx(1 / 3), 0, missing),
+        ("by_industry", "dynamic", 2, 2, 0, None, None, 0, 1, 0.5, 2, missing),
+        ("vip", "static", 2, 2, 0, None, None, 0, 1, 0.5, 1, missing),
+        ("buyers", "predictive", 0, 0, 3, 0, None, 0, 0, None, 0, None),
+        ("by_industry", "dynamic", 4, 2, 0, 1, 0.25, 0, 2, 0.5, 2, None),
+        ("vip", "static", 2, 0, 0, 1, 0.5, 0, 1, 0.5, 1, None),
     ]
     assert {row[0] for row in history[3:]} == {second_at}
     assert table(
@@ -256,7 +310,7 @@ def test_preview_counts_samples_and_reads_only(fixture_warehouse, tmp_path):
     path = segment_file(
         tmp_path / "segments", {"field": "lifecycle_stage", "op": "in", "value": ["lead", "customer"]}
     )
-    preview = preview_segment(path, fixture_warehouse, sample_size=2, as_of=AS_OF)
+    preview = preview_segment(path, fixture_warehouse, sample_size=2, as_of=AS_OF, conversion="customer")
     assert (preview.count, preview.total_profiles) == (5, 6)
     assert [row["profile_id"] for row in preview.sample] == ["p1", "p2"]
     assert preview.suggestions is not None and preview.suggestions.base == pytest.approx(2 / 5)
@@ -274,7 +328,143 @@ def test_cli_preview_and_errors(fixture_warehouse, tmp_path, capsys):
         == 0
     )
     assert "segment s (dynamic): 2 of 6 profiles match" in capsys.readouterr().out
+    config = tmp_path / "config"
+    write_config(config, dt.date(2026, 6, 1), ["Technology"])
+    assert (
+        main(["segments", "materialize", "--warehouse", str(fixture_warehouse), "--config-dir", str(config)])
+        == 0
+    )
+    out, err = capsys.readouterr()
+    assert (
+        "by_industry (dynamic): 2 members, +2 -0; conversion handoff n/a, opportunity 0.0%, order 50.0%"
+        in out
+    )
+    assert "note: handoff conversion unavailable: marts.lead_handoffs is not in the warehouse" in out
+    assert "warning: " in err and "due for review on 2026-06-01" in err
     bad = segment_file(tmp_path / "bad", {"field": "industry", "op": "like", "value": "F%"})
     assert main(["segments", "preview", str(bad), "--warehouse", str(fixture_warehouse)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "unknown operator 'like'" in err and "allowed: eq, ne" in err
+
+
+def test_history_of_an_older_version_is_migrated_without_losing_rows(fixture_warehouse, tmp_path):
+    con = duckdb.connect(str(fixture_warehouse))
+    con.execute("""CREATE TABLE marts.segment_history (run_at TIMESTAMPTZ NOT NULL,
+        segment_name VARCHAR NOT NULL, segment_type VARCHAR NOT NULL, size BIGINT NOT NULL,
+        entries BIGINT NOT NULL, exits BIGINT NOT NULL, converted BIGINT NOT NULL, conversion_rate DOUBLE)""")
+    con.execute(
+        "INSERT INTO marts.segment_history VALUES (?, 'by_industry', 'dynamic', 4, 4, 0, 1, 0.25)", [AS_OF]
+    )
+    con.close()
+    config = tmp_path / "config"
+    write_config(config, dt.date(2027, 1, 1), ["Technology"])
+    assert materialize_segments(fixture_warehouse, config, as_of=AS_OF + dt.timedelta(hours=1)).ok
+    assert table(
+        fixture_warehouse,
+        "SELECT size, customer_count, customer_rate, order_count, order_rate FROM marts.segment_history "
+        "WHERE segment_name = 'by_industry' ORDER BY run_at",
+    ) == [(4, 1, 0.25, None, None), (2, 2, 1.0, 1, 0.5)]
+
+
+def test_size_plot_and_report_markdown(fixture_warehouse, tmp_path):
+    config = tmp_path / "config"
+    write_config(config, dt.date(2027, 1, 1), ["Technology"])
+    materialize_segments(fixture_warehouse, config, as_of=AS_OF)
+    write_config(config, dt.date(2027, 1, 1), ["Technology", "Finance"])
+    report = materialize_segments(fixture_warehouse, config, as_of=AS_OF + dt.timedelta(hours=1))
+    history = size_history(fixture_warehouse, ["by_industry", "vip"])
+    assert [size for _, size in history["by_industry"]] == [2, 4]
+    png = size_plot(history)
+    assert png.startswith(b"\x89PNG") and len(png) > 2000
+    text = report_markdown(report, png)
+    assert "| by_industry | dynamic | 4 | 2 | 0 | n/a | 0.0% | 50.0% | 50.0% |" in text
+    assert "- handoff rate n/a: marts.lead_handoffs is not in the warehouse" in text
+    assert "data:image/png;base64," in text
+    assert "- warning: " in text and "ghost@nowhere.com" in text
+
+
+@pytest.mark.parametrize(
+    ("conversion", "metric", "base"),
+    [
+        ("order", "order rate", 2 / 5),
+        ("customer", "customer rate", 2 / 5),
+        ("opportunity", "opportunity rate", 0),
+    ],
+)
+def test_preview_suggestions_aim_at_a_conversion_kind(fixture_warehouse, tmp_path, conversion, metric, base):
+    path = segment_file(
+        tmp_path / "segments", {"field": "lifecycle_stage", "op": "in", "value": ["lead", "customer"]}
+    )
+    found = preview_segment(path, fixture_warehouse, as_of=AS_OF, conversion=conversion).suggestions
+    if base == 0:
+        # nobody in the segment converted this way: lift is measured on the purchase score instead
+        assert found.metric == "mean purchase_likelihood"
+    else:
+        assert (found.metric, found.base) == (metric, pytest.approx(base))
+    with pytest.raises(SegmentError, match="unknown conversion 'sales'; allowed: handoff, opportunity"):
+        preview_segment(path, fixture_warehouse, as_of=AS_OF, conversion="sales")
+
+
+def test_suggestions_use_the_model_feature_importances(fixture_warehouse, tmp_path):
+    con = duckdb.connect(str(fixture_warehouse))
+    con.execute("""CREATE TABLE marts.ml_features (profile_id VARCHAR, as_of_date DATE,
+        is_scoring_snapshot BOOLEAN, web_recent BIGINT, purchase_count BIGINT)""")
+    for pid, web, purchases in (
+        ("p1", 5, 2),
+        ("p2", 1, 0),
+        ("p3", 0, 0),
+        ("p4", 0, 0),
+        ("p5", 3, 1),
+        ("p6", 0, 0),
+    ):
+        con.execute(
+            "INSERT INTO marts.ml_features VALUES (?, '2026-06-30', true, ?, ?)", [pid, web, purchases]
+        )
+        # an older snapshot must not count
+        con.execute("INSERT INTO marts.ml_features VALUES (?, '2026-05-31', false, 9, 9)", [pid])
+    con.close()
+    registry = ModelRegistry(warehouse=fixture_warehouse)
+    card = {
+        "top_features": [
+            {"feature": "purchase_count", "importance": 0.3},
+            {"feature": "employee_count", "importance": 0.2},
+            {"feature": "web_recent", "importance": 0.1},
+            {"feature": "country", "importance": 0.0},
+        ]
+    }
+    registry.promote("purchase", registry.save("purchase", {"stub": True}, card, {}).version, "test")
+    importances = model_importances(fixture_warehouse)
+    assert [f["feature"] for f in importances] == ["purchase_count", "employee_count", "web_recent"]
+    path = segment_file(tmp_path / "segments", {"field": "lead_score", "op": "not_null"})
+    con = duckdb.connect(str(fixture_warehouse), read_only=True)
+    columns = profile_columns(con)
+    compiled = compile_segment(load_segment(path), columns, AS_OF)
+    outcome = customer_query(columns)
+    found = suggest(con, compiled, columns, outcome, AS_OF, importances, min_members=1)
+    con.close()
+    assert (found.metric, found.base) == ("customer rate", pytest.approx(2 / 6))
+    best = found.items[0]
+    assert best.rule == {"field": "employee_count", "op": "gte", "value": 1200.0}
+    assert (best.members, best.value, best.lift, best.importance) == (2, 1.0, pytest.approx(3), 0.2)
+    # purchase_count restates the customer outcome, so only web_recent is a signal
+    assert [(s.feature, s.cut, s.members, s.lift) for s in found.signals] == [
+        ("web_recent", 3.0, 2, pytest.approx(3))
+    ]
+
+
+def test_asset_reports_sizes_rates_and_the_plot_as_metadata(fixture_warehouse, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    write_config(config, dt.date(2027, 1, 1), ["Technology"])
+    monkeypatch.setenv("REVLOOP_CONFIG_DIR", str(config))
+    resources = {"warehouse": WarehouseResource(path=str(fixture_warehouse))}
+    for _ in range(2):
+        result = materialize([segment_memberships], resources=resources)
+    assert result.success
+    metadata = result.asset_materializations_for_node("marts__segment_memberships")[0].metadata
+    assert metadata["size by_industry"].value == 2 and metadata["entries by_industry"].value == 0
+    assert metadata["dagster/row_count"].value == 2 + 3 + 2  # by_industry, buyers, vip
+    assert metadata["customer rate by_industry"].value == 1.0
+    assert "handoff rate by_industry" not in metadata  # not measurable without marts.lead_handoffs
+    report = metadata["segment_report"].value
+    assert "| by_industry | dynamic | 2 | 0 | 0 | n/a | 0.0% | 50.0% | 100.0% |" in report
+    assert "![segment size per run](data:image/png;base64," in report

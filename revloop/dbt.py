@@ -13,6 +13,7 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
 def dbt_vars() -> dict:
     """The config files dbt models read, validated, as one JSON-able dict (var('revloop'))."""
+    from revloop.config.handoff import load_handoff_config
     from revloop.config.identity import load_identity_config
     from revloop.config.models import load_models_config
     from revloop.config.scoring import load_scoring_config
@@ -24,6 +25,7 @@ def dbt_vars() -> dict:
             "survivorship": load_survivorship_config().model_dump(mode="json"),
             "scoring": load_scoring_config().model_dump(mode="json"),
             "models": load_models_config().model_dump(mode="json"),
+            "handoff": load_handoff_config().model_dump(mode="json"),
         }
     }
 

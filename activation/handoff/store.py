@@ -1,0 +1,165 @@
+"""The handoff tables: state per profile, marts.lead_handoffs, the round-robin pointer and the outbox."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+_SCHEMA = """
+create schema if not exists activation;
+create schema if not exists marts;
+create table if not exists activation.handoff_state (
+    profile_id varchar primary key, cycle integer, state varchar, cycle_started_at timestamptz,
+    last_handoff_score double
+);
+create table if not exists marts.lead_handoffs (
+    profile_id varchar, "trigger" varchar, priority varchar, owner_id varchar, assignment_rule varchar,
+    handed_off_at timestamptz, crm varchar, crm_record_id varchar,
+    cycle integer, state varchar, crm_object varchar, owner_email varchar, assignment_detail varchar,
+    trigger_detail varchar, status_at_handoff varchar, lead_score double, owner_set_at timestamptz,
+    task_id varchar, task_due_date date, notified_at timestamptz, reminders_sent integer,
+    last_reminder_at timestamptz, task_closed_at timestamptz, closed_at timestamptz, last_error varchar,
+    payload varchar,
+    primary key (profile_id, cycle)
+);
+create table if not exists activation.handoff_round_robin (
+    crm varchar, rep_id varchar, last_sequence bigint, assigned_count bigint, primary key (crm, rep_id)
+);
+create table if not exists activation.outbox (
+    message_id varchar, kind varchar, profile_id varchar, cycle integer, to_address varchar, subject varchar,
+    body varchar, status varchar, error varchar, created_at timestamptz, sent_at timestamptz
+);
+"""
+
+HANDOFF_COLUMNS = (
+    "profile_id",
+    "trigger",
+    "priority",
+    "owner_id",
+    "assignment_rule",
+    "handed_off_at",
+    "crm",
+    "crm_record_id",
+    "cycle",
+    "state",
+    "crm_object",
+    "owner_email",
+    "assignment_detail",
+    "trigger_detail",
+    "status_at_handoff",
+    "lead_score",
+    "owner_set_at",
+    "task_id",
+    "task_due_date",
+    "notified_at",
+    "reminders_sent",
+    "last_reminder_at",
+    "task_closed_at",
+    "closed_at",
+    "last_error",
+    "payload",
+)
+OUTBOX_COLUMNS = (
+    "message_id",
+    "kind",
+    "profile_id",
+    "cycle",
+    "to_address",
+    "subject",
+    "body",
+    "status",
+    "error",
+    "created_at",
+    "sent_at",
+)
+
+
+class HandoffStore:
+    """The handoff tables of one warehouse connection; each write method is one committed transaction."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+        self.connection.execute(_SCHEMA)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Query rows as dicts."""
+        cursor = self.connection.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """activation.handoff_state per profile."""
+        return {r["profile_id"]: r for r in self.rows("select * from activation.handoff_state")}
+
+    def open_handoffs(self) -> list[dict[str, Any]]:
+        """Handoffs of the current cycles still open (handed_off or accepted), oldest first."""
+        return self.rows(
+            "select h.* from marts.lead_handoffs h join activation.handoff_state s "
+            "on s.profile_id = h.profile_id and s.cycle = h.cycle "
+            "where h.state in ('handed_off', 'accepted') order by h.handed_off_at, h.profile_id"
+        )
+
+    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], how: str) -> None:
+        if not rows:
+            return
+        arrow = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+        self.connection.register("handoff_rows", arrow)
+        try:
+            names = ", ".join(f'"{c}"' for c in columns)
+            self.connection.execute(f"insert {how} into {table} ({names}) select {names} from handoff_rows")
+        finally:
+            self.connection.unregister("handoff_rows")
+
+    def _transaction(self, *steps: tuple[str, Sequence[str], Sequence[dict[str, Any]], str]) -> None:
+        self.connection.execute("begin")
+        try:
+            for table, columns, rows, how in steps:
+                self._insert(table, columns, rows, how)
+            self.connection.execute("commit")
+        except Exception:
+            self.connection.execute("rollback")
+            raise
+
+    def save(
+        self,
+        handoffs: Sequence[dict[str, Any]] = (),
+        states: Sequence[dict[str, Any]] = (),
+        outbox: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Upsert handoff rows and states and append outbox rows, in one transaction."""
+        state_columns = ("profile_id", "cycle", "state", "cycle_started_at", "last_handoff_score")
+        self._transaction(
+            ("marts.lead_handoffs", HANDOFF_COLUMNS, handoffs, "or replace"),
+            ("activation.handoff_state", state_columns, states, "or replace"),
+            ("activation.outbox", OUTBOX_COLUMNS, outbox, ""),
+        )
+
+    def round_robin(self) -> dict[tuple[str, str], int]:
+        """The sequence number of each (crm, rep)'s last assignment: the round-robin pointer."""
+        rows = self.connection.execute(
+            "select crm, rep_id, last_sequence from activation.handoff_round_robin"
+        ).fetchall()
+        return {(crm, rep): sequence for crm, rep, sequence in rows}
+
+    def save_round_robin(self, crm: str, picks: Iterable[tuple[str, int]]) -> None:
+        """Advance the pointer: each (rep, sequence) picked in this run."""
+        rows = [{"crm": crm, "rep_id": rep, "last_sequence": seq} for rep, seq in picks]
+        if not rows:
+            return
+        self.connection.register("rr_rows", pa.Table.from_pylist(rows))
+        try:
+            self.connection.execute(
+                "insert into activation.handoff_round_robin "
+                "select crm, rep_id, max(last_sequence), count(*) from rr_rows group by crm, rep_id "
+                "on conflict (crm, rep_id) do update set last_sequence = excluded.last_sequence, "
+                "assigned_count = handoff_round_robin.assigned_count + excluded.assigned_count"
+            )
+        finally:
+            self.connection.unregister("rr_rows")
+
+    def now_sequence(self) -> int:
+        """The highest round-robin sequence number given so far (any CRM)."""
+        return self.connection.execute(
+            "select coalesce(max(last_sequence), 0) from activation.handoff_round_robin"
+        ).fetchall()[0][0]

@@ -1,0 +1,81 @@
+"""Which profiles are due a handoff, under which trigger: a pure function of signals, state and time."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from revloop.config.handoff import PRIORITY_OF, HandoffConfig, Priority, Trigger
+
+
+@dataclass(frozen=True)
+class Due:
+    """A profile due a handoff: the strongest trigger met, its priority and why."""
+
+    profile_id: str
+    trigger: Trigger
+    priority: Priority
+    detail: str
+    lead_score: float
+
+
+def _at(value: datetime | None) -> datetime | None:
+    # DuckDB hands back aware timestamps for timestamptz; a naive one is taken as UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def evaluate(
+    signals: Iterable[Mapping[str, Any]],
+    behaviors: Mapping[str, list[tuple[str, datetime]]],
+    states: Mapping[str, Mapping[str, Any]],
+    config: HandoffConfig,
+    as_of: datetime,
+) -> list[Due]:
+    """Every eligible profile meeting a trigger that is not already handed off in its current cycle.
+
+    signals: int_handoff_signals rows; behaviors: per profile (behavior, last occurrence); states:
+    activation.handoff_state rows. A profile meeting several triggers is due once, under the strongest.
+    """
+    triggers = config.triggers
+    stages = {s.lower() for s in config.eligible_lifecycle_stages}
+    due = []
+    for row in signals:
+        profile_id = row["profile_id"]
+        state = states.get(profile_id)
+        if state is not None and state["state"] != "nurturing":
+            continue  # handed off, accepted: once per cycle
+        if row.get("is_customer") or (row.get("lifecycle_stage") or "").lower() not in stages:
+            continue
+        cycle_start = _at(state["cycle_started_at"]) if state else None
+        score = float(row.get("lead_score") or 0)
+        met: dict[Trigger, str] = {}
+        # after a recycle the score alone re-triggers only once it rose above the score sales sent back
+        last_score = state.get("last_handoff_score") if state else None
+        if score >= triggers.score.threshold and (last_score is None or score > last_score):
+            met["score"] = f"lead_score {score:g} >= {triggers.score.threshold:g}"
+        window_start = as_of - timedelta(days=triggers.behavior.window_days)
+        seen = sorted(
+            (
+                (at, name)
+                for name, at in behaviors.get(profile_id, [])
+                if name in triggers.behavior.behaviors
+                and window_start <= _at(at) <= as_of
+                and (cycle_start is None or _at(at) > cycle_start)
+            ),
+            reverse=True,
+        )
+        if seen:
+            met["behavior"] = ", ".join(f"{name} at {at:%Y-%m-%d %H:%M}" for at, name in seen)
+        started = _at(row.get("nurturing_started_at"))
+        last = _at(row.get("last_nurtured_at"))
+        if started is not None and last is not None:
+            since = max(started, cycle_start) if cycle_start else started
+            active = last >= as_of - timedelta(days=triggers.time.active_within_days)
+            if active and since <= as_of - timedelta(days=triggers.time.nurturing_days):
+                met["time"] = f"in nurturing since {since:%Y-%m-%d}"
+        if met:
+            strongest = next(t for t in PRIORITY_OF if t in met)
+            due.append(Due(profile_id, strongest, PRIORITY_OF[strongest], met[strongest], score))
+    return due

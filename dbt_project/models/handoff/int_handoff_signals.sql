@@ -1,0 +1,70 @@
+{#- What the handoff triggers look at, per profile: the CRM records, lead score, nurturing span (marketing
+    e-mail touches) and the products the person showed interest in. -#}
+
+with profiles as (
+    select * from {{ ref('customer_profiles') }}
+),
+
+nurturing as (
+    select
+        profile_id,
+        min(occurred_at) as nurturing_started_at,
+        max(occurred_at) as last_nurtured_at,
+        count(*) as nurturing_touch_count
+    from {{ ref('touchpoints') }}
+    where channel = 'email'
+    group by profile_id
+),
+
+product_touches as (
+    -- products named by events (a demo request's product) or by the product pages visited
+    select
+        profile_id,
+        coalesce(
+            product,
+            case when page_path like '/product/%' then {{ dbt.split_part('page_path', "'/'", 3) }} end
+        ) as product
+    from {{ ref('touchpoints') }}
+),
+
+products as (
+    select
+        profile_id,
+        {{ dbt.listagg('distinct lower(product)', "','") }} as interested_products
+    from product_touches
+    where product is not null and product <> ''
+    group by profile_id
+),
+
+behaviors as (
+    select
+        profile_id,
+        max(last_occurred_at) as last_behavior_at
+    from {{ ref('int_handoff_behaviors') }}
+    group by profile_id
+)
+
+select
+    profiles.profile_id,
+    profiles.email,
+    profiles.first_name,
+    profiles.last_name,
+    profiles.company_name,
+    profiles.job_title,
+    profiles.country,
+    profiles.industry,
+    profiles.lifecycle_stage,
+    profiles.is_customer,
+    profiles.lead_score,
+    profiles.salesforce_lead_id,
+    profiles.salesforce_contact_id,
+    profiles.hubspot_contact_id,
+    nurturing.nurturing_started_at,
+    nurturing.last_nurtured_at,
+    coalesce(nurturing.nurturing_touch_count, 0) as nurturing_touch_count,
+    behaviors.last_behavior_at,
+    products.interested_products
+from profiles
+left join nurturing on nurturing.profile_id = profiles.profile_id
+left join products on products.profile_id = profiles.profile_id
+left join behaviors on behaviors.profile_id = profiles.profile_id

@@ -1,0 +1,82 @@
+"""Handoff asset: due leads handed from marketing to sales, with CRM owner, follow-up task and e-mails."""
+
+import duckdb
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from activation.handoff import run_handoffs
+from activation.mail import SmtpSettings
+from ingestion.salesforce.client import connect
+from orchestration.defs.activation import SYNC_LOG
+from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.table_metadata import warehouse_table_metadata
+
+HANDOFF_MODELS = (
+    "int_handoff_signals",
+    "int_handoff_behaviors",
+    "int_handoff_reps",
+    "int_handoff_crm_statuses",
+)
+PAYLOAD_MARTS = ("customer_profiles", "engagement_history", "lead_score_factors", "touchpoints")
+
+
+@asset(
+    key=AssetKey(["marts", "lead_handoffs"]),
+    group_name="activation",
+    kinds={"salesforce", "hubspot", "duckdb"},
+    deps=[
+        *(AssetKey(["handoff", model]) for model in HANDOFF_MODELS),
+        *(AssetKey(["marts", model]) for model in PAYLOAD_MARTS),
+        SYNC_LOG,
+    ],
+    description="marts.lead_handoffs: one row per handoff (profile and cycle) of a lead to a sales rep, "
+    "with the trigger, priority, assignment rule, CRM owner and follow-up task.",
+    pool=WAREHOUSE_POOL,
+)
+def lead_handoffs(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    salesforce: SalesforceResource,
+    hubspot: HubSpotResource,
+) -> MaterializeResult:
+    sf_connection, hs_connection = salesforce.connection(), hubspot.connection()
+    if sf_connection is None and hs_connection is None:
+        context.log.warning("Lead handoff needs Salesforce or HubSpot configured: skipping it.")
+        return MaterializeResult(metadata={"skipped": "no CRM configured"})
+    smtp = SmtpSettings.from_env()
+    if smtp is None:
+        context.log.info("SMTP_HOST is not set: notification e-mails are queued in activation.outbox.")
+    with duckdb.connect(str(warehouse.warehouse_file)) as con:
+        report = run_handoffs(
+            con,
+            connect(sf_connection) if sf_connection else None,
+            hs_connection.hubspot() if hs_connection else None,
+            smtp,
+        )
+    for error in report.errors[:20]:
+        context.log.error(error)
+    rows = ["| | count |", "|---|---:|"] + [
+        f"| {label} {key} | {value} |"
+        for label, counts in (
+            ("trigger", report.handed_off),
+            ("crm", report.by_crm),
+            ("rule", report.rules),
+            ("e-mail", report.emails),
+            ("skipped:", report.skipped),
+        )
+        for key, value in counts.items()
+    ]
+    return MaterializeResult(
+        metadata={
+            "due": report.due,
+            "handed_off": sum(report.handed_off.values()),
+            "owners_set": report.owners_set,
+            "tasks_created": report.tasks_created,
+            "reminders": report.reminders,
+            "accepted": report.accepted,
+            "recycled": report.recycled,
+            "errors": len(report.errors),
+            "summary": MetadataValue.md("\n".join(rows)),
+            **warehouse_table_metadata(warehouse.warehouse_file, "marts", "lead_handoffs"),
+        }
+    )

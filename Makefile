@@ -57,6 +57,7 @@ test: manifest
 bench: manifest
 	$(BIN)/python -m benchmarks.ingestion --events $(BENCH_EVENTS) --people $(BENCH_PEOPLE)
 	$(BIN)/python -m benchmarks.crm --people $(BENCH_PEOPLE)
+	$(BIN)/python -m benchmarks.sync --records 100000
 	$(BIN)/python -m benchmarks.identity --records 1000000
 	$(BIN)/python -m benchmarks.ml --profiles 1000000
 

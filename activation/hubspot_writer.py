@@ -1,5 +1,6 @@
 """HubSpot write-back: missing revloop properties created, then batch upsert / update (100 inputs a call)."""
 
+from collections import Counter
 from collections.abc import Sequence
 
 from hubspot import HubSpot
@@ -93,16 +94,23 @@ def _send(hs: HubSpot, object_type: str, writes: Sequence[RecordWrite]) -> list[
     return results
 
 
-def write_hubspot(hs: HubSpot, object_type: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """Send writes of one object type in batches of 100; a refused batch is split to isolate the bad input."""
+def write_hubspot(
+    hs: HubSpot, object_type: str, writes: Sequence[RecordWrite], calls: Counter[str] | None = None
+) -> list[WriteResult]:
+    """Send writes of one object type in batches of 100; a refused batch is split to isolate the bad input.
+
+    calls, when given, counts the batch calls sent per 'hubspot.<object type>.<operation>'.
+    """
     results: list[WriteResult] = []
+
+    def send(chunk: Sequence[RecordWrite]) -> list[WriteResult]:
+        if calls is not None:
+            calls[f"hubspot.{object_type}.{chunk[0].operation}"] += 1
+        return _send(hs, object_type, chunk)
+
     for operation in ("create", "update"):
         group = [w for w in writes if w.operation == operation]
         for start in range(0, len(group), HUBSPOT_BATCH_SIZE):
             chunk = group[start : start + HUBSPOT_BATCH_SIZE]
-            results += isolate(
-                chunk,
-                lambda c: _send(hs, object_type, c),
-                lambda w, e: WriteResult(w, "failed", w.record_id, e),
-            )
+            results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
     return results

@@ -83,13 +83,17 @@ class Plan:
         return dict(Counter(f"{w.crm}.{w.operation}" for w in self.writes))
 
     def api_calls(self) -> dict[str, int]:
-        """API calls the writes take: one collection per 200 Salesforce records, one batch per 100 HubSpot."""
-        calls: dict[str, int] = {}
-        groups = Counter((w.crm, w.object_name, w.operation) for w in self.writes)
-        for (crm, object_name, operation), n in sorted(groups.items()):
-            size = SALESFORCE_COLLECTION_SIZE if crm == "salesforce" else HUBSPOT_BATCH_SIZE
-            calls[f"{crm}.{object_name}.{operation}"] = math.ceil(n / size)
-        return calls
+        """API calls the writes take: one collection per 200 Salesforce records, one batch per 100 HubSpot.
+
+        Each key-release phase (release_phases) is sent in calls of its own.
+        """
+        calls: Counter[str] = Counter()
+        for phase in release_phases(self.writes):
+            groups = Counter((w.crm, w.object_name, w.operation) for w in phase)
+            for (crm, object_name, operation), n in groups.items():
+                size = SALESFORCE_COLLECTION_SIZE if crm == "salesforce" else HUBSPOT_BATCH_SIZE
+                calls[f"{crm}.{object_name}.{operation}"] += math.ceil(n / size)
+        return dict(sorted(calls.items()))
 
     def summary(self, samples: int = 5) -> dict[str, Any]:
         """The dry-run report: counts, API calls, sample diffs and rejections."""
@@ -111,6 +115,52 @@ class Plan:
             "rejected": len(self.rejections),
             "sample_rejections": [r.__dict__ for r in self.rejections[:samples]],
         }
+
+
+def _key_moves(write: RecordWrite) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The revloop key a write gives its record and the one it takes away, each as a unique-index entry."""
+    name = KEY_FIELDS[write.crm][0]
+    if name not in write.fields:
+        return None, None
+    scope = (write.crm, write.object_name)
+    # both CRMs compare unique text values without case
+    taken = str(write.fields[name]).lower()
+    held = write.previous.get(name) if write.operation == "update" else None
+    released = str(held).lower() if held not in (None, "") and str(held).lower() != taken else None
+    return (*scope, taken), ((*scope, released) if released else None)
+
+
+def release_phases(writes: list[RecordWrite]) -> list[list[RecordWrite]]:
+    """writes split into phases sent one after the other: a key released before another record takes it.
+
+    When a profile merge moves a revloop key (unique in both CRMs) from one record to another, the write that
+    takes it away must be sent in an earlier call than the one that gives it: both CRMs check a batch against
+    the records as they were, and refuse the taker (HubSpot 409, Salesforce DUPLICATE_VALUE; a Salesforce
+    upsert would even update the old holder). A cycle (two records swapping keys) cannot be ordered by
+    phases: its writes fail visibly in activation.sync_log.
+    """
+    releaser: dict[tuple[str, ...], int] = {}
+    takes: list[tuple[str, ...] | None] = []
+    for i, write in enumerate(writes):
+        taken, released = _key_moves(write)
+        takes.append(taken)
+        if released is not None:
+            releaser[released] = i
+    phase: dict[int, int] = {}
+
+    def phase_of(i: int, visiting: frozenset[int]) -> int:
+        if i not in phase:
+            before = releaser.get(takes[i]) if takes[i] is not None else None
+            if before is None or before == i or before in visiting:
+                phase[i] = 0
+            else:
+                phase[i] = phase_of(before, visiting | {i}) + 1
+        return phase[i]
+
+    phases: dict[int, list[RecordWrite]] = {}
+    for i, write in enumerate(writes):
+        phases.setdefault(phase_of(i, frozenset()), []).append(write)
+    return [phases[n] for n in sorted(phases)]
 
 
 @dataclass(frozen=True)
@@ -194,7 +244,7 @@ class _Planner:
         for spec in self.mapping.fields:
             if target not in spec.targets():
                 continue
-            if spec.direction == "to_both":
+            if spec.source is not None:
                 try:
                     desired.append((spec, canonical(spec, None, pair.desired.get(spec.source))))
                 except RejectedValue as exc:
@@ -259,6 +309,8 @@ class _Planner:
         written: dict[str, Any] = {}
         for spec, value in self._desired(pair, target):
             if value is None or not self._applies(spec, target, object_name):
+                continue
+            if spec.on_create_only and existing is not None:
                 continue
             current = self._read(spec, existing) if existing else None
             if value == current:

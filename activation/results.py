@@ -7,6 +7,7 @@ from typing import TypeVar
 from activation.plan import RecordWrite
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -21,9 +22,9 @@ class WriteResult:
 
 def isolate(
     items: Sequence[Item],
-    send: Callable[[Sequence[Item]], list[WriteResult]],
-    fail: Callable[[Item, str], WriteResult],
-) -> list[WriteResult]:
+    send: Callable[[Sequence[Item]], list[Result]],
+    fail: Callable[[Item, str], Result],
+) -> list[Result]:
     """send(items); when the whole request is refused, split it in halves till the bad records stand alone."""
     try:
         return send(items)

@@ -1,5 +1,6 @@
 """Salesforce write-back: describe checked first, then sObject Collections (200 records a call)."""
 
+from collections import Counter
 from collections.abc import Sequence
 
 from simple_salesforce import Salesforce
@@ -58,14 +59,23 @@ def _send(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
     return results
 
 
-def write_salesforce(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """Send writes of one sObject in collections of 200; a refused call is split to isolate the bad record."""
+def write_salesforce(
+    sf: Salesforce, writes: Sequence[RecordWrite], calls: Counter[str] | None = None
+) -> list[WriteResult]:
+    """Send writes of one sObject in collections of 200; a refused call is split to isolate the bad record.
+
+    calls, when given, counts the collection calls sent per 'salesforce.<sObject>.<operation>'.
+    """
     results: list[WriteResult] = []
+
+    def send(chunk: Sequence[RecordWrite]) -> list[WriteResult]:
+        if calls is not None:
+            calls[f"salesforce.{chunk[0].object_name}.{chunk[0].operation}"] += 1
+        return _send(sf, chunk)
+
     for operation in ("create", "update"):
         group = [w for w in writes if w.operation == operation]
         for start in range(0, len(group), SALESFORCE_COLLECTION_SIZE):
             chunk = group[start : start + SALESFORCE_COLLECTION_SIZE]
-            results += isolate(
-                chunk, lambda c: _send(sf, c), lambda w, e: WriteResult(w, "failed", w.record_id, e)
-            )
+            results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
     return results

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from activation.associations import AssociationResult
 from activation.plan import Rejection, Written, WrittenState
 from activation.results import WriteResult
 
@@ -20,6 +21,11 @@ create table if not exists activation.sync_log (
 create table if not exists activation.written_values (
     crm varchar, record_id varchar, field varchar, value_json varchar, run_id varchar, written_at timestamptz,
     primary key (crm, record_id, field)
+);
+create table if not exists activation.written_associations (
+    from_type varchar, from_id varchar, to_type varchar, to_id varchar,
+    run_id varchar, written_at timestamptz,
+    primary key (from_type, from_id, to_type, to_id)
 );
 """
 
@@ -38,6 +44,7 @@ LOG_COLUMNS = (
     "logged_at",
 )
 VALUE_COLUMNS = ("crm", "record_id", "field", "value_json", "run_id", "written_at")
+ASSOCIATION_COLUMNS = ("from_type", "from_id", "to_type", "to_id", "run_id", "written_at")
 
 
 class ActivationStore:
@@ -56,6 +63,14 @@ class ActivationStore:
             (crm, record_id, name): Written(json.loads(value), at)
             for crm, record_id, name, value, at in rows.fetchall()
         }
+
+    def associations(self, from_type: str, to_type: str) -> set[tuple[str, str]]:
+        """(from id, to id) of the associations revloop created between two HubSpot object types."""
+        rows = self.connection.execute(
+            "select from_id, to_id from activation.written_associations where from_type = ? and to_type = ?",
+            [from_type, to_type],
+        )
+        return set(rows.fetchall())
 
     def _insert(self, sql: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         rows_table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(columns)})
@@ -121,17 +136,45 @@ class ActivationStore:
                 for name, value in r.write.canonical.items()
             }.values()
         )
+        self._commit(log, ("written_values", VALUE_COLUMNS, values))
+
+    def record_associations(self, run_id: str, object_key: str, results: Sequence[AssociationResult]) -> None:
+        """Log association results (operation 'associate') and remember those created, in one transaction."""
+        now = datetime.now(UTC)
+        log: list[tuple[Any, ...]] = [
+            (
+                run_id,
+                object_key,
+                "hubspot",
+                r.association.from_type,
+                r.association.from_id,
+                r.association.key,
+                "associate",
+                f"{r.association.to_type}:{r.association.to_id}",
+                r.status,
+                r.error,
+                now,
+            )
+            for r in results
+        ]
+        created = [
+            (a.from_type, a.from_id, a.to_type, a.to_id, run_id, now)
+            for a in (r.association for r in results if r.status == "associated")
+        ]
+        self._commit(log, ("written_associations", ASSOCIATION_COLUMNS, created))
+
+    def _commit(
+        self, log: list[tuple[Any, ...]], remembered: tuple[str, Sequence[str], list[tuple[Any, ...]]]
+    ) -> None:
+        """sync_log rows and the rows of one remembered-state table, inserted in one transaction."""
+        table, columns, rows = remembered
         self.connection.execute("begin")
         try:
             # Arrow tables, not executemany: DuckDB inserts row-bound parameters one statement at a time.
             if log:
                 self._insert("insert into activation.sync_log select * from rows", LOG_COLUMNS, log)
-            if values:
-                self._insert(
-                    "insert or replace into activation.written_values select * from rows",
-                    VALUE_COLUMNS,
-                    values,
-                )
+            if rows:
+                self._insert(f"insert or replace into activation.{table} select * from rows", columns, rows)
             self.connection.execute("commit")
         except Exception:
             self.connection.execute("rollback")

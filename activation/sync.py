@@ -10,7 +10,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from activation.hubspot_writer import ensure_properties, write_hubspot
-from activation.plan import KEY_FIELDS, Plan, RecordWrite
+from activation.plan import KEY_FIELDS, Plan, RecordWrite, release_phases
 from activation.results import WriteResult
 from activation.salesforce_writer import MissingSalesforceFields, check_fields, write_salesforce
 from activation.store import ActivationStore
@@ -29,6 +29,14 @@ class SyncReport:
     plan: dict[str, Any]
     statuses: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # records per 'crm.crm_object.operation.status', and API calls sent per 'crm.crm_object.operation'
+    outcomes: dict[str, int] = field(default_factory=dict)
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def api_calls_minimum(self) -> dict[str, int]:
+        """The fewest calls the planned writes could take (plan.api_calls): what api_calls compares with."""
+        return dict(self.plan.get("api_calls", {}))
 
 
 def _links(result: WriteResult, hubspot_object: str) -> list[RecordWrite]:
@@ -59,6 +67,7 @@ class _Sender:
         self.sf, self.hs, self.report = sf, hs, report
         self.blocked: dict[tuple[str, str], str] = {}
         self.checked: set[tuple[str, str, str]] = set()
+        self.calls: Counter[str] = Counter()
 
     def _prepare(self, crm: str, object_name: str, names: set[str]) -> None:
         """Check (Salesforce describe) or create (HubSpot properties) the target fields, once each."""
@@ -90,9 +99,9 @@ class _Sender:
                 error = self.blocked[(crm, object_name)]
                 results += [WriteResult(w, "failed", w.record_id, error) for w in group]
             elif crm == "salesforce":
-                results += write_salesforce(self.sf, group)
+                results += write_salesforce(self.sf, group, self.calls)
             else:
-                results += write_hubspot(self.hs, object_name, group)
+                results += write_hubspot(self.hs, object_name, group, self.calls)
         return results
 
 
@@ -106,20 +115,31 @@ def run_plan(
     dry_run: bool = False,
     run_id: str | None = None,
 ) -> SyncReport:
-    """Send plan in batches of batch_size records, each committed before the next (not in a dry run)."""
+    """Send plan in batches of batch_size records, each committed before the next (not in a dry run).
+
+    Key-releasing writes come in an earlier phase (and so an earlier call) than the writes taking the key.
+    """
     report = SyncReport(run_id or uuid.uuid4().hex, plan.object_key, dry_run, plan.summary())
     if dry_run:
         return report
     sender = _Sender(sf, hs, report)
     statuses: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter(f"{j.crm}.{j.object_name}.reject.rejected" for j in plan.rejections)
     store.record(report.run_id, plan.object_key, [], plan.rejections)
     if plan.rejections:
         statuses["rejected"] = len(plan.rejections)
-    for start in range(0, len(plan.writes), batch_size):
-        results = sender.send(plan.writes[start : start + batch_size])
-        links = [link for result in results for link in _links(result, hubspot_object)]
-        results += sender.send(links)
-        store.record(report.run_id, plan.object_key, results)
-        statuses.update(r.status for r in results)
-    report.statuses = dict(statuses)
+    # writes releasing a revloop key go in calls before those taking it (release_phases); within a phase one
+    # CRM object and operation after the other, so that each batch fills whole API calls
+    for phase in release_phases(plan.writes):
+        writes = sorted(phase, key=lambda w: (w.crm, w.object_name, w.operation))
+        for start in range(0, len(writes), batch_size):
+            results = sender.send(writes[start : start + batch_size])
+            links = [link for result in results for link in _links(result, hubspot_object)]
+            results += sender.send(links)
+            store.record(report.run_id, plan.object_key, results)
+            statuses.update(r.status for r in results)
+            outcomes.update(
+                f"{r.write.crm}.{r.write.object_name}.{r.write.operation}.{r.status}" for r in results
+            )
+    report.statuses, report.outcomes, report.api_calls = dict(statuses), dict(outcomes), dict(sender.calls)
     return report

@@ -11,6 +11,8 @@ from revloop.config.sync import Crm, ObjectMapping
 
 ENRICHED_COLUMNS = ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential", "segments")
 RAW_SCHEMA: dict[Crm, str] = {"salesforce": "raw_salesforce", "hubspot": "raw_hubspot"}
+# The association tables ingestion/hubspot loads (settings.ASSOCIATIONS), per from object type.
+ASSOCIATION_TABLES = {"contacts": "contact_company_associations", "deals": "deal_associations"}
 
 
 def _squash(name: str) -> str:
@@ -108,6 +110,10 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
     [object_name] = mapping.salesforce
     salesforce = raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
     hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    # warehouse values for records created from a HubSpot record (a deal's Account), when the model exists
+    id_column = f"hubspot_{mapping.hubspot.removesuffix('s')}_id"
+    model = f"sync_hubspot__{mapping.hubspot}"
+    desired = {row[id_column]: row for row in _rows(connection, "activation", model)}
     partner_of = {r.values.get("salesforce_id"): r for r in hubspot.values() if r.values.get("salesforce_id")}
     pairs, paired_hubspot = [], set()
     for record in salesforce.values():
@@ -119,8 +125,26 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
     for record in hubspot.values():
         if record.record_id not in paired_hubspot:
             key = record.values.get("revloop_id") or f"{mapping.hubspot}:{record.record_id}"
-            pairs.append(SyncPair(key, None, record, may_create=not record.values.get("salesforce_id")))
+            may_create = not record.values.get("salesforce_id")
+            pairs.append(SyncPair(key, None, record, desired.get(record.record_id, {}), may_create))
     return pairs
+
+
+def deal_companies(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Rows of activation.sync_salesforce__opportunities: Opportunity, Account, the Account's company."""
+    return _rows(connection, "activation", "sync_salesforce__opportunities")
+
+
+def hubspot_associations(
+    connection: duckdb.DuckDBPyConnection, from_type: str, to_type: str
+) -> set[tuple[str, str]]:
+    """(from id, to id) of the HubSpot associations ingestion loaded, of any type."""
+    rows = _rows(connection, RAW_SCHEMA["hubspot"], ASSOCIATION_TABLES[from_type])
+    return {
+        (str(row["from_id"]), str(row["to_id"]))
+        for row in rows
+        if row.get("to_type") == to_type and not row.get("is_removed")
+    }
 
 
 def load_pairs(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:

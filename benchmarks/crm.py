@@ -14,9 +14,15 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily: spawned source workers load this module and need none of it
+    from sandbox.runner import Sandbox
 
 
 def peak_rss_mb() -> float:
@@ -102,6 +108,32 @@ def print_table(measurements: list[Measurement]) -> None:
         print(f"{m.name}: {m.run.steps}")
 
 
+def machine_line() -> str:
+    """When and on what a benchmark runs: UTC time, Python, CPUs and the load average at the start."""
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
+
+
+@contextmanager
+def world_sandbox(people: int, seed: int, folder: Path) -> Iterator["Sandbox"]:
+    """Generate a world of `people`, seed both emulators with it and serve them (timings printed)."""
+    from sandbox.runner import Sandbox
+    from sandbox.world import generate_world
+
+    started = time.perf_counter()
+    world = generate_world(people=people, seed=seed)
+    print(f"generated a world of {people:,} people in {time.perf_counter() - started:.1f}s: "
+          f"Salesforce {sum(map(len, world.salesforce.values())):,} records, "
+          f"HubSpot {sum(map(len, world.hubspot.values())):,} records")
+    started = time.perf_counter()
+    with Sandbox.start(folder, world) as sandbox:
+        print(f"seeded and started the sandbox in {time.perf_counter() - started:.1f}s")
+        del world
+        yield sandbox
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000, help="people in the generated world")
@@ -109,25 +141,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
     args = parser.parse_args(argv)
 
-    from sandbox.runner import SANDBOX_TOKEN, Sandbox
-    from sandbox.world import generate_world
+    from sandbox.runner import SANDBOX_TOKEN
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-bench-crm-"))
     workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    load = os.getloadavg()[0]
     try:
-        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
-              f"{os.cpu_count()} CPUs, load average {load:.2f}")
-        started = time.perf_counter()
-        world = generate_world(people=args.people, seed=args.seed)
-        print(f"generated a world of {args.people:,} people in {time.perf_counter() - started:.1f}s: "
-              f"Salesforce {sum(map(len, world.salesforce.values())):,} records, "
-              f"HubSpot {sum(map(len, world.hubspot.values())):,} records")
-        started = time.perf_counter()
-        with Sandbox.start(workdir / "sandbox", world) as sandbox:
-            print(f"seeded and started the sandbox in {time.perf_counter() - started:.1f}s")
-            del world
+        print(machine_line())
+        with world_sandbox(args.people, args.seed, workdir / "sandbox") as sandbox:
             ca_bundle = str(sandbox.tls.ca_bundle)
             warehouse = workdir / "warehouse.duckdb"
             measurements = []

@@ -1,23 +1,77 @@
 """Activation assets: the two-way Salesforce <-> HubSpot sync and the enriched-field write-back."""
 
+import json
 from collections import Counter
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 
 from activation.run import run_sync
+from activation.sync import SyncReport
 from ingestion.salesforce.client import connect
 from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.defs.warehouse import dbt_models_in_layer
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.table_metadata import warehouse_table_metadata
 
 SYNC_LOG = AssetKey(["activation", "sync_log"])
-SYNC_MODELS = (
-    "sync_salesforce__contacts",
-    "sync_salesforce__leads",
-    "sync_salesforce__accounts",
-    "sync_hubspot__contacts",
-    "sync_hubspot__companies",
-)
+
+
+class CrmSyncConfig(Config):
+    """Run options of the CRM sync."""
+
+    dry_run: bool = False  # plan only: the plan lands in the metadata and nothing is sent
+
+
+def sync_metadata(reports: list[SyncReport]) -> dict[str, object]:
+    """Dagster metadata of a sync: counts per object/CRM/operation/status, API calls vs the minimum, plan."""
+    statuses: Counter[str] = Counter()
+    for report in reports:
+        statuses.update(report.statuses)
+    dry_run = any(r.dry_run for r in reports)
+    outcomes = ["| object | CRM | CRM object | operation | status | records |", "|---|---|---|---|---|---:|"]
+    calls = ["| object | CRM | CRM object | operation | calls | minimum |", "|---|---|---|---|---:|---:|"]
+    used_total = minimum_total = 0
+    for report in reports:
+        if dry_run:  # what would be sent: planned records per CRM and operation
+            rows = [(*key.split("."), "planned", n) for key, n in report.plan.get("counts", {}).items()]
+            rows = [(crm, "", operation, status, n) for crm, operation, status, n in rows]
+        else:
+            rows = [(*key.split("."), n) for key, n in report.outcomes.items()]
+        for crm, crm_object, operation, status, n in sorted(rows):
+            outcomes.append(f"| {report.object_key} | {crm} | {crm_object} | {operation} | {status} | {n} |")
+        minimum = report.api_calls_minimum
+        for key in sorted(set(minimum) | set(report.api_calls)):
+            crm, crm_object, operation = key.split(".")
+            used = report.api_calls.get(key, 0)
+            calls.append(
+                f"| {report.object_key} | {crm} | {crm_object} | {operation} | "
+                f"{'-' if dry_run else used} | {minimum.get(key, 0)} |"
+            )
+            used_total += used
+            minimum_total += minimum.get(key, 0)
+    metadata: dict[str, object] = {
+        "dry_run": dry_run,
+        **{f"records_{k}": v for k, v in sorted(statuses.items())},
+        "api_calls_minimum": minimum_total,
+        "records": MetadataValue.md("\n".join(outcomes)),
+        "api_calls": MetadataValue.md("\n".join(calls)),
+    }
+    if not dry_run:
+        metadata["api_calls_used"] = used_total
+    else:
+        # sample values may be dates or decimals: shown as text
+        plan = json.loads(json.dumps({r.object_key: r.plan for r in reports}, default=str))
+        metadata["plan"] = MetadataValue.json(plan)
+    return metadata
 
 
 @multi_asset(
@@ -27,7 +81,7 @@ SYNC_MODELS = (
             group_name="activation",
             kinds={"salesforce", "hubspot", "duckdb"},
             skippable=True,
-            deps=[AssetKey(["sync", model]) for model in SYNC_MODELS],
+            deps=dbt_models_in_layer("sync"),
             description="activation.sync_log: one row per record and operation revloop sent to a CRM.",
         )
     ],
@@ -35,6 +89,7 @@ SYNC_MODELS = (
 )
 def crm_sync(
     context: AssetExecutionContext,
+    config: CrmSyncConfig,
     warehouse: WarehouseResource,
     salesforce: SalesforceResource,
     hubspot: HubSpotResource,
@@ -44,19 +99,9 @@ def crm_sync(
         context.log.warning("The CRM sync needs both Salesforce and HubSpot configured: skipping it.")
         return
     with duckdb.connect(str(warehouse.warehouse_file)) as con:
-        reports = run_sync(con, connect(sf_connection), hs_connection.hubspot())
-    statuses = Counter()
+        reports = run_sync(con, connect(sf_connection), hs_connection.hubspot(), dry_run=config.dry_run)
     for report in reports:
-        statuses.update(report.statuses)
         for error in report.errors:
             context.log.error(f"{report.object_key}: {error}")
-    rows = ["| object | planned | statuses |", "|---|---|---|"] + [
-        f"| {r.object_key} | {r.plan.get('counts', '')} | {dict(r.statuses)} |" for r in reports
-    ]
-    yield MaterializeResult(
-        asset_key=SYNC_LOG,
-        metadata={
-            **{f"records_{k}": v for k, v in statuses.items()},
-            "objects": MetadataValue.md("\n".join(rows)),
-        },
-    )
+    table = warehouse_table_metadata(warehouse.warehouse_file, "activation", "sync_log")
+    yield MaterializeResult(asset_key=SYNC_LOG, metadata={**sync_metadata(reports), **table})

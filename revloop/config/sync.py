@@ -27,6 +27,7 @@ class FieldMapping(BaseModel):
     source: str | None = None
     only: list[str] | None = None
     unique_on: list[Crm] = Field(default_factory=list)
+    on_create_only: bool = False  # written when revloop creates the record, never updated afterwards
 
     @model_validator(mode="after")
     def _consistent(self) -> "FieldMapping":
@@ -38,6 +39,8 @@ class FieldMapping(BaseModel):
             raise ValueError(f"direction {self.direction} needs the field name on {', '.join(missing)}")
         if self.direction == "to_both" and not self.source:
             raise ValueError("direction to_both needs source (the customer_profiles column)")
+        if self.source and self.direction == "both":
+            raise ValueError("source (a warehouse value) goes one way: to_both, to_salesforce or to_hubspot")
         if self.type == "picklist" and not self.values:
             raise ValueError("type picklist needs values (Salesforce value: HubSpot value)")
         return self
@@ -78,11 +81,15 @@ class ObjectMapping(BaseModel):
     create_missing: CreateMissing = Field(default_factory=CreateMissing)
     required_on_create: dict[Crm, list[str]] = Field(default_factory=dict)
     fields: list[FieldMapping] = Field(min_length=1)
+    # HubSpot associations revloop creates for this object's records (deals only: their company)
+    associate: list[Literal["companies"]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _create_as_known(self) -> "ObjectMapping":
         if self.create_as is not None and self.create_as not in self.salesforce:
             raise ValueError(f"create_as {self.create_as} is not one of {self.salesforce}")
+        if self.associate and (self.salesforce, self.hubspot) != (["Opportunity"], "deals"):
+            raise ValueError("associate is supported on the Opportunity <-> deals object only")
         return self
 
     @property

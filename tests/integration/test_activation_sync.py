@@ -206,11 +206,13 @@ def test_429_and_503_are_retried_and_the_writes_land(sf_sandbox, hs_sandbox, tmp
 
 
 @pytest.mark.parametrize(
-    ("request_budget", "rerun_writes"),
-    [(3, 8), (4, 6)],  # dies inside batch 1 before its commit (redone; upserts make no duplicate) / after it
+    ("request_budget", "created_at_crash", "rerun_writes"),
+    # Batches of 2: the HubSpot creates come first, each batch's Salesforce links after them. The run dies
+    # at batch 1's links, before its commit (all redone; upserts make no duplicate) / at batch 2's, after it.
+    [(1, 2, 8), (2, 4, 6)],
 )
 def test_crash_mid_run_then_rerun_creates_no_duplicates_and_loses_nothing(
-    sf_sandbox, sf_client, hs_client, tmp_path, request_budget, rerun_writes
+    sf_sandbox, sf_client, hs_client, tmp_path, request_budget, created_at_crash, rerun_writes
 ):
     emulator = sf_sandbox.emulator
     emulator.seed(
@@ -237,7 +239,7 @@ def test_crash_mid_run_then_rerun_creates_no_duplicates_and_loses_nothing(
         run_plan(
             plan_object("contact", CONTACT, pairs, {}), store, sf_client, hs_client, "contacts", batch_size=2
         )
-    assert len(hs_sandbox_contacts(hs_client)) == 1
+    assert len(hs_sandbox_contacts(hs_client)) == created_at_crash
     emulator.request_limit = None
 
     rerun = plan_object("contact", CONTACT, pairs, store.written())

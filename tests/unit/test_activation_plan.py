@@ -202,3 +202,45 @@ def test_a_value_unique_in_the_target_and_held_by_another_record_is_rejected_bef
     assert [(r.record_id, r.field, r.reason) for r in plan.rejections] == [
         ("501", "email", "already held by record 502")
     ]
+
+
+def test_a_key_moved_by_a_merge_is_released_in_an_earlier_phase_than_it_is_taken():
+    from activation.plan import release_phases
+
+    # after a merge contact 502 is the profile's primary record: it takes p1, which 501 holds and gives up
+    pairs = [
+        SyncPair("p1", None, hs(hs_person(email="ann.lee@acme.io", revloop_id=None), record_id="502")),
+        SyncPair("p1:501", None, hs(hs_person(), record_id="501"), may_create=False),
+    ]
+    plan = plan_object("contact", CONTACT, pairs, {})
+    phases = [[(w.record_id, w.fields["revloop_id"]) for w in phase] for phase in release_phases(plan.writes)]
+    assert phases == [[("501", "p1:501")], [("502", "p1")]]
+    assert plan.api_calls() == {"hubspot.contacts.update": 2}  # one call per phase
+    # writes that move no key stay in one phase
+    assert len(release_phases([w for w in plan.writes if w.record_id == "501"])) == 1
+
+
+def test_an_opportunity_created_from_a_deal_gets_its_account_at_create_only():
+    deal = DEAL.model_copy(
+        update={"create_missing": DEAL.create_missing.model_copy(update={"salesforce": True})}
+    )
+    values = {"dealname": "Acme renewal", "dealstage": "appointmentscheduled", "closedate": "2026-12-01"}
+    created = SyncPair(
+        "deals:9", None, CrmRecord("hubspot", "deals", "9", T0, values), {"salesforce_account_id": "001A"}
+    )
+    [write] = [w for w in plan_object("deal", deal, [created], {}).writes if w.crm == "salesforce"]
+    assert (write.operation, write.fields["AccountId"], write.fields["Name"]) == (
+        "create",
+        "001A",
+        "Acme renewal",
+    )
+    existing = SyncPair(
+        "deals:9",
+        CrmRecord(
+            "salesforce", "Opportunity", "006A", T0, {"Name": "Acme renewal", "Revloop_Id__c": "deals:9"}
+        ),
+        CrmRecord("hubspot", "deals", "9", T0, {**values, "salesforce_id": "006A", "revloop_id": "deals:9"}),
+        {"salesforce_account_id": "001B"},
+    )
+    writes = plan_object("deal", deal, [existing], {}).writes
+    assert not any("AccountId" in w.fields for w in writes)

@@ -1,23 +1,125 @@
-"""The end-to-end run of `make demo`: materialise every asset, then print what landed."""
+"""The end-to-end run of `make demo`: materialise every asset stage by stage, then print what landed."""
 
-import subprocess
+import contextlib
+import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import AssetKey, DagsterInstance, Definitions
 
 from ingestion.warehouse import warehouse_path
-from orchestration.summary import render, table_row_counts
+from orchestration import summary
+
+# Stages follow the asset groups; any group not listed here runs after them, in name order.
+STAGE_ORDER = ("ingestion", "warehouse", "ml", "activation")
+# Only warnings and errors of the runs reach the terminal: progress lines say the rest.
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# What each stage adds, counted in the warehouse after it: (label, summary section).
+STAGE_COUNTS: dict[str, tuple[tuple[str, Callable], ...]] = {
+    "ingestion": (("raw rows", summary.raw_rows), ("quarantined", summary.quarantined)),
+    "warehouse": (("profile ids", summary.profile_ids), ("identity links", summary.identity_links)),
+    "ml": (
+        ("models", summary.models),
+        ("predictions", summary.predictions),
+        ("profiles", summary.profiles),
+        ("segments", summary.segments),
+    ),
+    "activation": (("CRM writes", summary.crm_writes), ("handoffs", summary.handoffs)),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One run of the demo: a group's assets, plus those of earlier groups that read its outputs."""
+
+    name: str
+    keys: tuple[AssetKey, ...]
+
+
+def plan_stages(defs: Definitions) -> list[Stage]:
+    """Every materialisable asset in dependency order, cut into one stage per group.
+
+    An asset runs in its group's stage, or later when it reads an asset of a later stage (the profiles,
+    in `warehouse`, read the scores of `ml`), so each stage only reads what earlier stages built.
+    """
+    graph = defs.resolve_asset_graph()
+    keys = [key for key in graph.toposorted_asset_keys if graph.get(key).is_materializable]
+    groups = {key: graph.get(key).group_name or "default" for key in keys}
+    order = list(STAGE_ORDER) + sorted(set(groups.values()) - set(STAGE_ORDER))
+    rank: dict[AssetKey, int] = {}
+    for key in keys:
+        parents = [rank[p] for p in graph.get(key).parent_keys if p in rank]
+        rank[key] = max([order.index(groups[key]), *parents])
+    return [
+        Stage(name, tuple(key for key in keys if rank[key] == index))
+        for index, name in enumerate(order)
+        if any(rank[key] == index for key in keys)
+    ]
+
+
+def stage_counts(name: str) -> str:
+    """The stage's counts, one indented line each, read from the warehouse (missing tables: not run)."""
+    sections = STAGE_COUNTS.get(name, ())
+    if not sections:
+        return ""
+    facts = summary.collect(sections=sections)
+    width = max(len(label) for label in facts)
+    return "\n".join(f"      {label:<{width}}  {value}" for label, value in facts.items())
+
+
+def run_stage(
+    defs: Definitions, instance: DagsterInstance, stage: Stage, number: int, total: int, log: Path
+) -> bool:
+    """Materialise one stage as a Dagster run and print one progress line with its counts."""
+    print(f"[{number}/{total}] {stage.name}: {len(stage.keys)} assets ...", flush=True)
+    started = time.monotonic()
+    # dbt's and dlt's own output goes to the log file: the terminal shows progress, warnings and errors.
+    with open(log, "a") as sink, contextlib.redirect_stdout(sink):
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            asset_selection=list(stage.keys), instance=instance, run_config=QUIET_RUN, raise_on_error=False
+        )
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    outcome = "done" if result.success else "FAILED"
+    print(
+        f"[{number}/{total}] {stage.name} {outcome} in {time.monotonic() - started:.0f}s: "
+        f"{len(materialized)}/{len(stage.keys)} assets materialised (run {result.run_id[:8]})",
+        flush=True,
+    )
+    counts = stage_counts(stage.name)
+    if counts:
+        print(counts, flush=True)
+    return result.success
+
+
+def instance() -> DagsterInstance:
+    """The DAGSTER_HOME instance, so that `make dev` shows the demo's runs; in memory when it is unset."""
+    if os.environ.get("DAGSTER_HOME"):
+        return DagsterInstance.get()
+    print("DAGSTER_HOME is not set: the runs are kept in memory only", file=sys.stderr)
+    return DagsterInstance.ephemeral()
 
 
 def main() -> int:
     started = time.monotonic()
-    command = ["dagster", "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
-    print("materialising every asset:", " ".join(command), flush=True)
-    result = subprocess.run(command)
-    if result.returncode != 0:
-        print(f"the run failed (exit {result.returncode}); see the log above", file=sys.stderr)
-        return result.returncode
-    print(f"\nrun finished in {time.monotonic() - started:.0f}s; warehouse {warehouse_path()}\n")
-    print(render(table_row_counts()))
+    # Loading the definitions reads the dbt manifest: only when the demo runs, not on import.
+    from orchestration.definitions import defs
+
+    stages = plan_stages(defs)
+    assets = sum(len(stage.keys) for stage in stages)
+    log = warehouse_path().with_suffix(".demo.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    print(f"materialising {assets} assets in {len(stages)} stages; full log in {log}", flush=True)
+    with instance() as dagster:
+        for number, stage in enumerate(stages, start=1):
+            if not run_stage(defs, dagster, stage, number, len(stages), log):
+                print(f"the {stage.name} stage failed: see the errors above and {log}", file=sys.stderr)
+                return 1
+    print(f"\nrevloop demo finished in {time.monotonic() - started:.0f}s; warehouse {warehouse_path()}")
+    print(summary.render_summary(summary.collect()))
     return 0
 
 

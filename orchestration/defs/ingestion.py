@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -15,7 +15,9 @@ from ingestion.quarantine import Rejections, load_rejections
 from ingestion.salesforce import SalesforceConnection, salesforce_source
 from ingestion.salesforce import settings as sf_settings
 from ingestion.warehouse import make_pipeline
+from orchestration.defs.checks import RAW_DATA_FRESHNESS
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.table_metadata import warehouse_tables_metadata
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -38,6 +40,7 @@ class RawTableTranslator(DagsterDltTranslator):
                 description=f"Raw {self.source} `{table}` as the source sent it, loaded by dlt.",
                 skippable=True,
                 kinds={"dlt", "duckdb"},
+                freshness_policy=RAW_DATA_FRESHNESS,
             )
         )
 
@@ -51,14 +54,21 @@ def _load(
     warehouse: WarehouseResource,
     rejections: Rejections,
 ) -> Iterator:
-    """Run one dlt source into the warehouse, then move what it refused to quarantine.rejected_records."""
+    """Run one dlt source into the warehouse, move what it refused to quarantine.rejected_records, then
+    report each loaded table with its row count and a sample."""
     pipeline = make_pipeline(pipeline_name, dataset, warehouse.warehouse_file)
-    yield from dlt.run(context, dlt_source=source, dlt_pipeline=pipeline)
+    results = list(dlt.run(context, dlt_source=source, dlt_pipeline=pipeline))
     quarantined = load_rejections(rejections, warehouse.warehouse_file)
     if quarantined:
         context.log.warning(
             f"{quarantined} {pipeline_name} records quarantined: see quarantine.rejected_records"
         )
+    tables = warehouse_tables_metadata(
+        warehouse.warehouse_file, [(dataset, result.asset_key.path[-1]) for result in results]
+    )
+    for result in results:
+        extra = tables.get((dataset, result.asset_key.path[-1]), {})
+        yield MaterializeResult(asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra})
 
 
 # Placeholder connections and the default warehouse: the definitions only list each source's tables;

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 from ml import score_profiles, train_models
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.config.models import TASKS
 
 PREDICTIONS = AssetKey(["ml", "predictions"])
@@ -49,4 +50,7 @@ def models(context: AssetExecutionContext, warehouse: WarehouseResource):
 )
 def predictions(context: AssetExecutionContext, warehouse: WarehouseResource):
     report = score_profiles(warehouse=warehouse.warehouse_file)
-    yield MaterializeResult(asset_key=PREDICTIONS, metadata=report.metadata())
+    table = warehouse_tables_metadata(warehouse.warehouse_file, [tuple(PREDICTIONS.path)])
+    yield MaterializeResult(
+        asset_key=PREDICTIONS, metadata={**report.metadata(), **table.get(tuple(PREDICTIONS.path), {})}
+    )

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 from collector.snapshot import snapshot_path, write_profile_snapshot
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import warehouse_table_metadata
 
 
 @asset(
@@ -30,5 +31,6 @@ def profile_snapshot(context: AssetExecutionContext, warehouse: WarehouseResourc
             "segment_memberships": stats.memberships,
             "score_factors": stats.score_factors,
             "path": str(stats.path),
+            **warehouse_table_metadata(stats.path, "main", "profiles"),
         }
     )

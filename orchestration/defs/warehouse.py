@@ -1,26 +1,38 @@
-"""Warehouse assets: the dbt project in two phases around identity resolution, and the identity step."""
+"""Warehouse assets: the dbt project in phases around the Python steps, and the identity step."""
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetSpec,
+    MaterializeResult,
+    Output,
+    multi_asset,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.dbt import DBT_PROJECT_DIR, dbt_vars
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-# dbt runs in three phases: before identity resolution, between it and the models' scores, and after
-# the scores (what reads ml.predictions: the profiles). Each phase is one asset definition.
+# dbt runs in four phases, split where a Python step writes a table that dbt reads back as a source:
+# before identity resolution, between it and the models' scores, after the scores (the profiles), and
+# after the segments (the CRM sync models carry each person's segments). Each phase is one asset definition.
 IDENTITY_OUTPUTS = "source:identity+"
 MODEL_OUTPUTS = "source:ml+"
+SEGMENT_OUTPUTS = "source:segments+"
 IDENTITY_TABLES = ("profile_map", "profile_changes")
 
 
@@ -52,15 +64,54 @@ def dbt_phase(name: str, select: str = "fqn:*", exclude: str | None = None):
         name=name,
         pool=WAREHOUSE_POOL,
     )
-    def phase(context: AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context).stream()
+    def phase(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context)
+        yield from with_table_metadata(invocation, warehouse)
 
     return phase
 
 
-dbt_before_identity = dbt_phase("dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS}")
-dbt_after_identity = dbt_phase("dbt_after_identity", select=IDENTITY_OUTPUTS, exclude=MODEL_OUTPUTS)
-dbt_after_models = dbt_phase("dbt_after_models", select=MODEL_OUTPUTS)
+def _built_node(event, nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The manifest node a dbt materialization event is about, unless it has no relation (ephemeral)."""
+    if not isinstance(event, (Output, AssetMaterialization)) or "unique_id" not in event.metadata:
+        return None
+    node = nodes.get(event.metadata["unique_id"].value)
+    return node if node and node["config"].get("materialized") != "ephemeral" else None
+
+
+def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator:
+    """The events of a dbt build, each built model's with its row count and a sample of its rows."""
+    # DuckDB has one writer: read the built relations only once the dbt process has exited.
+    events, failure = [], None
+    try:
+        events.extend(invocation.stream())
+    except Exception as error:  # re-raised below, after the models that were built are recorded
+        failure = error
+    nodes = invocation.manifest["nodes"]
+    built = [node for node in (_built_node(event, nodes) for event in events) if node]
+    found = warehouse_tables_metadata(warehouse.warehouse_file, {(n["schema"], n["alias"]) for n in built})
+    for event in events:
+        node = _built_node(event, nodes)
+        extra = found.get((node["schema"], node["alias"])) if node else None
+        yield event.with_metadata({**event.metadata, **extra}) if extra else event
+    if failure is not None:
+        raise failure
+
+
+dbt_before_identity = dbt_phase(
+    "dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS} {SEGMENT_OUTPUTS}"
+)
+dbt_after_identity = dbt_phase(
+    "dbt_after_identity", select=IDENTITY_OUTPUTS, exclude=f"{MODEL_OUTPUTS} {SEGMENT_OUTPUTS}"
+)
+dbt_after_models = dbt_phase("dbt_after_models", select=MODEL_OUTPUTS, exclude=SEGMENT_OUTPUTS)
+dbt_after_segments = dbt_phase("dbt_after_segments", select=SEGMENT_OUTPUTS)
+DBT_PHASES = (dbt_before_identity, dbt_after_identity, dbt_after_models, dbt_after_segments)
+
+
+def dbt_models_in_layer(layer: str) -> list[AssetKey]:
+    """The keys of the dbt models of one folder (staging, marts, sync, ...), whatever phase builds them."""
+    return sorted(key for phase in DBT_PHASES for key in phase.keys if key.path[0] == layer)
 
 
 @multi_asset(
@@ -80,8 +131,10 @@ def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseReso
     summary = resolve_identities(warehouse=warehouse.warehouse_file)
     metadata = asdict(summary)
     context.log.info(f"identity resolution: {metadata}")
+    tables = warehouse_tables_metadata(warehouse.warehouse_file, [("identity", t) for t in IDENTITY_TABLES])
     for table in IDENTITY_TABLES:
-        yield MaterializeResult(asset_key=AssetKey(["identity", table]), metadata=metadata)
+        key = AssetKey(["identity", table])
+        yield MaterializeResult(asset_key=key, metadata={**metadata, **tables.get(tuple(key.path), {})})
 
 
 def dbt_resource() -> DbtCliResource:

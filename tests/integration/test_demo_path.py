@@ -1,6 +1,7 @@
 """The path of `make demo`: the definitions load, and every asset materialises on a small sandbox world."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,8 @@ MART_TABLES = {
     "ml": {"predictions"},
     "activation": {"sync_log"},
 }
+# Table assets whose modules attach their own metadata (segments, activation, handoff, serving): they
+# emit orchestration.table_metadata's row count and sample once their owners call it.
 CRM_VARIABLES = (
     "SALESFORCE_INSTANCE_URL",
     "SALESFORCE_ACCESS_TOKEN",
@@ -57,6 +60,33 @@ def test_definitions_load():
     assert {f"raw/hubspot/{t}" for t in RAW_TABLES["raw_hubspot"]} <= keys
     assert {f"raw/events/{t}" for t in RAW_TABLES["raw_events"]} <= keys
     assert defs.resolve_job_def("hourly_sync") is not None
+
+
+def test_every_asset_has_an_owner_and_a_layer_and_raw_data_a_freshness_policy():
+    from orchestration.definitions import defs
+
+    specs = list(defs.resolve_all_asset_specs())
+    assert specs
+    for spec in specs:
+        assert spec.owners and spec.owners[0].startswith("team:"), spec.key
+        assert spec.tags["layer"] == spec.key.path[0], spec.key
+        assert spec.description, spec.key
+        if spec.key.path[0] == "raw":
+            assert spec.freshness_policy is not None, spec.key
+    owners = {spec.group_name: spec.owners[0] for spec in specs if spec.key.path[0] in ("raw", "ml")}
+    assert owners == {"ingestion": "team:data-platform", "ml": "team:data-science"}
+
+
+def test_the_policy_keeps_what_an_asset_declares_itself():
+    from dagster import AssetSpec
+
+    from orchestration.definitions import with_owner_and_layer
+
+    declared = AssetSpec(["marts", "x"], group_name="ml", owners=["a@b.io"], tags={"layer": "y"})
+    own = with_owner_and_layer(declared)
+    assert (own.owners, own.tags) == (["a@b.io"], {"layer": "y"})
+    other = with_owner_and_layer(AssetSpec(["serving", "x"], group_name="elsewhere"))
+    assert (other.owners, other.tags) == (["team:data-platform"], {"layer": "serving"})
 
 
 def test_sources_without_credentials_skip_and_the_rest_runs(tmp_path, monkeypatch):
@@ -89,7 +119,7 @@ def test_sources_without_credentials_skip_and_the_rest_runs(tmp_path, monkeypatc
 
 
 @pytest.mark.slow
-def test_full_materialisation_on_a_small_world(tmp_path):
+def test_demo_on_a_small_world(tmp_path):
     world = generate_world(people=300, seed=11)
     events_dir = tmp_path / "events"
     world.write_events(events_dir)
@@ -97,7 +127,6 @@ def test_full_materialisation_on_a_small_world(tmp_path):
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copy(REPO / "config" / "dagster.yaml", dagster_home / "dagster.yaml")
-    dagster = Path(sys.executable).parent / "dagster"
 
     with Sandbox.start(tmp_path / "sandbox", world) as sandbox:
         env = {
@@ -108,7 +137,7 @@ def test_full_materialisation_on_a_small_world(tmp_path):
             "DAGSTER_HOME": str(dagster_home),
         }
         run = subprocess.run(
-            [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"],
+            [sys.executable, "-m", "orchestration.demo"],
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -128,3 +157,35 @@ def test_full_materialisation_on_a_small_world(tmp_path):
     # Duplicate messageIds are deduplicated, not rejected: Segment senders retry.
     refused = [r for r in world.truth["expected_rejections"] if r["reason"] != "duplicate_message_id"]
     assert counts[("quarantine", "rejected_records")] == len(refused)
+
+    assert_progress_and_summary(run.stdout, counts)
+    assert_table_assets_report_rows(dagster_home)
+
+
+def assert_progress_and_summary(output: str, counts: dict) -> None:
+    """One progress line per stage, every stage complete, then the summary with the warehouse's figures."""
+    stages = re.findall(r"^\[(\d)/(\d)\] (\w+) done in \d+s: (\d+)/(\d+) assets materialised", output, re.M)
+    assert [name for *_, name, _, _ in stages][:4] == ["ingestion", "warehouse", "ml", "activation"]
+    assert all(done == total for *_, done, total in stages), stages
+    summary = dict(re.findall(r"^  (\S+(?: \S+)?)\s{2,}(.+)$", output, re.M))
+    profiles, records = counts[("marts", "customer_profiles")], counts[("identity", "profile_map")]
+    assert summary["profiles"].startswith(f"{profiles:,}  (from {records:,} source records; id merges ")
+    assert summary["quarantined"].startswith(f"{counts[('quarantine', 'rejected_records')]:,}")
+    assert summary["CRM writes"].startswith(f"{counts[('activation', 'sync_log')]:,}")
+    model = r"AUC (0\.\d\d|1\.00)"
+    assert re.fullmatch(f"churn {model} · purchase {model} · engagement {model}", summary["models"])
+
+
+def assert_table_assets_report_rows(dagster_home: Path) -> None:
+    """Every table asset's latest materialisation carries its row count and a sample of its rows."""
+    from orchestration.definitions import defs
+
+    tables = [spec.key for spec in defs.resolve_all_asset_specs() if "duckdb" in spec.kinds]
+    missing = set()
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        for key in tables:
+            event = instance.get_latest_materialization_event(key)
+            metadata = event.asset_materialization.metadata if event else {}
+            if "dagster/row_count" not in metadata or "sample" not in metadata:
+                missing.add(key.to_user_string())
+    assert tables and not missing, sorted(missing)

@@ -1,0 +1,201 @@
+"""Cheap "has anything changed since the cursor?" probes of both CRMs and the event folders.
+
+Each probe reads one marker per object (the newest modification time, or a digest of a channel's files)
+and compares it with the cursor a caller kept from the last probe. An object without a cursor value
+gets its marker recorded without counting as changed: the scheduled full sync covers history. An object
+that cannot be read (CRM down, bad token, throttled) is skipped with the reason and keeps its cursor.
+"""
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from hubspot import HubSpot
+from hubspot.crm.objects.exceptions import ApiException
+from hubspot.crm.objects.models import PublicObjectSearchRequest
+from simple_salesforce import Salesforce
+
+from ingestion.events.files import event_files, fingerprint
+from ingestion.events.settings import CHANNELS
+from ingestion.hubspot.client import HubSpotConnection
+from ingestion.hubspot.records import epoch_ms, parse_moment
+from ingestion.hubspot.settings import LAST_MODIFIED_PROPERTY
+from ingestion.retry import retry_policy
+from ingestion.salesforce.client import (
+    SalesforceApiError,
+    SalesforceConnection,
+    SalesforceRequestLimitExceeded,
+    connect,
+    salesforce_errors,
+)
+from ingestion.salesforce.query import soql_datetime
+from ingestion.salesforce.settings import CURSOR_FIELD, PRIMARY_KEY
+
+# A probe runs inside a sensor tick (Dagster gives it 60 s): one quick retry, then skip until the next tick.
+PROBE_RETRIES = 1
+PROBE_TIMEOUT_S = 10.0
+# The marker of an object that had no record when first probed: its first record is then a change.
+NOTHING_YET = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
+
+
+@dataclass
+class ProbeResult:
+    """One probe of one source: the marker read per object, those that moved, and those not readable."""
+
+    markers: dict[str, str] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def cursor(self, previous: Mapping[str, str]) -> dict[str, str]:
+        """The cursor after this probe: the markers read, the previous values of the objects skipped."""
+        return {**previous, **self.markers}
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A stored timestamp, or None when absent or unreadable (the object then starts from a new baseline)."""
+    try:
+        return parse_moment(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _result(readings: Iterable[tuple[str, str | None, str | None]], cursor: Mapping[str, str],
+            newer: Callable[[str, str | None], bool]) -> ProbeResult:
+    """Fold (object, marker or None, skip reason or None) readings into a ProbeResult."""
+    result = ProbeResult()
+    for name, marker, reason in readings:
+        if reason is not None:
+            result.skipped[name] = reason
+        elif marker is not None:
+            previous = cursor.get(name)
+            moved = newer(marker, previous)
+            result.markers[name] = marker if moved or previous is None else previous
+            if moved and previous is not None:
+                result.changed.append(name)
+    return result
+
+
+def _later(marker: str, previous: str | None) -> bool:
+    """Whether a timestamp marker is newer than the stored one."""
+    return previous is None or parse_moment(marker) > parse_moment(previous)
+
+
+def _readable(cursor: Mapping[str, str]) -> dict[str, str]:
+    """The cursor's readable timestamps: an object with a damaged one starts again from a baseline."""
+    return {name: value for name, value in cursor.items() if _moment(value) is not None}
+
+
+def salesforce_probe_client(connection: SalesforceConnection) -> Salesforce:
+    """simple-salesforce for probing: the connection's org and CAs, a short timeout, one retry."""
+    return connect(dataclasses.replace(connection, max_retries=PROBE_RETRIES, timeout_s=PROBE_TIMEOUT_S))
+
+
+def probe_salesforce(sf: Salesforce, objects: Iterable[str], cursor: Mapping[str, str]) -> ProbeResult:
+    """Each sObject's newest SystemModstamp after its cursor, one LIMIT 1 query per object.
+
+    queryAll (include_deleted) so that a deletion, which moves SystemModstamp, counts as a change.
+    """
+    cursor = _readable(cursor)
+
+    def read(name: str) -> tuple[str, str | None, str | None]:
+        since = _moment(cursor.get(name))
+        # The literal is floored to the second; the exact comparison happens in _later.
+        where = f" WHERE {CURSOR_FIELD} > {soql_datetime(since)}" if since else ""
+        soql = (f"SELECT {PRIMARY_KEY}, {CURSOR_FIELD} FROM {name}{where} "
+                f"ORDER BY {CURSOR_FIELD} DESC LIMIT 1")
+        try:
+            with salesforce_errors(f"change probe of {name}"):
+                records = sf.query(soql, include_deleted=True)["records"]
+        except (SalesforceApiError, SalesforceRequestLimitExceeded) as exc:
+            return name, None, str(exc)
+        if not records:
+            return name, None if since else NOTHING_YET, None
+        stamp = records[0].get(CURSOR_FIELD)
+        newest = _moment(stamp)
+        if newest is None:
+            return name, None, f"Salesforce {name} {CURSOR_FIELD} {stamp!r} is not a time"
+        return name, newest.isoformat(), None
+
+    return _result((read(name) for name in objects), cursor, _later)
+
+
+_HINTS = {
+    401: " (check HUBSPOT_ACCESS_TOKEN: the private-app token may be revoked)",
+    403: " (the private-app token lacks the CRM read scope)",
+    429: " (rate limited: the next poll tries again)",
+}
+
+
+def hubspot_probe_client(connection: HubSpotConnection) -> HubSpot:
+    """hubspot-api-client for probing: the connection's portal and CAs, one retry."""
+    options: dict[str, Any] = {"host": connection.base_url}
+    if connection.ca_bundle:
+        options["ssl_ca_cert"] = connection.ca_bundle
+    return HubSpot(access_token=connection.access_token, retry=retry_policy(PROBE_RETRIES), **options)
+
+
+def probe_hubspot(hs: HubSpot, object_types: Iterable[str], cursor: Mapping[str, str]) -> ProbeResult:
+    """Each object type's newest modification after its cursor: one search with limit 1, newest first.
+
+    Search never returns archived records: an archive reaches the warehouse with the next scheduled sync.
+    """
+    search = hs.crm.objects.search_api
+    cursor = _readable(cursor)
+
+    def read(object_type: str) -> tuple[str, str | None, str | None]:
+        modified = LAST_MODIFIED_PROPERTY[object_type]
+        since = _moment(cursor.get(object_type))
+        after = {"propertyName": modified, "operator": "GT", "value": str(epoch_ms(since))} if since else None
+        request = PublicObjectSearchRequest(
+            filter_groups=[{"filters": [after]}] if after else [],
+            sorts=[{"propertyName": modified, "direction": "DESCENDING"}],
+            properties=[modified],
+            limit=1,
+        )
+        failed = f"HubSpot search of {object_type} failed"
+        try:
+            results = search.do_search(object_type, request, _request_timeout=PROBE_TIMEOUT_S).results or []
+        except ApiException as exc:
+            return object_type, None, f"{failed}: HTTP {exc.status}{_HINTS.get(exc.status, '')}"
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return object_type, None, f"{failed}: {type(exc).__name__}: {exc}"
+        if not results:
+            return object_type, None if since else NOTHING_YET, None
+        record = results[0]
+        value = (record.properties or {}).get(modified) or record.updated_at
+        if value is None:
+            return object_type, None, f"HubSpot search of {object_type} returned a record without {modified}"
+        moment = value if isinstance(value, datetime) else _moment(value)
+        if moment is None:
+            return object_type, None, f"HubSpot {object_type} {modified} {value!r} is not a time"
+        return object_type, moment.isoformat(), None
+
+    return _result((read(object_type) for object_type in object_types), cursor, _later)
+
+
+def channel_digest(channel_dir: Path) -> str:
+    """A digest of the names, sizes and modification times of the files the events source would read."""
+    digest = hashlib.sha256()
+    for path in event_files(channel_dir):
+        print_ = fingerprint(path)
+        digest.update(f"{path.name}\t{print_['size']}\t{print_['mtime_ns']}\n".encode())
+    return digest.hexdigest()
+
+
+def probe_event_files(events_dir: Path, cursor: Mapping[str, str],
+                      channels: Iterable[str] = CHANNELS) -> ProbeResult:
+    """The channels under events_dir whose files were added, grown, rewritten or removed since the cursor."""
+
+    def read(channel: str) -> tuple[str, str | None, str | None]:
+        try:
+            return channel, channel_digest(events_dir / channel), None
+        except OSError as exc:
+            return channel, None, f"cannot list {events_dir / channel}: {exc.strerror or exc}"
+
+    return _result((read(channel) for channel in channels), cursor,
+                   lambda marker, previous: marker != previous)

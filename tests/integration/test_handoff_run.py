@@ -1,42 +1,14 @@
 """run_handoffs against the sandbox CRMs (real clients), a DuckDB warehouse and a local SMTP sink."""
 
-import socket
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from activation.handoff import run_handoffs
-from activation.mail import SmtpSettings
 from tests.fixtures.salesforce import salesforce_client
 
 T = datetime(2026, 6, 1, 12, tzinfo=UTC)
-
-
-class _Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
-
-
-@pytest.fixture
-def smtp_sink():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpSettings("127.0.0.1", port, "revloop@sellwise.io"), inbox
-    finally:
-        controller.stop()
 
 
 def _table(con, name, rows):

@@ -12,6 +12,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export PATH := $(BIN):$(PATH)
 
 DEMO_PEOPLE ?= 2000
+PYTEST_WORKERS ?= 2
 BENCH_EVENTS ?= 2000000
 BENCH_PEOPLE ?= 100000
 
@@ -50,8 +51,9 @@ dev: manifest dagster-home
 	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) -- \
 		$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
 
+# Two workers, each test file on one of them (module fixtures are built once); PYTEST_WORKERS=0 runs serially.
 test: manifest
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Speed and memory targets live here, not in the tests; figures are recorded in docs/benchmarks.md.
 bench: manifest

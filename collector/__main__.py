@@ -40,17 +40,15 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("%s: finished %s left by an earlier collector", channel, path.name)
     if not app.profile_token:
         log.warning("profile API off: %s is not set", config.profile_api.token_env)
-    server = build_server(app, args.host, args.port)
+    server = build_server(app, args.host, args.port, config.limits, config.server)
     # SIGTERM (e.g. from a process manager) stops like Ctrl-C: open files are finished before exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log.info("listening on http://%s:%d: events into %s, profiles from %s", args.host, server.server_port,
+    log.info("listening on http://%s:%s: events into %s, profiles from %s", args.host, server.effective_port,
              folder, snapshot)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.run()  # returns after Ctrl-C or SIGTERM, once the running requests are answered
     finally:
-        server.server_close()
+        server.close()
         app.writers.close()
     return 0
 

@@ -46,7 +46,10 @@ def error(status: int, code: str, problems: list[Problem], headers: Mapping[str,
 
 
 def read_body(request: Request, limit: int) -> bytes:
-    """The request body, gunzipped if so encoded; RequestRefused when it is over `limit` bytes."""
+    """The request body, gunzipped if so encoded; RequestRefused when it is over `limit` bytes.
+
+    Checked against Content-Length before anything is read (the server refuses such bodies too).
+    """
     too_large = RequestRefused("payload_too_large", [Problem(f"request body exceeds {limit} bytes")])
     if request.content_length is not None and request.content_length > limit:
         raise too_large
@@ -58,15 +61,36 @@ def read_body(request: Request, limit: int) -> bytes:
         return raw
     if encoding != "gzip":
         raise RequestRefused("invalid_request", [Problem(f"unsupported Content-Encoding {encoding}")])
-    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-    try:
-        # Bounded, so that a small compressed body cannot expand into gigabytes.
-        data = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise RequestRefused("invalid_request", [Problem(f"body is not valid gzip: {exc}")]) from exc
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise too_large
+    data = gunzip(raw, limit)
+    if data is None:
+        raise RequestRefused(
+            "payload_too_large", [Problem(f"request body exceeds {limit} bytes once decompressed")]
+        )
     return data
+
+
+def gunzip(raw: bytes, limit: int) -> bytes | None:
+    """Every member of a gzip stream (RFC 1952 allows several), None once the output would pass `limit`.
+
+    RequestRefused for a stream that is not gzip, is cut short, or has bytes after its last member:
+    a body is read whole or refused, never taken in part.
+    """
+    out = bytearray()
+    rest = raw
+    while True:
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        try:
+            # Bounded, so that a small compressed body cannot expand into gigabytes.
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise RequestRefused("invalid_request", [Problem(f"body is not valid gzip: {exc}")]) from None
+        if len(out) > limit or inflater.unconsumed_tail:
+            return None
+        if not inflater.eof:
+            raise RequestRefused("invalid_request", [Problem("gzip body is truncated")])
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
 
 
 @dataclass

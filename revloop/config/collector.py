@@ -38,6 +38,17 @@ class Rotation(BaseModel):
     max_file_age_seconds: float = Field(default=60, gt=0)
 
 
+class ServerSettings(BaseModel):
+    """The HTTP server (waitress): worker threads, header size, and how long an idle connection may stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threads: int = Field(default=8, gt=0, le=64)
+    max_header_bytes: int = Field(default=16 * 1024, gt=0)
+    # a connection that sends nothing for this long (mid-request included) is closed
+    channel_timeout_seconds: int = Field(default=30, gt=0)
+
+
 class ProfileApi(BaseModel):
     """The profile API: the environment variable holding its bearer token."""
 
@@ -54,6 +65,7 @@ class CollectorConfig(BaseModel):
     channels: dict[str, ChannelConfig] = Field(min_length=1)
     limits: Limits = Field(default_factory=Limits)
     rotation: Rotation = Field(default_factory=Rotation)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     profile_api: ProfileApi = Field(default_factory=ProfileApi)
 
     @field_validator("channels")

@@ -1,14 +1,21 @@
 """Segment files: load config/segments/*.yml, read static member lists, warn about overdue reviews."""
 
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from revloop.config import ConfigError, config_dir
-from revloop.config.segments import Segment
+from revloop.config.segments import MEMBERS_FILE_RULE, Segment
+
+DATA_DIR_ENV = "REVLOOP_SEGMENT_DATA_DIR"
+# a members list is a hand-made list of ids, not a dump: a larger file is refused, not read
+MAX_MEMBERS_FILE_BYTES = 16 * 1024 * 1024
 
 
 class SegmentError(ValueError):
@@ -22,6 +29,18 @@ class SegmentFile:
     path: Path
     segment: Segment
     members: tuple[str, ...] = ()
+    # line number in members_file of each member that came from it (the last ones of `members`): warnings
+    # name these lines and never quote them
+    file_lines: tuple[int, ...] = ()
+
+    @cached_property
+    def _line_of(self) -> dict[str, int]:
+        from_file = self.members[len(self.members) - len(self.file_lines) :]
+        return dict(zip(from_file, self.file_lines, strict=True))
+
+    def members_file_line(self, member: str) -> int | None:
+        """The line of members_file a member came from, None for a member written in the YAML."""
+        return self._line_of.get(member)
 
     def review_warning(self, today: dt.date | None = None) -> str | None:
         """A warning when a static segment's review date has passed."""
@@ -63,25 +82,64 @@ def parse_segment(data: object, path: Path) -> SegmentFile:
             f"{'.'.join(str(p) for p in e['loc']) or '<segment>'}: {e['msg']}" for e in exc.errors()
         )
         raise SegmentError(f"{path}: {problems}") from None
-    members = _members(path, segment) if segment.type == "static" else ()
-    return SegmentFile(path=path, segment=segment, members=members)
+    members, file_lines = _members(path, segment) if segment.type == "static" else ((), ())
+    return SegmentFile(path=path, segment=segment, members=members, file_lines=file_lines)
 
 
-def _members(path: Path, segment: Segment) -> tuple[str, ...]:
-    entries = list(segment.members or [])
+def members_roots(path: Path) -> list[Path]:
+    """The folders a members_file of segment file `path` may be read from: its own, then the data folder."""
+    roots = [path.parent]
+    if os.environ.get(DATA_DIR_ENV):
+        roots.append(Path(os.environ[DATA_DIR_ENV]))
+    return roots
+
+
+def resolve_members_file(path: Path, name: str) -> Path:
+    """Where a members_file lies, links followed; SegmentError when that is outside every allowed folder."""
+    candidates = []
+    for root in members_roots(path):
+        real_root = root.resolve()
+        target = (real_root / name).resolve()
+        if not target.is_relative_to(real_root):
+            raise SegmentError(f"{path}: members_file {name!r}: {MEMBERS_FILE_RULE} (a link leads out of it)")
+        candidates.append(target)
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
+        raise SegmentError(f"{path}: members_file {name!r} does not exist")
+    mode = found.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise SegmentError(f"{path}: members_file {name!r} is not a regular file")
+    if found.stat().st_size > MAX_MEMBERS_FILE_BYTES:
+        raise SegmentError(f"{path}: members_file {name!r} is over {MAX_MEMBERS_FILE_BYTES} bytes")
+    return found
+
+
+def _members(path: Path, segment: Segment) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    inline = list(segment.members or [])
+    from_file: list[str] = []
     if segment.members_file:
-        list_path = (path.parent / segment.members_file).resolve()
+        list_path = resolve_members_file(path, segment.members_file)
         try:
-            lines = list_path.read_text().splitlines()
+            lines = list_path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
+            # the reason only (strerror): never a line of the file
             raise SegmentError(
-                f"{path}: members_file {segment.members_file!r} cannot be read: {exc}"
+                f"{path}: members_file {segment.members_file!r} cannot be read: {exc.strerror}"
             ) from None
-        entries += [line.split("#", 1)[0].strip() for line in lines]
-    members = tuple(dict.fromkeys(entry for entry in entries if entry))
+        except UnicodeDecodeError:
+            raise SegmentError(
+                f"{path}: members_file {segment.members_file!r} is not UTF-8 text (one id or e-mail a line)"
+            ) from None
+        from_file = [line.split("#", 1)[0].strip() for line in lines]
+    listed = dict.fromkeys(entry for entry in inline if entry)
+    lines_of: dict[str, int] = {}
+    for number, entry in enumerate(from_file, start=1):
+        if entry and entry not in listed:
+            lines_of.setdefault(entry, number)
+    members = (*listed, *lines_of)
     if not members:
         raise SegmentError(f"{path}: static segment {segment.name!r} lists no members")
-    return members
+    return members, tuple(lines_of.values())
 
 
 def load_segments(folder: Path | None = None) -> tuple[list[SegmentFile], list[str]]:

@@ -108,9 +108,19 @@ def static_warnings(con: Connection, item: SegmentFile, today: dt.date) -> list[
         found.append(overdue)
     missing = unmatched_members(con, item)
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        # Only entries written in the YAML itself are quoted: a members_file is named by line numbers.
+        lines = {m: item.members_file_line(m) for m in missing}
+        quoted = [m for m in missing if lines[m] is None]
+        numbers = sorted(n for n in lines.values() if n is not None)
+        parts = []
+        if quoted:
+            parts.append(", ".join(quoted[:5]) + (" ..." if len(quoted) > 5 else ""))
+        if numbers:
+            shown = ", ".join(map(str, numbers[:10])) + (" ..." if len(numbers) > 10 else "")
+            parts.append(f"members_file {item.segment.members_file!r} line(s) {shown}")
         found.append(
-            f"{item.path}: {len(missing)} of {len(item.members)} listed members match no profile: {shown}"
+            f"{item.path}: {len(missing)} of {len(item.members)} listed members match no profile: "
+            + "; ".join(parts)
         )
     return found
 

@@ -1,9 +1,18 @@
 """config/segments/*.yml: segment definitions (static lists, dynamic rules, predictive score thresholds)."""
 
 import datetime as dt
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SegmentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 Scalar = str | int | float | bool | dt.date | dt.datetime
@@ -163,6 +172,28 @@ def _check_condition(rule: Condition, path: str) -> None:
         raise RuleError(f"{path}: within_days needs a whole number of days >= 1")
 
 
+MEMBERS_FILE_RULE = (
+    "members_file must be a relative path inside the segments folder (or REVLOOP_SEGMENT_DATA_DIR): "
+    "no absolute path, no '..'"
+)
+
+
+def members_file_rule(value: str) -> None:
+    """ValueError naming the rule when a members_file could point outside its folder."""
+    posix, windows = PurePosixPath(value), PureWindowsPath(value)
+    if (
+        not value.strip()
+        or "\0" in value
+        or posix.is_absolute()
+        or windows.is_absolute()
+        or windows.drive
+        or value.startswith(("~", "\\"))
+        or ".." in posix.parts
+        or ".." in windows.parts
+    ):
+        raise ValueError(MEMBERS_FILE_RULE)
+
+
 def _rules(data: Any) -> Rule | None:
     return None if data is None else parse_rule(data)
 
@@ -193,9 +224,17 @@ class Segment(BaseModel):
     family: Family | None = None
     rules: Any = None
     # static segments: a file of profile ids or e-mails (one a line, '#' comments), relative to the YAML file
+    # (or to the data folder REVLOOP_SEGMENT_DATA_DIR); it never leaves those folders
     members_file: str | None = None
     members: list[str] | None = None
     review_by: dt.date | None = None
+
+    @field_validator("members_file")
+    @classmethod
+    def _inside_folder(cls, value: str | None) -> str | None:
+        if value is not None:
+            members_file_rule(value)
+        return value
 
     @model_validator(mode="after")
     def _shape(self) -> "Segment":

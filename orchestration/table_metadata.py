@@ -1,4 +1,7 @@
-"""Row count and a small secrets-free sample of a warehouse table, as Dagster materialization metadata."""
+"""Row count and a small secrets-free sample of a warehouse table, as Dagster materialization metadata.
+
+Personal data (e-mails, phones, names) is masked in the sample unless REVLOOP_MASK_PII turns that off.
+"""
 
 import re
 from collections.abc import Iterable, Sequence
@@ -8,10 +11,12 @@ from typing import Any
 import duckdb
 from dagster import MetadataValue
 
+from revloop.privacy import mask_pii_enabled, mask_rows
+
 SAMPLE_ROWS = 5
 SAMPLE_COLUMNS = 12
 CELL_WIDTH = 40
-# Column names that may hold credentials are never sampled. PII such as e-mail is the analyst's own data.
+# Column names that may hold credentials are never sampled; personal data is masked (revloop.privacy).
 SECRET_COLUMN = re.compile(r"token|secret|passw|api_?key|credential|auth|session|cookie|signature", re.I)
 
 
@@ -40,8 +45,10 @@ def sample_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]], hidde
     return "\n".join(lines)
 
 
-def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
-    """dagster/row_count and a Markdown `sample` of the first rows of schema.table."""
+def table_metadata(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, mask_pii: bool | None = None
+) -> dict[str, Any]:
+    """dagster/row_count and a Markdown `sample` of the first rows of schema.table (masked: mask_pii)."""
     name = f"{quote(schema)}.{quote(table)}"
     columns = [
         row[0]
@@ -61,6 +68,8 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
     if shown:
         selected = ", ".join(quote(c) for c in shown)
         sample = con.execute(f"select {selected} from {name} limit {SAMPLE_ROWS}").fetchall()
+        if mask_pii_enabled() if mask_pii is None else mask_pii:
+            sample = mask_rows(shown, sample)
     return {
         "dagster/row_count": MetadataValue.int(rows),
         "sample": MetadataValue.md(sample_markdown(shown, sample, hidden)),

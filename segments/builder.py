@@ -1,18 +1,28 @@
 """The visual segment builder: a local web page to pick fields and operators, see the live count, save YAML.
 
-Run `python -m segments.builder` and open http://127.0.0.1:8765/ (only the local machine can reach it).
+Run `python -m segments.builder` and open the URL it prints: http://127.0.0.1:8765/?token=<random, per start>.
+Every request must come through a host name of this machine (DNS rebinding guard); the API wants the token
+in the X-Revloop-Token header, and saving wants a JSON body from the page's own origin (CSRF guard).
 """
 
 import argparse
 import datetime as dt
+import hmac
+import html
+import ipaddress
 import json
+import os
+import secrets
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
+from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
 from revloop.config import config_dir
@@ -23,10 +33,35 @@ from segments.definitions import SegmentError, parse_segment, segments_dir
 from segments.preview import open_read_only, preview_item
 
 PAGE = Path(__file__).with_name("builder.html")
+TOKEN_ENV = "REVLOOP_BUILDER_TOKEN"
+TOKEN_HEADER = "X-Revloop-Token"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+MAX_BODY_BYTES = 1024 * 1024
+# the page and the API answers are personal data and must not be framed, sniffed, cached or referred
+SAFE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+
+
+def _refuse(status: int, message: str) -> Response:
+    return _json({"error": message}, status)
+
+
+def host_name(value: str | None) -> str | None:
+    """The lower-cased name of a Host header or an Origin ("[::1]:8765" -> "::1"), None when malformed."""
+    if not value:
+        return None
+    try:
+        return urlsplit(value if "//" in value else f"//{value}").hostname
+    except ValueError:
+        return None
 
 
 class Builder:
@@ -41,21 +76,66 @@ class Builder:
         ]
     )
 
-    def __init__(self, warehouse: Path | None = None, config: Path | None = None):
+    def __init__(
+        self,
+        warehouse: Path | None = None,
+        config: Path | None = None,
+        token: str | None = None,
+        hosts: Iterable[str] = (),
+    ):
+        """`token`: the one every request must show (default: a new random one, see .token); `hosts`:
+        names besides localhost, 127.0.0.1 and ::1 that clients may use in the Host header."""
         self.warehouse = warehouse
         self.folder = segments_dir(config or config_dir())
+        self.token = token or secrets.token_urlsafe(32)
+        self.hosts = {h.lower() for h in (*LOOPBACK_NAMES, *hosts)}
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        request.max_content_length = MAX_BODY_BYTES
         try:
             endpoint, _ = self.url_map.bind_to_environ(environ).match()
-            response = getattr(self, endpoint)(request)
+            response = self._guard(request, endpoint) or getattr(self, endpoint)(request)
         except HTTPException as exc:
-            response = exc
+            response = _refuse(exc.code or 500, exc.description or exc.name)
+        response.headers.update(SAFE_HEADERS)
         return response(environ, start_response)
 
+    def _guard(self, request: Request, endpoint: str) -> Response | None:
+        """A refusal for a request from the wrong host, another origin, without the token or not JSON."""
+        host = host_name(request.environ.get("HTTP_HOST"))
+        if host not in self.hosts:
+            # a page on another site that re-points its DNS name at 127.0.0.1 arrives with its own name here
+            return _refuse(403, "the Host header is not a name of this builder (DNS rebinding guard)")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.environ['HTTP_HOST']}":
+            return _refuse(403, "requests from another origin are refused (the Origin header differs)")
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            return _refuse(403, "requests from another site are refused (Sec-Fetch-Site)")
+        shown = request.args.get("token") if endpoint == "page" else request.headers.get(TOKEN_HEADER)
+        if not shown:
+            where = "?token=... in the URL" if endpoint == "page" else f"the {TOKEN_HEADER} header"
+            return _refuse(401, f"missing token: open the URL the builder printed when it started ({where})")
+        if not hmac.compare_digest(shown.encode(), self.token.encode()):
+            return _refuse(401, "wrong token: open the URL the builder printed when it started")
+        if request.method == "POST" and request.mimetype != "application/json":
+            # a form on another site can post text/plain without a preflight; JSON it cannot
+            return _refuse(415, "send the body as application/json")
+        return None
+
     def page(self, request: Request) -> Response:
-        return Response(PAGE.read_text(), mimetype="text/html")
+        """The page, with the token for its API calls and a per-response nonce for its script and style."""
+        nonce = secrets.token_urlsafe(16)
+        text = (
+            PAGE.read_text()
+            .replace("{{token}}", html.escape(self.token, quote=True))
+            .replace("{{nonce}}", nonce)
+        )
+        policy = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
+            "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+        return Response(text, mimetype="text/html", headers={"Content-Security-Policy": policy})
 
     def fields(self, request: Request) -> Response:
         """Profile columns with their operators, the event names seen, the segment types."""
@@ -152,16 +232,51 @@ class Builder:
         return _json({"path": str(item.path), "yaml": text})
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Serve the builder on 127.0.0.1."""
+def is_loopback(host: str) -> bool:
+    """Whether an address to bind to is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the builder (127.0.0.1 unless told otherwise) and print the URL that carries its token."""
     parser = argparse.ArgumentParser(prog="python -m segments.builder", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default WAREHOUSE_PATH)")
     parser.add_argument("--config-dir", type=Path, help="config folder (default REVLOOP_CONFIG_DIR)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help=f"listen on a non-loopback address (needs the token in {TOKEN_ENV} and --allow-host)",
+    )
+    parser.add_argument(
+        "--allow-host", action="append", default=[], help="a host name clients use to reach it (repeatable)"
+    )
     args = parser.parse_args(argv)
-    print(f"segment builder on http://127.0.0.1:{args.port}/")
-    run_simple("127.0.0.1", args.port, Builder(args.warehouse, args.config_dir))
+    fixed_token = os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(args.host) and not (args.allow_remote and fixed_token):
+        print(
+            f"segment builder: refusing to listen on {args.host}: it serves personal data. Use 127.0.0.1, or "
+            f"pass --allow-remote and set {TOKEN_ENV} to a long random token.",
+            file=sys.stderr,
+        )
+        return 2
+    hosts = [*args.allow_host, *([] if is_loopback(args.host) else [args.host])]
+    app = Builder(args.warehouse, args.config_dir, token=fixed_token, hosts=hosts)
+    server = create_server(
+        app, host=args.host, port=args.port, threads=4, channel_timeout=30, ident="revloop"
+    )
+    shown = f"<{TOKEN_ENV}>" if fixed_token else app.token
+    name = "127.0.0.1" if is_loopback(args.host) else args.host
+    print(f"segment builder on http://{name}:{server.effective_port}/?token={shown}", flush=True)
+    server.run()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from ingestion.warehouse import warehouse_path
+from revloop.privacy import mask_pii_enabled, mask_records
 from segments.compiler import compile_segment, profile_columns
 from segments.conversions import DEFAULT_KIND, KINDS, outcome_queries
 from segments.definitions import SegmentError, SegmentFile, load_segment
@@ -74,8 +75,12 @@ def preview_item(
     as_of: dt.datetime | None = None,
     with_suggestions: bool = True,
     conversion: str = DEFAULT_KIND,
+    mask_pii: bool | None = None,
 ) -> Preview:
-    """Count and sample the profiles a loaded segment matches; suggestions aim at the `conversion` kind."""
+    """Count and sample the profiles a loaded segment matches; suggestions aim at the `conversion` kind.
+
+    E-mails, phones and names in the sample are masked unless mask_pii (default REVLOOP_MASK_PII) is off.
+    """
     if conversion not in KINDS:
         raise SegmentError(f"unknown conversion {conversion!r}; allowed: {', '.join(KINDS)}")
     as_of = as_of or dt.datetime.now(dt.UTC)
@@ -93,6 +98,8 @@ def preview_item(
             [*compiled.params, sample_size],
         )
         sample = [dict(zip(shown, row, strict=True)) for row in cursor.fetchall()]
+        if mask_pii_enabled() if mask_pii is None else mask_pii:
+            sample = mask_records(sample)
         notes = static_warnings(con, item, as_of.date()) if item.segment.type == "static" else []
         suggestions = None
         if with_suggestions:

@@ -19,11 +19,12 @@ from tests.integration.test_segments_engine import fixture_warehouse  # noqa: F4
 @pytest.fixture
 def builder_url(fixture_warehouse, tmp_path) -> Iterator[str]:  # noqa: F811
     """The builder on the fixture warehouse, served on a free 127.0.0.1 port until the test ends."""
-    server = make_server("127.0.0.1", 0, Builder(fixture_warehouse, tmp_path), threaded=True)
+    builder = Builder(fixture_warehouse, tmp_path)
+    server = make_server("127.0.0.1", 0, builder, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="segment-builder", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/"
+        yield f"http://127.0.0.1:{server.server_port}/?token={builder.token}"  # as `make builder` prints it
     finally:
         server.shutdown()
         server.server_close()

@@ -16,13 +16,24 @@ SEGMENT = {
 }
 
 
+TOKEN = "builder-test-token"
+
+
+class TokenClient(Client):
+    """A test client that shows the builder's token on every request, as the page does."""
+
+    def open(self, *args, **kwargs):
+        kwargs["headers"] = {"X-Revloop-Token": TOKEN, **dict(kwargs.get("headers") or {})}
+        return super().open(*args, **kwargs)
+
+
 def client(warehouse, config) -> Client:
-    return Client(Builder(warehouse, config))
+    return TokenClient(Builder(warehouse, config, token=TOKEN))
 
 
 def test_page_and_field_catalogue(fixture_warehouse, tmp_path):  # noqa: F811
     app = client(fixture_warehouse, tmp_path)
-    page = app.get("/")
+    page = app.get(f"/?token={TOKEN}")
     assert page.status_code == 200 and "Segment builder" in page.text and "/api/preview" in page.text
     fields = app.get("/api/fields").json
     by_name = {f["name"]: f for f in fields["fields"]}

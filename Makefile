@@ -63,7 +63,8 @@ bench: manifest
 	$(BIN)/python -m benchmarks.identity --records 1000000
 	$(BIN)/python -m benchmarks.ml --profiles 1000000
 
-# The segment builder page on http://127.0.0.1:8765 over the warehouse of `make demo`.
+# The segment builder page on http://127.0.0.1:8765 over the warehouse of `make demo`: open the URL it prints
+# (it carries the token of this start; see README, Segments).
 builder: install
 	$(BIN)/python -m segments.builder --port 8765
 

@@ -178,7 +178,11 @@ class Builder:
         if not isinstance(data, dict) or not isinstance(data.get("segment"), dict):
             raise SegmentError('send {"segment": {...}} as JSON')
         name = str(data["segment"].get("name") or "unnamed")
-        return parse_segment(data["segment"], self.folder / f"{name}.yml"), data
+        path = self.folder / f"{name}.yml"
+        if path.parent != self.folder:
+            # the name becomes a file name: it must not climb out of (or replace) the segments folder
+            raise SegmentError(f"name: {name!r} is not a segment name (lower-case letters, digits, _)")
+        return parse_segment(data["segment"], path), data
 
     def preview(self, request: Request) -> Response:
         try:

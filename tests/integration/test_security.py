@@ -229,9 +229,10 @@ def test_oversized_and_malformed_builder_bodies(fixture_warehouse, config):  # n
     for body in (b"{not json", b"[]", b'{"segment": []}', b"\xff\xfe"):
         response = app.post("/api/save", data=body, content_type="application/json")
         assert response.status_code == 400 and "send" in response.json["error"]
-    sneaky = {**DYNAMIC, "name": "../../escape"}
-    response = app.post("/api/save", json={"segment": sneaky})
-    assert response.status_code == 400 and "name" in response.json["error"]
+    for name in ("../../escape", "/tmp/escape", "sub/escape"):
+        response = app.post("/api/save", json={"segment": {**DYNAMIC, "name": name}})
+        assert response.status_code == 400 and "name" in response.json["error"]
+    assert not Path("/tmp/escape.yml").exists()
     assert not list((config / "segments").iterdir()) and not (config.parent / "escape.yml").exists()
 
 

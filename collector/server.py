@@ -1,11 +1,33 @@
 """Serve the collector with waitress: oversized bodies refused from their headers, idle clients dropped."""
 
+import logging
 import threading
 
 from waitress import wasyncore
 from waitress.server import create_server
 
 from revloop.config.collector import CollectorConfig, Limits, ServerSettings
+
+log = logging.getLogger("collector.access")
+PROFILES_PREFIX = "/v1/profiles/"
+
+
+class AccessLog:
+    """One log line per request (method, path, status) that never shows a key, a query or an e-mail."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PROFILES_PREFIX):
+            path = PROFILES_PREFIX + "<redacted>"  # an e-mail address is personal data
+
+        def logged(status, headers, exc_info=None):
+            log.info('"%s %s" %s', environ.get("REQUEST_METHOD"), path, status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, logged)
 
 
 def build_server(app, host: str, port: int, limits: Limits, settings: ServerSettings, socket_map=None):
@@ -16,7 +38,7 @@ def build_server(app, host: str, port: int, limits: Limits, settings: ServerSett
     exceed max_request_bytes, and closes a connection that sent nothing for channel_timeout_seconds.
     """
     return create_server(
-        app,
+        AccessLog(app),
         map={} if socket_map is None else socket_map,
         host=host,
         port=port,

@@ -438,3 +438,13 @@ def test_builder_samples_are_masked_unless_turned_off(fixture_warehouse, config,
     monkeypatch.setenv("REVLOOP_MASK_PII", "off")
     body = builder(fixture_warehouse, config).post("/api/preview", json={"segment": everyone}).json
     assert "eve@delta.com" in [row["email"] for row in body["sample"]]
+
+
+def test_access_log_never_shows_profile_keys(collector, caplog):
+    with caplog.at_level("INFO", logger="collector.access"):
+        url = collector.url
+        requests.get(f"{url}/v1/profiles/ada@example.com?debug=1", headers={"Authorization": "Bearer x"})
+        requests.post(f"{url}/v1/track", json={"writeKey": WEBSITE_KEY}, headers={"Authorization": AUTH})
+    text = caplog.text
+    assert '"GET /v1/profiles/<redacted>" 503' in text and '"POST /v1/track" 400' in text
+    assert "ada@" not in text and WEBSITE_KEY not in text and "debug" not in text

@@ -273,7 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     hosts = [*args.allow_host, *([] if is_loopback(args.host) else [args.host])]
     app = Builder(args.warehouse, args.config_dir, token=fixed_token, hosts=hosts)
     server = create_server(
-        app, host=args.host, port=args.port, threads=4, channel_timeout=30, ident="revloop"
+        app,
+        host=args.host,
+        port=args.port,
+        threads=4,
+        channel_timeout=30,
+        max_request_body_size=MAX_BODY_BYTES + 1,  # refused from Content-Length, before it is read
+        ident="revloop",
     )
     shown = f"<{TOKEN_ENV}>" if fixed_token else app.token
     name = "127.0.0.1" if is_loopback(args.host) else args.host

@@ -106,10 +106,10 @@ def resolve_members_file(path: Path, name: str) -> Path:
     found = next((c for c in candidates if c.exists()), None)
     if found is None:
         raise SegmentError(f"{path}: members_file {name!r} does not exist")
-    mode = found.stat().st_mode
-    if not stat.S_ISREG(mode):
+    status = found.stat()
+    if not stat.S_ISREG(status.st_mode):
         raise SegmentError(f"{path}: members_file {name!r} is not a regular file")
-    if found.stat().st_size > MAX_MEMBERS_FILE_BYTES:
+    if status.st_size > MAX_MEMBERS_FILE_BYTES:
         raise SegmentError(f"{path}: members_file {name!r} is over {MAX_MEMBERS_FILE_BYTES} bytes")
     return found
 

@@ -13,7 +13,16 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from activation.handoff.assignment import Assigner, Lead, rep_from_row
-from activation.handoff.crm import TaskRequest, create_tasks, find_tasks, open_tasks, set_owners
+from activation.handoff.crm import (
+    SalesforceQueue,
+    TaskRequest,
+    create_tasks,
+    find_tasks,
+    hubspot_team_owners,
+    open_tasks,
+    salesforce_lead_queue,
+    set_owners,
+)
 from activation.handoff.lifecycle import read_back
 from activation.handoff.notify import Attempt, Mail, outbox_rows, send_due
 from activation.handoff.payload import build_payloads, render, render_html, summary
@@ -137,6 +146,22 @@ class _Run:
             None,
         )
 
+    def queues(self) -> tuple[SalesforceQueue | None, set[str] | None]:
+        """The configured Salesforce lead queue and HubSpot team's owner ids (None: not configured/found)."""
+        names = self.assignment.queues
+        queue = team = None
+        if names.get("salesforce") and self.sf is not None:
+            queue = salesforce_lead_queue(self.sf, names["salesforce"])
+            if queue is None:
+                self.report.errors.append(
+                    f"Salesforce queue {names['salesforce']!r} not found or not for Leads: rules pick reps"
+                )
+        if names.get("hubspot") and self.hs is not None:
+            team = hubspot_team_owners(self.hs, names["hubspot"]) or None
+            if team is None:
+                self.report.errors.append(f"HubSpot team {names['hubspot']!r} has no owner: rules pick reps")
+        return queue, team
+
     def hand_off(self, statuses) -> None:
         for table in (SIGNALS, BEHAVIORS, REPS):
             if not _table_exists(self.con, table):
@@ -173,6 +198,7 @@ class _Run:
             return
         reps = [rep_from_row(r) for r in self.store.rows(f"select * from {REPS}")]
         assigner = Assigner(self.assignment, reps, self.store.round_robin(), self.store.now_sequence())
+        queue, team = self.queues() if any(d.priority == "standard" for d in due) else (None, None)
         payloads = build_payloads(
             self.con, [d.profile_id for d in due], self.config.notifications.interaction_log_limit
         )
@@ -187,10 +213,19 @@ class _Run:
             crm, (crm_object, record_id) = target
             products = frozenset(p for p in (signal.get("interested_products") or "").split(",") if p)
             lead = Lead(signal.get("country"), signal.get("industry"), products)
-            assignment = assigner.assign(crm, lead)
-            if assignment is None:
-                skipped[f"no active rep in {crm}"] += 1
-                continue
+            standard = item.priority == "standard"
+            if standard and crm == "salesforce" and crm_object == "Lead" and queue is not None:
+                owner_id, owner_email, rule = queue.queue_id, ", ".join(queue.emails), "queue"
+                detail = f"queue {queue.name}"
+            else:
+                among = team if standard and crm == "hubspot" else None
+                assignment = assigner.assign(crm, lead, among)
+                if assignment is None:
+                    skipped[f"no active rep in {crm}"] += 1
+                    continue
+                owner_id, owner_email, rule = assignment.rep.rep_id, assignment.rep.email, assignment.rule
+                team_note = f"team {self.assignment.queues['hubspot']}; " if among else ""
+                detail = team_note + assignment.detail
             state = states.get(item.profile_id)
             cycle = state["cycle"] if state else 1
             due_days = self.config.task.due_days[item.priority]
@@ -199,16 +234,16 @@ class _Run:
                     "profile_id": item.profile_id,
                     "trigger": item.trigger,
                     "priority": item.priority,
-                    "owner_id": assignment.rep.rep_id,
-                    "assignment_rule": assignment.rule,
+                    "owner_id": owner_id,
+                    "assignment_rule": rule,
                     "handed_off_at": self.as_of,
                     "crm": crm,
                     "crm_record_id": record_id,
                     "cycle": cycle,
                     "state": "handed_off",
                     "crm_object": crm_object,
-                    "owner_email": assignment.rep.email,
-                    "assignment_detail": assignment.detail,
+                    "owner_email": owner_email,
+                    "assignment_detail": detail,
                     "trigger_detail": item.detail,
                     "status_at_handoff": statuses.get((crm, record_id)),
                     "lead_score": item.lead_score,
@@ -264,7 +299,8 @@ class _Run:
 
         requests, by_subject = [], {}
         for h in pending:
-            if h["task_id"] is None and h["owner_set_at"] is not None:
+            # a queue owns the Lead and is the sales to-do list (a Salesforce Task needs a user as owner)
+            if h["task_id"] is None and h["owner_set_at"] is not None and h["assignment_rule"] != "queue":
                 payload = json.loads(h["payload"] or "{}")
                 request = TaskRequest(
                     h["crm"],
@@ -297,7 +333,8 @@ class _Run:
         self.record_notifications()
 
     def _rep_email(self, h: Mapping[str, Any]) -> list[str]:
-        return [h["owner_email"]] if h.get("owner_email") else []
+        # a queue's notification goes to its e-mail or to each of its members
+        return [a.strip() for a in (h.get("owner_email") or "").split(",") if a.strip()]
 
     def record_notifications(self) -> None:
         """Record the e-mails of every handoff whose task exists (sent later by flush, from the outbox)."""
@@ -307,7 +344,7 @@ class _Run:
             h
             for h in self.store.open_handoffs()
             if h["state"] == "handed_off"
-            and h["task_id"] is not None
+            and (h["task_id"] is not None or (h["assignment_rule"] == "queue" and h["owner_set_at"]))
             and (h["profile_id"], h["cycle"]) not in recorded
         ]
         mails = []
@@ -315,11 +352,14 @@ class _Run:
             payload = json.loads(h["payload"] or "{}")
             why = f"{h['trigger']} trigger: {h['trigger_detail']}"
             limit = self.config.notifications.interaction_log_limit
-            where = (
-                f"{h['crm']} {h['crm_object']} {h['crm_record_id']}, "
-                f"task {h['task_id']} due {h['task_due_date']}"
+            where = f"{h['crm']} {h['crm_object']} {h['crm_record_id']}" + (
+                f", task {h['task_id']} due {h['task_due_date']}" if h["task_id"] else ""
             )
-            intro = f"You have a new {h['priority']} lead ({where})."
+            intro = (
+                f"A new {h['priority']} lead is in {h['assignment_detail']} ({where})."
+                if h["assignment_rule"] == "queue"
+                else f"You have a new {h['priority']} lead ({where})."
+            )
             mails.append(
                 Mail(
                     "handoff",

@@ -127,7 +127,8 @@ def send_mail(
     if not to:
         raise ValueError("an e-mail needs at least one recipient")
     message = build_message(settings.sender, to, subject, body, html, message_id)
-    with _connect(settings) as smtp:
+    smtp = _connect(settings)
+    try:
         smtp.ehlo()
         secure = settings.uses_implicit_tls
         if not secure and smtp.has_extn("starttls"):
@@ -142,4 +143,10 @@ def send_mail(
                 )
             smtp.login(settings.username, settings.password or "")
         smtp.send_message(message)
+    finally:
+        # once the server accepted the message, a failed QUIT must not make the caller send it again
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
     return message["Message-ID"]

@@ -72,7 +72,7 @@ def build_payloads(
         con.unregister("handoff_ids")
     payloads: dict[str, dict[str, Any]] = {
         p["profile_id"]: {
-            "profile": {k: _plain(v) for k, v in p.items() if v is not None},
+            "profile": {k: _plain(v) for k, v in p.items()},  # every column, empty ones too
             "interaction_log": [],
             "interaction_count": totals.get(p["profile_id"], 0),
             "interaction_log_table": LOG_TABLE,
@@ -110,6 +110,10 @@ def _name(profile: dict[str, Any]) -> str:
     return name or str(profile.get("email") or "")
 
 
+def _shown(value: Any) -> Any:
+    return "-" if value is None or value == "" else value
+
+
 def _props(touch: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in (touch.get("properties") or {}).items())
 
@@ -133,7 +137,7 @@ def render(payload: dict[str, Any], trigger_detail: str, limit: int = 50) -> str
     """The payload as plain text for a task body or an e-mail's text part."""
     profile = payload.get("profile", {})
     lines = [f"Lead: {_name(profile)} <{profile.get('email', '')}>", f"Why now: {trigger_detail}", ""]
-    lines += ["Profile:"] + [f"  {k}: {v}" for k, v in profile.items()]
+    lines += ["Profile:"] + [f"  {k}: {_shown(v)}" for k, v in profile.items()]
     lines += ["", "Lead score breakdown:"]
     lines += [f"  {f['factor']}: {f['points']:+g}" for f in payload.get("score_breakdown", [])] or ["  none"]
     lines += ["", "Marketing touchpoints (latest first):"]
@@ -164,7 +168,7 @@ def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, i
         f"<h2>{escape(_name(profile))} &lt;{escape(str(profile.get('email', '')))}&gt;</h2>",
         f"<p><b>Why now:</b> {escape(trigger_detail)}</p>",
         "<h3>Profile</h3>",
-        _table(["field", "value"], [[k, v] for k, v in profile.items()]),
+        _table(["field", "value"], [[k, _shown(v)] for k, v in profile.items()]),
         "<h3>Lead score breakdown</h3>",
         _table(
             ["factor", "points"],

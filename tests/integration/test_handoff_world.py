@@ -4,6 +4,7 @@ Ten open Salesforce Leads created 20 days ago, status "Open - Not Contacted", ne
 under the time trigger to the sales queue. Five created 200-360 days ago: reported, not handed off.
 """
 
+import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -22,6 +23,24 @@ from tests.fixtures.warehouse import load_raw_warehouse
 pytestmark = pytest.mark.slow
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
+CONTRACT_PROFILE_COLUMNS = (
+    "profile_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company_name",
+    "job_title",
+    "country",
+    "industry",
+    "lifecycle_stage",
+    "lead_score",
+    "churn_risk",
+    "purchase_likelihood",
+    "engagement_potential",
+    "first_seen_at",
+    "last_seen_at",
+)
 HANDOFF_MODELS = (
     "int_handoff_signals",
     "int_handoff_behaviors",
@@ -64,6 +83,11 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
                 "using (profile_id) where s.salesforce_lead_id in (select unnest(?))",
                 [planted["fresh"]],
             ).fetchall()[0][0]
+            payload = json.loads(
+                con.execute(
+                    "select payload from marts.lead_handoffs where crm_record_id = ?", [planted["fresh"][0]]
+                ).fetchall()[0][0]
+            )
             reported = {
                 r[0]
                 for r in con.execute("select crm_record_id from activation.handoff_stale_leads").fetchall()
@@ -71,6 +95,8 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
         owners = {r["Id"]: r["OwnerId"] for r in sandbox.salesforce.app.records("Lead")}
     # the figures the issue's closing note quotes (pytest -s shows them)
     print(f"handoff world: handed_off={report.handed_off} stale={report.stale} skipped={report.skipped}")
+    assert set(CONTRACT_PROFILE_COLUMNS) <= set(payload["profile"])  # the whole profile travels
+    assert payload["interaction_log"] == [] and payload["interaction_count"] == 0
     assert touches == 0  # marketing never e-mailed (or otherwise touched) them
     assert handed == {lead: "time:standard" for lead in planted["fresh"]}
     assert set(planted["stale"]) <= reported and report.stale >= len(planted["stale"])

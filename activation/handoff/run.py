@@ -125,6 +125,49 @@ class _Run:
         rows = self.con.execute(f"select crm, crm_record_id, lead_status from {STATUSES}").fetchall()
         return {(crm, record): status for crm, record, status in rows}
 
+    def track_statuses(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each CRM record's nurturing status now, with when it (re-)entered nurturing as revloop saw it.
+
+        The first sighting gives no entry time (the record's creation counts); a move from a sales status
+        into a nurturing one dates the entry at the record's last modification.
+        """
+        if not _table_exists(self.con, STATUSES):
+            return {}
+        rows = self.store.rows(f"select crm, crm_record_id, lead_status, updated_at from {STATUSES}")
+        seen = self.store.record_statuses()
+        current, changed = {}, []
+        for row in rows:
+            key = (row["crm"], row["crm_record_id"])
+            nurturing = row["lead_status"] is None or row["lead_status"] in self._nurturing_statuses(
+                row["crm"]
+            )
+            before = seen.get(key)
+            if before is None or not nurturing:
+                entered = None
+            elif not before["is_nurturing"]:
+                modified = row["updated_at"]
+                if modified is not None and modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=UTC)
+                entered = min(modified or self.as_of, self.as_of)
+            else:
+                entered = before["entered_nurturing_at"]
+            state = {
+                "crm": row["crm"],
+                "crm_record_id": row["crm_record_id"],
+                "lead_status": row["lead_status"],
+                "is_nurturing": nurturing,
+                "entered_nurturing_at": entered,
+            }
+            current[key] = state
+            if before is None or any(before[k] != state[k] for k in ("lead_status", "is_nurturing")):
+                changed.append(state)
+        self.store.save_record_statuses(changed)
+        return current
+
+    def _nurturing_statuses(self, crm: str) -> set[str]:
+        recycled = self.config.crm_states.get(crm)
+        return set(self.config.nurturing_statuses.get(crm, [])) | set(recycled.recycled if recycled else [])
+
     def read_back(self, statuses) -> None:
         current = self.store.states()
         moved = read_back(self.store.open_handoffs(), statuses, self.config, self.as_of)
@@ -168,14 +211,23 @@ class _Run:
                 raise RuntimeError(
                     f"{table} is missing: build the dbt models of dbt_project/models/handoff first"
                 )
-        signals = {s["profile_id"]: s for s in self.store.rows(f"select * from {SIGNALS}")}
+        created = _created_by_sync(self.store)
+        records = self.track_statuses()
+        signals = {}
+        for signal in self.store.rows(f"select * from {SIGNALS}"):
+            target = self._target(signal, created)
+            record = records.get((target[0], target[1][1])) if target else None
+            signals[signal["profile_id"]] = {
+                **signal,
+                "in_nurturing_status": record is None or record["is_nurturing"],
+                "nurturing_entered_at": record["entered_nurturing_at"] if record else None,
+            }
         behaviors: dict[str, list[tuple[str, datetime]]] = {}
         for profile_id, behavior, at in self.con.execute(
             f"select profile_id, behavior, last_occurred_at from {BEHAVIORS}"
         ).fetchall():
             behaviors.setdefault(profile_id, []).append((behavior, at))
         states = self.store.states()
-        created = _created_by_sync(self.store)
         too_old = stale(signals.values(), states, self.config, self.as_of)
         self.store.report_stale(
             [

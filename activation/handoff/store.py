@@ -34,6 +34,10 @@ alter table activation.outbox add column if not exists html varchar;
 alter table activation.outbox add column if not exists attempts integer default 0;
 alter table activation.outbox add column if not exists next_attempt_at timestamptz;
 alter table marts.lead_handoffs add column if not exists reminder_tasks_created integer default 0;
+create table if not exists activation.handoff_record_status (
+    crm varchar, crm_record_id varchar, lead_status varchar, is_nurturing boolean,
+    entered_nurturing_at timestamptz, primary key (crm, crm_record_id)
+);
 create table if not exists activation.handoff_stale_leads (
     profile_id varchar, nurturing_started_at timestamptz, days_in_nurturing double, crm varchar,
     crm_record_id varchar, reported_at timestamptz
@@ -203,6 +207,16 @@ class HandoffStore:
             "attempts = coalesce(attempts, 0) + 1 where message_id = ?",
             [error, next_attempt_at, message_id],
         )
+
+    def record_statuses(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The lead status revloop last saw per CRM record, and when it (re-)entered nurturing."""
+        rows = self.rows("select * from activation.handoff_record_status")
+        return {(r["crm"], r["crm_record_id"]): r for r in rows}
+
+    def save_record_statuses(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert changed record statuses."""
+        columns = ("crm", "crm_record_id", "lead_status", "is_nurturing", "entered_nurturing_at")
+        self._transaction(("activation.handoff_record_status", columns, rows, "or replace"))
 
     def report_stale(self, rows: Sequence[dict[str, Any]]) -> None:
         """Replace the list of leads in nurturing too long to be handed off by the time trigger."""

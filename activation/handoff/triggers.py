@@ -36,12 +36,13 @@ def _nurturing(row: Mapping[str, Any], state: Mapping[str, Any] | None, config: 
 
 def nurturing_since(row: Mapping[str, Any], state: Mapping[str, Any] | None) -> datetime | None:
     """When marketing took the lead: its CRM record's creation or first marketing touch (the signal's
-    nurturing_started_at), or its return to nurturing after sales recycled it, whichever is later."""
-    started = _at(row.get("nurturing_started_at"))
+    nurturing_started_at), its (re-)entry into a nurturing status (nurturing_entered_at), or its return
+    to nurturing after sales recycled a handoff, whichever is later; None while sales works the record."""
+    if not row.get("in_nurturing_status", True):
+        return None
     returned = _at(state["cycle_started_at"]) if state and state.get("cycle", 1) > 1 else None
-    if started is None or returned is None:
-        return started or returned
-    return max(started, returned)
+    moments = [_at(row.get("nurturing_started_at")), _at(row.get("nurturing_entered_at")), returned]
+    return max((m for m in moments if m is not None), default=None)
 
 
 def _in_time_window(since: datetime, config: HandoffConfig, as_of: datetime) -> bool:

@@ -140,8 +140,18 @@ class Reminders(_Strict):
     max_reminders: int = Field(default=2, ge=0)
 
 
+def _default_nurturing() -> dict[str, list[str]]:
+    return {"salesforce": ["Open - Not Contacted"], "hubspot": ["NEW", "OPEN"]}
+
+
 class HandoffConfig(_Strict):
     """The whole of config/handoff.yml."""
+
+    # CRM lead statuses under which marketing still owns a record (no status counts too, and so do the
+    # crm_states recycled ones): the time trigger counts from the record's creation or its (re-)entry here
+    nurturing_statuses: dict[Literal["salesforce", "hubspot"], list[str]] = Field(
+        default_factory=_default_nurturing
+    )
 
     triggers: Triggers = Field(default_factory=Triggers)
     eligible_lifecycle_stages: list[str] = Field(

@@ -82,7 +82,12 @@ def _warehouse(con, leads, hs_contact, reps):
         con,
         "intermediate.int_handoff_crm_statuses",
         [
-            {"crm": "salesforce", "crm_record_id": lead, "lead_status": "Open - Not Contacted"}
+            {
+                "crm": "salesforce",
+                "crm_record_id": lead,
+                "lead_status": "Open - Not Contacted",
+                "updated_at": T - timedelta(days=30),
+            }
             for lead in leads
         ],
     )

@@ -1,20 +1,33 @@
-"""Notification e-mail over SMTP, configured by SMTP_HOST, SMTP_PORT and SMTP_FROM."""
+"""Notification e-mail over SMTP, configured by SMTP_HOST, SMTP_PORT and SMTP_FROM (TLS verified)."""
 
 import os
 import smtplib
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+
+IMPLICIT_TLS_PORT = 465  # SMTPS (RFC 8314): TLS from the first byte
+_TRUE = {"1", "true", "yes", "on"}
 
 
 class MailConfigError(ValueError):
     """The SMTP variables are set but unusable."""
 
 
+class InsecureLoginError(smtplib.SMTPException):
+    """The server offers no TLS and a login would send the password in clear."""
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
-    """Where notification e-mails go; the password, if any, stays out of repr and logs."""
+    """Where notification e-mails go; the password, if any, stays out of repr and logs.
+
+    implicit_tls: TLS from the first byte (port 465 by default); otherwise STARTTLS whenever the server
+    offers it. ca_file: extra CA bundle to trust (a private relay); certificates and host names are always
+    verified. allow_plaintext_login: log in without TLS (a local relay only).
+    """
 
     host: str
     port: int
@@ -22,9 +35,20 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout_s: float = 30.0
+    implicit_tls: bool | None = None
+    ca_file: str | None = None
+    allow_plaintext_login: bool = False
 
     def __repr__(self) -> str:
         return f"SmtpSettings(host={self.host!r}, port={self.port}, sender={self.sender!r})"
+
+    @property
+    def uses_implicit_tls(self) -> bool:
+        return self.port == IMPLICIT_TLS_PORT if self.implicit_tls is None else self.implicit_tls
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A context that verifies the server's certificate chain and host name."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "SmtpSettings | None":
@@ -39,37 +63,90 @@ class SmtpSettings:
         sender = env.get("SMTP_FROM", "").strip()
         if "@" not in sender:
             raise MailConfigError("SMTP_FROM must be the sender's e-mail address when SMTP_HOST is set")
+        ca_file = env.get("SMTP_CA_FILE", "").strip() or None
+        if ca_file and not os.path.isfile(ca_file):
+            raise MailConfigError(f"SMTP_CA_FILE names no file: {ca_file!r}")
+        tls_text = env.get("SMTP_IMPLICIT_TLS", "").strip().lower()
         return cls(
             host=host,
             port=int(port_text),
             sender=sender,
             username=env.get("SMTP_USERNAME") or None,
             password=env.get("SMTP_PASSWORD") or None,
+            implicit_tls=(tls_text in _TRUE) if tls_text else None,
+            ca_file=ca_file,
+            allow_plaintext_login=env.get("SMTP_ALLOW_PLAINTEXT_LOGIN", "").strip().lower() in _TRUE,
         )
 
 
-def build_message(sender: str, to: Sequence[str], subject: str, body: str) -> EmailMessage:
-    """A plain-text message with its own Message-ID, so a receiver can tell a resend from a new mail."""
+def build_message(
+    sender: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    html: str | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """A message with a plain-text part (and an HTML alternative), under a stable Message-ID.
+
+    A caller that records the Message-ID before sending passes it in: a resend then carries the same id,
+    so a receiver can tell it from a new mail.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 
-def send_mail(settings: SmtpSettings, to: Sequence[str], subject: str, body: str) -> str:
-    """Send one e-mail; returns its Message-ID. Uses STARTTLS when the server offers it."""
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    if settings.uses_implicit_tls:
+        return smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout_s, context=settings.tls_context()
+        )
+    return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
+
+
+def send_mail(
+    settings: SmtpSettings,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    html: str | None = None,
+    message_id: str | None = None,
+) -> str:
+    """Send one e-mail; returns its Message-ID once the server accepted it.
+
+    TLS: implicit on 465, else STARTTLS when offered, both with verified certificates; a login over a
+    connection without TLS is refused unless allow_plaintext_login.
+    """
     if not to:
         raise ValueError("an e-mail needs at least one recipient")
-    message = build_message(settings.sender, to, subject, body)
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
+    message = build_message(settings.sender, to, subject, body, html, message_id)
+    smtp = _connect(settings)
+    try:
         smtp.ehlo()
-        if smtp.has_extn("starttls"):
-            smtp.starttls()
+        secure = settings.uses_implicit_tls
+        if not secure and smtp.has_extn("starttls"):
+            smtp.starttls(context=settings.tls_context())
             smtp.ehlo()
+            secure = True
         if settings.username:
+            if not secure and not settings.allow_plaintext_login:
+                raise InsecureLoginError(
+                    f"{settings.host}:{settings.port} offers no TLS: refusing to send the SMTP password in "
+                    "clear (set SMTP_ALLOW_PLAINTEXT_LOGIN=1 only for a local relay)"
+                )
             smtp.login(settings.username, settings.password or "")
         smtp.send_message(message)
+    finally:
+        # once the server accepted the message, a failed QUIT must not make the caller send it again
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
     return message["Message-ID"]

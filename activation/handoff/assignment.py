@@ -115,9 +115,12 @@ class Assigner:
         pick = min(reps, key=lambda r: (self.last_sequence.get((r.crm, r.rep_id), 0), r.rep_id))
         return [pick], "longest since last turn"
 
-    def assign(self, crm: str, lead: Lead) -> Assignment | None:
-        """The rep for a lead handed off in crm, or None when crm has no rep."""
-        reps = sorted((r for r in self.reps if r.crm == crm), key=lambda r: r.rep_id)
+    def assign(self, crm: str, lead: Lead, among: set[str] | None = None) -> Assignment | None:
+        """The rep for a lead handed off in crm (one of the rep ids among, if given), or None for nobody."""
+        reps = sorted(
+            (r for r in self.reps if r.crm == crm and (among is None or r.rep_id in among)),
+            key=lambda r: r.rep_id,
+        )
         if not reps:
             return None
         steps, decided = [], None

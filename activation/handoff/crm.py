@@ -217,3 +217,56 @@ def find_tasks(sf: Salesforce | None, hs: HubSpot | None, requests: Sequence[Tas
                 if subject in wanted:
                     found[wanted[subject]] = task.id
     return found
+
+
+@dataclass(frozen=True)
+class SalesforceQueue:
+    """A Salesforce Queue that can own Leads, and who hears of what lands in it."""
+
+    queue_id: str
+    name: str
+    emails: tuple[str, ...]
+
+
+def _soql_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def salesforce_lead_queue(sf: Salesforce, name: str) -> SalesforceQueue | None:
+    """The Queue named name (DeveloperName or Name) if it supports Lead; its e-mail, else its members'."""
+    text = _soql_text(name)
+    groups = sf.query_all(
+        "SELECT Id, Name, DeveloperName, Email FROM Group "
+        f"WHERE Type = 'Queue' AND (DeveloperName = '{text}' OR Name = '{text}')"
+    )["records"]
+    for group in groups:
+        supported = sf.query_all(
+            f"SELECT Id FROM QueueSobject WHERE QueueId = '{group['Id']}' AND SobjectType = 'Lead'"
+        )["records"]
+        if not supported:
+            continue
+        if group.get("Email"):
+            return SalesforceQueue(group["Id"], group["Name"], (group["Email"],))
+        members = sf.query_all(f"SELECT UserOrGroupId FROM GroupMember WHERE GroupId = '{group['Id']}'")
+        users = [m["UserOrGroupId"] for m in members["records"] if m["UserOrGroupId"].startswith("005")]
+        emails: tuple[str, ...] = ()
+        if users:
+            ids = ", ".join(f"'{u}'" for u in users if u.isalnum())
+            rows = sf.query_all(f"SELECT Email FROM User WHERE Id IN ({ids}) AND IsActive = true")["records"]
+            emails = tuple(sorted(r["Email"] for r in rows if r.get("Email")))
+        return SalesforceQueue(group["Id"], group["Name"], emails)
+    return None
+
+
+def hubspot_team_owners(hs: HubSpot, team: str) -> set[str]:
+    """Ids of the active owners in the team named (or with the id) team, from /crm/v3/owners."""
+    found: set[str] = set()
+    after = None
+    while True:
+        page = hs.crm.owners.owners_api.get_page(limit=100, after=after, archived=False)
+        for owner in page.results:
+            if any(team in (t.name, str(t.id)) for t in owner.teams or []):
+                found.add(str(owner.id))
+        if page.paging is None or page.paging.next is None:
+            return found
+        after = page.paging.next.after

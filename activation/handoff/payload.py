@@ -1,34 +1,18 @@
-"""What a handoff carries to sales: enriched profile, engagement, score breakdown, nurturing touchpoints."""
+"""What a handoff carries to sales: the enriched profile, the interaction log, the score breakdown and the
+marketing touchpoints, as JSON for marts.lead_handoffs and as plain text and HTML for tasks and e-mails."""
 
 import json
+from html import escape
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-PROFILE_COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "phone",
-    "company_name",
-    "job_title",
-    "country",
-    "industry",
-    "lifecycle_stage",
-    "lead_score",
-    "purchase_likelihood",
-    "engagement_potential",
-    "engagement_level",
-    "top_interest",
-    "interests",
-    "employee_count",
-    "annual_revenue",
-    "first_seen_at",
-    "last_seen_at",
-)
-TOP_FACTORS = 10
-NURTURING_TOUCHES = 10
+# the columns of a touch that say when and what; every other non-empty column is one of its properties
+TOUCH_KEYS = ("occurred_at", "channel", "event_name")
+TOUCH_SKIP = {"profile_id", "touchpoint_id", "n", *TOUCH_KEYS}
+MARKETING_CHANNELS = ("email", "ads", "social", "offline")
+LOG_TABLE = "marts.touchpoints"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -37,56 +21,74 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def build_payloads(con: duckdb.DuckDBPyConnection, profile_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The payload of each profile, read from the marts (JSON-able values)."""
+def build_payloads(
+    con: duckdb.DuckDBPyConnection, profile_ids: list[str], log_limit: int = 50
+) -> dict[str, dict[str, Any]]:
+    """The payload of each profile, read from the marts (JSON-able values).
+
+    profile: every column of marts.customer_profiles; interaction_log: the log_limit most recent touches
+    (time, channel, event, properties) with the total; score_breakdown: every lead score factor;
+    marketing_touchpoints: every marketing campaign / channel that touched the person, with its touches.
+    """
     if not profile_ids:
         return {}
     con.register("handoff_ids", pa.table({"profile_id": profile_ids}))
     try:
-        columns = ", ".join(f"p.{c}" for c in PROFILE_COLUMNS)
         profiles = _rows(
-            con,
-            f"select p.profile_id, {columns} from marts.customer_profiles p "
-            "join handoff_ids using (profile_id)",
-            [],
+            con, "select p.* from marts.customer_profiles p join handoff_ids using (profile_id)", []
         )
-        engagement = _rows(
+        log = _rows(
             con,
-            "select profile_id, channel, touch_count, interaction_count, last_touch_at "
-            "from marts.engagement_history join handoff_ids using (profile_id) order by channel",
-            [],
+            "select * from ("
+            " select t.*, row_number() over (partition by profile_id order by occurred_at desc) n"
+            " from marts.touchpoints t join handoff_ids using (profile_id))"
+            " where n <= ? order by profile_id, occurred_at desc",
+            [log_limit],
+        )
+        totals = dict(
+            con.execute(
+                "select profile_id, count(*) from marts.touchpoints join handoff_ids using (profile_id) "
+                "group by profile_id"
+            ).fetchall()
         )
         factors = _rows(
             con,
-            "select profile_id, factor, points from ("
-            " select *, row_number() over (partition by profile_id order by abs(points) desc, factor) n"
-            " from marts.lead_score_factors join handoff_ids using (profile_id)) where n <= ?",
-            [TOP_FACTORS],
+            "select profile_id, factor, points from marts.lead_score_factors join handoff_ids "
+            "using (profile_id) order by profile_id, abs(points) desc, factor",
+            [],
         )
-        touches = _rows(
+        channels = ", ".join(f"'{c}'" for c in MARKETING_CHANNELS)
+        marketing = _rows(
             con,
-            "select profile_id, occurred_at, event_name, campaign from ("
-            " select *, row_number() over (partition by profile_id order by occurred_at desc) n"
-            " from marts.touchpoints join handoff_ids using (profile_id) where channel = 'email')"
-            " where n <= ? order by occurred_at desc",
-            [NURTURING_TOUCHES],
+            "select profile_id, channel, coalesce(campaign, '') as campaign, count(*) as touch_count,"
+            " min(occurred_at) as first_at, max(occurred_at) as last_at,"
+            " string_agg(distinct event_name, ', ' order by event_name) as events"
+            " from marts.touchpoints join handoff_ids using (profile_id)"
+            f" where channel in ({channels}) or campaign is not null"
+            " group by profile_id, channel, coalesce(campaign, '') order by profile_id, last_at desc",
+            [],
         )
     finally:
         con.unregister("handoff_ids")
     payloads: dict[str, dict[str, Any]] = {
         p["profile_id"]: {
-            "profile": {k: _plain(v) for k, v in p.items() if k != "profile_id" and v is not None},
-            "engagement": [],
+            "profile": {k: _plain(v) for k, v in p.items()},  # every column, empty ones too
+            "interaction_log": [],
+            "interaction_count": totals.get(p["profile_id"], 0),
+            "interaction_log_table": LOG_TABLE,
             "score_breakdown": [],
-            "nurturing_touchpoints": [],
+            "marketing_touchpoints": [],
         }
         for p in profiles
     }
-    for key, rows in (
-        ("engagement", engagement),
-        ("score_breakdown", factors),
-        ("nurturing_touchpoints", touches),
-    ):
+    for row in log:
+        if row["profile_id"] in payloads:
+            touch = {k: _plain(row.get(k)) for k in TOUCH_KEYS}
+            touch["properties"] = {
+                k: _plain(v) for k, v in row.items() if k not in TOUCH_SKIP and v is not None and v != ""
+            }
+            payloads[row["profile_id"]]["interaction_log"].append(touch)
+    for key, rows in (("score_breakdown", factors), ("marketing_touchpoints", marketing)):
         for row in rows:
             if row["profile_id"] in payloads:
                 payloads[row["profile_id"]][key].append(
@@ -103,28 +105,95 @@ def _plain(value: Any) -> Any:
     return float(value) if hasattr(value, "__float__") else str(value)
 
 
-def render(payload: dict[str, Any], trigger_detail: str) -> str:
-    """The payload as plain text for a task body or an e-mail."""
-    profile = payload.get("profile", {})
-    name = " ".join(str(profile.get(k, "")) for k in ("first_name", "last_name")).strip() or profile.get(
-        "email"
+def _name(profile: dict[str, Any]) -> str:
+    name = " ".join(str(profile.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return name or str(profile.get("email") or "")
+
+
+def _shown(value: Any) -> Any:
+    return "-" if value is None or value == "" else value
+
+
+def _props(touch: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (touch.get("properties") or {}).items())
+
+
+def _log_note(payload: dict[str, Any], limit: int) -> str:
+    shown = min(len(payload.get("interaction_log", [])), limit)
+    total = payload.get("interaction_count", shown)
+    who = payload.get("profile", {}).get("profile_id", "")
+    return (
+        f"{shown} most recent of {total} interactions (at most {limit} shown); the whole log: "
+        f"select * from {payload.get('interaction_log_table', LOG_TABLE)} where profile_id = '{who}' "
+        "order by occurred_at desc"
     )
-    lines = [f"Lead: {name} <{profile.get('email', '')}>", f"Why now: {trigger_detail}", "", "Profile:"]
-    lines += [f"  {k}: {v}" for k, v in profile.items()]
-    lines += ["", "Engagement by channel:"]
-    lines += [
-        f"  {e['channel']}: {e['touch_count']} touches, {e['interaction_count']} interactions, "
-        f"last {e['last_touch_at']}"
-        for e in payload.get("engagement", [])
-    ] or ["  none"]
+
+
+def _campaign(t: dict[str, Any]) -> str:
+    return f"{t['channel']}{' / ' + t['campaign'] if t.get('campaign') else ''}"
+
+
+def render(payload: dict[str, Any], trigger_detail: str, limit: int = 50) -> str:
+    """The payload as plain text for a task body or an e-mail's text part."""
+    profile = payload.get("profile", {})
+    lines = [f"Lead: {_name(profile)} <{profile.get('email', '')}>", f"Why now: {trigger_detail}", ""]
+    lines += ["Profile:"] + [f"  {k}: {_shown(v)}" for k, v in profile.items()]
     lines += ["", "Lead score breakdown:"]
     lines += [f"  {f['factor']}: {f['points']:+g}" for f in payload.get("score_breakdown", [])] or ["  none"]
-    lines += ["", "Nurturing touchpoints (latest first):"]
+    lines += ["", "Marketing touchpoints (latest first):"]
     lines += [
-        f"  {t['occurred_at']}: {t['event_name']}{' (' + t['campaign'] + ')' if t.get('campaign') else ''}"
-        for t in payload.get("nurturing_touchpoints", [])
+        f"  {_campaign(t)}: {t['touch_count']} touches ({t['events']}), {t['first_at']} to {t['last_at']}"
+        for t in payload.get("marketing_touchpoints", [])
+    ] or ["  none"]
+    lines += ["", f"Interaction log: {_log_note(payload, limit)}"]
+    lines += [
+        f"  {t['occurred_at']} {t['channel']}: {t['event_name'] or ''} {_props(t)}".rstrip()
+        for t in payload.get("interaction_log", [])[:limit]
     ] or ["  none"]
     return "\n".join(lines)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th align='left'>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table border='1' cellpadding='4' cellspacing='0'><tr>{head}</tr>{body}</table>"
+
+
+def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, intro: str = "") -> str:
+    """The payload as the HTML part of an e-mail (every value escaped)."""
+    profile = payload.get("profile", {})
+    parts = [
+        "<html><body>",
+        f"<p>{escape(intro)}</p>" if intro else "",
+        f"<h2>{escape(_name(profile))} &lt;{escape(str(profile.get('email', '')))}&gt;</h2>",
+        f"<p><b>Why now:</b> {escape(trigger_detail)}</p>",
+        "<h3>Profile</h3>",
+        _table(["field", "value"], [[k, _shown(v)] for k, v in profile.items()]),
+        "<h3>Lead score breakdown</h3>",
+        _table(
+            ["factor", "points"],
+            [[f["factor"], f"{f['points']:+g}"] for f in payload.get("score_breakdown", [])],
+        ),
+        "<h3>Marketing touchpoints</h3>",
+        _table(
+            ["channel / campaign", "touches", "events", "first", "last"],
+            [
+                [_campaign(t), t["touch_count"], t["events"], t["first_at"], t["last_at"]]
+                for t in payload.get("marketing_touchpoints", [])
+            ],
+        ),
+        "<h3>Interaction log</h3>",
+        f"<p>{escape(_log_note(payload, limit))}</p>",
+        _table(
+            ["time", "channel", "event", "properties"],
+            [
+                [t["occurred_at"], t["channel"], t["event_name"] or "", _props(t)]
+                for t in payload.get("interaction_log", [])[:limit]
+            ],
+        ),
+        "</body></html>",
+    ]
+    return "".join(parts)
 
 
 def summary(payload: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 import json
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,12 +13,21 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from activation.handoff.assignment import Assigner, Lead, rep_from_row
-from activation.handoff.crm import TaskRequest, create_tasks, find_tasks, open_tasks, set_owners
+from activation.handoff.crm import (
+    SalesforceQueue,
+    TaskRequest,
+    create_tasks,
+    find_tasks,
+    hubspot_team_owners,
+    open_tasks,
+    salesforce_lead_queue,
+    set_owners,
+)
 from activation.handoff.lifecycle import read_back
-from activation.handoff.notify import Mail, deliver
-from activation.handoff.payload import build_payloads, render, summary
+from activation.handoff.notify import Attempt, Mail, outbox_rows, send_due
+from activation.handoff.payload import build_payloads, render, render_html, summary
 from activation.handoff.store import HandoffStore
-from activation.handoff.triggers import evaluate
+from activation.handoff.triggers import evaluate, stale
 from activation.mail import SmtpSettings
 from activation.store import ActivationStore
 from revloop.config.assignment import AssignmentConfig, load_assignment_config
@@ -47,6 +56,7 @@ class HandoffReport:
     accepted: int = 0
     recycled: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # per reason
+    stale: int = 0  # in nurturing too long for the time trigger: listed in activation.handoff_stale_leads
     errors: list[str] = field(default_factory=list)
 
 
@@ -100,8 +110,9 @@ def _subject(handoff: Mapping[str, Any], payload: Mapping[str, Any], reminder: i
 class _Run:
     """The steps of one run over one warehouse connection, sharing its clients, config and report."""
 
-    def __init__(self, con, sf, hs, smtp, as_of, config, assignment):
+    def __init__(self, con, sf, hs, smtp, as_of, config, assignment, on_step=None):
         self.con, self.sf, self.hs, self.smtp = con, sf, hs, smtp
+        self.step = on_step or (lambda name: None)
         self.config, self.assignment = config, assignment
         self.store = HandoffStore(con)
         self.report = HandoffReport(uuid.uuid4().hex, as_of)
@@ -114,6 +125,49 @@ class _Run:
         rows = self.con.execute(f"select crm, crm_record_id, lead_status from {STATUSES}").fetchall()
         return {(crm, record): status for crm, record, status in rows}
 
+    def track_statuses(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each CRM record's nurturing status now, with when it (re-)entered nurturing as revloop saw it.
+
+        The first sighting gives no entry time (the record's creation counts); a move from a sales status
+        into a nurturing one dates the entry at the record's last modification.
+        """
+        if not _table_exists(self.con, STATUSES):
+            return {}
+        rows = self.store.rows(f"select crm, crm_record_id, lead_status, updated_at from {STATUSES}")
+        seen = self.store.record_statuses()
+        current, changed = {}, []
+        for row in rows:
+            key = (row["crm"], row["crm_record_id"])
+            nurturing = row["lead_status"] is None or row["lead_status"] in self._nurturing_statuses(
+                row["crm"]
+            )
+            before = seen.get(key)
+            if before is None or not nurturing:
+                entered = None
+            elif not before["is_nurturing"]:
+                modified = row["updated_at"]
+                if modified is not None and modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=UTC)
+                entered = min(modified or self.as_of, self.as_of)
+            else:
+                entered = before["entered_nurturing_at"]
+            state = {
+                "crm": row["crm"],
+                "crm_record_id": row["crm_record_id"],
+                "lead_status": row["lead_status"],
+                "is_nurturing": nurturing,
+                "entered_nurturing_at": entered,
+            }
+            current[key] = state
+            if before is None or any(before[k] != state[k] for k in ("lead_status", "is_nurturing")):
+                changed.append(state)
+        self.store.save_record_statuses(changed)
+        return current
+
+    def _nurturing_statuses(self, crm: str) -> set[str]:
+        recycled = self.config.crm_states.get(crm)
+        return set(self.config.nurturing_statuses.get(crm, [])) | set(recycled.recycled if recycled else [])
+
     def read_back(self, statuses) -> None:
         current = self.store.states()
         moved = read_back(self.store.open_handoffs(), statuses, self.config, self.as_of)
@@ -124,49 +178,106 @@ class _Run:
         kinds = Counter(h["state"] for h in moved.handoffs)
         self.report.accepted, self.report.recycled = kinds["accepted"], kinds["recycled"]
 
+    def _target(self, signal, created) -> tuple[str, tuple[str, str]] | None:
+        """The CRM a handoff goes to and the person record there: the first configured CRM with one."""
+        return next(
+            (
+                (crm, record)
+                for crm in self.config.crm_order
+                if self.clients[crm] is not None and (record := _record_for(signal, crm, created))
+            ),
+            None,
+        )
+
+    def queues(self) -> tuple[SalesforceQueue | None, set[str] | None]:
+        """The configured Salesforce lead queue and HubSpot team's owner ids (None: not configured/found)."""
+        names = self.assignment.queues
+        queue = team = None
+        if names.get("salesforce") and self.sf is not None:
+            queue = salesforce_lead_queue(self.sf, names["salesforce"])
+            if queue is None:
+                self.report.errors.append(
+                    f"Salesforce queue {names['salesforce']!r} not found or not for Leads: rules pick reps"
+                )
+        if names.get("hubspot") and self.hs is not None:
+            team = hubspot_team_owners(self.hs, names["hubspot"]) or None
+            if team is None:
+                self.report.errors.append(f"HubSpot team {names['hubspot']!r} has no owner: rules pick reps")
+        return queue, team
+
     def hand_off(self, statuses) -> None:
         for table in (SIGNALS, BEHAVIORS, REPS):
             if not _table_exists(self.con, table):
                 raise RuntimeError(
                     f"{table} is missing: build the dbt models of dbt_project/models/handoff first"
                 )
-        signals = {s["profile_id"]: s for s in self.store.rows(f"select * from {SIGNALS}")}
+        created = _created_by_sync(self.store)
+        records = self.track_statuses()
+        signals = {}
+        for signal in self.store.rows(f"select * from {SIGNALS}"):
+            target = self._target(signal, created)
+            record = records.get((target[0], target[1][1])) if target else None
+            signals[signal["profile_id"]] = {
+                **signal,
+                "in_nurturing_status": record is None or record["is_nurturing"],
+                "nurturing_entered_at": record["entered_nurturing_at"] if record else None,
+            }
         behaviors: dict[str, list[tuple[str, datetime]]] = {}
         for profile_id, behavior, at in self.con.execute(
             f"select profile_id, behavior, last_occurred_at from {BEHAVIORS}"
         ).fetchall():
             behaviors.setdefault(profile_id, []).append((behavior, at))
         states = self.store.states()
+        too_old = stale(signals.values(), states, self.config, self.as_of)
+        self.store.report_stale(
+            [
+                {
+                    "profile_id": profile_id,
+                    "nurturing_started_at": since,
+                    "days_in_nurturing": round((self.as_of - since).total_seconds() / 86400, 1),
+                    "crm": target[0] if target else None,
+                    "crm_record_id": target[1][1] if target else None,
+                    "reported_at": self.as_of,
+                }
+                for profile_id, since in too_old
+                for target in [self._target(signals[profile_id], created)]
+            ]
+        )
+        self.report.stale = len(too_old)
         due = evaluate(signals.values(), behaviors, states, self.config, self.as_of)
         self.report.due = len(due)
         if not due:
             return
-        created = _created_by_sync(self.store)
         reps = [rep_from_row(r) for r in self.store.rows(f"select * from {REPS}")]
         assigner = Assigner(self.assignment, reps, self.store.round_robin(), self.store.now_sequence())
-        payloads = build_payloads(self.con, [d.profile_id for d in due])
+        queue, team = self.queues() if any(d.priority == "standard" for d in due) else (None, None)
+        payloads = build_payloads(
+            self.con, [d.profile_id for d in due], self.config.notifications.interaction_log_limit
+        )
         handoffs, new_states = [], []
         skipped: Counter[str] = Counter()
         for item in due:
             signal = signals[item.profile_id]
-            target = next(
-                (
-                    (crm, record)
-                    for crm in self.config.crm_order
-                    if self.clients[crm] is not None and (record := _record_for(signal, crm, created))
-                ),
-                None,
-            )
+            target = self._target(signal, created)
             if target is None:
                 skipped["no record in a configured CRM yet"] += 1
                 continue
             crm, (crm_object, record_id) = target
             products = frozenset(p for p in (signal.get("interested_products") or "").split(",") if p)
             lead = Lead(signal.get("country"), signal.get("industry"), products)
-            assignment = assigner.assign(crm, lead)
-            if assignment is None:
-                skipped[f"no active rep in {crm}"] += 1
-                continue
+            standard = item.priority == "standard"
+            if standard and crm == "salesforce" and crm_object == "Lead" and queue is not None:
+                owner_id, owner_email, rule = queue.queue_id, ", ".join(queue.emails), "queue"
+                detail = f"queue {queue.name}"
+            else:
+                among = team if standard and crm == "hubspot" else None
+                assignment = assigner.assign(crm, lead, among)
+                if assignment is None:
+                    skipped[f"no active rep in {crm}"] += 1
+                    continue
+                owner_id, owner_email, rule = assignment.rep.rep_id, assignment.rep.email, assignment.rule
+                team_note = f"team {self.assignment.queues['hubspot']}; " if among else ""
+                detail = team_note + assignment.detail
             state = states.get(item.profile_id)
             cycle = state["cycle"] if state else 1
             due_days = self.config.task.due_days[item.priority]
@@ -175,21 +286,22 @@ class _Run:
                     "profile_id": item.profile_id,
                     "trigger": item.trigger,
                     "priority": item.priority,
-                    "owner_id": assignment.rep.rep_id,
-                    "assignment_rule": assignment.rule,
+                    "owner_id": owner_id,
+                    "assignment_rule": rule,
                     "handed_off_at": self.as_of,
                     "crm": crm,
                     "crm_record_id": record_id,
                     "cycle": cycle,
                     "state": "handed_off",
                     "crm_object": crm_object,
-                    "owner_email": assignment.rep.email,
-                    "assignment_detail": assignment.detail,
+                    "owner_email": owner_email,
+                    "assignment_detail": detail,
                     "trigger_detail": item.detail,
                     "status_at_handoff": statuses.get((crm, record_id)),
                     "lead_score": item.lead_score,
                     "task_due_date": (self.as_of + timedelta(days=due_days)).date(),
                     "reminders_sent": 0,
+                    "reminder_tasks_created": 0,
                     "payload": summary(payloads.get(item.profile_id, {})),
                 }
             )
@@ -206,6 +318,7 @@ class _Run:
         self.store.save(handoffs=handoffs, states=new_states)
         for crm in ("salesforce", "hubspot"):
             self.store.save_round_robin(crm, [(rep, seq) for c, rep, seq in assigner.picks if c == crm])
+        self.step("decided")
         self.report.handed_off = dict(Counter(h["trigger"] for h in handoffs))
         self.report.by_crm = dict(Counter(h["crm"] for h in handoffs))
         self.report.rules = dict(Counter(h["assignment_rule"] for h in handoffs))
@@ -220,6 +333,7 @@ class _Run:
             self.hs,
             [(h["crm"], h["crm_object"], h["crm_record_id"], h["owner_id"], h["profile_id"]) for h in todo],
         )
+        self.step("owners_written")
         ActivationStore(self.con).record(self.report.run_id, "handoff", results)
         outcome = {(r.write.crm, r.write.record_id): r for r in results}
         updated: dict[tuple[str, int], dict[str, Any]] = {}
@@ -232,11 +346,13 @@ class _Run:
                 updated[(h["profile_id"], h["cycle"])] = {**h, "last_error": f"owner: {result.error}"}
                 self.report.errors.append(f"owner of {h['profile_id']} in {h['crm']}: {result.error}")
         self.store.save(handoffs=list(updated.values()))
+        self.step("owners_saved")
         pending = [updated.get((h["profile_id"], h["cycle"]), h) for h in pending]
 
         requests, by_subject = [], {}
         for h in pending:
-            if h["task_id"] is None and h["owner_set_at"] is not None:
+            # a queue owns the Lead and is the sales to-do list (a Salesforce Task needs a user as owner)
+            if h["task_id"] is None and h["owner_set_at"] is not None and h["assignment_rule"] != "queue":
                 payload = json.loads(h["payload"] or "{}")
                 request = TaskRequest(
                     h["crm"],
@@ -254,7 +370,9 @@ class _Run:
         existing = find_tasks(self.sf, self.hs, stale) if stale else {}
         tasks_done = [{**by_subject[subject], "task_id": task_id} for subject, task_id in existing.items()]
         requests = [r for r in requests if r.subject not in existing]
-        for result in create_tasks(self.sf, self.hs, requests):
+        results = create_tasks(self.sf, self.hs, requests)
+        self.step("tasks_created")
+        for result in results:
             h = by_subject[result.request.subject]
             if result.task_id:
                 tasks_done.append({**h, "task_id": result.task_id})
@@ -263,25 +381,36 @@ class _Run:
                 tasks_done.append({**h, "last_error": f"task: {result.error}"})
                 self.report.errors.append(f"task of {h['profile_id']}: {result.error}")
         self.store.save(handoffs=tasks_done)
-        self.notify()
+        self.step("tasks_saved")
+        self.record_notifications()
 
     def _rep_email(self, h: Mapping[str, Any]) -> list[str]:
-        return [h["owner_email"]] if h.get("owner_email") else []
+        # a queue's notification goes to its e-mail or to each of its members
+        return [a.strip() for a in (h.get("owner_email") or "").split(",") if a.strip()]
 
-    def notify(self) -> None:
+    def record_notifications(self) -> None:
+        """Record the e-mails of every handoff whose task exists (sent later by flush, from the outbox)."""
         # e-mails follow the task: the rep is told once the CRM holds what the e-mail points to
+        recorded = self.store.recorded_mails("handoff")
         pending = [
             h
             for h in self.store.open_handoffs()
-            if h["state"] == "handed_off" and h["notified_at"] is None and h["task_id"] is not None
+            if h["state"] == "handed_off"
+            and (h["task_id"] is not None or (h["assignment_rule"] == "queue" and h["owner_set_at"]))
+            and (h["profile_id"], h["cycle"]) not in recorded
         ]
         mails = []
         for h in pending:
             payload = json.loads(h["payload"] or "{}")
-            body = render(payload, f"{h['trigger']} trigger: {h['trigger_detail']}")
-            where = (
-                f"{h['crm']} {h['crm_object']} {h['crm_record_id']}, "
-                f"task {h['task_id']} due {h['task_due_date']}"
+            why = f"{h['trigger']} trigger: {h['trigger_detail']}"
+            limit = self.config.notifications.interaction_log_limit
+            where = f"{h['crm']} {h['crm_object']} {h['crm_record_id']}" + (
+                f", task {h['task_id']} due {h['task_due_date']}" if h["task_id"] else ""
+            )
+            intro = (
+                f"A new {h['priority']} lead is in {h['assignment_detail']} ({where})."
+                if h["assignment_rule"] == "queue"
+                else f"You have a new {h['priority']} lead ({where})."
             )
             mails.append(
                 Mail(
@@ -290,10 +419,12 @@ class _Run:
                     h["cycle"],
                     self._rep_email(h),
                     _subject(h, payload),
-                    f"You have a new {h['priority']} lead ({where}).\n\n{body}",
+                    f"{intro}\n\n{render(payload, why, limit)}",
+                    render_html(payload, why, limit, intro),
                 )
             )
             if h["priority"] == "priority":
+                intro = f"Assigned to {h['owner_email'] or h['owner_id']} ({where})."
                 mails.append(
                     Mail(
                         "team_alert",
@@ -301,16 +432,53 @@ class _Run:
                         h["cycle"],
                         self.config.notifications.team_alert_to,
                         f"Priority lead alert: {_subject(h, payload)}",
-                        f"Assigned to {h['owner_email'] or h['owner_id']} ({where}).\n\n{body}",
+                        f"{intro}\n\n{render(payload, why, limit)}",
+                        render_html(payload, why, limit, intro),
                     )
                 )
-        outbox = deliver(self.smtp, mails, self.as_of)
-        notified = [{**h, "notified_at": self.as_of} for h in pending]
-        self.store.save(handoffs=notified, outbox=outbox)
-        self.report.emails = dict(Counter(r["status"] for r in outbox))
+        self.store.save(outbox=outbox_rows(mails, self.as_of))
+        self.step("mails_recorded")
+
+    def flush(self) -> None:
+        """Send every queued e-mail that is due, each marked sent once the server accepted it."""
+        due = self.store.due_mails(self.as_of)
+        if self.smtp is None:
+            if due:
+                self.report.emails["queued"] = len(due)
+            return
+        settings = self.config.notifications
+        outcome: Counter[str] = Counter()
+
+        def record(attempt: Attempt) -> None:
+            row = attempt.row
+            if attempt.sent_at is not None:
+                self.step("mail_accepted")
+                handoff = (row["profile_id"], row["cycle"]) if row["kind"] == "handoff" else None
+                self.store.mark_sent(row["message_id"], attempt.sent_at, handoff)
+                self.step("mail_marked")
+                outcome["sent"] += 1
+            else:
+                self.store.mark_failed(row["message_id"], attempt.error, attempt.next_attempt_at)
+                self.report.errors.append(f"e-mail {row['message_id']} not sent: {attempt.error}")
+                outcome["retrying"] += 1
+
+        send_due(
+            self.smtp,
+            due,
+            self.as_of,
+            timedelta(minutes=settings.retry_first_minutes),
+            timedelta(hours=settings.retry_max_hours),
+            record,
+        )
+        for status, count in outcome.items():
+            self.report.emails[status] = self.report.emails.get(status, 0) + count
 
     def remind(self) -> None:
-        """A reminder e-mail and task when the follow-up task is still open after after_days."""
+        """A reminder e-mail and task when the follow-up task is still open after after_days.
+
+        The reminder is recorded (count, time, e-mail in the outbox) before its task is created; the task is
+        looked up by its unique subject before being created, so a rerun after a crash never doubles it.
+        """
         settings = self.config.reminders
         candidates = [
             h
@@ -322,22 +490,59 @@ class _Run:
             and self.as_of
             >= (h["last_reminder_at"] or h["handed_off_at"]) + timedelta(days=settings.after_days)
         ]
-        if not candidates:
+        if candidates:
+            ids: dict[str, list[str]] = {}
+            for h in candidates:
+                ids.setdefault(h["crm"], []).append(h["task_id"])
+            still_open = open_tasks(self.sf, self.hs, ids)
+            closed = [
+                {**h, "task_closed_at": self.as_of} for h in candidates if h["task_id"] not in still_open
+            ]
+            due = [h for h in candidates if h["task_id"] in still_open]
+            mails = []
+            for h in due:
+                payload = json.loads(h["payload"] or "{}")
+                number = h["reminders_sent"] + 1
+                body, html = self._reminder_text(h, payload)
+                mails.append(
+                    Mail(
+                        f"reminder_{number}",
+                        h["profile_id"],
+                        h["cycle"],
+                        self._rep_email(h),
+                        _subject(h, payload, number),
+                        body,
+                        html,
+                    )
+                )
+            reminded = [
+                {**h, "reminders_sent": h["reminders_sent"] + 1, "last_reminder_at": self.as_of} for h in due
+            ]
+            self.store.save(handoffs=reminded + closed, outbox=outbox_rows(mails, self.as_of))
+            self.report.reminders = len(reminded)
+            self.step("reminders_recorded")
+        self.reminder_tasks()
+
+    def _reminder_text(self, h: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[str, str]:
+        intro = f"The follow-up task {h['task_id']} is still open."
+        limit = self.config.notifications.interaction_log_limit
+        why = f"{h['trigger']} trigger: {h['trigger_detail']}"
+        return f"{intro}\n\n{render(payload, why, limit)}", render_html(payload, why, limit, intro)
+
+    def reminder_tasks(self) -> None:
+        """The task of every recorded reminder still without one: found by subject, or created."""
+        pending = [
+            h
+            for h in self.store.open_handoffs()
+            if h["state"] == "handed_off" and (h["reminder_tasks_created"] or 0) < h["reminders_sent"]
+        ]
+        if not pending:
             return
-        ids: dict[str, list[str]] = {}
-        for h in candidates:
-            ids.setdefault(h["crm"], []).append(h["task_id"])
-        still_open = open_tasks(self.sf, self.hs, ids)
-        closed = [{**h, "task_closed_at": self.as_of} for h in candidates if h["task_id"] not in still_open]
-        due = [h for h in candidates if h["task_id"] in still_open]
-        requests, mails = [], []
-        for h in due:
+        requests, by_subject = [], {}
+        for h in pending:
             payload = json.loads(h["payload"] or "{}")
-            number = h["reminders_sent"] + 1
-            subject = _subject(h, payload, number)
-            body = f"The follow-up task {h['task_id']} is still open.\n\n" + render(
-                payload, h["trigger_detail"]
-            )
+            subject = _subject(h, payload, h["reminders_sent"])
+            body, _ = self._reminder_text(h, payload)
             requests.append(
                 TaskRequest(
                     h["crm"],
@@ -345,25 +550,25 @@ class _Run:
                     h["owner_id"],
                     subject,
                     body,
-                    self.as_of.date(),
+                    (h["last_reminder_at"] or self.as_of).date(),
                     h["priority"],
                 )
             )
-            mails.append(
-                Mail(f"reminder_{number}", h["profile_id"], h["cycle"], self._rep_email(h), subject, body)
-            )
-        created = {r.request.subject: r for r in create_tasks(self.sf, self.hs, requests)}
-        for request in requests:
-            if created[request.subject].error:
-                self.report.errors.append(f"reminder task: {created[request.subject].error}")
-        outbox = deliver(self.smtp, mails, self.as_of)
-        reminded = [
-            {**h, "reminders_sent": h["reminders_sent"] + 1, "last_reminder_at": self.as_of} for h in due
+            by_subject[subject] = h
+        existing = find_tasks(self.sf, self.hs, requests)
+        done = [
+            {**by_subject[s], "reminder_tasks_created": by_subject[s]["reminders_sent"]} for s in existing
         ]
-        self.store.save(handoffs=reminded + closed, outbox=outbox)
-        self.report.reminders = len(reminded)
-        for row in outbox:
-            self.report.emails[row["status"]] = self.report.emails.get(row["status"], 0) + 1
+        results = create_tasks(self.sf, self.hs, [r for r in requests if r.subject not in existing])
+        self.step("reminder_tasks_created")
+        for result in results:
+            h = by_subject[result.request.subject]
+            if result.task_id:
+                done.append({**h, "reminder_tasks_created": h["reminders_sent"]})
+            else:
+                self.report.errors.append(f"reminder task of {h['profile_id']}: {result.error}")
+        self.store.save(handoffs=done)
+        self.step("reminder_tasks_saved")
 
 
 def run_handoffs(
@@ -374,8 +579,13 @@ def run_handoffs(
     as_of: datetime | None = None,
     config: HandoffConfig | None = None,
     assignment: AssignmentConfig | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> HandoffReport:
-    """Hand off every profile a trigger makes due, once per cycle; idempotent (a rerun changes nothing)."""
+    """Hand off every profile a trigger makes due, once per cycle; idempotent (a rerun changes nothing).
+
+    on_step(name) is called after each step that changes a CRM, the SMTP server or the warehouse (tests
+    kill the run there).
+    """
     as_of = as_of or datetime.now(UTC)
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
@@ -387,10 +597,12 @@ def run_handoffs(
         as_of,
         config or load_handoff_config(),
         assignment or load_assignment_config(),
+        on_step,
     )
     statuses = run.statuses()
     run.read_back(statuses)
     run.hand_off(statuses)
     run.complete()
     run.remind()
+    run.flush()
     return run.report

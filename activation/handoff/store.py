@@ -30,6 +30,18 @@ create table if not exists activation.outbox (
     message_id varchar, kind varchar, profile_id varchar, cycle integer, to_address varchar, subject varchar,
     body varchar, status varchar, error varchar, created_at timestamptz, sent_at timestamptz
 );
+alter table activation.outbox add column if not exists html varchar;
+alter table activation.outbox add column if not exists attempts integer default 0;
+alter table activation.outbox add column if not exists next_attempt_at timestamptz;
+alter table marts.lead_handoffs add column if not exists reminder_tasks_created integer default 0;
+create table if not exists activation.handoff_record_status (
+    crm varchar, crm_record_id varchar, lead_status varchar, is_nurturing boolean,
+    entered_nurturing_at timestamptz, primary key (crm, crm_record_id)
+);
+create table if not exists activation.handoff_stale_leads (
+    profile_id varchar, nurturing_started_at timestamptz, days_in_nurturing double, crm varchar,
+    crm_record_id varchar, reported_at timestamptz
+);
 """
 
 HANDOFF_COLUMNS = (
@@ -59,6 +71,7 @@ HANDOFF_COLUMNS = (
     "closed_at",
     "last_error",
     "payload",
+    "reminder_tasks_created",
 )
 OUTBOX_COLUMNS = (
     "message_id",
@@ -72,6 +85,9 @@ OUTBOX_COLUMNS = (
     "error",
     "created_at",
     "sent_at",
+    "html",
+    "attempts",
+    "next_attempt_at",
 )
 
 
@@ -127,13 +143,99 @@ class HandoffStore:
         states: Sequence[dict[str, Any]] = (),
         outbox: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Upsert handoff rows and states and append outbox rows, in one transaction."""
+        """Upsert handoff rows and states and record outbox rows, in one transaction.
+
+        An outbox row is recorded once per (kind, profile, cycle): recording it again changes nothing.
+        """
         state_columns = ("profile_id", "cycle", "state", "cycle_started_at", "last_handoff_score")
+        known = (
+            {
+                (k, p, c)
+                for k, p, c in self.connection.execute(
+                    "select kind, profile_id, cycle from activation.outbox"
+                ).fetchall()
+            }
+            if outbox
+            else set()
+        )
+        fresh = [r for r in outbox if (r["kind"], r["profile_id"], r["cycle"]) not in known]
         self._transaction(
             ("marts.lead_handoffs", HANDOFF_COLUMNS, handoffs, "or replace"),
             ("activation.handoff_state", state_columns, states, "or replace"),
-            ("activation.outbox", OUTBOX_COLUMNS, outbox, ""),
+            ("activation.outbox", OUTBOX_COLUMNS, fresh, ""),
         )
+
+    def recorded_mails(self, kind: str) -> set[tuple[str, int]]:
+        """(profile, cycle) of every outbox mail of one kind."""
+        rows = self.connection.execute(
+            "select profile_id, cycle from activation.outbox where kind = ?", [kind]
+        ).fetchall()
+        return {(p, c) for p, c in rows}
+
+    def due_mails(self, now) -> list[dict[str, Any]]:
+        """Queued outbox rows whose next attempt is due, oldest first."""
+        return self.rows(
+            "select * from activation.outbox where status = 'queued' "
+            "and coalesce(next_attempt_at, created_at) <= ? order by created_at, message_id",
+            [now],
+        )
+
+    def mark_sent(self, message_id: str, sent_at, handoff: tuple[str, int] | None) -> None:
+        """The server accepted a mail: the row is sent and, for a handoff mail, the handoff notified."""
+        self.connection.execute("begin")
+        try:
+            self.connection.execute(
+                "update activation.outbox set status = 'sent', sent_at = ?, error = null, "
+                "attempts = coalesce(attempts, 0) + 1 where message_id = ?",
+                [sent_at, message_id],
+            )
+            if handoff is not None:
+                self.connection.execute(
+                    "update marts.lead_handoffs set notified_at = ? "
+                    "where profile_id = ? and cycle = ? and notified_at is null",
+                    [sent_at, *handoff],
+                )
+            self.connection.execute("commit")
+        except Exception:
+            self.connection.execute("rollback")
+            raise
+
+    def mark_failed(self, message_id: str, error: str, next_attempt_at) -> None:
+        """A failed attempt: the row stays queued until next_attempt_at."""
+        self.connection.execute(
+            "update activation.outbox set error = ?, next_attempt_at = ?, "
+            "attempts = coalesce(attempts, 0) + 1 where message_id = ?",
+            [error, next_attempt_at, message_id],
+        )
+
+    def record_statuses(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The lead status revloop last saw per CRM record, and when it (re-)entered nurturing."""
+        rows = self.rows("select * from activation.handoff_record_status")
+        return {(r["crm"], r["crm_record_id"]): r for r in rows}
+
+    def save_record_statuses(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert changed record statuses."""
+        columns = ("crm", "crm_record_id", "lead_status", "is_nurturing", "entered_nurturing_at")
+        self._transaction(("activation.handoff_record_status", columns, rows, "or replace"))
+
+    def report_stale(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace the list of leads in nurturing too long to be handed off by the time trigger."""
+        columns = (
+            "profile_id",
+            "nurturing_started_at",
+            "days_in_nurturing",
+            "crm",
+            "crm_record_id",
+            "reported_at",
+        )
+        self.connection.execute("begin")
+        try:
+            self.connection.execute("delete from activation.handoff_stale_leads")
+            self._insert("activation.handoff_stale_leads", columns, rows, "")
+            self.connection.execute("commit")
+        except Exception:
+            self.connection.execute("rollback")
+            raise
 
     def round_robin(self) -> dict[tuple[str, str], int]:
         """The sequence number of each (crm, rep)'s last assignment: the round-robin pointer."""

@@ -26,6 +26,49 @@ def _at(value: datetime | None) -> datetime | None:
     return value
 
 
+def _nurturing(row: Mapping[str, Any], state: Mapping[str, Any] | None, config: HandoffConfig) -> bool:
+    """Marketing still owns the profile: eligible stage, not a customer, not handed off this cycle."""
+    if state is not None and state["state"] != "nurturing":
+        return False  # handed off, accepted: once per cycle
+    stages = {s.lower() for s in config.eligible_lifecycle_stages}
+    return not row.get("is_customer") and (row.get("lifecycle_stage") or "").lower() in stages
+
+
+def nurturing_since(row: Mapping[str, Any], state: Mapping[str, Any] | None) -> datetime | None:
+    """When marketing took the lead: its CRM record's creation or first marketing touch (the signal's
+    nurturing_started_at), its (re-)entry into a nurturing status (nurturing_entered_at), or its return
+    to nurturing after sales recycled a handoff, whichever is later; None while sales works the record."""
+    if not row.get("in_nurturing_status", True):
+        return None
+    returned = _at(state["cycle_started_at"]) if state and state.get("cycle", 1) > 1 else None
+    moments = [_at(row.get("nurturing_started_at")), _at(row.get("nurturing_entered_at")), returned]
+    return max((m for m in moments if m is not None), default=None)
+
+
+def _in_time_window(since: datetime, config: HandoffConfig, as_of: datetime) -> bool:
+    time = config.triggers.time
+    return (
+        as_of - timedelta(days=time.stale_after_days) < since <= as_of - timedelta(days=time.nurturing_days)
+    )
+
+
+def stale(
+    signals: Iterable[Mapping[str, Any]],
+    states: Mapping[str, Mapping[str, Any]],
+    config: HandoffConfig,
+    as_of: datetime,
+) -> list[tuple[str, datetime]]:
+    """Profiles in nurturing for more than stale_after_days: (profile, since), reported not handed off."""
+    limit = as_of - timedelta(days=config.triggers.time.stale_after_days)
+    out = []
+    for row in signals:
+        state = states.get(row["profile_id"])
+        since = nurturing_since(row, state) if _nurturing(row, state, config) else None
+        if since is not None and since <= limit:
+            out.append((row["profile_id"], since))
+    return out
+
+
 def evaluate(
     signals: Iterable[Mapping[str, Any]],
     behaviors: Mapping[str, list[tuple[str, datetime]]],
@@ -39,14 +82,11 @@ def evaluate(
     activation.handoff_state rows. A profile meeting several triggers is due once, under the strongest.
     """
     triggers = config.triggers
-    stages = {s.lower() for s in config.eligible_lifecycle_stages}
     due = []
     for row in signals:
         profile_id = row["profile_id"]
         state = states.get(profile_id)
-        if state is not None and state["state"] != "nurturing":
-            continue  # handed off, accepted: once per cycle
-        if row.get("is_customer") or (row.get("lifecycle_stage") or "").lower() not in stages:
+        if not _nurturing(row, state, config):
             continue
         cycle_start = _at(state["cycle_started_at"]) if state else None
         score = float(row.get("lead_score") or 0)
@@ -68,13 +108,9 @@ def evaluate(
         )
         if seen:
             met["behavior"] = ", ".join(f"{name} at {at:%Y-%m-%d %H:%M}" for at, name in seen)
-        started = _at(row.get("nurturing_started_at"))
-        last = _at(row.get("last_nurtured_at"))
-        if started is not None and last is not None:
-            since = max(started, cycle_start) if cycle_start else started
-            active = last >= as_of - timedelta(days=triggers.time.active_within_days)
-            if active and since <= as_of - timedelta(days=triggers.time.nurturing_days):
-                met["time"] = f"in nurturing since {since:%Y-%m-%d}"
+        since = nurturing_since(row, state)
+        if since is not None and _in_time_window(since, config, as_of):
+            met["time"] = f"in nurturing since {since:%Y-%m-%d}"
         if met:
             strongest = next(t for t in PRIORITY_OF if t in met)
             due.append(Due(profile_id, strongest, PRIORITY_OF[strongest], met[strongest], score))

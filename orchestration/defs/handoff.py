@@ -73,6 +73,7 @@ def lead_handoffs(
             "owners_set": report.owners_set,
             "tasks_created": report.tasks_created,
             "reminders": report.reminders,
+            "stale_leads": report.stale,
             "accepted": report.accepted,
             "recycled": report.recycled,
             "errors": len(report.errors),

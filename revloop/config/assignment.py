@@ -45,6 +45,9 @@ class Workload(_Strict):
 class AssignmentConfig(_Strict):
     """The whole of config/assignment.yml."""
 
+    # standard (time-trigger) handoffs: a Salesforce Queue (DeveloperName or Name) owns the Lead; a HubSpot
+    # team (name or id, /crm/v3/owners teams) narrows the reps the rules pick from
+    queues: dict[Literal["salesforce", "hubspot"], str] = Field(default_factory=dict)
     order: list[Rule] = Field(default_factory=lambda: ["territory", "skill", "workload", "round_robin"])
     exclude: list[str] = Field(default_factory=list)
     territories: list[Territory] = Field(default_factory=list)

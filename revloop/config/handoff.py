@@ -54,10 +54,20 @@ class BehaviorTrigger(_Strict):
 
 
 class TimeTrigger(_Strict):
-    """Hand off after nurturing_days in nurturing without a handoff."""
+    """Hand off after nurturing_days in nurturing without a handoff, engaged or not.
+
+    A lead in nurturing longer than stale_after_days is reported (activation.handoff_stale_leads), not
+    handed off: a first install does not send sales a burst of leads nobody looked at for months.
+    """
 
     nurturing_days: float = Field(default=14, gt=0)
-    active_within_days: float = Field(default=30, gt=0)
+    stale_after_days: float = Field(default=180, gt=0)
+
+    @model_validator(mode="after")
+    def _stale_after_due(self) -> "TimeTrigger":
+        if self.stale_after_days <= self.nurturing_days:
+            raise ValueError("stale_after_days must be more than nurturing_days")
+        return self
 
 
 class Triggers(_Strict):
@@ -110,7 +120,12 @@ class TaskSettings(_Strict):
 
 
 class Notifications(_Strict):
+    """Who hears of priority handoffs, how failed sends are retried, how much interaction log a mail shows."""
+
     team_alert_to: list[str] = Field(default_factory=list)
+    retry_first_minutes: float = Field(default=5, gt=0)
+    retry_max_hours: float = Field(default=6, gt=0)
+    interaction_log_limit: int = Field(default=50, ge=1)
 
     @model_validator(mode="after")
     def _addresses(self) -> "Notifications":
@@ -125,8 +140,18 @@ class Reminders(_Strict):
     max_reminders: int = Field(default=2, ge=0)
 
 
+def _default_nurturing() -> dict[str, list[str]]:
+    return {"salesforce": ["Open - Not Contacted"], "hubspot": ["NEW", "OPEN"]}
+
+
 class HandoffConfig(_Strict):
     """The whole of config/handoff.yml."""
+
+    # CRM lead statuses under which marketing still owns a record (no status counts too, and so do the
+    # crm_states recycled ones): the time trigger counts from the record's creation or its (re-)entry here
+    nurturing_statuses: dict[Literal["salesforce", "hubspot"], list[str]] = Field(
+        default_factory=_default_nurturing
+    )
 
     triggers: Triggers = Field(default_factory=Triggers)
     eligible_lifecycle_stages: list[str] = Field(

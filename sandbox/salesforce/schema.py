@@ -36,8 +36,9 @@ def _system() -> list[SfField]:
     ]
 
 
-def _owner() -> SfField:
-    return SfField("OwnerId", "reference", 18, nillable=False, reference_to=("User",))
+def _owner(*owners: str) -> SfField:
+    # a Lead can be owned by a queue (a Group of Type Queue with a QueueSobject for Lead); most objects not
+    return SfField("OwnerId", "reference", 18, nillable=False, reference_to=owners or ("User",))
 
 
 # Custom fields an admin creates once for revloop (contract.md, "CRM write-back defaults").
@@ -113,7 +114,7 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
     + _KEYS,
     "Lead": _system()
     + [
-        _owner(),
+        _owner("Group", "User"),
         SfField("FirstName", "string", 40),
         SfField("LastName", "string", 80, nillable=False),
         SfField("Name", "string", 121, updateable=False),
@@ -181,6 +182,30 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("IsClosed", "boolean", nillable=False, updateable=False),
         SfField("TaskSubtype", "picklist", 255, picklist=("Task", "Email", "Call")),
     ],
+    # Queues: a Group of Type Queue, the objects it may own (QueueSobject) and its members (GroupMember)
+    "Group": [f for f in _system() if f.name != "IsDeleted"]
+    + [
+        SfField("Name", "string", 40, nillable=False),
+        SfField("DeveloperName", "string", 80),
+        SfField("Type", "picklist", 40, nillable=False, updateable=False, picklist=("Regular", "Queue")),
+        SfField("Email", "email", 255),
+        SfField("DoesSendEmailToMembers", "boolean", nillable=False),
+    ],
+    "QueueSobject": [
+        SfField("Id", "id", 18, nillable=False, updateable=False),
+        SfField("QueueId", "reference", 18, nillable=False, updateable=False, reference_to=("Group",)),
+        SfField("SobjectType", "picklist", 40, nillable=False, updateable=False, picklist=("Lead", "Case")),
+        SfField("CreatedById", "reference", 18, updateable=False, reference_to=("User",)),
+        SfField("SystemModstamp", "datetime", nillable=False, updateable=False),
+    ],
+    "GroupMember": [
+        SfField("Id", "id", 18, nillable=False, updateable=False),
+        SfField("GroupId", "reference", 18, nillable=False, updateable=False, reference_to=("Group",)),
+        SfField(
+            "UserOrGroupId", "reference", 18, nillable=False, updateable=False, reference_to=("User", "Group")
+        ),
+        SfField("SystemModstamp", "datetime", nillable=False, updateable=False),
+    ],
 }
 
 # Three-character key prefix of each object's record ids, as in a real org.
@@ -191,6 +216,9 @@ KEY_PREFIXES = {
     "Lead": "00Q",
     "User": "005",
     "Task": "00T",
+    "Group": "00G",
+    "QueueSobject": "03g",
+    "GroupMember": "011",
 }
 
 

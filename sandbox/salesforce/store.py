@@ -22,6 +22,7 @@ _DEFAULTS: dict[str, dict[str, object]] = {
     "User": {"IsActive": True},
     "Lead": {"Status": "Open - Not Contacted"},
     "Task": {"Status": "Not Started", "Priority": "Normal"},
+    "Group": {"Type": "Regular", "DoesSendEmailToMembers": False},
 }
 
 
@@ -332,6 +333,8 @@ class SandboxOrg:
                 )
             if f.type == "reference":
                 record[name] = self._check_reference(f, value)
+                if name == "OwnerId":
+                    self._check_queue_owner(table, record[name])
             if name in table.unique:
                 clash = table.unique[name].get(fold(value), set()) - {own_id}
                 if clash:
@@ -359,6 +362,23 @@ class SandboxOrg:
                 400, "INVALID_CROSS_REFERENCE_KEY", f"{f.label}: invalid cross reference id", [f.name]
             )
         return normalized
+
+    def _check_queue_owner(self, table: SObjectTable, owner_id: str) -> None:
+        """A Group owns a record only when it is a queue that supports the record's object."""
+        groups = self.tables["Group"]
+        if owner_id not in groups.records:
+            return
+        supported = groups.records[owner_id].get("Type") == "Queue" and any(
+            q.get("QueueId") == owner_id and q.get("SobjectType") == table.name
+            for q in self.tables["QueueSobject"].records.values()
+        )
+        if not supported:
+            raise SalesforceError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"Owner ID: id value of incorrect type: {owner_id}",
+                ["OwnerId"],
+            )
 
     def _store(self, table: SObjectTable, record_id: str, record: dict) -> None:
         previous = table.records.get(record_id)

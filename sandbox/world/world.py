@@ -11,6 +11,7 @@ from faker import Faker
 
 from sandbox.world.event_files import EventFiles, lay_out
 from sandbox.world.events import EventBuilder, EventLog
+from sandbox.world.handoff_leads import plant_handoff_leads
 from sandbox.world.hubspot_records import HubSpotBuilder
 from sandbox.world.population import COUNTRIES, Population, make_population
 from sandbox.world.salesforce_records import SalesforceBuilder
@@ -63,8 +64,13 @@ class World:
         return path
 
 
-def generate_world(people: int = 2000, seed: int = 7, as_of: datetime | None = None) -> World:
-    """Generate the world of `people` people; the same seed and as_of always give the same world."""
+def generate_world(
+    people: int = 2000, seed: int = 7, as_of: datetime | None = None, handoff_leads: bool = False
+) -> World:
+    """Generate the world of `people` people; the same seed and as_of always give the same world.
+
+    handoff_leads plants the Leads of sandbox/world/handoff_leads.py (off: every other count unchanged).
+    """
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
     as_of = normalise_as_of(as_of)
@@ -77,7 +83,7 @@ def generate_world(people: int = 2000, seed: int = 7, as_of: datetime | None = N
     hs = HubSpotBuilder(population, random.Random(f"{seed}-hubspot"), as_of)
     hs.build()
     log = EventBuilder(population, random.Random(f"{seed}-events"), as_of).build()
-    return World(
+    world = World(
         seed=seed,
         as_of=as_of,
         salesforce=sf.records,
@@ -89,3 +95,6 @@ def generate_world(people: int = 2000, seed: int = 7, as_of: datetime | None = N
         _salesforce_builder=sf,
         _hubspot_builder=hs,
     )
+    if handoff_leads:
+        plant_handoff_leads(world)
+    return world

@@ -82,7 +82,12 @@ def _warehouse(con, leads, hs_contact, reps):
         con,
         "intermediate.int_handoff_crm_statuses",
         [
-            {"crm": "salesforce", "crm_record_id": lead, "lead_status": "Open - Not Contacted"}
+            {
+                "crm": "salesforce",
+                "crm_record_id": lead,
+                "lead_status": "Open - Not Contacted",
+                "updated_at": T - timedelta(days=30),
+            }
             for lead in leads
         ],
     )
@@ -241,8 +246,14 @@ def test_handoffs_end_to_end_on_the_sandbox(sf_sandbox_factory, hs_sandbox, smtp
         ("carl@x.io", 1),
         ("sales-team@sellwise.io", 1),
     ]
-    body = by_to["ann@x.io"][0].get_payload()
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in by_to["ann@x.io"][0].walk()
+        if not p.is_multipart()
+    }
+    body, html = parts["text/plain"], parts["text/html"]
     assert "Lead score breakdown" in body and "Q1 Newsletter" in body and leads[0] in body
+    assert "<h3>Interaction log</h3>" in html and "Q1 Newsletter" in html
 
     # a rerun hands off nothing, creates no task and sends nothing
     again = run_handoffs(con, sf, hs, smtp, as_of=T + timedelta(minutes=5))

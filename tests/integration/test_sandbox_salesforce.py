@@ -503,7 +503,7 @@ def test_describe_reports_revloop_custom_fields(sf_client):
     assert fields["Lead_Score__c"]["custom"] is True and fields["Lead_Score__c"]["type"] == "double"
     assert fields["Name"]["updateable"] is False
     assert "Closed - Converted" in [p["value"] for p in fields["Status"]["picklistValues"]]
-    assert fields["OwnerId"]["referenceTo"] == ["User"]
+    assert fields["OwnerId"]["referenceTo"] == ["Group", "User"]
     assert {o["name"] for o in sf_client.describe()["sobjects"]} == {
         "Account",
         "Contact",
@@ -511,6 +511,9 @@ def test_describe_reports_revloop_custom_fields(sf_client):
         "Lead",
         "User",
         "Task",
+        "Group",
+        "QueueSobject",
+        "GroupMember",
     }
 
 

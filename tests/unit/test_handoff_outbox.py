@@ -1,31 +1,65 @@
-"""Notification delivery into the outbox, and the Dagster asset without a CRM."""
+"""Notification outbox rows and sends, and the Dagster asset without a CRM."""
 
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dagster import build_asset_context
 
-from activation.handoff.notify import Mail, deliver
+from activation.handoff.notify import Mail, backoff, message_id, outbox_rows, send_due
 from activation.mail import SmtpSettings
 from orchestration.defs.handoff import lead_handoffs
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-MAIL = Mail("handoff", "p1", 1, ["rep@x.io"], "Follow up", "body")
+MAIL = Mail("handoff", "p1", 1, ["rep@x.io"], "Follow up", "body", "<p>body</p>")
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 
 
-def test_without_smtp_every_mail_is_queued_with_a_message_id():
-    rows = deliver(None, [MAIL, Mail("team_alert", "p1", 1, [], "Alert", "body")], NOW)
+def test_mails_are_recorded_queued_under_a_stable_message_id():
+    rows = outbox_rows([MAIL, Mail("team_alert", "p1", 1, [], "Alert", "body")], NOW)
     assert [(r["status"], r["to_address"]) for r in rows] == [("queued", "rep@x.io"), ("failed", "")]
-    assert rows[0]["message_id"].startswith("<") and rows[1]["error"] == "no recipient address"
+    assert (
+        rows[0]["message_id"] == message_id("handoff", "p1", 1) == outbox_rows([MAIL], NOW)[0]["message_id"]
+    )
+    assert (
+        rows[0]["message_id"] != message_id("handoff", "p1", 2) and rows[1]["error"] == "no recipient address"
+    )
 
 
-def test_an_unreachable_smtp_server_gives_a_failed_row_not_a_crash():
+def test_backoff_doubles_up_to_the_cap():
+    assert [backoff(n, 5 * MINUTE, HOUR) for n in (1, 2, 3, 4, 5)] == [
+        5 * MINUTE,
+        10 * MINUTE,
+        20 * MINUTE,
+        40 * MINUTE,
+        HOUR,
+    ]
+
+
+def test_an_unreachable_smtp_server_gives_a_retry_not_a_crash():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens there once the probe is closed
-    (row,) = deliver(SmtpSettings("127.0.0.1", port, "revloop@x.io", timeout_s=2), [MAIL], NOW)
-    assert row["status"] == "failed" and row["error"] and row["sent_at"] is None
+    attempts = []
+    row = {**outbox_rows([MAIL], NOW)[0], "attempts": 2}
+    send_due(
+        SmtpSettings("127.0.0.1", port, "revloop@x.io", timeout_s=2),
+        [row],
+        NOW,
+        5 * MINUTE,
+        HOUR,
+        attempts.append,
+    )
+    (attempt,) = attempts
+    assert attempt.sent_at is None and attempt.error and attempt.next_attempt_at == NOW + 20 * MINUTE
+
+
+def test_a_send_carries_the_recorded_message_id(smtp_sink):
+    settings, inbox = smtp_sink
+    attempts = []
+    send_due(settings, outbox_rows([MAIL], NOW), NOW, MINUTE, HOUR, attempts.append)
+    assert [a.sent_at for a in attempts] == [NOW]
+    assert inbox.messages[0]["Message-ID"] == message_id("handoff", "p1", 1)
 
 
 def test_the_asset_skips_with_a_message_when_no_crm_is_configured(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from activation.handoff.assignment import Assigner, Lead, Rep
 from activation.handoff.lifecycle import read_back
-from activation.handoff.triggers import evaluate
+from activation.handoff.triggers import evaluate, stale
 from revloop.config import ConfigError, load
 from revloop.config.assignment import AssignmentConfig
 from revloop.config.handoff import HandoffConfig
@@ -40,11 +40,10 @@ def test_each_trigger_fires_with_its_priority_and_only_then():
         signal("old_behavior"),
         signal("time", nurturing_started_at=AS_OF - timedelta(days=14)),
         signal("young", nurturing_started_at=AS_OF - timedelta(days=13, hours=23)),
-        signal(
-            "quiet",
-            nurturing_started_at=AS_OF - timedelta(days=90),
-            last_nurtured_at=AS_OF - timedelta(days=31),
-        ),
+        # engaged or not: a lead marketing never e-mailed is handed off after 14 days all the same
+        signal("quiet", nurturing_started_at=AS_OF - timedelta(days=90), last_nurtured_at=None),
+        # in nurturing longer than stale_after_days: reported, not handed off
+        signal("stale", nurturing_started_at=AS_OF - timedelta(days=181)),
     ]
     behaviors = {
         "behavior": [("demo_request", AS_OF - timedelta(hours=2))],
@@ -55,7 +54,9 @@ def test_each_trigger_fires_with_its_priority_and_only_then():
         "score": ("score", "immediate"),
         "behavior": ("behavior", "priority"),
         "time": ("time", "standard"),
+        "quiet": ("time", "standard"),
     }
+    assert [p for p, _ in stale(rows, {}, CONFIG, AS_OF)] == ["stale"]
 
 
 def test_several_triggers_at_once_hand_off_once_under_the_strongest():

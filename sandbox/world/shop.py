@@ -60,10 +60,7 @@ class Shopper:
     anonymous_id: str
     orders: list[datetime] = field(default_factory=list)
     active_until: datetime | None = None  # when they silently stopped (None: never bought)
-
-    @property
-    def identified(self) -> bool:
-        return bool(self.user_id or self.email)
+    identified: bool = False  # a message before as_of carried their userId or e-mail
 
 
 @dataclass
@@ -89,8 +86,8 @@ class ShopWorld:
             "seed": self.seed,
             "as_of": iso_z(self.as_of),
             "people": len(self.shoppers),
-            "identified_user_ids": sorted(s.user_id for s in self.shoppers if s.user_id),
-            "identified_emails": sorted(s.email for s in self.shoppers if s.email),
+            "identified_user_ids": sorted(s.user_id for s in self.shoppers if s.identified and s.user_id),
+            "identified_emails": sorted(s.email for s in self.shoppers if s.identified and s.email),
             "buyers": sum(1 for orders in past.values() if orders),
             "one_time_buyers": sum(1 for orders in past.values() if len(orders) == 1),
             "orders": sum(len(orders) for orders in past.values()),
@@ -107,8 +104,10 @@ class _ShopBuilder:
         self.lines: dict[str, list[tuple[datetime, dict]]] = {"website": [], "email": []}
 
     # --- messages -----------------------------------------------------------------------------------
-    def _emit(self, channel: str, at: datetime, message: dict) -> None:
+    def _emit(self, channel: str, at: datetime, message: dict, shopper: Shopper) -> None:
         if at < self.as_of:
+            traits = message.get("traits") or message.get("context", {}).get("traits") or {}
+            shopper.identified = shopper.identified or bool(message.get("userId") or traits.get("email"))
             message["messageId"] = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
             message["timestamp"] = iso_z(at)
             self.lines[channel].append((at, message))
@@ -121,17 +120,18 @@ class _ShopBuilder:
 
     def _page(self, shopper: Shopper, at: datetime, path: str, logged_in: bool) -> None:
         properties = {"path": path, "url": SITE + path}
-        self._emit("website", at, {"type": "page", **self._ids(shopper, logged_in), "properties": properties})
+        message = {"type": "page", **self._ids(shopper, logged_in), "properties": properties}
+        self._emit("website", at, message, shopper)
 
     def _track(self, shopper: Shopper, at: datetime, event: str, properties: dict, logged_in: bool) -> None:
         message = {"type": "track", "event": event, **self._ids(shopper, logged_in), "properties": properties}
         if not shopper.user_id and shopper.email and logged_in:
             message["context"] = {"traits": {"email": shopper.email}}  # a guest known by e-mail only
-        self._emit("website", at, message)
+        self._emit("website", at, message, shopper)
 
     def _identify(self, shopper: Shopper, at: datetime) -> None:
         traits = {"email": shopper.email, "createdAt": iso_z(shopper.joined_at)}
-        self._emit("website", at, {"type": "identify", **self._ids(shopper, True), "traits": traits})
+        self._emit("website", at, {"type": "identify", **self._ids(shopper, True), "traits": traits}, shopper)
 
     # --- behaviour ----------------------------------------------------------------------------------
     def _session(self, shopper: Shopper, at: datetime, keen: bool) -> None:
@@ -147,8 +147,11 @@ class _ShopBuilder:
             self._track(shopper, moment, "Product Viewed", product, logged_in)
             if keen and rng.random() < 0.5:
                 self._track(
-                    shopper, moment + timedelta(seconds=40), "Product Added",
-                    {**product, "quantity": 1}, logged_in,
+                    shopper,
+                    moment + timedelta(seconds=40),
+                    "Product Added",
+                    {**product, "quantity": 1},
+                    logged_in,
                 )
 
     def _order(self, shopper: Shopper, at: datetime) -> None:
@@ -159,8 +162,10 @@ class _ShopBuilder:
         properties: dict = {
             "order_id": f"ord-{rng.getrandbits(40):010x}",
             "currency": "USD",
-            "products": [{"product_id": sku, "sku": sku, "name": name, "price": price, "quantity": 1}
-                         for sku, name, price in items],
+            "products": [
+                {"product_id": sku, "sku": sku, "name": name, "price": price, "quantity": 1}
+                for sku, name, price in items
+            ],
         }
         total = round(subtotal + shipping + tax, 2)
         if rng.random() < self.options.total_only_share:
@@ -179,13 +184,30 @@ class _ShopBuilder:
             ids = {"userId": shopper.user_id} if shopper.user_id else {"anonymousId": shopper.anonymous_id}
             context = {} if shopper.user_id else {"context": {"traits": {"email": shopper.email}}}
             if rng.random() < (0.35 if active else 0.12):
-                self._emit("email", moment, {"type": "track", "event": "Email Opened", **ids, **context,
-                                             "properties": {"campaign": f"weekly-{moment:%G-%V}"}})
+                self._emit(
+                    "email",
+                    moment,
+                    {
+                        "type": "track",
+                        "event": "Email Opened",
+                        **ids,
+                        **context,
+                        "properties": {"campaign": f"weekly-{moment:%G-%V}"},
+                    },
+                    shopper,
+                )
                 if rng.random() < (0.3 if active else 0.04):
                     self._emit(
-                        "email", moment + timedelta(minutes=3),
-                        {"type": "track", "event": "Email Link Clicked", **ids, **context,
-                         "properties": {"campaign": f"weekly-{moment:%G-%V}", "link_url": SITE + "/new"}},
+                        "email",
+                        moment + timedelta(minutes=3),
+                        {
+                            "type": "track",
+                            "event": "Email Link Clicked",
+                            **ids,
+                            **context,
+                            "properties": {"campaign": f"weekly-{moment:%G-%V}", "link_url": SITE + "/new"},
+                        },
+                        shopper,
                     )
             moment += timedelta(days=7)
 

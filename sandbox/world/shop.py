@@ -254,7 +254,8 @@ class _ShopBuilder:
             for order in shopper.orders:
                 # the visits before an order: product views and cart adds
                 for _ in range(rng.randint(1, 3)):
-                    self._session(shopper, order - timedelta(days=rng.uniform(0.02, 10)), keen=True)
+                    before = order - timedelta(days=rng.uniform(0.02, 10))
+                    self._session(shopper, max(before, joined), keen=True)
                 self._order(shopper, order)
         else:
             self._visits(shopper, joined, joined + timedelta(days=rng.expovariate(1 / 30)), 0.05, keen=False)

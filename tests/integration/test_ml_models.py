@@ -119,7 +119,8 @@ def test_shuffled_labels_give_chance_auc(features_warehouse, tmp_path):
     registry = ModelRegistry(tmp_path)
     for task in ("churn", "purchase"):
         report = train_task(task, frame, config, registry)
-        assert report.status == "promoted", report.reason
+        # promoted only if it happens to beat the baseline rules, which see the same shuffled holdout
+        assert report.status in ("promoted", "kept"), report.reason
         assert 0.35 <= report.metrics["auc"] <= 0.65, (task, report.metrics["auc"])
 
 

@@ -14,6 +14,7 @@ import joblib
 from ingestion.warehouse import state_dir
 
 MODEL_FILE, CARD_FILE, CURRENT_FILE = "model.joblib", "card.json", "current.json"
+BASELINE_CARD_FILE = "baseline.json"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,20 @@ class ModelRegistry:
         temporary = pointer.with_suffix(".tmp")
         temporary.write_text(json.dumps(record, indent=1))
         os.replace(temporary, pointer)
+
+    def save_baseline_card(self, task: str, card: dict) -> Path:
+        """Write the card of the rules that score `task` while it has no promoted model."""
+        path = self.root / task / BASELINE_CARD_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(card, indent=1, default=str))
+        os.replace(temporary, path)
+        return path
+
+    def baseline_card(self, task: str) -> dict | None:
+        """The card of the baseline that last scored `task`, if any."""
+        path = self.root / task / BASELINE_CARD_FILE
+        return json.loads(path.read_text()) if path.exists() else None
 
 
 def update_card(version: ModelVersion, **fields) -> None:

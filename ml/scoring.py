@@ -11,6 +11,7 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from ingestion.warehouse import make_pipeline, warehouse_path
+from ml.baseline import BASELINE_VERSION, base_rate, baseline_card, rule_scores
 from ml.features import FeatureSet, feature_matrix, read_features
 from ml.registry import ModelRegistry, ModelVersion
 from ml.tasks import eligible_for_scoring
@@ -32,13 +33,14 @@ SCHEMA = pa.schema(
 
 @dataclass
 class ScoringReport:
-    """What one scoring run wrote: rows per task, the model version used, and tasks without a model."""
+    """What one scoring run wrote: rows per task, the model version used ("baseline" for the rules, with
+    why and the base rate they are calibrated to)."""
 
     scored_at: datetime
     as_of_date: object | None
     rows: dict[str, int] = field(default_factory=dict)
     model_versions: dict[str, str] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
+    baselines: dict[str, dict] = field(default_factory=dict)
     table: str = f"{DATASET_NAME}.{TABLE_NAME}"
 
     def metadata(self) -> dict[str, object]:
@@ -48,8 +50,10 @@ class ScoringReport:
         for task, count in self.rows.items():
             values[f"{task}_rows"] = count
             values[f"{task}_model_version"] = self.model_versions[task]
-        for task, reason in self.skipped.items():
-            values[f"{task}_skipped"] = reason
+        for task, card in self.baselines.items():
+            values[f"{task}_baseline_why"] = card["why"]
+            values[f"{task}_baseline_rate"] = card["base_rate"]
+            values[f"{task}_baseline_rate_rule"] = card["base_rate_rule"]
         return values
 
 
@@ -63,23 +67,30 @@ def predict(version: ModelVersion, model, frame: pd.DataFrame) -> np.ndarray:
 
 
 def prediction_rows(
-    task: TaskName, version: ModelVersion, model, frame: pd.DataFrame, scored_at: datetime
+    task: TaskName, version: str, scores: np.ndarray, eligible: pd.DataFrame, scored_at: datetime
 ) -> pa.Table:
     """One row per eligible profile of the scoring snapshot: profile_id, task, model_version, score, ..."""
-    eligible = frame[eligible_for_scoring(task, frame)]
-    scores = np.clip(predict(version, model, eligible), 0.0, 1.0)
     count = len(eligible)
     return pa.table(
         {
             "profile_id": eligible["profile_id"].astype(str).tolist(),
             "task": [task] * count,
-            "model_version": [version.version] * count,
-            "score": scores,
+            "model_version": [version] * count,
+            "score": np.clip(scores, 0.0, 1.0),
             "as_of_date": eligible["as_of_date"].tolist(),
             "scored_at": [scored_at] * count,
         },
         schema=SCHEMA,
     )
+
+
+def _why_baseline(registry: ModelRegistry, task: TaskName) -> str:
+    """Why the rules score a task: nothing trained yet, or no trained model beat them on the holdout."""
+    versions = registry.versions(task)
+    if not versions:
+        return "no trained model yet: too few labels (ml.model_runs says why)"
+    latest = versions[-1]
+    return f"no trained model beat the baseline yet ({latest.version}: {latest.card.get('promotion_reason')})"
 
 
 def write_predictions(tables: list[pa.Table], warehouse: Path) -> None:
@@ -100,7 +111,8 @@ def score_profiles(
     tasks: tuple[TaskName, ...] = TASKS,
     scored_at: datetime | None = None,
 ) -> ScoringReport:
-    """Score every profile of the scoring snapshot with each task's current model and write ml.predictions."""
+    """Score every profile of the scoring snapshot with each task's current model, or the baseline rules
+    while a task has none, and write ml.predictions."""
     warehouse = Path(warehouse or warehouse_path())
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
@@ -110,12 +122,21 @@ def score_profiles(
     tables = []
     with threadpool_limits(limits=config.training.threads):
         for task in tasks:
+            eligible = frame[eligible_for_scoring(task, frame)]
             version = registry.current(task)
             if version is None:
-                report.skipped[task] = "no promoted model yet (train_models first)"
-                continue
-            table = prediction_rows(task, version, version.load(), frame, scored_at)
-            report.rows[task], report.model_versions[task] = table.num_rows, version.version
+                rate = base_rate(task, frame, config)
+                card = baseline_card(task, rate, _why_baseline(registry, task))
+                registry.save_baseline_card(task, card)
+                report.baselines[task] = card
+                table = prediction_rows(
+                    task, BASELINE_VERSION, rule_scores(task, eligible, rate), eligible, scored_at
+                )
+            else:
+                scores = predict(version, version.load(), eligible)
+                table = prediction_rows(task, version.version, scores, eligible, scored_at)
+            report.rows[task] = table.num_rows
+            report.model_versions[task] = version.version if version else BASELINE_VERSION
             if table.num_rows:
                 tables.append(table)
     if tables:

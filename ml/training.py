@@ -15,10 +15,12 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from ingestion.warehouse import warehouse_path
+from ml.baseline import BASELINE_VERSION, rfm_baseline_scores, rule_logits
 from ml.evaluation import calibration_plot, holdout_metrics, roc_plot, top_features
 from ml.features import FeatureSet, feature_matrix, feature_set, present_features, read_features
 from ml.pipelines import build_classifier, calibration_method
 from ml.registry import ModelRegistry, ModelVersion, update_card
+from ml.runs import run_rows, write_runs
 from ml.tasks import LABEL_COLUMNS, NotEnoughData, TaskSplit, split
 from revloop.config.models import TASKS, ModelsConfig, TaskName, load_models_config
 
@@ -33,7 +35,7 @@ class TrainingReport:
     status: Status
     reason: str
     version: str | None = None  # the version trained by this run (None when skipped)
-    current_version: str | None = None  # the version that scores profiles after this run
+    current_version: str | None = None  # the version that scores profiles after this run ("baseline": rules)
     metrics: dict = field(default_factory=dict)
     current_model_auc: float | None = None  # the previous current model's AUC on the same holdout
     top_features: list[dict] = field(default_factory=list)
@@ -57,7 +59,11 @@ class TrainingReport:
 
     def markdown(self) -> str:
         """A Markdown summary with the ROC and calibration plots inline (base64 PNG data URIs)."""
-        lines = [f"**{self.task}**: {self.status} ({self.reason})", "", "| metric | value |", "|---|---|"]
+        lines = [f"**{self.task}**: {self.status} ({self.reason})", ""]
+        if "auc" in self.metrics:
+            auc, rfm, rules = (self.metrics[k] for k in ("auc", "baseline_auc", "rules_auc"))
+            lines += [f"Holdout AUC: model {auc:.4f}, RFM baseline {rfm:.4f}, baseline rules {rules:.4f}", ""]
+        lines += ["| metric | value |", "|---|---|"]
         for key, value in self.metrics.items():
             lines.append(f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |")
         if self.top_features:
@@ -106,12 +112,17 @@ def _auc_of(version: ModelVersion, holdout: pd.DataFrame, y: np.ndarray) -> floa
 
 
 def _decide(
-    registry: ModelRegistry, task: str, new: ModelVersion, new_auc: float, data: TaskSplit, min_gain: float
+    registry: ModelRegistry, task: str, metrics: dict, data: TaskSplit, min_gain: float
 ) -> tuple[bool, str, float | None]:
-    """Promote the new model if there is no current one or it beats the current one on this holdout."""
-    current = registry.current(task)
+    """Promote the new model if it beats what scores today on this holdout: the current model, or before
+    the first promotion the baseline rules."""
+    new_auc, current = metrics["auc"], registry.current(task)
     if current is None:
-        return True, "first model of the task", None
+        rules, rfm = metrics["rules_auc"], metrics["baseline_auc"]
+        versus = f"the baseline rules' {rules:.4f} (RFM baseline {rfm:.4f})"
+        if new_auc > rules + min_gain:
+            return True, f"first model: holdout AUC {new_auc:.4f} beats {versus}", None
+        return False, f"holdout AUC {new_auc:.4f} does not beat {versus}; the baseline keeps scoring", None
     try:
         current_auc = _auc_of(current, data.holdout, data.y_holdout)
     except KeyError as exc:
@@ -140,7 +151,8 @@ def _train_task(
     try:
         data = split(task, frame, config, as_of)
     except NotEnoughData as exc:
-        return TrainingReport(task, "skipped", str(exc), current_version=current and current.version)
+        current_version = current.version if current else BASELINE_VERSION
+        return TrainingReport(task, "skipped", str(exc), current_version=current_version)
     features = present_features(feature_set(frame), data.train)
     task_config = config.tasks.of(task)
     seed = config.training.random_seed
@@ -149,8 +161,11 @@ def _train_task(
     model.fit(feature_matrix(data.train, features), data.y_train)
     x_holdout = feature_matrix(data.holdout, features)
     scores = model.predict_proba(x_holdout)[:, 1]
+    baseline = rfm_baseline_scores(task, data.train, data.y_train, data.holdout, seed)
     metrics = {
         **holdout_metrics(data.y_holdout, scores),
+        "baseline_auc": float(roc_auc_score(data.y_holdout, baseline)),
+        "rules_auc": float(roc_auc_score(data.y_holdout, rule_logits(task, data.holdout))),
         "training_rows": int(len(data.y_train)),
         "training_positive_rate": float(np.mean(data.y_train)),
     }
@@ -177,9 +192,7 @@ def _train_task(
         "code_version": code_version(),
     }
     saved = registry.save(task, model, card, plots)
-    promote, reason, current_auc = _decide(
-        registry, task, saved, metrics["auc"], data, config.promotion.min_auc_gain
-    )
+    promote, reason, current_auc = _decide(registry, task, metrics, data, config.promotion.min_auc_gain)
     if promote:
         registry.promote(task, saved.version, reason)
     update_card(saved, promoted=promote, promotion_reason=reason, current_model_auc=current_auc)
@@ -188,7 +201,7 @@ def _train_task(
         status="promoted" if promote else "kept",
         reason=reason,
         version=saved.version,
-        current_version=saved.version if promote else current.version,
+        current_version=saved.version if promote else (current.version if current else BASELINE_VERSION),
         metrics=metrics,
         current_model_auc=current_auc,
         top_features=ranked,
@@ -203,9 +216,12 @@ def train_models(
     registry: ModelRegistry | None = None,
     tasks: tuple[TaskName, ...] = TASKS,
 ) -> dict[str, TrainingReport]:
-    """Train every task from marts.ml_features of the warehouse; `as_of` trains as if today were that date."""
+    """Train every task from marts.ml_features of the warehouse (`as_of`: as if today were that date) and
+    append one row per task to ml.model_runs, refusals included."""
     warehouse = Path(warehouse or warehouse_path())
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
     frame = read_features(warehouse)
-    return {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}
+    reports = {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}
+    write_runs(run_rows(reports.values(), datetime.now(UTC)), warehouse)
+    return reports

@@ -9,6 +9,7 @@ from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.config.models import TASKS
 
 PREDICTIONS = AssetKey(["ml", "predictions"])
+MODEL_RUNS = AssetKey(["ml", "model_runs"])
 
 
 def model_key(task: str) -> AssetKey:
@@ -25,6 +26,14 @@ def model_key(task: str) -> AssetKey:
             description=f"The promoted {task} model: retrained daily, promoted only if it beats the current.",
         )
         for task in TASKS
+    ]
+    + [
+        AssetSpec(
+            MODEL_RUNS,
+            group_name="ml",
+            kinds={"duckdb"},
+            description="ml.model_runs: every training attempt's holdout metrics next to the RFM baseline's.",
+        )
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -34,6 +43,8 @@ def models(context: AssetExecutionContext, warehouse: WarehouseResource):
         context.log.info(f"{task}: {report.status} ({report.reason})")
         metadata = {**report.metadata(), "report": MetadataValue.md(report.markdown())}
         yield MaterializeResult(asset_key=model_key(task), metadata=metadata)
+    runs = warehouse_tables_metadata(warehouse.warehouse_file, [tuple(MODEL_RUNS.path)])
+    yield MaterializeResult(asset_key=MODEL_RUNS, metadata=runs.get(tuple(MODEL_RUNS.path), {}))
 
 
 @multi_asset(

@@ -119,7 +119,8 @@ def test_shuffled_labels_give_chance_auc(features_warehouse, tmp_path):
     registry = ModelRegistry(tmp_path)
     for task in ("churn", "purchase"):
         report = train_task(task, frame, config, registry)
-        assert report.status == "promoted", report.reason
+        # promoted only if it happens to beat the baseline rules, which see the same shuffled holdout
+        assert report.status in ("promoted", "kept"), report.reason
         assert 0.35 <= report.metrics["auc"] <= 0.65, (task, report.metrics["auc"])
 
 
@@ -167,7 +168,11 @@ def test_models_train_from_whatever_sources_exist(raw_warehouse, tmp_path, kind,
     registry = ModelRegistry(tmp_path / "models")
     reports = train_models(warehouse, registry=registry)
     for task in ("churn", "purchase"):
-        assert reports[task].status == "promoted", (kind, task, reports[task].reason)
-        assert reports[task].metrics["auc"] > 0.6, (kind, task, reports[task].metrics)
+        report = reports[task]
+        # on 400 people the rules may still rank better: then they keep scoring, never a null
+        assert report.status in ("promoted", "kept"), (kind, task, report.reason)
+        assert report.current_version == (report.version if report.status == "promoted" else "baseline")
+        scorer_auc = report.metrics["auc"] if report.status == "promoted" else report.metrics["rules_auc"]
+        assert scorer_auc > 0.6, (kind, task, report.metrics)
     report = score_profiles(warehouse, registry=registry)
     assert report.rows["purchase"] > 0 and report.rows["churn"] > 0

@@ -41,7 +41,10 @@ def _shuffled(frame, column: str, seed: int = 3):
 @pytest.mark.parametrize("task", ["churn", "purchase", "engagement"])
 def test_a_model_learns_the_planted_signal_and_is_calibrated(frame, tmp_path, task):
     report = train_task(task, frame, CONFIG, ModelRegistry(tmp_path))
-    assert report.status == "promoted" and report.reason == "first model of the task"
+    assert report.status == "promoted" and report.reason.startswith("first model"), report.reason
+    # the baselines stand beside the model: the rules it had to beat and the RFM logistic regression
+    assert report.metrics["auc"] > report.metrics["rules_auc"]
+    assert 0.0 <= report.metrics["baseline_auc"] <= 1.0
     assert report.metrics["auc"] >= 0.7, report.metrics
     # calibrated: the Brier score beats always predicting the base rate
     base = report.metrics["holdout_positive_rate"]

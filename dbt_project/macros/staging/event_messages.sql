@@ -90,7 +90,8 @@ select
     {{ event_trait(['address.country', 'country']) }} as trait_country,
     {{ event_trait(['address.city', 'city']) }} as trait_city,
     {{ safe_timestamp(event_trait(['createdAt', 'created_at'])) }} as trait_created_at,
-    {{ safe_number(event_property(['revenue'])) }} as revenue,
+    {#- Segment's ecommerce spec: an order's revenue, or its total when the sender sends only that #}
+    {{ safe_number(event_property(['revenue', 'total'])) }} as revenue,
     {{ safe_number(event_property(['cost'])) }} as cost,
     {{ event_property(['form_id', 'formId']) }} as form_id,
     {{ event_property(['query', 'search_query', 'searchQuery']) }} as search_query,

@@ -29,6 +29,10 @@ select
     predictions.churn_risk,
     predictions.purchase_likelihood,
     predictions.engagement_potential,
+    -- what produced each score: a model version of the registry, or 'baseline' (the rules of ml/baseline.py)
+    predictions.churn_model_version as churn_model,
+    predictions.purchase_model_version as purchase_model,
+    predictions.engagement_model_version as engagement_model,
     profiles.first_seen_at,
     profiles.last_seen_at,
     coalesce(lead_scores.is_sales_ready, false) as is_sales_ready,

@@ -246,7 +246,8 @@ def test_api_limit_mid_run_stops_salesforce_then_rerun_creates_no_duplicates_and
     # the same stale state planned again resends nothing that landed in HubSpot; the links that did not
     # land in Salesforce come from the HubSpot records' salesforce_id once ingestion has read them
     assert {w.crm for w in plan_object("contact", CONTACT, before, store.written()).writes} == {"salesforce"}
-    run_plan(plan_object("contact", CONTACT, pairs(), store.written()), store, sf_client, hs_client, "contacts")
+    rerun = plan_object("contact", CONTACT, pairs(), store.written())
+    run_plan(rerun, store, sf_client, hs_client, "contacts")
     contacts = hs_sandbox_contacts(hs_client)
     assert sorted(c.properties["email"] for c in contacts) == [
         "a@acme.io",

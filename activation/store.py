@@ -3,6 +3,7 @@
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -83,6 +84,31 @@ drop table collapsed;
 """
 VALUE_COLUMNS = ("crm", "record_id", "field", "value_json", "run_id", "written_at")
 ASSOCIATION_COLUMNS = ("from_type", "from_id", "to_type", "to_id", "run_id", "written_at")
+
+
+def last_written_at(warehouse: Path, crm: str, record_ids: Sequence[str]) -> dict[str, datetime] | None:
+    """When revloop last wrote each of record_ids in crm (those it never wrote are absent), read from
+    activation.written_values; None when the warehouse cannot be read now (a run holds its lock)."""
+    if not warehouse.exists():
+        return {}
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            known = connection.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'activation' and table_name = 'written_values'"
+            ).fetchall()
+            if not known[0][0]:
+                return {}
+            ids = pa.table({"record_id": [str(i) for i in record_ids]})
+            connection.register("ids", ids)
+            rows = connection.execute(
+                "select record_id, max(written_at) from activation.written_values "
+                "where crm = ? and record_id in (select record_id from ids) group by 1",
+                [crm],
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    return dict(rows)
 
 
 class ActivationStore:

@@ -48,8 +48,9 @@ LOG_COLUMNS = (
     "last_seen_at",
     "seen_count",
 )
-# Outcomes that repeat unchanged run after run until someone fixes the record: one row each, counted.
-REFUSALS = ("rejected", "refused", "failed")
+# Outcomes that repeat unchanged run after run until someone fixes the record or the setup: one row each,
+# counted.
+REFUSALS = ("rejected", "refused", "failed", "skipped")
 # What makes two refusals the same: the record, what was sent, and the reason.
 _SAME_REFUSAL = " and ".join(
     f"l.{c} is not distinct from r.{c}"

@@ -9,12 +9,15 @@ from hubspot import HubSpot
 from hubspot.crm.associations.v4 import (
     ApiException,
     BatchInputPublicDefaultAssociationMultiPost,
+    BatchInputPublicFetchAssociationsBatchRequest,
     PublicDefaultAssociationMultiPost,
+    PublicFetchAssociationsBatchRequest,
     PublicObjectId,
 )
 
+from activation.once import create_once
 from activation.plan import KEY_FIELDS, WrittenState
-from activation.results import RequestRefused, isolate
+from activation.results import CrmAccessDenied, RequestRefused, isolate
 
 # HubSpot takes more associations a call; 100 matches the object batches and keeps a refused batch small.
 ASSOCIATION_BATCH_SIZE = 100
@@ -78,8 +81,22 @@ def plan_deal_companies(
     return list(wanted.values())
 
 
+def _existing(hs: HubSpot, associations: Sequence[Association]) -> set[tuple[str, str]]:
+    """(from id, to id) of the given associations that HubSpot holds now (batch read, a safe POST)."""
+    first = associations[0]
+    body = BatchInputPublicFetchAssociationsBatchRequest(
+        inputs=[PublicFetchAssociationsBatchRequest(id=a.from_id) for a in associations]
+    )
+    answer = hs.crm.associations.v4.batch_api.get_page(first.from_type, first.to_type, body)
+    return {(str(r._from.id), str(t.to_object_id)) for r in answer.results or [] for t in r.to or []}
+
+
 def _send(hs: HubSpot, associations: Sequence[Association]) -> list[AssociationResult]:
-    """One batch/associate/default call; a 4xx refuses the whole batch (a record id that does not exist)."""
+    """One batch/associate/default call; a 4xx refuses the whole batch (a record id that does not exist).
+
+    The call is a POST HubSpot may have committed when it times out or answers 5xx: then what HubSpot
+    holds is read back, and only a batch not all there is sent again.
+    """
     first = associations[0]
     body = BatchInputPublicDefaultAssociationMultiPost(
         inputs=[
@@ -89,20 +106,32 @@ def _send(hs: HubSpot, associations: Sequence[Association]) -> list[AssociationR
             for a in associations
         ]
     )
-    try:
+
+    def create() -> list[AssociationResult]:
         answer = hs.crm.associations.v4.batch_api.create_default(first.from_type, first.to_type, body)
+        linked = {(str(r._from.id), str(r.to.id)) for r in answer.results or []}
+        errors = "; ".join(str(e.message) for e in answer.errors or []) or "missing from HubSpot's answer"
+        return [
+            AssociationResult(a, "associated")
+            if (a.from_id, a.to_id) in linked
+            else AssociationResult(a, "failed", errors)
+            for a in associations
+        ]
+
+    def find() -> list[AssociationResult] | None:
+        held = _existing(hs, associations)
+        if all((a.from_id, a.to_id) in held for a in associations):
+            return [AssociationResult(a, "associated") for a in associations]
+        return None
+
+    try:
+        return create_once(create, find)
     except ApiException as exc:
+        if exc.status in (401, 403):
+            raise CrmAccessDenied("hubspot", exc.status, str(exc.body)) from exc
         if 400 <= exc.status < 500 and exc.status != 429:
             raise RequestRefused(f"{exc.status}: {exc.body}") from exc
         raise
-    linked = {(str(r._from.id), str(r.to.id)) for r in answer.results or []}
-    errors = "; ".join(str(e.message) for e in answer.errors or []) or "missing from HubSpot's answer"
-    return [
-        AssociationResult(a, "associated")
-        if (a.from_id, a.to_id) in linked
-        else AssociationResult(a, "failed", errors)
-        for a in associations
-    ]
 
 
 def write_associations(

@@ -11,10 +11,12 @@ from hubspot.crm.objects import (
     SimplePublicObjectBatchInput,
     SimplePublicObjectBatchInputUpsert,
 )
+from hubspot.crm.properties import ApiException as PropertiesApiException
 from hubspot.crm.properties import PropertyCreate
 
+from activation.once import create_once
 from activation.plan import HUBSPOT_BATCH_SIZE, RecordWrite
-from activation.results import RequestRefused, WriteResult, isolate
+from activation.results import CrmAccessDenied, RequestRefused, WriteResult, isolate
 
 # Properties revloop creates when missing (contract.md), with their HubSpot type and field type.
 REVLOOP_PROPERTIES: dict[str, tuple[str, str]] = {
@@ -31,36 +33,88 @@ UPSERT_KEY = {"contacts": "email"}
 DEFAULT_UPSERT_KEY = "revloop_id"
 
 
+def _refused(exc: ApiException) -> Exception:
+    """The writer's exception for a HubSpot error answer: access denied, a refused request, or exc itself."""
+    if exc.status in (401, 403):
+        return CrmAccessDenied("hubspot", exc.status, str(exc.body))
+    if 400 <= exc.status < 500 and exc.status != 429:
+        return RequestRefused(f"{exc.status}: {exc.body}")
+    return exc
+
+
 def ensure_properties(hs: HubSpot, object_type: str, names: Sequence[str]) -> list[str]:
-    """Create the revloop properties among names that object_type lacks; returns those created."""
-    existing = {p.name for p in hs.crm.properties.core_api.get_all(object_type).results}
+    """Create the revloop properties among names that object_type lacks; returns those created.
+
+    Creating a property is not idempotent: after a time-out or 5xx the property is looked up first.
+    """
+    core_api = hs.crm.properties.core_api
+    try:
+        existing = {p.name for p in core_api.get_all(object_type).results}
+    except PropertiesApiException as exc:
+        raise _refused(exc) from exc
     created = []
     for name in names:
         if name in existing or name not in REVLOOP_PROPERTIES:
             continue
         type_, field_type = REVLOOP_PROPERTIES[name]
-        hs.crm.properties.core_api.create(
-            object_type,
-            PropertyCreate(
-                name=name,
-                label=f"revloop {name.replace('_', ' ')}",
-                type=type_,
-                field_type=field_type,
-                group_name=f"{object_type[:-1]}information",
-                has_unique_value=name == DEFAULT_UPSERT_KEY,
-            ),
+        definition = PropertyCreate(
+            name=name,
+            label=f"revloop {name.replace('_', ' ')}",
+            type=type_,
+            field_type=field_type,
+            group_name=f"{object_type[:-1]}information",
+            has_unique_value=name == DEFAULT_UPSERT_KEY,
         )
+
+        def find(name: str = name) -> object | None:
+            return next((p for p in core_api.get_all(object_type).results if p.name == name), None)
+
+        try:
+            create_once(lambda d=definition: core_api.create(object_type, d), find)
+        except PropertiesApiException as exc:
+            raise _refused(exc) from exc
         created.append(name)
     return created
 
 
+def _per_record(
+    writes: Sequence[RecordWrite], answer: object, key: str | None
+) -> list[WriteResult]:
+    """Each input's outcome from a batch answer, 200 or 207: results matched by id (or by the upsert key),
+    errors by the ids in their context; an input in neither is failed, never assumed written."""
+    def ident(write: RecordWrite) -> str:
+        return str(write.fields[key] if key else write.record_id).lower()
+
+    done = {}
+    for record in answer.results or []:
+        value = record.properties.get(key) if key else record.id
+        done[str(value or "").lower()] = record
+    refused: dict[str, str] = {}
+    for error in getattr(answer, "errors", None) or []:
+        reason = f"{error.category}: {error.message}"
+        for ids in (error.context or {}).values():
+            refused.update({str(i).lower(): reason for i in ids})
+    results = []
+    for write in writes:
+        record = done.get(ident(write))
+        if record is not None:
+            status = "created" if key and getattr(record, "new", True) else "updated"
+            results.append(WriteResult(write, status, record.id))
+        elif ident(write) in refused:
+            results.append(WriteResult(write, "refused", write.record_id, refused[ident(write)]))
+        else:
+            results.append(WriteResult(write, "failed", write.record_id, "missing from HubSpot's answer"))
+    return results
+
+
 def _send(hs: HubSpot, object_type: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """One batch call; HubSpot answers a batch as a whole, so any 4xx refuses every input in it."""
+    """One batch call (upsert or update, both idempotent and so retried by the client); a 4xx refuses the
+    whole batch, a 207 refuses some of its inputs."""
     creating = writes[0].operation == "create"
     batch_api = hs.crm.objects.batch_api
+    key = UPSERT_KEY.get(object_type, DEFAULT_UPSERT_KEY) if creating else None
     try:
         if creating:
-            key = UPSERT_KEY.get(object_type, DEFAULT_UPSERT_KEY)
             inputs = [
                 SimplePublicObjectBatchInputUpsert(id=w.fields[key], id_property=key, properties=w.fields)
                 for w in writes
@@ -72,32 +126,16 @@ def _send(hs: HubSpot, object_type: str, writes: Sequence[RecordWrite]) -> list[
             inputs = [SimplePublicObjectBatchInput(id=w.record_id, properties=w.fields) for w in writes]
             answer = batch_api.update(object_type, BatchInputSimplePublicObjectBatchInput(inputs=inputs))
     except ApiException as exc:
-        if 400 <= exc.status < 500 and exc.status != 429:
-            raise RequestRefused(f"{exc.status}: {exc.body}") from exc
-        raise
-    if not creating:
-        return [WriteResult(w, "updated", w.record_id) for w in writes]
-    key = UPSERT_KEY.get(object_type, DEFAULT_UPSERT_KEY)
-    by_key = {str(r.properties.get(key) or "").lower(): r for r in answer.results}
-    results = []
-    for write in writes:
-        record = by_key.get(str(write.fields[key]).lower())
-        status = "created" if record is not None and getattr(record, "new", True) else "updated"
-        results.append(
-            WriteResult(
-                write,
-                status,
-                record.id if record is not None else None,
-                None if record is not None else "missing from HubSpot's answer",
-            )
-        )
-    return results
+        raise _refused(exc) from exc
+    return _per_record(writes, answer, key)
 
 
 def write_hubspot(
     hs: HubSpot, object_type: str, writes: Sequence[RecordWrite], calls: Counter[str] | None = None
 ) -> list[WriteResult]:
     """Send writes of one object type in batches of 100; a refused batch is split to isolate the bad input.
+
+    A 401/403 raises CrmAccessDenied at once (splitting would only repeat it).
 
     calls, when given, counts the batch calls sent per 'hubspot.<object type>.<operation>'.
     """
@@ -112,5 +150,9 @@ def write_hubspot(
         group = [w for w in writes if w.operation == operation]
         for start in range(0, len(group), HUBSPOT_BATCH_SIZE):
             chunk = group[start : start + HUBSPOT_BATCH_SIZE]
-            results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
+            try:
+                results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
+            except CrmAccessDenied as exc:
+                exc.sent = results  # what landed before the refusal still gets logged and remembered
+                raise
     return results

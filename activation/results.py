@@ -15,7 +15,7 @@ class WriteResult:
     """One record write as the CRM answered it: the record id (new for creates) or the error."""
 
     write: RecordWrite
-    status: str  # created | updated | failed | skipped
+    status: str  # created | updated | refused (by the CRM, per record) | failed | skipped
     record_id: str | None = None
     error: str | None = None
 
@@ -37,3 +37,16 @@ def isolate(
 
 class RequestRefused(Exception):
     """A CRM refused a whole batch request for something in its records (a 4xx, not a limit or outage)."""
+
+
+class CrmAccessDenied(Exception):
+    """A CRM answered 401/403: every further write would be refused too, so that CRM's write-back stops."""
+
+    def __init__(self, crm: str, status: int, detail: str):
+        self.crm = crm
+        self.sent: list[WriteResult] = []  # writes of the same call that landed before the refusal
+        super().__init__(
+            f"{crm} answered {status} to revloop: write-back to {crm} stopped for this run. A 401 means the "
+            "credentials are wrong or expired; a 403 missing write permissions or scopes, or an exhausted "
+            f"API limit. {detail[:300]}"
+        )

@@ -15,6 +15,7 @@ from activation.associations import (
     write_associations,
 )
 from activation.plan import SyncPair, plan_object
+from activation.results import CrmAccessDenied
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
 from activation.warehouse_state import deal_companies, hubspot_associations, load_pairs
@@ -74,7 +75,11 @@ def associate_deal_companies(
     if report.dry_run or hs is None:
         return
     calls: Counter[str] = Counter()
-    results = write_associations(hs, planned, calls)
+    try:
+        results = write_associations(hs, planned, calls)
+    except CrmAccessDenied as exc:
+        report.errors.append(str(exc))
+        return
     store.record_associations(report.run_id, report.object_key, results)
     for result in results:
         report.statuses[result.status] = report.statuses.get(result.status, 0) + 1

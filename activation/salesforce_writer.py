@@ -7,7 +7,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from activation.plan import SALESFORCE_COLLECTION_SIZE, RecordWrite
-from activation.results import RequestRefused, WriteResult, isolate
+from activation.results import CrmAccessDenied, RequestRefused, WriteResult, isolate
 
 REVLOOP_KEY = "Revloop_Id__c"
 
@@ -28,14 +28,20 @@ class MissingSalesforceFields(RuntimeError):
 
 def check_fields(sf: Salesforce, object_name: str, names: Sequence[str]) -> None:
     """Raise MissingSalesforceFields unless describe shows every field in names as updateable."""
-    described = {f["name"]: f for f in getattr(sf, object_name).describe()["fields"]}
+    try:
+        described = {f["name"]: f for f in getattr(sf, object_name).describe()["fields"]}
+    except SalesforceError as exc:
+        if exc.status in (401, 403):
+            raise CrmAccessDenied("salesforce", exc.status, str(exc.content)) from exc
+        raise
     missing = sorted({n for n in names if n not in described or not described[n].get("updateable", True)})
     if missing:
         raise MissingSalesforceFields(object_name, missing)
 
 
 def _send(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """One collection call: upsert by Revloop_Id__c for creates, update by Id otherwise."""
+    """One collection PATCH, idempotent and so retried by the session: upsert by Revloop_Id__c for creates
+    (a retry after a commit finds the record the first try created), update by Id otherwise."""
     creating = writes[0].operation == "create"
     records = [
         {"attributes": {"type": w.object_name}, **({} if creating else {"Id": w.record_id}), **w.fields}
@@ -45,6 +51,8 @@ def _send(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
     try:
         answers = sf.restful(path, method="PATCH", json={"allOrNone": False, "records": records})
     except SalesforceError as exc:
+        if exc.status in (401, 403):
+            raise CrmAccessDenied("salesforce", exc.status, str(exc.content)) from exc
         if exc.status in (400, 404):
             raise RequestRefused(f"{exc.status}: {exc.content}") from exc
         raise
@@ -55,7 +63,7 @@ def _send(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
             results.append(WriteResult(write, status, answer.get("id") or write.record_id))
         else:
             errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in answer.get("errors", []))
-            results.append(WriteResult(write, "failed", write.record_id, errors))
+            results.append(WriteResult(write, "refused", write.record_id, errors))
     return results
 
 
@@ -77,5 +85,9 @@ def write_salesforce(
         group = [w for w in writes if w.operation == operation]
         for start in range(0, len(group), SALESFORCE_COLLECTION_SIZE):
             chunk = group[start : start + SALESFORCE_COLLECTION_SIZE]
-            results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
+            try:
+                results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
+            except CrmAccessDenied as exc:
+                exc.sent = results  # what landed before the refusal still gets logged and remembered
+                raise
     return results

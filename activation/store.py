@@ -3,6 +3,7 @@
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -16,7 +17,8 @@ _SCHEMA = """
 create schema if not exists activation;
 create table if not exists activation.sync_log (
     run_id varchar, object varchar, crm varchar, crm_object varchar, record_id varchar, revloop_id varchar,
-    operation varchar, fields varchar, status varchar, error varchar, logged_at timestamptz
+    operation varchar, fields varchar, status varchar, error varchar, logged_at timestamptz,
+    first_seen_at timestamptz, last_seen_at timestamptz, seen_count integer
 );
 create table if not exists activation.written_values (
     crm varchar, record_id varchar, field varchar, value_json varchar, run_id varchar, written_at timestamptz,
@@ -42,9 +44,72 @@ LOG_COLUMNS = (
     "status",
     "error",
     "logged_at",
+    "first_seen_at",
+    "last_seen_at",
+    "seen_count",
 )
+# Outcomes that repeat unchanged run after run until someone fixes the record or the setup: one row each,
+# counted.
+REFUSALS = ("rejected", "refused", "failed", "skipped")
+# What makes two refusals the same: the record, what was sent, and the reason.
+_SAME_REFUSAL = " and ".join(
+    f"l.{c} is not distinct from r.{c}"
+    for c in ("crm", "crm_object", "record_id", "revloop_id", "operation", "fields", "status", "error")
+)
+_MIGRATION = """
+alter table activation.sync_log add column if not exists first_seen_at timestamptz;
+alter table activation.sync_log add column if not exists last_seen_at timestamptz;
+alter table activation.sync_log add column if not exists seen_count integer;
+update activation.sync_log set first_seen_at = logged_at, last_seen_at = logged_at, seen_count = 1
+where seen_count is null;
+"""
+# A refusal seen before gets its last_seen_at and count moved on; anything else is a new row.
+_LOG = f"""
+update activation.sync_log l set last_seen_at = r.last_seen_at, seen_count = l.seen_count + 1
+from rows r where r.status in {REFUSALS} and {_SAME_REFUSAL};
+insert into activation.sync_log select * from rows r
+where not (r.status in {REFUSALS} and exists (select 1 from activation.sync_log l where {_SAME_REFUSAL}));
+"""
+# Old warehouses logged a repeated refusal once per run: keep the first row of each, counting the others.
+_COLLAPSE = f"""
+create temp table collapsed as
+select arg_min(run_id, logged_at) as run_id, object, crm, crm_object, record_id, revloop_id, operation,
+    fields, status, error, min(logged_at) as logged_at, min(first_seen_at) as first_seen_at,
+    max(last_seen_at) as last_seen_at, sum(seen_count)::integer as seen_count
+from activation.sync_log
+where status in {REFUSALS}
+group by all;
+delete from activation.sync_log where status in {REFUSALS};
+insert into activation.sync_log select * from collapsed;
+drop table collapsed;
+"""
 VALUE_COLUMNS = ("crm", "record_id", "field", "value_json", "run_id", "written_at")
 ASSOCIATION_COLUMNS = ("from_type", "from_id", "to_type", "to_id", "run_id", "written_at")
+
+
+def last_written_at(warehouse: Path, crm: str, record_ids: Sequence[str]) -> dict[str, datetime] | None:
+    """When revloop last wrote each of record_ids in crm (those it never wrote are absent), read from
+    activation.written_values; None when the warehouse cannot be read now (a run holds its lock)."""
+    if not warehouse.exists():
+        return {}
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            known = connection.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'activation' and table_name = 'written_values'"
+            ).fetchall()
+            if not known[0][0]:
+                return {}
+            ids = pa.table({"record_id": [str(i) for i in record_ids]})
+            connection.register("ids", ids)
+            rows = connection.execute(
+                "select record_id, max(written_at) from activation.written_values "
+                "where crm = ? and record_id in (select record_id from ids) group by 1",
+                [crm],
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    return dict(rows)
 
 
 class ActivationStore:
@@ -53,6 +118,27 @@ class ActivationStore:
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
         self.connection.execute(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a sync_log from before refusals were counted up to date (columns, one row per refusal)."""
+        columns = {
+            name
+            for (name,) in self.connection.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'activation' and table_name = 'sync_log'"
+            ).fetchall()
+        }
+        if "seen_count" in columns:
+            return
+        self.connection.execute("begin")
+        try:
+            self.connection.execute(_MIGRATION)
+            self.connection.execute(_COLLAPSE)
+            self.connection.execute("commit")
+        except Exception:
+            self.connection.execute("rollback")
+            raise
 
     def written(self) -> WrittenState:
         """What revloop last wrote, per (crm, record id, field)."""
@@ -102,6 +188,9 @@ class ActivationStore:
                 r.status,
                 r.error,
                 now,
+                now,
+                now,
+                1,
             )
             for r in results
         ] + [
@@ -117,6 +206,9 @@ class ActivationStore:
                 "rejected",
                 f"{j.reason} (value {j.value!r})",
                 now,
+                now,
+                now,
+                1,
             )
             for j in rejections
         ]
@@ -154,6 +246,9 @@ class ActivationStore:
                 r.status,
                 r.error,
                 now,
+                now,
+                now,
+                1,
             )
             for r in results
         ]
@@ -168,11 +263,13 @@ class ActivationStore:
     ) -> None:
         """sync_log rows and the rows of one remembered-state table, inserted in one transaction."""
         table, columns, rows = remembered
+        # a refusal listed twice in one call (same record, same reason) is still one refusal
+        log = list({tuple(row[2:10]) if row[8] in REFUSALS else (id(row),): row for row in log}.values())
         self.connection.execute("begin")
         try:
             # Arrow tables, not executemany: DuckDB inserts row-bound parameters one statement at a time.
             if log:
-                self._insert("insert into activation.sync_log select * from rows", LOG_COLUMNS, log)
+                self._insert(_LOG, LOG_COLUMNS, log)
             if rows:
                 self._insert(f"insert or replace into activation.{table} select * from rows", columns, rows)
             self.connection.execute("commit")

@@ -11,7 +11,7 @@ from simple_salesforce import Salesforce
 
 from activation.hubspot_writer import ensure_properties, write_hubspot
 from activation.plan import KEY_FIELDS, Plan, RecordWrite, release_phases
-from activation.results import WriteResult
+from activation.results import CrmAccessDenied, WriteResult
 from activation.salesforce_writer import MissingSalesforceFields, check_fields, write_salesforce
 from activation.store import ActivationStore
 
@@ -67,6 +67,7 @@ class _Sender:
         self.sf, self.hs, self.report = sf, hs, report
         self.blocked: dict[tuple[str, str], str] = {}
         self.checked: set[tuple[str, str, str]] = set()
+        self.denied: dict[str, str] = {}  # CRMs that answered 401/403, with the error
         self.calls: Counter[str] = Counter()
 
     def _prepare(self, crm: str, object_name: str, names: set[str]) -> None:
@@ -94,15 +95,27 @@ class _Sender:
             if client is None:
                 results += [WriteResult(w, "skipped", w.record_id, f"{crm} is not configured") for w in group]
                 continue
-            self._prepare(crm, object_name, {n for w in group for n in w.fields})
-            if (crm, object_name) in self.blocked:
-                error = self.blocked[(crm, object_name)]
-                results += [WriteResult(w, "failed", w.record_id, error) for w in group]
-            elif crm == "salesforce":
-                results += write_salesforce(self.sf, group, self.calls)
-            else:
-                results += write_hubspot(self.hs, object_name, group, self.calls)
+            try:
+                results += self._send_group(crm, object_name, group)
+            except CrmAccessDenied as exc:
+                # one clear error, then no more calls to that CRM in this run
+                self.report.errors.append(str(exc))
+                self.denied[crm] = str(exc)
+                landed = {id(r.write) for r in exc.sent}
+                results += exc.sent
+                rest = [w for w in group if id(w) not in landed]
+                results += [WriteResult(w, "failed", w.record_id, str(exc)) for w in rest]
         return results
+
+    def _send_group(self, crm: str, object_name: str, group: list[RecordWrite]) -> list[WriteResult]:
+        if crm not in self.denied:
+            self._prepare(crm, object_name, {n for w in group for n in w.fields})
+        error = self.denied.get(crm) or self.blocked.get((crm, object_name))
+        if error:
+            return [WriteResult(w, "failed", w.record_id, error) for w in group]
+        if crm == "salesforce":
+            return write_salesforce(self.sf, group, self.calls)
+        return write_hubspot(self.hs, object_name, group, self.calls)
 
 
 def run_plan(

@@ -9,7 +9,12 @@ other side), so the world is sized to `--records` changed records. The first syn
 calls, counted from the emulators' request logs, are compared with the minimum ceil(n/200) Salesforce
 sObject Collections calls and ceil(n/100) HubSpot batch calls. The sync then runs again with nothing
 changed upstream, which must send no write at all. With --after-ingestion, the CRMs are ingested again and
-the models rebuilt before one more sync, which shows what the first sync's own writes set off."""
+the models rebuilt before one more sync, which shows what the first sync's own writes set off.
+
+With --faults, the first sync meets "commit then fail" answers (the write applied, then a 503 or a dropped
+connection) on both CRMs' write endpoints and a few records refused per record. Every run prints the
+duplicates found in the CRMs (records sharing a revloop key or, in HubSpot contacts, an e-mail) and the full
+scans in the emulators' request logs (listings and searches without a cursor filter, SOQL without WHERE)."""
 
 import argparse
 import math
@@ -22,6 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 from benchmarks.crm import machine_line, measure, peak_rss_mb, world_sandbox
 
@@ -88,6 +94,63 @@ def write_calls(sandbox, since: dict[str, int]) -> dict[str, int]:
     return calls
 
 
+def duplicates(sandbox) -> dict[str, int]:
+    """Records beyond the first sharing a revloop key (or a HubSpot contact e-mail), per CRM."""
+    found = {}
+    for crm, objects, keys in (
+        ("salesforce", ("Lead", "Contact", "Account", "Opportunity"), ("Revloop_Id__c",)),
+        ("hubspot", ("contacts", "companies", "deals"), ("revloop_id", "email")),
+    ):
+        app = getattr(sandbox, crm).app
+        extra = 0
+        for object_name in objects:
+            try:
+                rows = app.records(object_name)
+            except Exception:  # an object this world does not hold
+                continue
+            for key in keys:
+                values = Counter(
+                    str(v).lower()
+                    for v in ((r.get("properties") or r).get(key) for r in rows)
+                    if v not in (None, "")
+                )
+                extra += sum(n - 1 for n in values.values())
+        found[crm] = extra
+    return found
+
+
+def full_scans(sandbox, since: dict[str, int]) -> dict[str, int]:
+    """Requests after since reading a whole object: lists, owners, unfiltered searches, SOQL without WHERE."""
+    scans = {}
+    for crm in CALL_SIZES:
+        log = getattr(sandbox, crm).app.request_log[since[crm] :]
+        if crm == "hubspot":
+            scans[crm] = sum(
+                1
+                for r in log
+                if (r.method == "GET" and r.path.startswith("/crm/v3/objects/") and r.path.count("/") == 4)
+                or (r.method == "GET" and r.path.startswith("/crm/v3/owners"))
+                or (r.path.endswith("/search") and '"filters"' not in r.body)
+            )
+        else:
+            soql = [unquote_plus(r.query).lower() for r in log if "/query" in r.path and r.query]
+            scans[crm] = sum(1 for q in soql if "where" not in q)
+    return scans
+
+
+def inject_faults(sandbox) -> None:
+    """Commit-then-fail answers on both CRMs' write endpoints, and one refused record per CRM."""
+    from sandbox.server import RESET
+
+    hubspot, salesforce = sandbox.hubspot.app.faults, sandbox.salesforce.app.faults
+    hubspot.fail_after_commit(503, 2, "/batch/upsert", "POST")
+    hubspot.fail_after_commit(RESET, 2, "/batch/update", "POST")
+    salesforce.fail_after_commit(503, 2, "/composite/sobjects", "PATCH")
+    salesforce.fail_after_commit(RESET, 2, "/composite/sobjects", "PATCH")
+    hubspot.refuse([sandbox.hubspot.app.records("contacts")[0]["id"]], "injected: a validation rule")
+    salesforce.refuse([sandbox.salesforce.app.records("Contact")[0]["Id"]], "injected: a validation rule")
+
+
 def log_positions(sandbox) -> dict[str, int]:
     """How many requests each emulator has logged so far."""
     return {crm: len(getattr(sandbox, crm).app.request_log) for crm in CALL_SIZES}
@@ -104,9 +167,11 @@ class SyncRun:
     group_minimum: Counter  # ceil(records / call size) per 'crm.object.operation' of the plan
     seconds: float
     plan_seconds: float
+    duplicates: dict[str, int]
+    scans: dict[str, int]  # full scans since the previous sync (the ingestion between them included)
 
 
-def run_sync_once(sandbox, warehouse: Path) -> SyncRun:
+def run_sync_once(sandbox, warehouse: Path, scans_since: dict[str, int]) -> SyncRun:
     """Plan (timed on its own, as a dry run) and then run one sync against the sandbox."""
     import duckdb
 
@@ -144,7 +209,10 @@ def run_sync_once(sandbox, warehouse: Path) -> SyncRun:
         for error in report.errors:
             print(f"  {report.object_key}: {error}")
     calls = write_calls(sandbox, before)
-    return SyncRun(planned, sent, calls, groups, group_minimum, seconds, plan_seconds)
+    scans = full_scans(sandbox, scans_since)
+    return SyncRun(
+        planned, sent, calls, groups, group_minimum, seconds, plan_seconds, duplicates(sandbox), scans
+    )
 
 
 def print_run(name: str, run: SyncRun) -> None:
@@ -158,6 +226,7 @@ def print_run(name: str, run: SyncRun) -> None:
         print(f"  {crm:10s} {n:>8,} {run.calls[crm]:>6,} {minimum:>8,} {ratio:>6s}")
     for group in sorted(set(run.groups) | set(run.group_minimum)):
         print(f"    {group}: {run.groups[group]} calls, {run.group_minimum[group]} for the planned records")
+    print(f"  duplicates in the CRMs {run.duplicates}; full scans since the previous sync {run.scans}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=100_000, help="changed records the first sync plans")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--after-ingestion", action="store_true", help="ingest, rebuild and sync once more")
+    parser.add_argument("--faults", action="store_true", help="commit-then-fail answers in the first sync")
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
     args = parser.parse_args(argv)
 
@@ -176,15 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(machine_line())
         with world_sandbox(people, args.seed, workdir / "sandbox") as sandbox:
+            start = log_positions(sandbox)
             steps = build_warehouse(sandbox, warehouse, workdir)
             print("warehouse built: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
-            print_run("first sync (every record changed)", run_sync_once(sandbox, warehouse))
-            rerun = run_sync_once(sandbox, warehouse)
+            if args.faults:
+                inject_faults(sandbox)
+            name = "first sync (every record changed" + (", faults injected)" if args.faults else ")")
+            print_run(name, run_sync_once(sandbox, warehouse, start))
+            rerun = run_sync_once(sandbox, warehouse, log_positions(sandbox))
             print_run("second sync (nothing changed upstream)", rerun)
             if args.after_ingestion:
+                since = log_positions(sandbox)
                 steps = build_warehouse(sandbox, warehouse, workdir)
                 print("warehouse rebuilt: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
-                print_run("sync after ingesting the CRMs again", run_sync_once(sandbox, warehouse))
+                print_run("sync after ingesting the CRMs again", run_sync_once(sandbox, warehouse, since))
             print(f"benchmark process peak RSS {peak_rss_mb():,.0f} MB")
         if sum(rerun.calls.values()) or sum(rerun.planned.values()):
             print("FAILED: the sync without any upstream change sent writes", file=sys.stderr)

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,13 @@ PROBE_RETRIES = 1
 PROBE_TIMEOUT_S = 10.0
 # The marker of an object that had no record when first probed: its first record is then a change.
 NOTHING_YET = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
+# With own writes to recognise, a probe reads the ids and times of up to this many changed records.
+OWN_WRITE_PAGE = 200
+# A change stamped at most this long after revloop noted its write is revloop's own: the CRM stamps a write
+# before answering, so only clock skew needs room. A colleague's edit inside it waits for the hourly sync.
+OWN_WRITE_SLACK = timedelta(seconds=2)
+# record ids -> when revloop last wrote each (those it never wrote absent); None when that is unknown now.
+OwnWrites = Callable[[list[str]], Mapping[str, datetime] | None]
 
 
 @dataclass
@@ -64,20 +71,39 @@ def _moment(value: str | None) -> datetime | None:
         return None
 
 
-def _result(readings: Iterable[tuple[str, str | None, str | None]], cursor: Mapping[str, str],
+def _result(readings: Iterable[tuple], cursor: Mapping[str, str],
             newer: Callable[[str, str | None], bool]) -> ProbeResult:
-    """Fold (object, marker or None, skip reason or None) readings into a ProbeResult."""
+    """Fold (object, marker or None, skip reason or None[, only own writes]) readings into a ProbeResult.
+
+    A marker moved by revloop's own writes alone advances the cursor without counting as a change.
+    """
     result = ProbeResult()
-    for name, marker, reason in readings:
+    for name, marker, reason, *own in readings:
         if reason is not None:
             result.skipped[name] = reason
         elif marker is not None:
             previous = cursor.get(name)
             moved = newer(marker, previous)
             result.markers[name] = marker if moved or previous is None else previous
-            if moved and previous is not None:
+            if moved and previous is not None and not (own and own[0]):
                 result.changed.append(name)
     return result
+
+
+def only_own_writes(
+    changes: list[tuple[str, datetime]], own_writes: OwnWrites | None, complete: bool
+) -> bool:
+    """Whether every (record id, modification time) read is revloop's own write: a record it wrote, changed
+    no later than OWN_WRITE_SLACK after. complete: the changes are all there are since the cursor."""
+    if not changes or own_writes is None or not complete:
+        return False
+    written = own_writes([record_id for record_id, _ in changes])
+    if written is None:
+        return False
+    return all(
+        record_id in written and moment <= written[record_id] + OWN_WRITE_SLACK
+        for record_id, moment in changes
+    )
 
 
 def _later(marker: str, previous: str | None) -> bool:
@@ -95,31 +121,37 @@ def salesforce_probe_client(connection: SalesforceConnection) -> Salesforce:
     return connect(dataclasses.replace(connection, max_retries=PROBE_RETRIES, timeout_s=PROBE_TIMEOUT_S))
 
 
-def probe_salesforce(sf: Salesforce, objects: Iterable[str], cursor: Mapping[str, str]) -> ProbeResult:
-    """Each sObject's newest SystemModstamp after its cursor, one LIMIT 1 query per object.
+def probe_salesforce(sf: Salesforce, objects: Iterable[str], cursor: Mapping[str, str],
+                     own_writes: OwnWrites | None = None) -> ProbeResult:
+    """Each sObject's newest SystemModstamp after its cursor, one query per object (LIMIT 1, or the
+    newest OWN_WRITE_PAGE changes when own_writes can tell revloop's own writes from other changes).
 
     queryAll (include_deleted) so that a deletion, which moves SystemModstamp, counts as a change.
     """
     cursor = _readable(cursor)
 
-    def read(name: str) -> tuple[str, str | None, str | None]:
+    def read(name: str) -> tuple[str, str | None, str | None, bool]:
         since = _moment(cursor.get(name))
         # The literal is floored to the second; the exact comparison happens in _later.
         where = f" WHERE {CURSOR_FIELD} > {soql_datetime(since)}" if since else ""
+        limit = OWN_WRITE_PAGE if since and own_writes else 1
         soql = (f"SELECT {PRIMARY_KEY}, {CURSOR_FIELD} FROM {name}{where} "
-                f"ORDER BY {CURSOR_FIELD} DESC LIMIT 1")
+                f"ORDER BY {CURSOR_FIELD} DESC LIMIT {limit}")
         try:
             with salesforce_errors(f"change probe of {name}"):
                 records = sf.query(soql, include_deleted=True)["records"]
         except (SalesforceApiError, SalesforceRequestLimitExceeded) as exc:
-            return name, None, str(exc)
+            return name, None, str(exc), False
         if not records:
-            return name, None if since else NOTHING_YET, None
-        stamp = records[0].get(CURSOR_FIELD)
-        newest = _moment(stamp)
-        if newest is None:
-            return name, None, f"Salesforce {name} {CURSOR_FIELD} {stamp!r} is not a time"
-        return name, newest.isoformat(), None
+            return name, None if since else NOTHING_YET, None, False
+        stamps = [(r.get(PRIMARY_KEY), r.get(CURSOR_FIELD), _moment(r.get(CURSOR_FIELD))) for r in records]
+        unreadable = next((stamp for _, stamp, moment in stamps if moment is None), None)
+        if unreadable is not None or not stamps[0][2]:
+            return name, None, f"Salesforce {name} {CURSOR_FIELD} {unreadable!r} is not a time", False
+        # the floored literal lets the cursor's own second back in: only later changes count
+        changes = [(str(i), m) for i, _, m in stamps if since is None or m > since]
+        own = only_own_writes(changes, own_writes, len(records) < limit)
+        return name, stamps[0][2].isoformat(), None, own
 
     return _result((read(name) for name in objects), cursor, _later)
 
@@ -139,41 +171,50 @@ def hubspot_probe_client(connection: HubSpotConnection) -> HubSpot:
     return HubSpot(access_token=connection.access_token, retry=retry_policy(PROBE_RETRIES), **options)
 
 
-def probe_hubspot(hs: HubSpot, object_types: Iterable[str], cursor: Mapping[str, str]) -> ProbeResult:
-    """Each object type's newest modification after its cursor: one search with limit 1, newest first.
+def probe_hubspot(hs: HubSpot, object_types: Iterable[str], cursor: Mapping[str, str],
+                  own_writes: OwnWrites | None = None) -> ProbeResult:
+    """Each object type's newest modification after its cursor: one search, newest first (limit 1, or the
+    newest OWN_WRITE_PAGE changes when own_writes can tell revloop's own writes from other changes).
 
-    Search never returns archived records: an archive reaches the warehouse with the next scheduled sync.
+    Search never returns archived records: an archive reaches the warehouse with the daily reconciliation.
     """
     search = hs.crm.objects.search_api
     cursor = _readable(cursor)
 
-    def read(object_type: str) -> tuple[str, str | None, str | None]:
+    def read(object_type: str) -> tuple[str, str | None, str | None, bool]:
         modified = LAST_MODIFIED_PROPERTY[object_type]
         since = _moment(cursor.get(object_type))
         after = {"propertyName": modified, "operator": "GT", "value": str(epoch_ms(since))} if since else None
+        limit = OWN_WRITE_PAGE if since and own_writes else 1
         request = PublicObjectSearchRequest(
             filter_groups=[{"filters": [after]}] if after else [],
             sorts=[{"propertyName": modified, "direction": "DESCENDING"}],
             properties=[modified],
-            limit=1,
+            limit=limit,
         )
         failed = f"HubSpot search of {object_type} failed"
         try:
-            results = search.do_search(object_type, request, _request_timeout=PROBE_TIMEOUT_S).results or []
+            page = search.do_search(object_type, request, _request_timeout=PROBE_TIMEOUT_S)
         except ApiException as exc:
-            return object_type, None, f"{failed}: HTTP {exc.status}{_HINTS.get(exc.status, '')}"
+            return object_type, None, f"{failed}: HTTP {exc.status}{_HINTS.get(exc.status, '')}", False
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return object_type, None, f"{failed}: {type(exc).__name__}: {exc}"
+            return object_type, None, f"{failed}: {type(exc).__name__}: {exc}", False
+        results = page.results or []
         if not results:
-            return object_type, None if since else NOTHING_YET, None
-        record = results[0]
-        value = (record.properties or {}).get(modified) or record.updated_at
-        if value is None:
-            return object_type, None, f"HubSpot search of {object_type} returned a record without {modified}"
-        moment = value if isinstance(value, datetime) else _moment(value)
-        if moment is None:
-            return object_type, None, f"HubSpot {object_type} {modified} {value!r} is not a time"
-        return object_type, moment.isoformat(), None
+            return object_type, None if since else NOTHING_YET, None, False
+        changes = []
+        for record in results:
+            value = (record.properties or {}).get(modified) or record.updated_at
+            if value is None:
+                reason = f"HubSpot search of {object_type} returned a record without {modified}"
+                return object_type, None, reason, False
+            moment = value if isinstance(value, datetime) else _moment(value)
+            if moment is None:
+                return object_type, None, f"HubSpot {object_type} {modified} {value!r} is not a time", False
+            changes.append((str(record.id), moment))
+        complete = not (page.paging and page.paging.next) and len(results) < limit
+        own = only_own_writes(changes, own_writes, complete)
+        return object_type, changes[0][1].isoformat(), None, own
 
     return _result((read(object_type) for object_type in object_types), cursor, _later)
 

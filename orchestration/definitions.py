@@ -41,8 +41,17 @@ defs = Definitions(
         lead_handoffs,
         profile_snapshot,
     ]),
-    jobs=[schedules.hourly_sync, schedules.daily_models, automation.near_real_time_sync],
-    schedules=[schedules.hourly_sync_schedule, schedules.daily_models_schedule],
+    jobs=[
+        schedules.hourly_sync,
+        schedules.daily_models,
+        schedules.daily_reconciliation,
+        automation.near_real_time_sync,
+    ],
+    schedules=[
+        schedules.hourly_sync_schedule,
+        schedules.daily_models_schedule,
+        schedules.daily_reconciliation_schedule,
+    ],
     sensors=[automation.crm_change_sensor, automation.event_files_sensor, automation.run_failure_alert],
     resources={**build_resources(), "dlt": DagsterDltResource(), "dbt": warehouse.dbt_resource()},
     # One warehouse writer at a time, and no ~1 s process start-up per step.

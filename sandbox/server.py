@@ -28,10 +28,32 @@ class Faults:
     error_seed: int = 0
     latency_s: float = 0.0  # added to every response
     scripted: deque = field(default_factory=deque)  # (status, path_prefix or None) answered next, in order
+    # (status or RESET, path fragment or None, method or None): applied, then answered with a failure
+    after_commit: deque = field(default_factory=deque)
+    # record ids (HubSpot: ids or upsert keys) batch writes refuse in a 207, the others being applied
+    refused_ids: dict[str, str] = field(default_factory=dict)
 
     def fail_next(self, status: int, count: int = 1, path_prefix: str | None = None) -> None:
         """Answer the next count matching requests with status (429 and 503 are the usual ones)."""
         self.scripted.extend([(status, path_prefix)] * count)
+
+    def fail_after_commit(
+        self,
+        answer: int | str = 503,
+        count: int = 1,
+        path_fragment: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Apply the next count matching requests, then answer a 5xx or (answer=RESET) drop the connection
+        without a word: the client cannot tell whether the write happened (a lost answer)."""
+        self.after_commit.extend([(answer, path_fragment, method)] * count)
+
+    def refuse(self, record_ids: list[str], reason: str = "injected refusal") -> None:
+        """Refuse these records in batch writes (a partial 207 in HubSpot) until cleared."""
+        self.refused_ids.update({str(i).lower(): reason for i in record_ids})
+
+
+RESET = "reset"  # a fail_after_commit answer: the connection closes after the write, with no response
 
 
 REDACTED = "<redacted: login credentials>"
@@ -45,7 +67,7 @@ class LoggedRequest:
     path: str
     query: str
     body: str
-    status: int
+    status: int  # 0: the connection was dropped without an answer (an injected RESET)
     at: float
 
 
@@ -98,6 +120,19 @@ class Emulator:
             return self.server_error(request, self._random.choice((500, 502, 503)))
         return None
 
+    def _lost_answer(self, request: Request, response: Response) -> Response:
+        """A committed write's answer replaced by a 5xx, or marked for a dropped connection (RESET)."""
+        if response.status_code >= 400:
+            return response
+        for i, (answer, fragment, method) in enumerate(self.faults.after_commit):
+            if (fragment is None or fragment in request.path) and method in (None, request.method):
+                del self.faults.after_commit[i]
+                if answer == RESET:
+                    request.environ["sandbox.reset"] = True
+                    return response
+                return self.server_error(request, answer)
+        return response
+
     def handle(self, request: Request) -> Response:
         with self.lock:
             response = self._injected_fault(request) or self.authenticate(request)
@@ -108,13 +143,14 @@ class Emulator:
                     response = getattr(self, endpoint)(request, **args)
                 except HTTPException as exc:
                     response = self.not_found(request) if exc.code == 404 else exc.get_response()
+                response = self._lost_answer(request, response)
             self.request_log.append(
                 LoggedRequest(
                     request.method,
                     request.path,
                     request.query_string.decode(),
                     REDACTED if self.carries_credentials(request) else request.get_data(as_text=True),
-                    response.status_code,
+                    0 if request.environ.get("sandbox.reset") else response.status_code,
                     time.time(),
                 )
             )
@@ -123,7 +159,14 @@ class Emulator:
         return response
 
     def __call__(self, environ, start_response):
-        return self.handle(Request(environ))(environ, start_response)
+        response = self.handle(Request(environ))
+        connection = environ.get("werkzeug.socket")
+        if environ.get("sandbox.reset") and connection is not None:
+            # the write is applied; the client sees its connection closed before any answer
+            connection.shutdown(socket.SHUT_RDWR)
+            start_response("500 Connection reset", [])  # never reaches the client: the socket is shut
+            return []
+        return response(environ, start_response)
 
     def requests_to(self, path_fragment: str, method: str | None = None) -> list[LoggedRequest]:
         """Logged requests whose path contains path_fragment (and of that method, if given)."""

@@ -39,8 +39,13 @@ def hubspot_source(
     connection: HubSpotConnection,
     rejections: Rejections | None = None,
     lookback_seconds: float = settings.SEARCH_LOOKBACK_SECONDS,
+    full_reconciliation: bool = False,
 ) -> Iterator[DltResource]:
     """Contacts, companies, deals (incremental, archives as soft deletes), owners and associations.
+
+    Every run reads only what changed (searches from each object's cursor). HubSpot offers no filter on
+    when a record was archived, nor on owners: listing those is a full scan, done on the first run and
+    when full_reconciliation is set (the daily reconciliation job), never in an hourly run.
 
     Records that do not parse go to rejections (load them with load_rejections after the run); without
     rejections they are logged and skipped. No request is made before the pipeline extracts.
@@ -51,11 +56,11 @@ def hubspot_source(
     client = HubSpotClient(connection)
     reject = _rejecter(rejections)
     objects = {
-        object_type: _object_resource(client, object_type, reject, lookback_seconds)
+        object_type: _object_resource(client, object_type, reject, lookback_seconds, full_reconciliation)
         for object_type in settings.LAST_MODIFIED_PROPERTY
     }
     yield from objects.values()
-    yield _owners_resource(client, reject)
+    yield _owners_resource(client, reject, full_reconciliation)
     for name, (from_type, to_types) in settings.ASSOCIATIONS.items():
         yield _associations_resource(client, name, objects[from_type], from_type, to_types, reject)
 
@@ -71,7 +76,7 @@ def _rejecter(rejections: Rejections | None) -> Reject:
 
 
 def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
-                     lookback_seconds: float) -> DltResource:
+                     lookback_seconds: float, full_reconciliation: bool) -> DltResource:
     @dlt.resource(name=object_type, primary_key="id", write_disposition="merge", columns=SYSTEM_COLUMNS,
                   file_format=FILE_FORMAT)
     def records(
@@ -93,22 +98,30 @@ def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
                     hints = None
 
         yield from typed(client.modified_since(object_type, names, since))
+        if since is not None and not full_reconciliation:
+            return
         # The search applied the cursor range; archived rows (read after it, so none is missed) pass
-        # unfiltered and leave the cursor where the search left it.
+        # unfiltered and leave the cursor where the search left it. All of them: an hourly cursor has
+        # moved past archives made since the last listing, and contacts' archivedAt is not reliable.
         updated_at.advance(None)
-        yield from typed(client.archived_since(object_type, names, since))
+        yield from typed(client.archived_since(object_type, names, None))
 
     return records
 
 
-def _owners_resource(client: HubSpotClient, reject: Reject) -> DltResource:
+def _owners_resource(client: HubSpotClient, reject: Reject, full_reconciliation: bool) -> DltResource:
     @dlt.resource(name="owners", primary_key="id", write_disposition="merge", columns=OWNER_COLUMNS,
                   file_format=FILE_FORMAT)
     def owners() -> Iterator[list[dict[str, Any]]]:
+        # The owners API has no change filter: read in full on the first run and by the reconciliation.
+        state = dlt.current.resource_state()
+        if state.get("listed") and not full_reconciliation:
+            return
         for page in client.owners():
             rows = _flatten(page, "hubspot.owners", reject, lambda o: [flatten_owner(o)])
             if rows:
                 yield rows
+        state["listed"] = True
 
     return owners
 

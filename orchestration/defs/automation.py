@@ -23,7 +23,9 @@ from dagster import (
 from dagster_shared.error import SerializableErrorInfo
 
 from activation.mail import MailConfigError, SmtpSettings, send_mail
+from activation.store import last_written_at
 from ingestion.change_probe import (
+    OwnWrites,
     ProbeResult,
     hubspot_probe_client,
     probe_event_files,
@@ -124,11 +126,15 @@ def _channel_raw_keys(_source: str, channels: list[str]) -> Sequence[AssetKey]:
     job=near_real_time_sync,
     minimum_interval_seconds=poll_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
-    description="Polls Salesforce and HubSpot for records changed since its cursor (one LIMIT 1 query per "
-    "object) and syncs the changed CRM's records to the warehouse and the other CRM.",
+    description="Polls Salesforce and HubSpot for records changed since its cursor (one query per object) "
+    "and syncs the changed CRM's records to the warehouse and the other CRM. Changes that are revloop's own "
+    "writes (activation.written_values) start no run.",
 )
 def crm_change_sensor(
-    context: SensorEvaluationContext, salesforce: SalesforceResource, hubspot: HubSpotResource
+    context: SensorEvaluationContext,
+    salesforce: SalesforceResource,
+    hubspot: HubSpotResource,
+    warehouse: WarehouseResource,
 ):
     busy = run_in_flight(context.instance)
     if busy:
@@ -136,19 +142,28 @@ def crm_change_sensor(
     config = load_automation_config()
     cursor = read_cursor(context.cursor)
     results: dict[str, ProbeResult] = {}
+
+    def own_writes(crm: str) -> OwnWrites:
+        # a record whose newest change is revloop's own write (activation.written_values) is no news
+        return lambda ids: last_written_at(warehouse.warehouse_file, crm, ids)
+
     try:
         sf_connection = salesforce.connection()
         if sf_connection is not None:
             sf = salesforce_probe_client(sf_connection)
             previous = cursor.get("salesforce", {})
-            results["salesforce"] = probe_salesforce(sf, config.salesforce_objects, previous)
+            results["salesforce"] = probe_salesforce(
+                sf, config.salesforce_objects, previous, own_writes("salesforce")
+            )
     except (ValueError, SalesforceApiError) as exc:
         results["salesforce"] = ProbeResult(skipped={"org": str(exc)})
     try:
         hs_connection = hubspot.connection()
         if hs_connection is not None:
             hs = hubspot_probe_client(hs_connection)
-            results["hubspot"] = probe_hubspot(hs, config.hubspot_objects, cursor.get("hubspot", {}))
+            results["hubspot"] = probe_hubspot(
+                hs, config.hubspot_objects, cursor.get("hubspot", {}), own_writes("hubspot")
+            )
     except ValueError as exc:
         results["hubspot"] = ProbeResult(skipped={"portal": str(exc)})
     if not results:

@@ -20,6 +20,8 @@ from orchestration.resources import HubSpotResource, SalesforceResource, Warehou
 from orchestration.table_metadata import warehouse_tables_metadata
 
 WAREHOUSE_POOL = "warehouse"
+# Run tag of the daily reconciliation: sources also read what they cannot read by a cursor (HubSpot archives).
+FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -124,7 +126,8 @@ def hubspot_raw(
         )
         return
     rejections = Rejections()
-    source = hubspot_source(connection, rejections=rejections)
+    reconcile = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
+    source = hubspot_source(connection, rejections=rejections, full_reconciliation=reconcile)
     yield from _load(
         context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections
     )

@@ -2,6 +2,7 @@
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
+from orchestration.defs.ingestion import FULL_RECONCILIATION_TAG
 from orchestration.defs.ml import PREDICTIONS
 
 hourly_sync = define_asset_job(
@@ -9,6 +10,14 @@ hourly_sync = define_asset_job(
     selection=AssetSelection.groups("ingestion", "warehouse", "activation"),
     description="Ingest both CRMs and the event files, rebuild identities, profiles, scores and segments, "
     "then sync the CRMs and write the enriched fields back.",
+)
+
+daily_reconciliation = define_asset_job(
+    "daily_reconciliation",
+    selection=AssetSelection.groups("ingestion", "warehouse", "activation"),
+    description="The hourly sync plus what no cursor can find: HubSpot's archived records and owners are "
+    "listed in full (hourly runs read only changes), then everything downstream is rebuilt and synced.",
+    tags={FULL_RECONCILIATION_TAG: "true"},
 )
 
 daily_models = define_asset_job(
@@ -29,5 +38,12 @@ daily_models_schedule = ScheduleDefinition(
     name="daily_models_schedule",
     job=daily_models,
     cron_schedule="30 2 * * *",  # every day at 02:30, between two hourly syncs
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+
+daily_reconciliation_schedule = ScheduleDefinition(
+    name="daily_reconciliation_schedule",
+    job=daily_reconciliation,
+    cron_schedule="35 3 * * *",  # every day at 03:35, after the models and between two hourly syncs
     default_status=DefaultScheduleStatus.RUNNING,
 )

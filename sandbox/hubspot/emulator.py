@@ -363,13 +363,15 @@ class HubSpotEmulator(Emulator):
     def _batch_update(
         self, request: Request, object_type: str, payload: dict, inputs: list, started: str
     ) -> Response:
-        store, found, missing = self.stores[object_type], [], []
+        store, found, missing, refused = self.stores[object_type], [], [], []
         for item in inputs:
             id_property = item.get("idProperty")
             self._check_id_property(object_type, id_property)
             record = store.find(id_property, str(item.get("id")))
             values = self.properties.clean_write(object_type, item.get("properties") or {})
-            if record is None:
+            if str(item.get("id")).lower() in self.faults.refused_ids:
+                refused.append(str(item.get("id")))
+            elif record is None:
                 missing.append(str(item.get("id")))
             else:
                 found.append((record, values))
@@ -381,13 +383,13 @@ class HubSpotEmulator(Emulator):
         self._check_unique(object_type, [(r.id, v) for r, v in found])
         now = self.now()
         results = [self._written(object_type, store.update(r, v, now), v) for r, v in found]
-        errors = _missing_errors("update", object_type, missing)
+        errors = _missing_errors("update", object_type, missing) + self._refused_errors(refused)
         return self._batch_response(results, errors, started)
 
     def _batch_upsert(
         self, request: Request, object_type: str, payload: dict, inputs: list, started: str
     ) -> Response:
-        store, plan = self.stores[object_type], []
+        store, plan, refused = self.stores[object_type], [], []
         for item in inputs:
             id_property = item.get("idProperty")
             if not id_property or id_property == "hs_object_id":
@@ -400,6 +402,9 @@ class HubSpotEmulator(Emulator):
                 raise validation_error("Every upsert input needs an 'id': the value of its idProperty.")
             values = self.properties.clean_write(object_type, item.get("properties") or {})
             values.setdefault(id_property, str(key))
+            if str(key).lower() in self.faults.refused_ids:
+                refused.append(str(key))
+                continue
             plan.append((store.find(id_property, str(key)), values))
         seen_keys = [(r.id if r else None, v) for r, v in plan]
         self._check_unique(object_type, seen_keys)
@@ -410,7 +415,17 @@ class HubSpotEmulator(Emulator):
             else:
                 written = store.update(record, values, now)
             results.append({**self._written(object_type, written, values), "new": record is None})
-        return self._batch_response(results, [], started)
+        return self._batch_response(results, self._refused_errors(refused), started)
+
+    def _refused_errors(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The multi-status error entries of inputs a test told the portal to refuse (Faults.refuse)."""
+        reasons: dict[str, list[str]] = {}
+        for record_id in ids:
+            reasons.setdefault(self.faults.refused_ids[record_id.lower()], []).append(record_id)
+        return [
+            {"status": "error", "category": "VALIDATION_ERROR", "context": {"ids": group}, "message": reason}
+            for reason, group in reasons.items()
+        ]
 
     def _batch_archive(
         self, request: Request, object_type: str, payload: dict, inputs: list, started: str

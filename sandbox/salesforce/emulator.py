@@ -397,6 +397,7 @@ class SalesforceEmulator(Emulator):
             key = values.pop(f.name, None)
             if key is None:
                 raise SalesforceError(400, "MISSING_ARGUMENT", f"{f.name} not specified", [f.name])
+            self._refuse_injected(str(key))
             record_id, created = self.org.upsert(table, f.name, key, values)
             return {"id": record_id, "success": True, "errors": [], "created": created}
 
@@ -462,7 +463,14 @@ class SalesforceEmulator(Emulator):
         record_id = values.pop("__id__")
         if not record_id:
             raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
+        self._refuse_injected(str(record_id))
         return {"id": self.org.update(table, str(record_id), values), "success": True, "errors": []}
+
+    def _refuse_injected(self, key: str) -> None:
+        """A record a test told the org to refuse (Faults.refuse) fails as a validation rule would fail it."""
+        reason = self.faults.refused_ids.get(key.lower())
+        if reason is not None:
+            raise SalesforceError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", reason)
 
     def _delete_item(self, record_id: str) -> dict:
         normalized = normalize_id(record_id)

@@ -96,21 +96,26 @@ def test_no_run_piles_up_behind_a_running_sync_and_the_cursor_waits(defs, instan
     assert isinstance(request, RunRequest)
 
 
-def test_the_crm_sensor_skips_what_is_not_configured_or_not_reachable(defs, instance, monkeypatch):
-    quiet = build_sensor_context(instance=instance, definitions=defs,
-                                 resources={"salesforce": SalesforceResource(), "hubspot": HubSpotResource()})
+def test_the_crm_sensor_skips_what_is_not_configured_or_not_reachable(defs, instance, monkeypatch, tmp_path):
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    quiet = build_sensor_context(instance=instance, definitions=defs, resources={
+        "salesforce": SalesforceResource(), "hubspot": HubSpotResource(), "warehouse": warehouse,
+    })
     assert "neither Salesforce nor HubSpot" in automation.crm_change_sensor(quiet).skip_message
 
     down = build_sensor_context(instance=instance, definitions=defs, resources={
         "salesforce": SalesforceResource(instance_url="https://127.0.0.1:9", access_token="t"),
         "hubspot": HubSpotResource(access_token="t", base_url="https://127.0.0.1:9"),
+        "warehouse": warehouse,
     })
     result = automation.crm_change_sensor(down)
     assert isinstance(result, SkipReason) and "not probed" in result.skip_message
     assert json.loads(down.cursor) == {"salesforce": {}, "hubspot": {}}
 
 
-def test_a_hubspot_change_launches_the_hubspot_tables_and_what_depends_on_them(defs, instance, hs_sandbox):
+def test_a_hubspot_change_launches_the_hubspot_tables_and_what_depends_on_them(
+    defs, instance, hs_sandbox, tmp_path
+):
     created = hs_sandbox.client().crm.contacts.basic_api.create(
         SimplePublicObjectInputForCreate(properties={"email": "a@example.com"})
     )
@@ -118,6 +123,7 @@ def test_a_hubspot_change_launches_the_hubspot_tables_and_what_depends_on_them(d
         "salesforce": SalesforceResource(),
         "hubspot": HubSpotResource(access_token=hs_sandbox.token, base_url=hs_sandbox.url,
                                    ca_bundle=str(hs_sandbox.ca_cert)),
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
     }
     first = build_sensor_context(instance=instance, definitions=defs, resources=resources)
     assert isinstance(automation.crm_change_sensor(first), SkipReason)

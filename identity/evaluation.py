@@ -63,7 +63,8 @@ def trap_people(truth: dict) -> dict[str, list[set[str]]]:
     traps = truth["identity_traps"]
     return {
         "office_colleagues": [
-            set(g["identified_person_ids"]) | set(g["anonymous_person_ids"]) for g in traps["office_colleagues"]
+            set(g["identified_person_ids"]) | set(g["anonymous_person_ids"])
+            for g in traps["office_colleagues"]
         ],
         "office_strangers": [
             {s["known_person_id"], f"stranger:{s['anonymousId']}"} for s in traps["office_strangers"]
@@ -81,7 +82,9 @@ def score(truth: dict, profile_of: dict[str, str], present: set[str]) -> dict[st
         if i in present:
             ids_of[person].add(i)
     precision, recall, mixed = pairwise(profile_of, really, supported, present)
-    result = {"all": {"records": len(present), "precision": precision, "recall": recall, "wrong_merges": mixed}}
+    result = {
+        "all": {"records": len(present), "precision": precision, "recall": recall, "wrong_merges": mixed}
+    }
     for kind, groups in trap_people(truth).items():
         ids = set().union(*(ids_of[p] for group in groups for p in group)) if groups else set()
         wrong = 0
@@ -106,7 +109,8 @@ def score(truth: dict, profile_of: dict[str, str], present: set[str]) -> dict[st
 def format_score(result: dict[str, dict]) -> str:
     """One line per row of `score`."""
     return "\n".join(
-        f"{kind:<20} records {row['records']:>6}  precision {row['precision']:.4f}  recall {row['recall']:.4f}"
+        f"{kind:<20} records {row['records']:>6}  precision {row['precision']:.4f}"
+        f"  recall {row['recall']:.4f}"
         f"  wrong merges {row['wrong_merges']}" + (f"  groups {row['groups']}" if "groups" in row else "")
         for kind, row in result.items()
     )

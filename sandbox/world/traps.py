@@ -95,7 +95,9 @@ def _namesakes(
             continue  # a colleague of the same name is one more trap, but not this one
         used.discard(namesake.email)
         namesake.first_name, namesake.last_name = original.first_name, original.last_name
-        namesake.email = email_for(namesake.first_name, namesake.last_name, namesake.company.domain, rng, used)
+        namesake.email = email_for(
+            namesake.first_name, namesake.last_name, namesake.company.domain, rng, used
+        )
         renamed.update((original.person_id, namesake.person_id))
         traps.namesakes.append(
             {

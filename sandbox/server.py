@@ -163,7 +163,9 @@ class _Handler(WSGIRequestHandler):
         # A chunked body, or a client waiting for 100 Continue before sending one, is left to werkzeug,
         # which then closes the connection after the response.
         self._keep_alive = (
-            length.isdigit() and "Transfer-Encoding" not in self.headers and "Expect" not in self.headers
+            length.isdigit()
+            and "Transfer-Encoding" not in self.headers
+            and "Expect" not in self.headers
         )
         if not self._keep_alive:
             super().run_wsgi()

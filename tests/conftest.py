@@ -7,11 +7,8 @@ import pytest
 from sandbox.tls import TlsFiles, create_tls_files
 
 pytest_plugins = [
-    "tests.fixtures.salesforce",
-    "tests.fixtures.hubspot",
-    "tests.fixtures.warehouse",
-    "tests.fixtures.postgres",
-    "tests.fixtures.smtp",
+    "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse",
+    "tests.fixtures.postgres", "tests.fixtures.smtp",
 ]
 
 

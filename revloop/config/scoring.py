@@ -72,15 +72,11 @@ class FitRule(BaseModel):
 
     @model_validator(mode="after")
     def _one_matcher(self) -> "FitRule":
-        given = [
-            kind
-            for kind, used in (
-                ("keywords", self.keywords is not None),
-                ("values", self.values is not None),
-                ("min/max", self.min is not None or self.max is not None),
-            )
-            if used
-        ]
+        given = [kind for kind, used in (
+            ("keywords", self.keywords is not None),
+            ("values", self.values is not None),
+            ("min/max", self.min is not None or self.max is not None),
+        ) if used]
         if len(given) != 1:
             raise ValueError(
                 f"rule {self.name!r} needs exactly one of keywords, values or min/max (got {given})"

@@ -76,11 +76,7 @@ def ingest(events_dir: Path, warehouse: Path) -> tuple[duckdb.DuckDBPyConnection
 def test_sdk_messages_are_on_disk_and_read_by_ingestion(collector, tmp_path):
     errors = []
     client = Client(
-        WEBSITE_KEY,
-        host=collector.url,
-        gzip=True,
-        upload_interval=0.05,
-        max_retries=0,
+        WEBSITE_KEY, host=collector.url, gzip=True, upload_interval=0.05, max_retries=0,
         on_error=lambda error, batch: errors.append(error),
     )
     client.identify("user-42", {"email": "Ada@Example.com", "firstName": "Ada", "company": {"name": "Acme"}})
@@ -192,13 +188,8 @@ def test_concurrent_posts_each_stored_once(collector, tmp_path):
         with requests.Session() as session:
             for n in range(posts):
                 batch = [
-                    {
-                        "type": "track",
-                        "event": "Products Searched",
-                        "userId": f"u{thread}",
-                        "messageId": f"{thread}-{n}-{k}",
-                        "properties": {"query": "crm"},
-                    }
+                    {"type": "track", "event": "Products Searched", "userId": f"u{thread}",
+                     "messageId": f"{thread}-{n}-{k}", "properties": {"query": "crm"}}
                     for k in range(per_batch)
                 ]
                 response = session.post(
@@ -226,17 +217,11 @@ def test_concurrent_posts_each_stored_once(collector, tmp_path):
 
 
 def test_entry_point_finishes_files_on_sigterm_and_never_logs_keys(tmp_path):
-    env = {
-        **os.environ,
-        **ENV,
-        "EVENTS_DIR": str(tmp_path / "events"),
-        "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
-    }
+    env = {**os.environ, **ENV, "EVENTS_DIR": str(tmp_path / "events"),
+           "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")}
     process = subprocess.Popen(
         [sys.executable, "-m", "collector", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
+        env=env, stderr=subprocess.PIPE, text=True,
     )
     try:
         log = []

@@ -42,14 +42,11 @@ def built_postgres(raw_postgres: PostgresDatabase, dbt_folder: Path) -> Postgres
 def test_the_marts_are_filled_on_postgres(built_postgres):
     for mart in ("customer_profiles", "identity_links", "lead_score_factors", "touchpoints"):
         assert _scalar(built_postgres, f"select count(*) from marts.{mart}") > 0, mart
-    assert (
-        _scalar(
-            built_postgres,
-            "select count(*) from marts.customer_profiles p where p.lead_score <> "
-            "(select coalesce(sum(points), 0) from marts.lead_score_factors f where f.profile_id = p.profile_id)",
-        )
-        == 0
-    )
+    assert _scalar(
+        built_postgres,
+        "select count(*) from marts.customer_profiles p where p.lead_score <> "
+        "(select coalesce(sum(points), 0) from marts.lead_score_factors f where f.profile_id = p.profile_id)",
+    ) == 0
 
 
 def _scalar(database: PostgresDatabase, sql: str):

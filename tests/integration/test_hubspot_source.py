@@ -36,16 +36,12 @@ def _query(warehouse, sql: str, *params) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
 
 
-def _seed_contacts(
-    emulator, count: int, step=timedelta(minutes=30), start=HISTORY_START, **extra
-) -> list[str]:
+def _seed_contacts(emulator, count: int, step=timedelta(minutes=30), start=HISTORY_START,
+                   **extra) -> list[str]:
     records = [
         {
             "properties": {
-                "email": f"person{i}@example.com",
-                "firstname": f"First{i}",
-                "lastname": f"Last{i}",
-                **extra,
+                "email": f"person{i}@example.com", "firstname": f"First{i}", "lastname": f"Last{i}", **extra,
             },
             "createdAt": start + i * step - timedelta(days=30),
             "updatedAt": start + i * step,
@@ -58,55 +54,23 @@ def _seed_contacts(
 def _seed_portal(emulator) -> dict[str, list[str]]:
     """A small portal: contacts, companies, deals, owners and the links between them."""
     contacts = _seed_contacts(emulator, 12)
-    companies = emulator.seed(
-        "companies",
-        [
-            {
-                "properties": {
-                    "name": f"Company {i}",
-                    "domain": f"company{i}.com",
-                    "annualrevenue": f"{i}000.5",
-                },
-                "updatedAt": HISTORY_START + timedelta(hours=i),
-            }
-            for i in range(4)
-        ],
-    )
-    deals = emulator.seed(
-        "deals",
-        [
-            {
-                "properties": {
-                    "dealname": f"Deal {i}",
-                    "amount": f"{i}99.95",
-                    "dealstage": "qualifiedtobuy",
-                    "closedate": "2026-09-30T00:00:00.000Z",
-                },
-                "updatedAt": HISTORY_START + timedelta(hours=i),
-            }
-            for i in range(3)
-        ],
-    )
-    emulator.seed_owners(
-        [
-            {
-                "id": "501",
-                "email": "ann@revloop.dev",
-                "firstName": "Ann",
-                "lastName": "Lee",
-                "userId": 9001,
-                "teams": [{"id": "7", "name": "EMEA", "primary": True}],
-            },
-            {
-                "id": "502",
-                "email": "bob@revloop.dev",
-                "firstName": "Bob",
-                "lastName": "Ray",
-                "userId": 9002,
-                "archived": True,
-            },
-        ]
-    )
+    companies = emulator.seed("companies", [
+        {"properties": {"name": f"Company {i}", "domain": f"company{i}.com", "annualrevenue": f"{i}000.5"},
+         "updatedAt": HISTORY_START + timedelta(hours=i)}
+        for i in range(4)
+    ])
+    deals = emulator.seed("deals", [
+        {"properties": {"dealname": f"Deal {i}", "amount": f"{i}99.95", "dealstage": "qualifiedtobuy",
+                        "closedate": "2026-09-30T00:00:00.000Z"},
+         "updatedAt": HISTORY_START + timedelta(hours=i)}
+        for i in range(3)
+    ])
+    emulator.seed_owners([
+        {"id": "501", "email": "ann@revloop.dev", "firstName": "Ann", "lastName": "Lee", "userId": 9001,
+         "teams": [{"id": "7", "name": "EMEA", "primary": True}]},
+        {"id": "502", "email": "bob@revloop.dev", "firstName": "Bob", "lastName": "Ray", "userId": 9002,
+         "archived": True},
+    ])
     for i, contact in enumerate(contacts):
         emulator.seed_association("contacts", contact, "companies", companies[i % len(companies)])
     for i, deal in enumerate(deals):
@@ -137,28 +101,16 @@ def test_second_run_fetches_only_changes_and_loads_no_duplicates(hs_sandbox, hs_
     # The second run asks only for what changed since the cursor (less the lookback) ...
     newest_seed = HISTORY_START + 11 * timedelta(minutes=30)
     second = _search_bodies(emulator, "contacts", searches_before)
-    assert [b["filterGroups"] for b in second] == [
-        [
-            {
-                "filters": [
-                    {
-                        "propertyName": "lastmodifieddate",
-                        "operator": "GTE",
-                        "value": str(epoch_ms(newest_seed) - SEARCH_LOOKBACK_SECONDS * 1000),
-                    }
-                ]
-            }
-        ]
-    ]
+    assert [b["filterGroups"] for b in second] == [[{"filters": [{
+        "propertyName": "lastmodifieddate", "operator": "GTE",
+        "value": str(epoch_ms(newest_seed) - SEARCH_LOOKBACK_SECONDS * 1000),
+    }]}]]
     # ... loads the changed contact (and at most the newest seed again, inside the lookback) ...
-    reloaded = {
-        r[0]
-        for r in _query(warehouse, "select id from raw_hubspot.contacts where _dlt_load_id = ?", second_load)
-    }
+    reloaded = {r[0] for r in _query(warehouse, "select id from raw_hubspot.contacts where _dlt_load_id = ?",
+                                     second_load)}
     assert changed in reloaded and reloaded <= {changed, ids["contacts"][-1]}
-    assert _query(
-        warehouse, "select count(*) from raw_hubspot.companies where _dlt_load_id <> ?", first_load
-    ) == [(1,)]  # the newest company, again inside the lookback
+    assert _query(warehouse, "select count(*) from raw_hubspot.companies where _dlt_load_id <> ?",
+                  first_load) == [(1,)]  # the newest company, again inside the lookback
     # ... and no duplicates, the update visible.
     assert _query(warehouse, "select count(*), count(distinct id) from raw_hubspot.contacts") == [(12, 12)]
     assert _query(warehouse, "select jobtitle from raw_hubspot.contacts where id = ?", changed) == [("CTO",)]
@@ -168,34 +120,22 @@ def test_second_run_fetches_only_changes_and_loads_no_duplicates(hs_sandbox, hs_
 def test_typed_columns_owners_and_associations(hs_sandbox, warehouse):
     ids = _seed_portal(hs_sandbox.emulator)
     _run(hs_sandbox, warehouse)
-    types = dict(
-        _query(
-            warehouse,
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'raw_hubspot' and table_name = 'deals'",
-        )
-    )
+    types = dict(_query(warehouse, "select column_name, data_type from information_schema.columns "
+                                   "where table_schema = 'raw_hubspot' and table_name = 'deals'"))
     assert types["amount"].startswith("DECIMAL") and types["closedate"] == "TIMESTAMP WITH TIME ZONE"
     assert types["updated_at"] == "TIMESTAMP WITH TIME ZONE" and types["archived"] == "BOOLEAN"
     assert "hs_lastmodifieddate" in types and "hubspot_owner_id" in types  # empty properties get columns too
     assert _query(warehouse, "select amount from raw_hubspot.deals where id = ?", ids["deals"][2]) == [
-        (Decimal("299.95"),)
-    ]
+        (Decimal("299.95"),)]
     owners = _query(warehouse, "select id, email, archived, teams from raw_hubspot.owners order by id")
-    assert [(o[0], o[1], o[2]) for o in owners] == [
-        ("501", "ann@revloop.dev", False),
-        ("502", "bob@revloop.dev", True),
-    ]
+    assert [(o[0], o[1], o[2]) for o in owners] == [("501", "ann@revloop.dev", False),
+                                                    ("502", "bob@revloop.dev", True)]
     assert json.loads(owners[0][3])[0]["name"] == "EMEA"
-    links = _query(
-        warehouse,
-        "select from_id, to_id from raw_hubspot.contact_company_associations where association_label is null",
-    )
+    links = _query(warehouse, "select from_id, to_id from raw_hubspot.contact_company_associations "
+                              "where association_label is null")
     assert sorted(links) == sorted((c, ids["companies"][i % 4]) for i, c in enumerate(ids["contacts"]))
-    deal_links = _query(
-        warehouse,
-        "select from_id, to_type, to_id from raw_hubspot.deal_associations group by all order by all",
-    )
+    deal_links = _query(warehouse, "select from_id, to_type, to_id from raw_hubspot.deal_associations "
+                                   "group by all order by all")
     expected = [(d, "companies", ids["companies"][i]) for i, d in enumerate(ids["deals"])]
     expected += [(d, "contacts", ids["contacts"][i]) for i, d in enumerate(ids["deals"])]
     assert deal_links == sorted(expected)
@@ -219,17 +159,13 @@ def test_removed_associations_go_when_their_record_is_read_again(hs_sandbox, hs_
         hs_client.crm.contacts.basic_api.update(contact, title)
     hs_client.crm.contacts.basic_api.archive(contacts[2])
     _run(hs_sandbox, warehouse)
-    stored = _query(
-        warehouse,
-        "select from_id, to_id from raw_hubspot.contact_company_associations group by all order by all",
-    )
+    stored = _query(warehouse, "select from_id, to_id from raw_hubspot.contact_company_associations "
+                               "group by all order by all")
     expected = [(contacts[0], companies[1])]
     expected += [(contact, companies[i % 4]) for i, contact in enumerate(contacts) if i > 2]
     assert stored == sorted(expected)
-    assert _query(
-        warehouse,
-        "select count(*) from raw_hubspot.contact_company_associations where is_removed or to_id = ''",
-    ) == [(0,)]
+    assert _query(warehouse, "select count(*) from raw_hubspot.contact_company_associations "
+                             "where is_removed or to_id = ''") == [(0,)]
 
 
 def test_a_window_over_the_search_cap_is_split_and_every_record_loaded(hs_sandbox, warehouse):
@@ -254,11 +190,8 @@ def test_an_archive_shows_up_as_a_soft_delete(hs_sandbox, hs_client, warehouse):
     gone = ids["contacts"][5]
     hs_client.crm.contacts.basic_api.archive(gone)
     _run(hs_sandbox, warehouse)
-    rows = _query(
-        warehouse,
-        "select archived, archived_at is not null, email from raw_hubspot.contacts where id = ?",
-        gone,
-    )
+    rows = _query(warehouse, "select archived, archived_at is not null, email from raw_hubspot.contacts "
+                             "where id = ?", gone)
     assert rows == [(True, True, "person5@example.com")]  # the last known values stay
     counts = _query(warehouse, "select count(*), count(*) filter (where archived) from raw_hubspot.contacts")
     assert counts == [(12, 1)]
@@ -274,49 +207,25 @@ def test_an_archive_shows_up_as_a_soft_delete(hs_sandbox, hs_client, warehouse):
     newest_seed = HISTORY_START + 11 * timedelta(minutes=30)
     [third] = _search_bodies(hs_sandbox.emulator, "contacts", searches)
     assert third["filterGroups"][0]["filters"][0]["value"] == str(
-        epoch_ms(newest_seed) - SEARCH_LOOKBACK_SECONDS * 1000
-    )
+        epoch_ms(newest_seed) - SEARCH_LOOKBACK_SECONDS * 1000)
 
 
 def test_a_custom_property_created_through_the_properties_api_is_loaded(hs_sandbox, hs_client, warehouse):
     ids = _seed_portal(hs_sandbox.emulator)
     _run(hs_sandbox, warehouse)
     core = hs_client.crm.properties.core_api
-    core.create(
-        "contacts",
-        PropertyCreate(
-            name="churn_risk",
-            label="Churn risk",
-            type="number",
-            field_type="number",
-            group_name="contactinformation",
-        ),
-    )
-    core.create(
-        "contacts",
-        PropertyCreate(
-            name="favourite_colour",
-            label="Favourite colour",
-            type="string",
-            field_type="text",
-            group_name="contactinformation",
-        ),
-    )
+    core.create("contacts", PropertyCreate(name="churn_risk", label="Churn risk", type="number",
+                                           field_type="number", group_name="contactinformation"))
+    core.create("contacts", PropertyCreate(name="favourite_colour", label="Favourite colour", type="string",
+                                           field_type="text", group_name="contactinformation"))
     contact = ids["contacts"][2]
     hs_client.crm.contacts.basic_api.update(
-        contact, SimplePublicObjectInput(properties={"churn_risk": "0.125", "favourite_colour": "teal"})
-    )
+        contact, SimplePublicObjectInput(properties={"churn_risk": "0.125", "favourite_colour": "teal"}))
     _run(hs_sandbox, warehouse)
-    assert _query(
-        warehouse, "select churn_risk, favourite_colour from raw_hubspot.contacts where id = ?", contact
-    ) == [(Decimal("0.125"), "teal")]
-    types = dict(
-        _query(
-            warehouse,
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'raw_hubspot' and table_name = 'contacts'",
-        )
-    )
+    assert _query(warehouse, "select churn_risk, favourite_colour from raw_hubspot.contacts where id = ?",
+                  contact) == [(Decimal("0.125"), "teal")]
+    types = dict(_query(warehouse, "select column_name, data_type from information_schema.columns "
+                                   "where table_schema = 'raw_hubspot' and table_name = 'contacts'"))
     assert types["churn_risk"].startswith("DECIMAL")
 
 
@@ -343,22 +252,15 @@ def test_many_properties_never_reach_a_url(hs_sandbox, hs_client, warehouse):
     emulator = hs_sandbox.emulator
     names = [f"custom_property_with_a_rather_long_name_{i:03d}" for i in range(300)]
     for name in names:
-        definition = {
-            "name": name,
-            "label": name,
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "contactinformation",
-        }
+        definition = {"name": name, "label": name, "type": "string", "fieldType": "text",
+                      "groupName": "contactinformation"}
         emulator.properties.create("contacts", definition, "2026-01-01T00:00:00.000Z")
     ids = _seed_contacts(emulator, 5, **{name: "x" for name in names})
     hs_client.crm.contacts.basic_api.archive(ids[0])
     _run(hs_sandbox, warehouse)
     assert all(r.status != 414 and len(r.path) + len(r.query) < 2000 for r in emulator.request_log)
-    rows = _query(
-        warehouse,
-        f"select count(*), count({names[-1]}), count(*) filter (where archived) from raw_hubspot.contacts",
-    )
+    rows = _query(warehouse, f"select count(*), count({names[-1]}), count(*) filter (where archived) "
+                             "from raw_hubspot.contacts")
     assert rows == [(5, 5, 1)]
 
 
@@ -378,13 +280,7 @@ def test_unparsable_records_go_to_quarantine_and_the_rest_loads(hs_sandbox, ware
 def test_building_the_source_sends_no_request(hs_sandbox):
     source = hubspot_source(_connection(hs_sandbox))
     assert set(source.resources) == {
-        "contacts",
-        "companies",
-        "deals",
-        "owners",
-        "contact_company_associations",
-        "deal_associations",
-    }
+        "contacts", "companies", "deals", "owners", "contact_company_associations", "deal_associations"}
     assert hs_sandbox.emulator.request_log == []
 
 

@@ -38,13 +38,9 @@ RUNS_WAIT_S = 900
 def _write_demo_request(events_dir: Path, email: str) -> None:
     """A new website event file holding one "Demo Requested" track call by the person with the e-mail."""
     message = {
-        "type": "track",
-        "event": "Demo Requested",
-        "messageId": f"nrt-{uuid.uuid4()}",
-        "anonymousId": f"anon-{uuid.uuid4().hex[:12]}",
-        "timestamp": datetime.now(UTC).isoformat(),
-        "properties": {"product": "revloop"},
-        "context": {"traits": {"email": email}},
+        "type": "track", "event": "Demo Requested", "messageId": f"nrt-{uuid.uuid4()}",
+        "anonymousId": f"anon-{uuid.uuid4().hex[:12]}", "timestamp": datetime.now(UTC).isoformat(),
+        "properties": {"product": "revloop"}, "context": {"traits": {"email": email}},
     }
     (events_dir / "website" / f"nrt-{uuid.uuid4().hex[:8]}.jsonl").write_text(json.dumps(message) + "\n")
 
@@ -57,9 +53,8 @@ def _wait_for(what: str, check: Callable[[], Any], timeout_s: float, log: Path, 
         if answer:
             return answer
         time.sleep(every_s)
-    pytest.fail(
-        f"timed out after {timeout_s:.0f} s waiting for {what}\n--- daemon log ---\n{log.read_text()[-6000:]}"
-    )
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}\n--- daemon log ---\n"
+                f"{log.read_text()[-6000:]}")
 
 
 def _sensor_cursors(instance: DagsterInstance) -> dict[str, dict]:
@@ -128,24 +123,15 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(tmp_path):
         }
         materialize = ["asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
         first = subprocess.run(
-            [str(BIN / "dagster"), *materialize],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
+            [str(BIN / "dagster"), *materialize], cwd=REPO, env=env, capture_output=True, text=True,
             timeout=600,
         )
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
 
-        sf = Salesforce(
-            instance_url=sandbox.salesforce.url,
-            session_id=SANDBOX_TOKEN,
-            version="54.0",
-            session=trusting_session(sandbox.tls.ca_bundle),
-        )
-        hs = HubSpot(
-            access_token=SANDBOX_TOKEN, host=sandbox.hubspot.url, ssl_ca_cert=str(sandbox.tls.ca_cert)
-        )
+        sf = Salesforce(instance_url=sandbox.salesforce.url, session_id=SANDBOX_TOKEN, version="54.0",
+                        session=trusting_session(sandbox.tls.ca_bundle))
+        hs = HubSpot(access_token=SANDBOX_TOKEN, host=sandbox.hubspot.url,
+                     ssl_ca_cert=str(sandbox.tls.ca_cert))
         contact = world.hubspot["contacts"][0]
         email = contact["properties"]["email"]
         assert _person_record(sf, email) is not None, "the first full run should have paired the contact"
@@ -158,52 +144,32 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(tmp_path):
         with daemon_log.open("w") as log:
             daemon = subprocess.Popen(
                 [str(BIN / "dagster-daemon"), "run", "-m", "orchestration.definitions"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         try:
             # The first poll records where each source stands; only later changes launch runs.
-            _wait_for(
-                "the sensors' first polls",
-                lambda: {"crm_change_sensor", "event_files_sensor"} <= set(_sensor_cursors(instance)),
-                180,
-                daemon_log,
-            )
+            _wait_for("the sensors' first polls",
+                      lambda: {"crm_change_sensor", "event_files_sensor"} <= set(_sensor_cursors(instance)),
+                      180, daemon_log)
 
             # (2) A demo request on the website, then (1) a field changed and a record created in HubSpot
             # while the event's run goes on: the CRM change's run follows it, no run waits for another.
             since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             _write_demo_request(events_dir, lead)
             event_runs = RunsFilter(tags={TRIGGER_TAG: "events: website"})
-            _wait_for(
-                "the event sensor's run", lambda: instance.get_runs(filters=event_runs), 120, daemon_log
-            )
+            _wait_for("the event sensor's run", lambda: instance.get_runs(filters=event_runs), 120,
+                      daemon_log)
             title = f"Head of Sensors {uuid.uuid4().hex[:6]}"
             contacts = hs.crm.contacts.basic_api
             contacts.update(contact["id"], SimplePublicObjectInput(properties={"jobtitle": title}))
             new_email = f"nrt-{uuid.uuid4().hex[:8]}@sensor-test.example"
-            contacts.create(
-                SimplePublicObjectInputForCreate(
-                    properties={
-                        "email": new_email,
-                        "firstname": "Nia",
-                        "lastname": "Realtime",
-                        "company": "Sensor Test Ltd",
-                    }
-                )
-            )
-            _wait_for(
-                "the HubSpot change and the new contact in Salesforce",
-                lambda: (
-                    (_person_record(sf, email) or {}).get("Title") == title
-                    and _person_record(sf, new_email) is not None
-                ),
-                RUNS_WAIT_S,
-                daemon_log,
-            )
+            contacts.create(SimplePublicObjectInputForCreate(properties={
+                "email": new_email, "firstname": "Nia", "lastname": "Realtime", "company": "Sensor Test Ltd",
+            }))
+            _wait_for("the HubSpot change and the new contact in Salesforce",
+                      lambda: (_person_record(sf, email) or {}).get("Title") == title
+                      and _person_record(sf, new_email) is not None,
+                      RUNS_WAIT_S, daemon_log)
             assert _person_record(sf, new_email)["LastName"] == "Realtime"
             runs = instance.get_runs()
             assert any(run.job_name == "near_real_time_sync" for run in runs)
@@ -212,14 +178,10 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(tmp_path):
             assert set(stored["crm_change_sensor"]["hubspot"]) == {"contacts", "companies", "deals"}
 
             people = ", ".join(f"'{record['Id']}'" for record in _people_records(sf, lead))
-            _wait_for(
-                "a follow-up Task for the lead who requested a demo",
-                lambda: sf.query(f"SELECT Id FROM Task WHERE WhoId IN ({people}) AND CreatedDate >= {since}")[
-                    "records"
-                ],
-                RUNS_WAIT_S,
-                daemon_log,
-            )
+            _wait_for("a follow-up Task for the lead who requested a demo",
+                      lambda: sf.query(f"SELECT Id FROM Task WHERE WhoId IN ({people}) "
+                                       f"AND CreatedDate >= {since}")["records"],
+                      RUNS_WAIT_S, daemon_log)
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             try:

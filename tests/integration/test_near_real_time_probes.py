@@ -19,9 +19,8 @@ OBJECT_TYPES = ["contacts", "companies", "deals"]
 
 
 def _salesforce(sandbox, token: str | None = None) -> SalesforceConnection:
-    return SalesforceConnection(
-        instance_url=sandbox.url, access_token=token or sandbox.token, ca_bundle=sandbox.ca_bundle
-    )
+    return SalesforceConnection(instance_url=sandbox.url, access_token=token or sandbox.token,
+                                ca_bundle=sandbox.ca_bundle)
 
 
 def test_salesforce_probe_sees_creates_updates_and_deletes(sf_sandbox, sf_client):

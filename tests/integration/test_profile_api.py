@@ -41,16 +41,8 @@ def warehouse(tmp_path) -> Path:
             con.execute(
                 "INSERT INTO marts.customer_profiles VALUES (?, ?, '+4930123', ?, 'Doe', 'Acme', 'CTO', "
                 "'Germany', 'Technology', ?, ?, ?, 0.4, 0.7, ?, ?, 'hubspot')",
-                [
-                    pid,
-                    email,
-                    first,
-                    stage,
-                    score,
-                    churn,
-                    AT - dt.timedelta(days=400),
-                    AT - dt.timedelta(days=seen),
-                ],
+                [pid, email, first, stage, score, churn, AT - dt.timedelta(days=400),
+                 AT - dt.timedelta(days=seen)],
             )
         con.execute("""CREATE TABLE marts.segment_memberships (segment_name VARCHAR, segment_type VARCHAR,
             profile_id VARCHAR, evaluated_at TIMESTAMPTZ)""")
@@ -69,9 +61,7 @@ def warehouse(tmp_path) -> Path:
 @pytest.fixture
 def api(tmp_path):
     app = create_app(
-        load_collector_config(),
-        tmp_path / "events",
-        tmp_path / "profile_snapshot.duckdb",
+        load_collector_config(), tmp_path / "events", tmp_path / "profile_snapshot.duckdb",
         {"REVLOOP_PROFILE_API_TOKEN": TOKEN},
     )
     server = BackgroundServer(app)
@@ -105,8 +95,7 @@ def test_profile_lookup(api, warehouse, tmp_path):
     assert [f["factor"] for f in scores["lead_score_factors"]] == ["behavior:demo_request", "fit:title:cxo"]
     assert sum(f["points"] for f in scores["lead_score_factors"]) == scores["lead_score"]
     assert body["segments"] == [
-        {"name": "likely_buyers", "type": "predictive"},
-        {"name": "pricing_visitors", "type": "dynamic"},
+        {"name": "likely_buyers", "type": "predictive"}, {"name": "pricing_visitors", "type": "dynamic"}
     ]
     assert body["snapshot_at"].startswith("2026-11-01T08:00:00")
 

@@ -24,17 +24,9 @@ from tests.fixtures.warehouse import RawWarehouse
 pytestmark = pytest.mark.slow
 
 PROFILE_NODES = [
-    "int_profile_attributes_stated",
-    "int_profile_attributes_survived",
-    "int_profile_companies_matched",
-    "int_touchpoints",
-    "int_profile_interests",
-    "int_profile_technographics",
-    "int_profile_demographics",
-    "int_profile_engagement",
-    "int_profiles_enriched",
-    "customer_profiles",
-    "engagement_history",
+    "int_profile_attributes_stated", "int_profile_attributes_survived", "int_profile_companies_matched",
+    "int_touchpoints", "int_profile_interests", "int_profile_technographics", "int_profile_demographics",
+    "int_profile_engagement", "int_profiles_enriched", "customer_profiles", "engagement_history",
     "touchpoints",
 ]
 CHANNELS = ("website", "email", "social", "ads", "offline")
@@ -68,13 +60,8 @@ def _state_demographics(warehouse: Path, person: dict) -> None:
             select ?, 'identify', ?, max(timestamp), 'website', ?, ?, ?, 'website/profiles-test.jsonl', 1
             from raw_events.website
             """,
-            [
-                STATED_MESSAGE_ID,
-                person["user_ids"][0],
-                person["email"],
-                json.dumps(traits),
-                json.dumps(context),
-            ],
+            [STATED_MESSAGE_ID, person["user_ids"][0], person["email"], json.dumps(traits),
+             json.dumps(context)],
         )
 
 
@@ -85,8 +72,7 @@ def built(raw_warehouse: RawWarehouse, tmp_path_factory) -> Built:
     warehouse = work / "warehouse.duckdb"
     shutil.copy(raw_warehouse.path, warehouse)
     person = next(
-        p
-        for p in raw_warehouse.world.truth["people"]
+        p for p in raw_warehouse.world.truth["people"]
         if p["email"] and p["user_ids"] and p["salesforce"]["contacts"]
     )
     _state_demographics(warehouse, person)
@@ -126,31 +112,15 @@ def test_one_profile_per_resolved_profile_with_the_contract_columns(built):
     rows = _query(built.warehouse, "select profile_id from marts.customer_profiles")
     assert len(rows) == len({r[0] for r in rows}) == len(resolved) > 300
     assert {r[0] for r in rows} == resolved
-    columns = [
-        r[0]
-        for r in _query(
-            built.warehouse,
-            "select column_name from information_schema.columns where table_schema = 'marts'"
-            " and table_name = 'customer_profiles' order by ordinal_position",
-        )
-    ]
+    columns = [r[0] for r in _query(
+        built.warehouse,
+        "select column_name from information_schema.columns where table_schema = 'marts'"
+        " and table_name = 'customer_profiles' order by ordinal_position",
+    )]
     contract = [
-        "profile_id",
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
-        "company_name",
-        "job_title",
-        "country",
-        "industry",
-        "lifecycle_stage",
-        "lead_score",
-        "churn_risk",
-        "purchase_likelihood",
-        "engagement_potential",
-        "first_seen_at",
-        "last_seen_at",
+        "profile_id", "email", "phone", "first_name", "last_name", "company_name", "job_title", "country",
+        "industry", "lifecycle_stage", "lead_score", "churn_risk", "purchase_likelihood",
+        "engagement_potential", "first_seen_at", "last_seen_at",
     ]
     assert columns[: len(contract)] == contract
     scores = dict(_query(built.warehouse, "select profile_id, lead_score from intermediate.int_lead_scores"))
@@ -206,17 +176,14 @@ def _check_survivorship(warehouse: Path, config: SurvivorshipConfig) -> None:
 
 def _disagreeing_email_profiles(warehouse: Path) -> set[str]:
     """Profiles whose Salesforce Contact and HubSpot contact both state an e-mail address."""
-    return {
-        r[0]
-        for r in _query(
-            warehouse,
-            """
+    return {r[0] for r in _query(
+        warehouse,
+        """
         select profile_id from intermediate.int_profile_attributes_stated
         where attribute = 'email' and source in ('salesforce_contact', 'hubspot_contact')
         group by profile_id having count(distinct source) = 2
         """,
-        )
-    }
+    )}
 
 
 def test_survivorship_picks_per_config_and_the_winner_changes_with_it(built, tmp_path):
@@ -242,11 +209,8 @@ def test_survivorship_picks_per_config_and_the_winner_changes_with_it(built, tmp
     shutil.copy(built.warehouse, warehouse)
     env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb", "REVLOOP_CONFIG_DIR": str(config_dir)}
     survivorship_nodes = [
-        "int_profile_attributes_stated",
-        "int_profile_attributes_survived",
-        "int_profile_companies_matched",
-        "int_profiles_enriched",
-        "customer_profiles",
+        "int_profile_attributes_stated", "int_profile_attributes_survived", "int_profile_companies_matched",
+        "int_profiles_enriched", "customer_profiles",
     ]
     assert_dbt_ok(run_dbt(["run", "--select", *survivorship_nodes], tmp_path, env))
 
@@ -291,27 +255,22 @@ def test_firmographics_come_from_the_matching_account_or_company(built):
     world = built.raw.world
     profiles = _profiles(built.warehouse)
     accounts = {
-        r[0]: r[1:]
-        for r in _query(
+        r[0]: r[1:] for r in _query(
             built.warehouse,
             "select account_id, domain, annual_revenue, employee_count, account_name"
             " from staging.stg_salesforce__accounts",
         )
     }
     companies = {
-        r[0]: r[1:]
-        for r in _query(
+        r[0]: r[1:] for r in _query(
             built.warehouse,
             "select company_id, domain, annual_revenue, employee_count, company_name"
             " from staging.stg_hubspot__companies",
         )
     }
-    matched_domains = dict(
-        _query(
-            built.warehouse,
-            "select profile_id, matched_domain from intermediate.int_profile_companies_matched",
-        )
-    )
+    matched_domains = dict(_query(
+        built.warehouse, "select profile_id, matched_domain from intermediate.int_profile_companies_matched"
+    ))
     contacts_account = dict(
         _query(built.warehouse, "select contact_id, account_id from staging.stg_salesforce__contacts")
     )
@@ -381,8 +340,7 @@ def test_engagement_counts_equal_the_event_counts_of_sample_profiles(built):
             elif record_type == "event_anonymous":
                 anonymous[system].add(source_id)
         history = {
-            r[0]: r[1:]
-            for r in _query(
+            r[0]: r[1:] for r in _query(
                 built.warehouse,
                 "select channel, touch_count, page_view_count, track_count, identify_count, last_touch_at"
                 " from marts.engagement_history where profile_id = ? and channel <> 'sales'",
@@ -451,10 +409,9 @@ def test_enrichment_columns_are_filled_from_behaviour(built):
     assert interested and all(r["interests"].split(", ")[0] == r["top_interest"] for r in interested)
     kinds = {i.split(":")[0] for r in interested for i in r["interests"].split(", ")}
     assert kinds == {"page", "search", "form", "product"}
-    preferences = dict(
-        _query(
-            built.warehouse,
-            """
+    preferences = dict(_query(
+        built.warehouse,
+        """
         select profile_id, channel from (
             select profile_id, channel, row_number() over (
                 partition by profile_id order by count(*) desc, max(occurred_at) desc, channel) as n
@@ -462,8 +419,7 @@ def test_enrichment_columns_are_filled_from_behaviour(built):
             group by profile_id, channel
         ) where n = 1
         """,
-        )
-    )
+    ))
     assert preferences and all(profiles[p]["communication_preference"] == c for p, c in preferences.items())
     assert {r["engagement_level"] for r in rows} >= {"high", "medium", "low", "none"}
     impressions = _query(

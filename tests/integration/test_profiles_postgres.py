@@ -68,18 +68,12 @@ def test_survivorship_follows_the_config_on_postgres(profiles_postgres):
 
 
 def test_engagement_history_adds_up_to_the_resolved_messages_on_postgres(profiles_postgres):
-    history = dict(
-        _rows(
-            profiles_postgres,
-            "select channel, sum(touch_count) from marts.engagement_history group by channel",
-        )
-    )
-    messages = dict(
-        _rows(
-            profiles_postgres,
-            "select channel, count(*) from intermediate.int_event_messages_resolved group by 1",
-        )
-    )
+    history = dict(_rows(
+        profiles_postgres, "select channel, sum(touch_count) from marts.engagement_history group by channel"
+    ))
+    messages = dict(_rows(
+        profiles_postgres, "select channel, count(*) from intermediate.int_event_messages_resolved group by 1"
+    ))
     tasks = _rows(
         profiles_postgres,
         "select count(*) from staging.stg_salesforce__tasks as tasks"

@@ -17,9 +17,7 @@ T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 def _connection(sf_sandbox) -> SalesforceConnection:
     # A short backoff keeps the fault tests fast; the policy is the production one otherwise.
     return SalesforceConnection(
-        instance_url=sf_sandbox.url,
-        access_token=sf_sandbox.token,
-        ca_bundle=sf_sandbox.ca_bundle,
+        instance_url=sf_sandbox.url, access_token=sf_sandbox.token, ca_bundle=sf_sandbox.ca_bundle,
         backoff_factor=0.01,
     )
 
@@ -43,8 +41,7 @@ def _query_requests(emulator) -> list[tuple[str, str | None]]:
     """(path, SOQL) of every query request the emulator answered; SOQL None for a next-page request."""
     return [
         (r.path, parse_qs(r.query).get("q", [None])[0])
-        for r in emulator.request_log
-        if "/query" in r.path.lower()
+        for r in emulator.request_log if "/query" in r.path.lower()
     ]
 
 
@@ -56,14 +53,9 @@ def _soql_sent(emulator, object_name: str) -> list[str]:
 def _leads(count: int, start: int = 0, modstamp: datetime = T0, step: timedelta = timedelta(0)) -> list[dict]:
     return [
         {
-            "FirstName": f"Ada{i}",
-            "LastName": f"Lovelace{i}",
-            "Company": f"Analytical {i}",
-            "Email": f"ada{i}@example.com",
-            "AnnualRevenue": 1000.5 * i,
-            "NumberOfEmployees": i,
-            "CreatedDate": modstamp + step * (i - start),
-            "SystemModstamp": modstamp + step * (i - start),
+            "FirstName": f"Ada{i}", "LastName": f"Lovelace{i}", "Company": f"Analytical {i}",
+            "Email": f"ada{i}@example.com", "AnnualRevenue": 1000.5 * i, "NumberOfEmployees": i,
+            "CreatedDate": modstamp + step * (i - start), "SystemModstamp": modstamp + step * (i - start),
         }
         for i in range(start, start + count)
     ]
@@ -75,18 +67,10 @@ def test_every_object_loads_typed_into_its_table(sf_sandbox, warehouse):
     account = {"Name": "Acme", "NumberOfEmployees": 120, "AnnualRevenue": 5e6}
     (account_id,) = emulator.seed("Account", [account])
     emulator.seed("Contact", [{"LastName": "Hopper", "AccountId": account_id, "Email": "grace@acme.test"}])
-    emulator.seed(
-        "Opportunity",
-        [
-            {
-                "Name": "Acme renewal",
-                "AccountId": account_id,
-                "StageName": "Closed Won",
-                "CloseDate": "2024-06-30",
-                "Amount": 12000,
-            }
-        ],
-    )
+    emulator.seed("Opportunity", [{
+        "Name": "Acme renewal", "AccountId": account_id, "StageName": "Closed Won", "CloseDate": "2024-06-30",
+        "Amount": 12000,
+    }])
     emulator.seed("Task", [{"Subject": "Call Grace", "Status": "Not Started", "Priority": "High"}])
     emulator.seed("Lead", _leads(3))
 
@@ -96,13 +80,11 @@ def test_every_object_loads_typed_into_its_table(sf_sandbox, warehouse):
         assert _sql(warehouse, f"select count(*) from raw_salesforce.{table}") == [(count,)]
     users = _sql(warehouse, 'select username, is_active from raw_salesforce."user"')
     assert ("rep@acme.test", True) in users
-    columns = dict(
-        _sql(
-            warehouse,
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'raw_salesforce' and table_name = 'opportunity'",
-        )
-    )
+    columns = dict(_sql(
+        warehouse,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'raw_salesforce' and table_name = 'opportunity'",
+    ))
     assert columns["system_modstamp"] == "TIMESTAMP WITH TIME ZONE"
     assert columns["close_date"] == "DATE"
     assert columns["amount"] == "DOUBLE"
@@ -112,25 +94,19 @@ def test_every_object_loads_typed_into_its_table(sf_sandbox, warehouse):
     assert _sql(warehouse, "select amount, is_won, close_date from raw_salesforce.opportunity") == [
         (12000.0, True, datetime(2024, 6, 30).date())
     ]
-    lead_columns = {
-        row[0]
-        for row in _sql(
-            warehouse,
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw_salesforce' and table_name = 'lead'",
-        )
-    }
+    lead_columns = {row[0] for row in _sql(
+        warehouse,
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw_salesforce' and table_name = 'lead'",
+    )}
     assert "is_deleted" in lead_columns
     user_soql = _soql_sent(sf_sandbox.emulator, "User")
     assert user_soql and "IsDeleted" not in user_soql[0]
     assert [path for path, soql in _query_requests(sf_sandbox.emulator) if soql in user_soql] == [
         "/services/data/v54.0/query/"
     ]
-    lead_paths = {
-        path
-        for path, soql in _query_requests(sf_sandbox.emulator)
-        if soql in _soql_sent(sf_sandbox.emulator, "Lead")
-    }
+    lead_paths = {path for path, soql in _query_requests(sf_sandbox.emulator) if soql in _soql_sent(
+        sf_sandbox.emulator, "Lead")}
     assert lead_paths == {"/services/data/v54.0/queryAll/"}
 
 
@@ -188,8 +164,7 @@ def test_custom_fields_come_from_describe(sf_sandbox, warehouse):
     _run(sf_sandbox)
 
     assert _sql(warehouse, "select lead_score__c, revloop_id__c from raw_salesforce.lead order by email") == [
-        (87.5, "rl-1"),
-        (None, None),
+        (87.5, "rl-1"), (None, None)
     ]
     # all-null custom fields still get their type from describe
     assert _sql(
@@ -207,14 +182,11 @@ def test_an_org_without_some_fields_loads_what_it_has(sf_sandbox_factory, wareho
 
     _run(sandbox)
 
-    columns = {
-        row[0]
-        for row in _sql(
-            warehouse,
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw_salesforce' and table_name = 'lead'",
-        )
-    }
+    columns = {row[0] for row in _sql(
+        warehouse,
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw_salesforce' and table_name = 'lead'",
+    )}
     assert "industry" not in columns and "lead_score__c" not in columns
     assert {"email", "annual_revenue", "system_modstamp"} <= columns
     assert _sql(warehouse, "select count(*) from raw_salesforce.lead") == [(2,)]
@@ -304,13 +276,8 @@ def test_first_run_can_start_from_a_date(sf_sandbox, warehouse):
 
 def test_connection_from_environment_trusts_the_sandbox_bundle(sf_sandbox, warehouse, monkeypatch):
     for name in (
-        "SALESFORCE_USERNAME",
-        "SALESFORCE_PASSWORD",
-        "SALESFORCE_SECURITY_TOKEN",
-        "SALESFORCE_DOMAIN",
-        "SALESFORCE_API_VERSION",
-        "SALESFORCE_INSTANCE_URL",
-        "SALESFORCE_ACCESS_TOKEN",
+        "SALESFORCE_USERNAME", "SALESFORCE_PASSWORD", "SALESFORCE_SECURITY_TOKEN", "SALESFORCE_DOMAIN",
+        "SALESFORCE_API_VERSION", "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
     assert SalesforceConnection.from_env() is None

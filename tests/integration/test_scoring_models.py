@@ -134,14 +134,8 @@ def _dbt(project: Path, env: dict[str, str], *args: str) -> subprocess.Completed
     scoring = load("scoring", ScoringConfig, REPO / "config").model_dump(mode="json")
     dbt_vars = {"revloop": {"scoring": scoring}, "scoring_as_of": AS_OF.isoformat()}
     command = [
-        str(Path(sys.executable).parent / "dbt"),
-        *args,
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--vars",
-        json.dumps(dbt_vars),
+        str(Path(sys.executable).parent / "dbt"), *args,
+        "--project-dir", str(project), "--profiles-dir", str(project), "--vars", json.dumps(dbt_vars),
     ]
     full_env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
     return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=300)
@@ -197,19 +191,11 @@ def test_scoring_needs_its_config_var(tmp_path):
     project = _scratch_project(tmp_path)
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "dbt"),
-            "compile",
-            "--select",
-            "int_lead_score_factors",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
+            str(Path(sys.executable).parent / "dbt"), "compile", "--select", "int_lead_score_factors",
+            "--project-dir", str(project), "--profiles-dir", str(project),
         ],
         env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "DBT_TARGET": "duckdb"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+        capture_output=True, text=True, timeout=300,
     )
     assert result.returncode != 0
     assert "var revloop.scoring is missing" in result.stdout

@@ -72,9 +72,7 @@ def test_engaged_people_outscore_quiet_ones_and_some_are_sales_ready(scored_ware
     profile_of = {}
     for person in truth["people"]:
         record_ids = (
-            person["salesforce"]["leads"]
-            + person["salesforce"]["contacts"]
-            + person["hubspot"]["contacts"]
+            person["salesforce"]["leads"] + person["salesforce"]["contacts"] + person["hubspot"]["contacts"]
             + person["user_ids"]
         )
         found = Counter(links[i] for i in record_ids if i in links)

@@ -43,9 +43,7 @@ def instance(tmp_path):
 
 def _events_tick(defs, instance, events_dir: Path, cursor: str | None):
     context = build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        definitions=defs,
+        instance=instance, cursor=cursor, definitions=defs,
         resources={"warehouse": WarehouseResource(events_dir=str(events_dir))},
     )
     return automation.event_files_sensor(context), context.cursor
@@ -86,9 +84,8 @@ def test_no_run_piles_up_behind_a_running_sync_and_the_cursor_waits(defs, instan
     events_dir = tmp_path / "events"
     _, cursor = _events_tick(defs, instance, events_dir, None)
     _event_file(events_dir, "website")
-    run = instance.add_run(
-        DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), status=DagsterRunStatus.STARTED)
-    )
+    run = instance.add_run(DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()),
+                                      status=DagsterRunStatus.STARTED))
 
     waiting, unchanged = _events_tick(defs, instance, events_dir, cursor)
     assert isinstance(waiting, SkipReason) and run.run_id in waiting.skip_message
@@ -100,21 +97,14 @@ def test_no_run_piles_up_behind_a_running_sync_and_the_cursor_waits(defs, instan
 
 
 def test_the_crm_sensor_skips_what_is_not_configured_or_not_reachable(defs, instance, monkeypatch):
-    quiet = build_sensor_context(
-        instance=instance,
-        definitions=defs,
-        resources={"salesforce": SalesforceResource(), "hubspot": HubSpotResource()},
-    )
+    quiet = build_sensor_context(instance=instance, definitions=defs,
+                                 resources={"salesforce": SalesforceResource(), "hubspot": HubSpotResource()})
     assert "neither Salesforce nor HubSpot" in automation.crm_change_sensor(quiet).skip_message
 
-    down = build_sensor_context(
-        instance=instance,
-        definitions=defs,
-        resources={
-            "salesforce": SalesforceResource(instance_url="https://127.0.0.1:9", access_token="t"),
-            "hubspot": HubSpotResource(access_token="t", base_url="https://127.0.0.1:9"),
-        },
-    )
+    down = build_sensor_context(instance=instance, definitions=defs, resources={
+        "salesforce": SalesforceResource(instance_url="https://127.0.0.1:9", access_token="t"),
+        "hubspot": HubSpotResource(access_token="t", base_url="https://127.0.0.1:9"),
+    })
     result = automation.crm_change_sensor(down)
     assert isinstance(result, SkipReason) and "not probed" in result.skip_message
     assert json.loads(down.cursor) == {"salesforce": {}, "hubspot": {}}
@@ -126,9 +116,8 @@ def test_a_hubspot_change_launches_the_hubspot_tables_and_what_depends_on_them(d
     )
     resources = {
         "salesforce": SalesforceResource(),
-        "hubspot": HubSpotResource(
-            access_token=hs_sandbox.token, base_url=hs_sandbox.url, ca_bundle=str(hs_sandbox.ca_cert)
-        ),
+        "hubspot": HubSpotResource(access_token=hs_sandbox.token, base_url=hs_sandbox.url,
+                                   ca_bundle=str(hs_sandbox.ca_cert)),
     }
     first = build_sensor_context(instance=instance, definitions=defs, resources=resources)
     assert isinstance(automation.crm_change_sensor(first), SkipReason)
@@ -136,9 +125,8 @@ def test_a_hubspot_change_launches_the_hubspot_tables_and_what_depends_on_them(d
     hs_sandbox.client().crm.contacts.basic_api.update(
         created.id, SimplePublicObjectInput(properties={"jobtitle": "CTO"})
     )
-    second = build_sensor_context(
-        instance=instance, cursor=first.cursor, definitions=defs, resources=resources
-    )
+    second = build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs,
+                                  resources=resources)
     request = automation.crm_change_sensor(second)
     assert isinstance(request, RunRequest) and request.tags[automation.TRIGGER_TAG] == "hubspot: contacts"
     keys = set(request.asset_selection)
@@ -184,9 +172,7 @@ def test_a_failed_run_is_logged_and_mailed_without_secrets(instance, monkeypatch
         result = materialize([broken_asset], instance=instance, raise_on_error=False)
         assert not result.success
         context = build_run_status_sensor_context(
-            sensor_name="run_failure_alert",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
+            sensor_name="run_failure_alert", dagster_instance=instance, dagster_run=result.dagster_run,
             dagster_event=result.get_run_failure_event(),
         ).for_run_failure()
         automation.run_failure_alert(context)

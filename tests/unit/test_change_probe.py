@@ -28,9 +28,9 @@ class FakeSalesforce:
 
 
 def _error(status: int, code: str) -> SalesforceError:
-    return SalesforceError(
-        "https://org/services/data/v54.0/queryAll/", status, "query", [{"errorCode": code, "message": "no"}]
-    )
+    return SalesforceError("https://org/services/data/v54.0/queryAll/", status, "query", [
+        {"errorCode": code, "message": "no"}
+    ])
 
 
 def test_a_first_salesforce_probe_records_a_baseline_without_changes():
@@ -48,10 +48,8 @@ def test_a_newer_modstamp_is_a_change_and_the_query_starts_after_the_cursor():
     sf = FakeSalesforce({"Lead": "2026-11-27T10:00:00.750+0000", "Contact": None})
     result = probe_salesforce(sf, ["Lead", "Contact"], cursor)
     assert result.changed == ["Lead"]
-    assert result.cursor(cursor) == {
-        "Lead": "2026-11-27T10:00:00.750000+00:00",
-        "Contact": "2026-11-27T09:00:00+00:00",
-    }
+    assert result.cursor(cursor) == {"Lead": "2026-11-27T10:00:00.750000+00:00",
+                                     "Contact": "2026-11-27T09:00:00+00:00"}
     # SOQL literals carry whole seconds: the query re-reads the cursor's second, the comparison is exact.
     where = "WHERE SystemModstamp > 2026-11-27T10:00:00Z ORDER BY SystemModstamp DESC LIMIT 1"
     assert where in sf.queries[0][0]
@@ -64,14 +62,11 @@ def test_the_record_at_the_cursor_itself_is_not_a_change():
     assert result.cursor(cursor) == cursor
 
 
-@pytest.mark.parametrize(
-    ("status", "code", "reason"),
-    [
-        (401, "INVALID_SESSION_ID", "rejected the credentials"),
-        (403, "REQUEST_LIMIT_EXCEEDED", "API request limit"),
-        (503, "SERVER_UNAVAILABLE", "HTTP 503"),
-    ],
-)
+@pytest.mark.parametrize(("status", "code", "reason"), [
+    (401, "INVALID_SESSION_ID", "rejected the credentials"),
+    (403, "REQUEST_LIMIT_EXCEEDED", "API request limit"),
+    (503, "SERVER_UNAVAILABLE", "HTTP 503"),
+])
 def test_a_failing_object_is_skipped_with_the_reason_and_keeps_its_cursor(status, code, reason):
     cursor = {"Lead": "2026-11-27T10:00:00+00:00", "Contact": "2026-11-27T09:00:00+00:00"}
     sf = FakeSalesforce({"Contact": "2026-11-27T11:00:00.000+0000"}, failing={"Lead": _error(status, code)})

@@ -65,26 +65,14 @@ def test_envelope_context_applies_only_where_a_message_has_none(validator):
 @pytest.mark.parametrize(
     ("endpoint", "body", "code", "reason"),
     [
-        (
-            "track",
-            {"event": "X", "anonymousId": "a", "timestamp": "yesterday"},
-            "invalid_message",
-            "unparseable timestamp 'yesterday'",
-        ),
+        ("track", {"event": "X", "anonymousId": "a", "timestamp": "yesterday"}, "invalid_message",
+         "unparseable timestamp 'yesterday'"),
         ("track", {"userId": "u"}, "invalid_message", "track message without event"),
-        (
-            "identify",
-            {"traits": {"email": "a@b.c"}},
-            "invalid_message",
-            "identify message without userId or anonymousId",
-        ),
+        ("identify", {"traits": {"email": "a@b.c"}}, "invalid_message",
+         "identify message without userId or anonymousId"),
         ("batch", {"batch": [[1, 2]]}, "invalid_message", "not a JSON object but a JSON array"),
-        (
-            "batch",
-            {"batch": [{**PYTHON_TRACK, "type": "purchase"}]},
-            "invalid_message",
-            "unknown type 'purchase'",
-        ),
+        ("batch", {"batch": [{**PYTHON_TRACK, "type": "purchase"}]}, "invalid_message",
+         "unknown type 'purchase'"),
         ("batch", {"batch": []}, "invalid_request", "batch must be a non-empty array"),
         ("batch", [PYTHON_TRACK], "invalid_request", "the body is not a JSON object"),
     ],
@@ -157,10 +145,8 @@ def test_config_maps_env_vars_to_channels(tmp_path):
     [
         ("channels:\n  webshop: {write_key_env: K}\n", "channels: Value error, unknown channel(s) webshop"),
         ("channels:\n  website: {write_key_env: lower}\n", "channels.website.write_key_env"),
-        (
-            "channels:\n  website: {write_key_env: K}\nlimits: {max_message_bytes: 0}\n",
-            "limits.max_message_bytes",
-        ),
+        ("channels:\n  website: {write_key_env: K}\nlimits: {max_message_bytes: 0}\n",
+         "limits.max_message_bytes"),
     ],
 )
 def test_config_errors_name_file_and_key(tmp_path, yaml_text, message):

@@ -41,7 +41,5 @@ def test_the_same_refusal_seen_twice_stays_one_row(warehouse):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute("select record_id, reason from quarantine.rejected_records order by 2").fetchall()
     assert rows == [
-        ("f:1", "invalid JSON"),
-        ("f:1", "missing type"),
-        (None, "not a newline-delimited JSON file"),
+        ("f:1", "invalid JSON"), ("f:1", "missing type"), (None, "not a newline-delimited JSON file"),
     ]

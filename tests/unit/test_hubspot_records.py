@@ -39,17 +39,8 @@ def _record(**properties):
 
 
 def test_properties_are_typed_by_their_property_type():
-    row = flatten_object(
-        _record(
-            email="a@b.co",
-            amount="1234.50",
-            closedate="2026-03-01T10:00:00Z",
-            birthday="1990-05-17",
-            is_vip="true",
-            lifecyclestage="lead",
-        ),
-        TYPES,
-    )
+    row = flatten_object(_record(email="a@b.co", amount="1234.50", closedate="2026-03-01T10:00:00Z",
+                                 birthday="1990-05-17", is_vip="true", lifecyclestage="lead"), TYPES)
     assert row["id"] == "101"
     assert row["created_at"] == datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
     assert row["updated_at"] == datetime(2026, 2, 3, 4, 5, 6, 7000, tzinfo=UTC)
@@ -107,52 +98,29 @@ def test_unparsable_records_say_why(record, reason):
 
 
 def test_owner_rows():
-    row = flatten_owner(
-        {
-            "id": 7,
-            "email": "rep@x.co",
-            "firstName": "Ann",
-            "lastName": "Lee",
-            "userId": 99,
-            "teams": [{"id": "1", "name": "EMEA"}],
-            "archived": True,
-            "createdAt": "2026-01-01T00:00:00Z",
-            "updatedAt": "2026-01-02T00:00:00Z",
-        }
-    )
+    row = flatten_owner({"id": 7, "email": "rep@x.co", "firstName": "Ann", "lastName": "Lee", "userId": 99,
+                         "teams": [{"id": "1", "name": "EMEA"}], "archived": True,
+                         "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-02T00:00:00Z"})
     assert row == {
-        "id": "7",
-        "email": "rep@x.co",
-        "first_name": "Ann",
-        "last_name": "Lee",
-        "user_id": "99",
-        "teams": [{"id": "1", "name": "EMEA"}],
-        "archived": True,
-        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
-        "updated_at": datetime(2026, 1, 2, tzinfo=UTC),
+        "id": "7", "email": "rep@x.co", "first_name": "Ann", "last_name": "Lee", "user_id": "99",
+        "teams": [{"id": "1", "name": "EMEA"}], "archived": True,
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC), "updated_at": datetime(2026, 1, 2, tzinfo=UTC),
     }
 
 
 def test_association_rows_one_per_type():
-    kinds = [
-        {"category": "HUBSPOT_DEFINED", "typeId": 1, "label": "Primary"},
-        {"category": "HUBSPOT_DEFINED", "typeId": 279, "label": None},
-    ]
+    kinds = [{"category": "HUBSPOT_DEFINED", "typeId": 1, "label": "Primary"},
+             {"category": "HUBSPOT_DEFINED", "typeId": 279, "label": None}]
     result = {"from": {"id": "5"}, "to": [{"toObjectId": 9, "associationTypes": kinds}]}
     rows = flatten_associations("contacts", "companies", result)
     assert [(r["from_id"], r["to_id"], r["association_type_id"], r["association_label"]) for r in rows] == [
-        ("5", "9", 1, "Primary"),
-        ("5", "9", 279, None),
-    ]
+        ("5", "9", 1, "Primary"), ("5", "9", 279, None)]
     assert all(row["is_removed"] is False for row in rows)
     tombstone = association_tombstone("contacts", "5")
     assert tombstone["is_removed"] is True and tombstone["from_id"] == "5"
     with pytest.raises(UnparsableRecord, match="typeId"):
-        flatten_associations(
-            "contacts",
-            "companies",
-            {"from": {"id": "5"}, "to": [{"toObjectId": 9, "associationTypes": [{"typeId": "x"}]}]},
-        )
+        flatten_associations("contacts", "companies", {"from": {"id": "5"}, "to": [
+            {"toObjectId": 9, "associationTypes": [{"typeId": "x"}]}]})
 
 
 def test_moments_round_trip_through_epoch_milliseconds():

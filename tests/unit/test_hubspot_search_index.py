@@ -88,11 +88,9 @@ def test_keyset_paging_reads_every_live_record_once(deals):
     store, lookup = deals
     seen, lower = [], None
     for _ in range(len(store.live()) + 1):  # each query must move past at least one record
-        filters = (
-            []
-            if lower is None
-            else [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": str(lower)}]
-        )
+        filters = [] if lower is None else [
+            {"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": str(lower)}
+        ]
         payload = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": "hs_lastmodifieddate"}]}
         matches = find_matches(store, payload, lookup)
         if not matches:

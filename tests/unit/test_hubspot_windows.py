@@ -25,7 +25,7 @@ class FakeSearch:
         self.calls.append((filters, sort_property, limit))
         matches = [r for r in self.records if all(self._matches(r, f) for f in filters)]
         matches.sort(key=lambda r: (self._number(r, sort_property), int(r["id"])))
-        results = copy.deepcopy(matches[: min(limit, self.server_cap)])
+        results = copy.deepcopy(matches[:min(limit, self.server_cap)])
         self.after_each_call()
         return SearchPage(results, len(matches) > len(results))
 

@@ -22,15 +22,12 @@ def test_the_shipped_config_gives_every_attribute_a_rule():
 
 
 def test_shorthands_become_explicit_rules_for_dbt(tmp_path):
-    config = _load(
-        tmp_path,
-        {
-            "default": {"priority": ["hubspot_contact", "event_traits"]},
-            "attributes": {"city": "most_recent", "email": {"priority": ["event_traits"]}},
-            "enrichment": {"free_email_domains": [" GMail.com ", "gmail.com"]},
-            "placeholder_values": {"company_name": ["  Individual "]},
-        },
-    )
+    config = _load(tmp_path, {
+        "default": {"priority": ["hubspot_contact", "event_traits"]},
+        "attributes": {"city": "most_recent", "email": {"priority": ["event_traits"]}},
+        "enrichment": {"free_email_domains": [" GMail.com ", "gmail.com"]},
+        "placeholder_values": {"company_name": ["  Individual "]},
+    })
     dumped = config.model_dump(mode="json")
     assert dumped["attributes"]["city"] == {"rule": "most_recent", "priority": []}
     assert dumped["attributes"]["email"] == {"rule": "priority", "priority": ["event_traits"]}

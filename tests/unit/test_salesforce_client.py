@@ -7,13 +7,8 @@ from ingestion.retry import retry_policy
 from ingestion.salesforce.client import SalesforceConnection, http_session
 
 SF_VARS = (
-    "SALESFORCE_INSTANCE_URL",
-    "SALESFORCE_ACCESS_TOKEN",
-    "SALESFORCE_USERNAME",
-    "SALESFORCE_PASSWORD",
-    "SALESFORCE_SECURITY_TOKEN",
-    "SALESFORCE_DOMAIN",
-    "SALESFORCE_API_VERSION",
+    "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "SALESFORCE_USERNAME", "SALESFORCE_PASSWORD",
+    "SALESFORCE_SECURITY_TOKEN", "SALESFORCE_DOMAIN", "SALESFORCE_API_VERSION",
 )
 
 
@@ -53,10 +48,7 @@ def test_username_connection_from_env(clean_env):
 
 def test_secrets_never_show_in_repr():
     connection = SalesforceConnection(
-        instance_url="https://x.my.salesforce.com",
-        access_token="tok-123",
-        username="u",
-        password="pw-456",
+        instance_url="https://x.my.salesforce.com", access_token="tok-123", username="u", password="pw-456",
         security_token="st-789",
     )
     text = repr(connection) + str(connection)

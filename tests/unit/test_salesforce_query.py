@@ -13,26 +13,16 @@ def _described(*fields: tuple[str, str, bool]) -> list[dict]:
 
 
 DESCRIBED_LEAD = _described(
-    ("Id", "id", False),
-    ("IsDeleted", "boolean", False),
-    ("SystemModstamp", "datetime", False),
-    ("Email", "email", False),
-    ("Rating", "picklist", False),
-    ("Lead_Score__c", "double", True),
-    ("Geo__c", "location", True),
-    ("Revloop_Id__c", "string", True),
+    ("Id", "id", False), ("IsDeleted", "boolean", False), ("SystemModstamp", "datetime", False),
+    ("Email", "email", False), ("Rating", "picklist", False), ("Lead_Score__c", "double", True),
+    ("Geo__c", "location", True), ("Revloop_Id__c", "string", True),
 )
 
 
 def test_selects_wanted_fields_describe_reports_then_every_custom_field():
     selection = select_fields("Lead", ["Id", "SystemModstamp", "Email", "IsDeleted"], DESCRIBED_LEAD)
     assert selection.fields == [
-        "Id",
-        "SystemModstamp",
-        "Email",
-        "IsDeleted",
-        "Lead_Score__c",
-        "Revloop_Id__c",
+        "Id", "SystemModstamp", "Email", "IsDeleted", "Lead_Score__c", "Revloop_Id__c",
     ]
     assert selection.types["Lead_Score__c"] == "double"
     assert selection.missing == []

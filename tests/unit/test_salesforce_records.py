@@ -8,39 +8,23 @@ from ingestion.quarantine import Rejections
 from ingestion.salesforce.records import UnloadableValue, column_hints, typed_record, typed_records
 
 TYPES = {
-    "Id": "id",
-    "SystemModstamp": "datetime",
-    "CloseDate": "date",
-    "Amount": "currency",
-    "NumberOfEmployees": "int",
-    "IsDeleted": "boolean",
-    "Name": "string",
-    "Score__c": "double",
+    "Id": "id", "SystemModstamp": "datetime", "CloseDate": "date", "Amount": "currency",
+    "NumberOfEmployees": "int", "IsDeleted": "boolean", "Name": "string", "Score__c": "double",
 }
 
 
 def test_values_get_their_describe_types_and_attributes_go():
     record = {
         "attributes": {"type": "Opportunity", "url": "/services/data/v54.0/sobjects/Opportunity/006"},
-        "Id": "006000000000001AAA",
-        "SystemModstamp": "2024-05-01T09:30:00.000+0000",
+        "Id": "006000000000001AAA", "SystemModstamp": "2024-05-01T09:30:00.000+0000",
         "CloseDate": "2024-06-30",
-        "Amount": 1200,
-        "NumberOfEmployees": 50.0,
-        "IsDeleted": False,
-        "Name": "Big deal",
-        "Score__c": None,
+        "Amount": 1200, "NumberOfEmployees": 50.0, "IsDeleted": False, "Name": "Big deal", "Score__c": None,
     }
     row = typed_record(record, TYPES)
     assert row == {
-        "Id": "006000000000001AAA",
-        "SystemModstamp": datetime(2024, 5, 1, 9, 30, tzinfo=UTC),
-        "CloseDate": date(2024, 6, 30),
-        "Amount": 1200.0,
-        "NumberOfEmployees": 50,
-        "IsDeleted": False,
-        "Name": "Big deal",
-        "Score__c": None,
+        "Id": "006000000000001AAA", "SystemModstamp": datetime(2024, 5, 1, 9, 30, tzinfo=UTC),
+        "CloseDate": date(2024, 6, 30), "Amount": 1200.0, "NumberOfEmployees": 50, "IsDeleted": False,
+        "Name": "Big deal", "Score__c": None,
     }
     assert isinstance(row["Amount"], float) and isinstance(row["NumberOfEmployees"], int)
 
@@ -71,14 +55,8 @@ def test_unparsable_values_are_refused_with_the_field_named(field, value):
 def test_column_hints_type_every_field_and_key_the_id():
     hints = column_hints(TYPES)
     assert {name: hint["data_type"] for name, hint in hints.items()} == {
-        "Id": "text",
-        "SystemModstamp": "timestamp",
-        "CloseDate": "date",
-        "Amount": "double",
-        "NumberOfEmployees": "bigint",
-        "IsDeleted": "bool",
-        "Name": "text",
-        "Score__c": "double",
+        "Id": "text", "SystemModstamp": "timestamp", "CloseDate": "date", "Amount": "double",
+        "NumberOfEmployees": "bigint", "IsDeleted": "bool", "Name": "text", "Score__c": "double",
     }
     assert hints["Id"]["nullable"] is False and hints["Name"]["nullable"] is True
 

@@ -66,6 +66,7 @@ class IdentityRunSummary:
     splits: int
     invalid_phones: int
     candidate_pairs: int
+    shared_values: int = 0  # rows of identity.shared_values: values that are no identifiers
     seconds: float = 0.0
 
 
@@ -184,6 +185,7 @@ def resolve(
     )
     changes = _changes_table(records, mapped, assignment, run_at)
     kinds = Counter(c.change_type for c in assignment.changes)
+    shared = _shared_values_table(graph, links.shared_ips, config, run_at)
     summary = IdentityRunSummary(
         records=records.count,
         profiles=len(groups),
@@ -195,10 +197,9 @@ def resolve(
         splits=kinds["split"],
         invalid_phones=graph.invalid_phones,
         candidate_pairs=links.candidate_pairs,
+        shared_values=shared.num_rows,
     )
-    return Resolution(
-        profile_map, changes, summary, links, _shared_values_table(graph, links.shared_ips, config, run_at)
-    )
+    return Resolution(profile_map, changes, summary, links, shared)
 
 
 def value_hash(value: str) -> str:

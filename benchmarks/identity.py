@@ -3,10 +3,13 @@
     python -m benchmarks.identity --records 1000000
 
 The records (CRM leads, contacts, HubSpot contacts, event user and anonymous records, second browser
-cookies, strangers; office IPs shared by colleagues with a few common browsers) are generated straight
-into intermediate.int_identity_records of a fresh DuckDB file; resolve_identities then runs in a fresh
-process (so peak RSS is its own): read, phones to E.164, components, the probabilistic model, stable ids
-and the dlt write of schema identity. A second run (same data, state present) measures the steady state.
+cookies, strangers; office IPs shared by colleagues with a few common browsers, anonymous colleagues
+behind a known person's office IP with the same browser and their own device, switchboard phones on 5%
+of people) are generated straight into intermediate.int_identity_records of a fresh DuckDB file;
+resolve_identities then runs in a fresh process (so peak RSS is its own): read, phones to E.164,
+components, the probabilistic model, stable ids and the dlt write of schema identity. A second run (same
+data, state present) measures the steady state. Pairwise precision and recall are scored against the
+person every generated id belongs to.
 """
 
 import argparse
@@ -26,7 +29,8 @@ import pyarrow as pa
 from identity.records import COLUMNS
 
 _TYPES = {"message_count": pa.int64()}
-RECORDS_PER_PERSON = 2.8  # CRM 1.5 + website user/anonymous 1.0 + second cookies 0.1 + strangers 0.2
+# CRM 1.5 + website user/anonymous 1.0 + second cookies 0.1 + strangers 0.2 + anonymous colleagues 0.15
+RECORDS_PER_PERSON = 2.95
 
 
 def _text(prefix: str, numbers: np.ndarray) -> np.ndarray:
@@ -76,6 +80,10 @@ def generate_records(records: int, seed: int = 7) -> pa.Table:
     phone = np.where(has_phone, phone, None)
     country = np.full(people, "United States", object)
     office = person % 30_000
+    # 5% of people: their CRM records carry their office's switchboard number (one per office, area 646)
+    switchboard = np.char.add("+1 646 ", (200 + office % 800).astype(str))
+    switchboard = np.char.add(np.char.add(switchboard, " "), np.char.zfill((office // 800).astype(str), 4))
+    phone = np.where(rng.random(people) < 0.05, switchboard.astype(object), phone)
     office_ip = _text("10.", office)
     agents = _text("Mozilla/5.0 build ", rng.integers(0, 50, people))  # colleagues share browsers
     home_ip = _text("home-", person)
@@ -150,11 +158,27 @@ def generate_records(records: int, seed: int = 7) -> pa.Table:
             "event_anonymous",
             _text("second-", s),
             anonymous_id=_text("second-", s),
-            device_id=np.where(by_device, device[second], _text("newdev-", s)),
+            device_id=np.where(by_device, device[second], None),  # else a private window: no device id
             ip=np.where(by_device, _text("roaming-", s), home_ip[second]),
             user_agent=np.where(by_device, _text("other-agent-", s), agents[second]),
             page_paths=page_of[second],
             active_hours=hour_of[second],
+        )
+    )
+    # anonymous colleagues: another person behind a known person's office IP with the same browser build
+    colleague = web & (rng.random(people) < 0.3)
+    c = person[colleague]
+    blocks.append(
+        _block(
+            "website",
+            "event_anonymous",
+            _text("colleague-", c),
+            anonymous_id=_text("colleague-", c),
+            device_id=_text("cdev-", c),
+            ip=office_ip[colleague],
+            user_agent=agents[colleague],
+            page_paths=page_of[colleague],
+            active_hours=hour_of[colleague],
         )
     )
     strangers = np.arange(int(people * 0.2))
@@ -226,6 +250,41 @@ def planted_links(warehouse: Path) -> str:
     )
 
 
+def accuracy(warehouse: Path) -> str:
+    """Pairwise precision and recall of identity.profile_map against the person behind every generated id.
+
+    Strangers and anonymous colleagues are people of their own (they must link to nobody); every other id
+    carries its person's number. Recall counts the pairs the data supports: a person's CRM records (one
+    e-mail) and, apart, their website user, cookie and second cookie (no e-mail on the website here).
+    """
+    import duckdb
+
+    person = (
+        "case when source_id like 'stranger-%' or source_id like 'colleague-%' then source_id "
+        "else regexp_replace(source_id, '^(00Q|003|hs|usr_|anon-|second-)', '') end"
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        precision, recall, mixed = con.execute(
+            f"""
+            with mapped as (select profile_id, {person} as person, source_id from identity.profile_map),
+            by_profile as (select profile_id, count(*) as n, count(distinct person) as people
+                           from mapped group by all),
+            by_both as (select count(*) as n from mapped group by profile_id, person),
+            linkable as (select count(*) as n from mapped
+                         where source_id not like 'stranger-%' and source_id not like 'colleague-%'
+                         group by person, regexp_matches(source_id, '^(usr_|anon-|second-)')),
+            found as (select count(*) as n from mapped
+                      where source_id not like 'stranger-%' and source_id not like 'colleague-%'
+                      group by profile_id, person, regexp_matches(source_id, '^(usr_|anon-|second-)'))
+            select
+                (select sum(n * (n - 1) / 2) from by_both) / (select sum(n * (n - 1) / 2) from by_profile),
+                (select sum(n * (n - 1) / 2) from found) / (select sum(n * (n - 1) / 2) from linkable),
+                (select count(*) from by_profile where people >= 2)
+            """
+        ).fetchone()
+    return f"pairwise precision {precision:.4f} recall {recall:.4f}; profiles holding two people: {mixed:,}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="source records to generate")
@@ -249,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:32s} {seconds:7.2f}s  peak RSS {peak:,.0f} MB  {records / seconds:,.0f} records/s")
             print(f"    {summary}")
         print(planted_links(warehouse))
+        print(accuracy(warehouse))
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,9 +1,10 @@
 """Identity resolution: source records -> stable customer profiles (runs without Dagster).
 
 Reads intermediate.int_identity_records (built by dbt), links records deterministically (e-mail, phone in
-E.164, customer id, anonymousId seen with a userId, CRM cross ids) and probabilistically (anonymous
-visitors to known profiles, Fellegi-Sunter), keeps profile ids stable across runs, and writes
-identity.profile_map and identity.profile_changes through dlt.
+E.164, customer id, anonymousId seen with a userId, CRM cross ids; a phone or anonymousId seen with
+several people is shared and links nothing) and probabilistically (anonymous visitors to known profiles,
+Fellegi-Sunter with disagreement evidence), keeps profile ids stable across runs, and writes
+identity.profile_map, identity.profile_changes and identity.shared_values through dlt.
 """
 
 import logging

@@ -1,6 +1,6 @@
 """Deterministic identity: the keys each record carries, and the connected components they form."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +16,16 @@ KEY_TYPES = ("email", "phone", "customer_id", "anonymous_id", "crm_id")
 BITS = {name: 1 << i for i, name in enumerate(KEY_TYPES)}
 # keys that say who a person is; an anonymousId alone does not
 IDENTIFYING = BITS["email"] | BITS["phone"] | BITS["customer_id"] | BITS["crm_id"]
+# keys that count people: a value of a limited key type seen with records of several of them is shared
+PERSON_KEYS = BITS["email"] | BITS["customer_id"]
+PREFIX_TYPES = {
+    "e:": "email",
+    "p:": "phone",
+    "u:": "customer_id",
+    "a:": "anonymous_id",
+    "sfc:": "crm_id",
+    "hsc:": "crm_id",
+}
 
 
 @dataclass
@@ -28,6 +38,7 @@ class DeterministicGraph:
     identified: np.ndarray  # record -> carries an identifying key or is a CRM record
     known_component: np.ndarray  # component -> has an identified record
     invalid_phones: int
+    shared_values: list[tuple[str, str, int]] = field(default_factory=list)  # (type, value, people)
 
 
 def matched_on_text(mask: int) -> str:
@@ -107,7 +118,44 @@ def _edges(records: Records, default_region: str, ignored_emails: set[str], igno
         bit_parts.append(np.full(len(present), BITS[name], dtype=np.int64))
     keys = pc.dictionary_encode(pa.chunked_array(key_parts, pa.string()).combine_chunks())
     key_index = keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.concatenate(record_parts), key_index, len(keys.dictionary), np.concatenate(bit_parts), invalid
+    return np.concatenate(record_parts), key_index, keys.dictionary, np.concatenate(bit_parts), invalid
+
+
+def _components(n: int, record: np.ndarray, key: np.ndarray, key_count: int) -> np.ndarray:
+    """Connected component of each record in the graph of records and the given (record, key) edges."""
+    graph = coo_matrix(
+        (np.ones(len(record), dtype=np.int8), (record, n + key)), shape=(n + key_count, n + key_count)
+    )
+    return connected_components(graph, directed=False)[1][:n]
+
+
+def _shared_keys(
+    n: int, record: np.ndarray, key: np.ndarray, bit_of_key: np.ndarray, limits: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of limited types seen with more people than their limit, and how many people each is seen with.
+
+    People are the components of the graph without the limited key types that hold an e-mail or customer
+    id: two records whose e-mails (or userIds) no other identifier ties together are two people, so a
+    phone on both is a switchboard and an anonymousId on both a shared computer.
+    """
+    key_count = len(bit_of_key)
+    limited = np.zeros(key_count, dtype=bool)
+    limit_of_key = np.zeros(key_count, dtype=np.int64)
+    for name, limit in limits.items():
+        of_type = bit_of_key == BITS[name]
+        limited |= of_type
+        limit_of_key[of_type] = limit
+    if not limited.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    strong = ~limited[key]
+    component = _components(n, record[strong], key[strong], key_count)
+    counted = np.zeros(n, dtype=bool)
+    counted[record[strong & ((bit_of_key[key] & PERSON_KEYS) != 0)]] = True
+    edge = limited[key] & counted[record]
+    pair = distinct(key[edge] * n + component[record[edge]])
+    people = np.bincount(pair // n, minlength=key_count)
+    shared = np.flatnonzero(limited & (people > limit_of_key))
+    return shared, people[shared]
 
 
 def deterministic_graph(
@@ -115,21 +163,32 @@ def deterministic_graph(
     default_region: str,
     ignored_emails: frozenset[str] = frozenset(),
     ignored_phones: frozenset[str] = frozenset(),
+    shared_value_limits: dict[str, int] | None = None,
 ) -> DeterministicGraph:
-    """Records sharing any key are one person, transitively: connected components of records and keys."""
+    """Records sharing any key are one person, transitively: connected components of records and keys.
+
+    A value of a type in `shared_value_limits` seen with more people than its limit is shared: it links
+    nothing (and is listed in shared_values).
+    """
     n = records.count
-    record, key, key_count, bit, invalid = _edges(
+    record, key, dictionary, bit, invalid = _edges(
         records, default_region, set(ignored_emails), set(ignored_phones)
     )
+    key_count = len(dictionary)
     bit_of_key = np.zeros(key_count, dtype=np.int64)
     bit_of_key[key] = bit  # a key's prefix gives it exactly one type
     pair = distinct(record * key_count + key)
     record, key = pair // key_count, pair % key_count
-    graph = coo_matrix(
-        (np.ones(len(record), dtype=np.int8), (record, n + key)), shape=(n + key_count, n + key_count)
-    )
-    _, labels = connected_components(graph, directed=False)
-    component = np.unique(labels[:n], return_inverse=True)[1]
+    shared, people = _shared_keys(n, record, key, bit_of_key, shared_value_limits or {})
+    shared_values = []
+    if len(shared):
+        texts = dictionary.take(pa.array(shared)).to_pylist()
+        for text, count in zip(texts, people.tolist(), strict=True):
+            prefix, value = text.split(":", 1)
+            shared_values.append((PREFIX_TYPES[prefix + ":"], value, count))
+        linking = ~np.isin(key, shared)
+        record, key = record[linking], key[linking]
+    component = np.unique(_components(n, record, key, key_count), return_inverse=True)[1]
     component_count = int(component.max()) + 1 if n else 0
     # a record "matched on" the key types it shares with at least one other record
     records_per_key = np.bincount(key, minlength=key_count)
@@ -141,4 +200,6 @@ def deterministic_graph(
     identified = ((own_mask & IDENTIFYING) != 0) | np.isin(records.source_system, CRM_SYSTEMS)
     known_component = np.zeros(component_count, dtype=bool)
     known_component[component[identified]] = True
-    return DeterministicGraph(component, component_count, shared_mask, identified, known_component, invalid)
+    return DeterministicGraph(
+        component, component_count, shared_mask, identified, known_component, invalid, shared_values
+    )

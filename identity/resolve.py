@@ -1,5 +1,6 @@
 """One identity run as a pure function: records and the previous map in, the new map and its changes out."""
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from identity.graph import KEY_TYPES, deterministic_graph, matched_on_text
+from identity.graph import KEY_TYPES, DeterministicGraph, deterministic_graph, matched_on_text
 from identity.probabilistic import ProbabilisticLinks, probabilistic_links
 from identity.records import Records, group_records
 from identity.stable_ids import Assignment, assign_profile_ids, detail_text
@@ -39,6 +40,15 @@ PROFILE_CHANGES_SCHEMA = pa.schema(
         ("detail", pa.string()),
     ]
 )
+SHARED_VALUES_SCHEMA = pa.schema(
+    [
+        ("value_type", pa.string()),
+        ("value_hash", pa.string()),
+        ("people", pa.int64()),
+        ("why", pa.string()),
+        ("run_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 SOLE_RECORD = "sole_record"
 
 
@@ -56,6 +66,7 @@ class IdentityRunSummary:
     splits: int
     invalid_phones: int
     candidate_pairs: int
+    shared_values: int = 0  # rows of identity.shared_values: values that are no identifiers
     seconds: float = 0.0
 
 
@@ -67,6 +78,7 @@ class Resolution:
     changes: pa.Table
     summary: IdentityRunSummary
     links: ProbabilisticLinks
+    shared_values: pa.Table
 
 
 def _record_keys(table: pa.Table) -> pa.Array:
@@ -111,6 +123,7 @@ def resolve(
         config.default_phone_region,
         frozenset(config.ignored_emails),
         frozenset(config.ignored_phones),
+        dict(config.shared_value_limits),
     )
     links = probabilistic_links(records, graph, config.probabilistic, config.match_threshold)
 
@@ -172,6 +185,7 @@ def resolve(
     )
     changes = _changes_table(records, mapped, assignment, run_at)
     kinds = Counter(c.change_type for c in assignment.changes)
+    shared = _shared_values_table(graph, links.shared_ips, config, run_at)
     summary = IdentityRunSummary(
         records=records.count,
         profiles=len(groups),
@@ -183,8 +197,53 @@ def resolve(
         splits=kinds["split"],
         invalid_phones=graph.invalid_phones,
         candidate_pairs=links.candidate_pairs,
+        shared_values=shared.num_rows,
     )
-    return Resolution(profile_map, changes, summary, links)
+    return Resolution(profile_map, changes, summary, links, shared)
+
+
+def value_hash(value: str) -> str:
+    """SHA-256 of a normalised identifier: the table shows which value is shared without showing it."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _shared_values_table(
+    graph: DeterministicGraph, crowds: list[tuple[str, int]], config: IdentityConfig, run_at: datetime
+) -> pa.Table:
+    """identity.shared_values: values seen with too many people, and the values config blocks."""
+    rows = [
+        (
+            kind,
+            value_hash(value),
+            people,
+            f"seen with {people} people (limit {config.shared_value_limits[kind]})",
+        )
+        for kind, value, people in graph.shared_values
+    ]
+    blocked = [("email", e) for e in config.ignored_emails] + [("phone", p) for p in config.ignored_phones]
+    rows += [(kind, value_hash(value), None, "blocked in config/identity.yml") for kind, value in blocked]
+    limit = config.probabilistic.max_people_per_ip
+    rows += [
+        (
+            "ip",
+            value_hash(ip),
+            people,
+            f"{people} people behind it: weak evidence"
+            if people <= limit
+            else f"{people} people behind it (limit {limit}): no evidence",
+        )
+        for ip, people in crowds
+    ]
+    return pa.table(
+        {
+            "value_type": [r[0] for r in rows],
+            "value_hash": [r[1] for r in rows],
+            "people": [r[2] for r in rows],
+            "why": [r[3] for r in rows],
+            "run_at": pa.array([run_at] * len(rows), pa.timestamp("us", tz="UTC")),
+        },
+        schema=SHARED_VALUES_SCHEMA,
+    )
 
 
 def _changes_table(

@@ -71,9 +71,10 @@ def read_profile_map(pipeline: dlt.Pipeline) -> pa.Table | None:
 
 
 def write_resolution(pipeline: dlt.Pipeline, resolution: Resolution) -> None:
-    """Replace identity.profile_map and append this run's entries to identity.profile_changes."""
+    """Replace identity.profile_map and identity.shared_values; append this run's identity.profile_changes."""
     resources = [
         dlt.resource(resolution.profile_map, name="profile_map", write_disposition="replace"),
+        dlt.resource(resolution.shared_values, name="shared_values", write_disposition="replace"),
     ]
     if resolution.changes.num_rows:
         resources.append(dlt.resource(resolution.changes, name="profile_changes", write_disposition="append"))

@@ -1,7 +1,9 @@
 """config/identity.yml: phone normalisation, match threshold and the probabilistic model's settings."""
 
+from typing import Literal
+
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from revloop.config import cached
 
@@ -15,6 +17,8 @@ class ProbabilisticSettings(BaseModel):
     compare_ip_user_agent: bool = True
     compare_pages: bool = True
     compare_active_hours: bool = True
+    max_people_per_ip: int = Field(25, ge=1)
+    max_people_per_device: int = Field(25, ge=1)
     em_iterations: int = Field(25, ge=1, le=500)
     u_sample_pairs: int = Field(20_000, ge=100)
     seed: int = 7
@@ -29,6 +33,9 @@ class IdentityConfig(BaseModel):
     match_threshold: float = Field(0.8, gt=0.0, le=1.0)
     ignored_emails: list[str] = Field(default_factory=list)
     ignored_phones: list[str] = Field(default_factory=list)
+    shared_value_limits: dict[Literal["phone", "anonymous_id"], PositiveInt] = Field(
+        default_factory=lambda: {"phone": 1, "anonymous_id": 1}
+    )
     probabilistic: ProbabilisticSettings = Field(default_factory=ProbabilisticSettings)
 
     @field_validator("default_phone_region")

@@ -80,6 +80,7 @@ class EventLog:
     web: dict[str, WebIdentity] = field(default_factory=dict)
     other_anonymous_ids: dict[str, list[str]] = field(default_factory=dict)  # person -> esp/badge/social ids
     unlinked_anonymous_ids: list[str] = field(default_factory=list)
+    office_strangers: list[dict] = field(default_factory=list)  # anonymous visitors behind an office IP
     planted_triggers: list[dict] = field(default_factory=list)
     high_engagement: list[str] = field(default_factory=list)
 
@@ -178,14 +179,19 @@ class EventBuilder:
             self._person_events(person)
         self._link_channel_ids()
         self._anonymous_visitors(max(3, len(people) // 4))
+        self._office_strangers()
         return self.log
 
     def _link_channel_ids(self) -> None:
         """A social handle or badge id is linked once any of its messages carries an e-mail or phone."""
         linked: dict[str, str] = {}
+        # a switchboard number is the company's, not the person's: it links nobody
+        switchboard = {p.person_id for p in self.population.people if p.switchboard}
         for event in self.log.events:
             anonymous_id = event.message.get("anonymousId", "")
-            if anonymous_id.startswith(("sm-", "badge-")) and event.message.get("context", {}).get("traits"):
+            traits = event.message.get("context", {}).get("traits") or {}
+            personal = traits.get("email") or (traits.get("phone") and event.person_id not in switchboard)
+            if anonymous_id.startswith(("sm-", "badge-")) and personal:
                 linked[anonymous_id] = event.person_id
         for event in self.log.events:
             if event.message.get("anonymousId") in linked:
@@ -209,6 +215,8 @@ class EventBuilder:
             self._ip(),
             identified_at,
         )
+        if person.office_browser and person.company and person.company.office_agent:
+            identity.user_agent = person.company.office_agent  # colleagues' browsers are one build
         if identified and rng.random() < 0.3:
             # a second browser cookie that never logs in: only device or ip + user agent tie it to the person
             identity.second_anonymous_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -319,8 +327,8 @@ class EventBuilder:
         rng = self.rng
         if second and web.second_signal == "device_id":
             return {"ip": self._ip(), "userAgent": self._user_agent(), "device": {"id": web.device_id}}
-        if second:  # same browser fingerprint from home, new cookie and device
-            return {"ip": web.home_ip, "userAgent": web.user_agent, "device": {"id": f"dev-{self._hex(16)}"}}
+        if second:  # the same browser from home in a private window: a new cookie and no stored device id
+            return {"ip": web.home_ip, "userAgent": web.user_agent}
         office = person.company is not None and rng.random() < 0.6
         return {
             "ip": person.company.office_ip if office else web.home_ip,
@@ -638,3 +646,50 @@ class EventBuilder:
                     properties={"path": path, "url": SITE + path},
                     context=context,
                 )
+
+    def _office_strangers(self) -> None:
+        """Visitors nobody knows behind the office IP of a known web user, often with the office's browser.
+
+        They share the network (and mostly the browser build) of a known person, never a device: they
+        must stay apart from that person.
+        """
+        rng = self.rng
+        known_at: dict[int, str] = {}
+        for person in self.population.people:
+            web = self.log.web.get(person.person_id)
+            if person.company and web and web.identified_at:
+                known_at.setdefault(person.company.index, person.person_id)
+        for index, known in sorted(known_at.items()):
+            if rng.random() >= 0.3:
+                continue
+            company = self.population.companies[index]
+            for _ in range(rng.randint(1, 3)):
+                anonymous_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                same_browser = rng.random() < 0.7
+                context = {
+                    "ip": company.office_ip,
+                    "userAgent": company.office_agent if same_browser else self._user_agent(),
+                    "device": {"id": f"dev-{self._hex(16)}"},
+                }
+                self.log.unlinked_anonymous_ids.append(anonymous_id)
+                self.log.office_strangers.append(
+                    {
+                        "anonymousId": anonymous_id,
+                        "ip": company.office_ip,
+                        "company_domain": company.domain,
+                        "same_browser": same_browser,
+                        "known_person_id": known,
+                    }
+                )
+                for _ in range(rng.randint(1, 6)):
+                    path = rng.choice(_PAGES)
+                    self._emit(
+                        "website",
+                        "page",
+                        self._uniform_time(self.start, self.as_of),
+                        None,
+                        resolvable=False,
+                        anonymous_id=anonymous_id,
+                        properties={"path": path, "url": SITE + path},
+                        context=context,
+                    )

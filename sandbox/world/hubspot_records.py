@@ -146,7 +146,7 @@ class HubSpotBuilder:
             "hubspot_owner_id": self._owner_of(person.owner.index),
         }
         self._contact(person, properties, created, updated)
-        if person.phone and rng.random() < 0.06:
+        if person.phone and rng.random() < 0.06 and not person.switchboard:
             # HubSpot de-duplicates on e-mail only: a form fill without e-mail makes a second contact
             duplicate = dict(
                 properties,

@@ -68,6 +68,8 @@ class Company:
     is_customer: bool
     in_salesforce: bool
     in_hubspot: bool
+    office_agent: str | None = None  # the browser build the office deploys (identity traps)
+    switchboard: Phone | None = None  # the main number some colleagues' CRM records carry
 
 
 @dataclass
@@ -113,6 +115,9 @@ class Person:
     purchased_at: datetime | None = None
     customer_id: str | None = None
     web_user_id: str | None = None
+    # identity traps: the phone is the company's switchboard; browses with the office's browser build
+    switchboard: bool = False
+    office_browser: bool = False
 
 
 @dataclass
@@ -212,7 +217,7 @@ def _make_reps(count: int, rng: random.Random, names: _Names) -> list[Rep]:
     return reps
 
 
-def _email_for(first: str, last: str, domain: str, rng: random.Random, used: set[str]) -> str:
+def email_for(first: str, last: str, domain: str, rng: random.Random, used: set[str]) -> str:
     f, last_ascii = _ascii(first) or "x", _ascii(last) or "y"
     pattern = rng.random()
     if pattern < 0.6:
@@ -248,7 +253,7 @@ def make_population(people: int, rng: random.Random, fake: Faker, as_of: datetim
         city, area = next(c for c in cities if c[0] == company.city) if company else rng.choice(cities)
         phone_only = rng.random() < 0.04
         domain = company.domain if company else rng.choice(FREE_MAIL_DOMAINS)
-        email = None if phone_only else _email_for(first, last, domain, rng, used_emails)
+        email = None if phone_only else email_for(first, last, domain, rng, used_emails)
         phone = make_phone(country, area, rng) if (phone_only or rng.random() < 0.7) else None
         presence = rng.random()
         in_sf, in_hs = presence < 0.73, 0.45 <= presence < 0.90

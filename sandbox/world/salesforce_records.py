@@ -178,8 +178,8 @@ class SalesforceBuilder:
         modified = ms(created + (self.as_of - created) * rng.random() ** 2)
         record = self._system("Lead", created, modified, self._owner(person.owner))
         email, phone = self._email_phone(person, 1.0 if duplicate else 0.2)
-        if duplicate and email and person.phone and rng.random() < 0.4:
-            email = None  # a call-in duplicate with only a phone
+        if duplicate and email and person.phone and rng.random() < 0.4 and not person.switchboard:
+            email = None  # a call-in duplicate with only a phone (from a switchboard it would be nobody's)
         company = person.company
         if converted_to:
             status = "Closed - Converted"

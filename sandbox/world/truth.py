@@ -8,6 +8,7 @@ from sandbox.world.hubspot_records import HubSpotBuilder
 from sandbox.world.population import Population
 from sandbox.world.salesforce_records import SalesforceBuilder
 from sandbox.world.timing import iso_z
+from sandbox.world.traps import PlantedTraps
 
 TRIGGER_WINDOW_DAYS = 14
 NURTURE_AFTER_DAYS = 14
@@ -59,6 +60,42 @@ def _shared_ip_groups(population: Population, log: EventLog) -> list[dict]:
     ]
 
 
+def _office_colleagues(population: Population, log: EventLog) -> list[dict]:
+    """Offices where an identified web user and anonymous-only colleagues share the IP and browser build."""
+    offices = {c.office_ip: c for c in population.companies}
+    seen: dict[str, set[str]] = {}
+    for event in log.events:
+        context = event.message.get("context", {})
+        company = offices.get(context.get("ip"))
+        if event.person_id and company and context.get("userAgent") == company.office_agent:
+            seen.setdefault(company.office_ip, set()).add(event.person_id)
+    groups = []
+    for ip, people in sorted(seen.items()):
+        identified = sorted(p for p in people if log.web[p].identified_at)
+        anonymous = sorted(p for p in people if not log.web[p].identified_at)
+        if identified and anonymous:
+            groups.append(
+                {
+                    "ip": ip,
+                    "company_domain": offices[ip].domain,
+                    "identified_person_ids": identified,
+                    "anonymous_person_ids": anonymous,
+                    "anonymous_ids": sorted(log.web[p].anonymous_id for p in anonymous),
+                }
+            )
+    return groups
+
+
+def identity_traps(population: Population, log: EventLog, traps: PlantedTraps) -> dict:
+    """The planted traps by kind: different people who share a network, a phone or a name."""
+    return {
+        "office_colleagues": _office_colleagues(population, log),
+        "office_strangers": log.office_strangers,
+        "switchboard_phones": traps.switchboards,
+        "namesakes": traps.namesakes,
+    }
+
+
 def build_truth(
     seed: int,
     as_of: datetime,
@@ -67,6 +104,7 @@ def build_truth(
     hubspot: HubSpotBuilder,
     log: EventLog,
     files: EventFiles,
+    traps: PlantedTraps,
 ) -> dict:
     """The JSON-ready truth document."""
     sf_deleted = set(salesforce.deleted_ids)
@@ -147,6 +185,7 @@ def build_truth(
         "identity_merges": merges,
         "probabilistic_links": probabilistic,
         "shared_ip_groups": _shared_ip_groups(population, log),
+        "identity_traps": identity_traps(population, log, traps),
         "unlinked_anonymous_ids": log.unlinked_anonymous_ids,
         "behaviour_triggers": {
             "window_days": TRIGGER_WINDOW_DAYS,

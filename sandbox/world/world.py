@@ -16,6 +16,7 @@ from sandbox.world.hubspot_records import HubSpotBuilder
 from sandbox.world.population import COUNTRIES, Population, make_population
 from sandbox.world.salesforce_records import SalesforceBuilder
 from sandbox.world.timing import normalise_as_of
+from sandbox.world.traps import PlantedTraps, plant_traps
 from sandbox.world.truth import build_truth
 
 
@@ -31,6 +32,7 @@ class World:
     hubspot_associations: list[tuple[str, str, str, str]]
     population: Population = field(repr=False)
     event_log: EventLog = field(repr=False)
+    traps: PlantedTraps = field(repr=False)
     _salesforce_builder: SalesforceBuilder = field(repr=False)
     _hubspot_builder: HubSpotBuilder = field(repr=False)
 
@@ -50,6 +52,7 @@ class World:
             self._hubspot_builder,
             self.event_log,
             self.event_files,
+            self.traps,
         )
 
     def write_events(self, events_dir: str | Path) -> list[Path]:
@@ -78,6 +81,7 @@ def generate_world(
     fake.seed_instance(seed)
     # one random stream per stage, so that changing one stage leaves the others' output unchanged
     population = make_population(people, random.Random(f"{seed}-population"), fake, as_of)
+    traps = plant_traps(population, random.Random(f"{seed}-traps"))
     sf = SalesforceBuilder(population, random.Random(f"{seed}-salesforce"), as_of)
     sf.build()
     hs = HubSpotBuilder(population, random.Random(f"{seed}-hubspot"), as_of)
@@ -92,6 +96,7 @@ def generate_world(
         hubspot_associations=hs.associations,
         population=population,
         event_log=log,
+        traps=traps,
         _salesforce_builder=sf,
         _hubspot_builder=hs,
     )

@@ -47,7 +47,8 @@ def known_people() -> list[dict]:
                     active_hours="9|10",
                 )
             )
-        # half the people also browse with a second cookie: same device, or same home IP and browser
+        # half the people also browse with a second cookie: same device, or the same browser from home in a
+        # private window (no stored device id)
         if n % 2 == 0 and not office:
             same_device = n % 4 == 0
             found.append(
@@ -56,7 +57,7 @@ def known_people() -> list[dict]:
                     "event_anonymous",
                     f"second-{n}",
                     anonymous_id=f"second-{n}",
-                    device_id=f"dev-{n}" if same_device else f"new-dev-{n}",
+                    device_id=f"dev-{n}" if same_device else None,
                     ip=f"192.0.2.{n}" if same_device else f"198.51.{n}.1",
                     user_agent=f"other-agent-{n}" if same_device else f"agent-{n}",
                     page_paths="/pricing",

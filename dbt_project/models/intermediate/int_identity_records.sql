@@ -13,6 +13,8 @@
     or two when a second (mobile) phone differs; an event record one row per distinct combination of
     e-mail, phone, userId, anonymousId, device, IP and user agent of its messages, with message_count.
     page_paths and active_hours (behaviour of the whole record, '|'-separated) repeat on each of its rows.
+    An e-mail or phone a CRM record holds because revloop wrote it there (activation.written_values) is an
+    echo of revloop's own profile, not evidence: it is left out.
 -#}
 with events as (
     select
@@ -131,17 +133,49 @@ crm_records as (
     from {{ ref('stg_hubspot__contacts') }}
 ),
 
+written as (
+    {{ source_or_empty('activation_echoes', 'written_values', {
+        'crm': 'string', 'record_id': 'string', 'field': 'string', 'value_json': 'string',
+    }) }}
+),
+
+-- value_json is the JSON text of the written value: a quoted string for e-mails and phones
+crm_evidence as (
+    select
+        r.source_system,
+        r.source_record_type,
+        r.source_id,
+        case when we.record_id is null then r.email end as email,
+        case when wp.record_id is null then r.phone end as phone,
+        r.mobile_phone,
+        r.country,
+        r.salesforce_contact_id,
+        r.hubspot_contact_id,
+        r.observed_at
+    from crm_records as r
+    left join written as we
+        on we.crm = r.source_system
+        and we.record_id = r.source_id
+        and lower(we.field) = 'email'
+        and lower(we.value_json) = lower('"' || r.email || '"')
+    left join written as wp
+        on wp.crm = r.source_system
+        and wp.record_id = r.source_id
+        and lower(wp.field) = 'phone'
+        and wp.value_json = '"' || r.phone || '"'
+),
+
 crm_observations as (
     select
         source_system, source_record_type, source_id, email, phone as phone_raw, country,
         salesforce_contact_id, hubspot_contact_id, observed_at
-    from crm_records
+    from crm_evidence
     union all
     -- a mobile number that differs from the main one is a second observation of the record
     select
         source_system, source_record_type, source_id, email, mobile_phone, country,
         salesforce_contact_id, hubspot_contact_id, observed_at
-    from crm_records
+    from crm_evidence
     where mobile_phone is not null and mobile_phone <> coalesce(phone, '')
 )
 

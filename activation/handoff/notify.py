@@ -1,12 +1,14 @@
 """Notification e-mails as an outbox: recorded with a stable Message-ID first, then sent until accepted."""
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from activation.mail import SmtpSettings, send_mail
+from activation.mail import SmtpSession, SmtpSettings, connection_lost
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class Attempt:
     next_attempt_at: datetime | None = None
 
 
+def _recipients(row: dict[str, Any]) -> list[str]:
+    return [a.strip() for a in row["to_address"].split(",") if a.strip()]
+
+
 def send_due(
     smtp: SmtpSettings,
     rows: Sequence[dict[str, Any]],
@@ -75,20 +81,75 @@ def send_due(
     base: timedelta,
     cap: timedelta,
     record: Callable[[Attempt], None],
+    per_connection: int = 100,
+    senders: int = 1,
 ) -> None:
-    """Send each due outbox row under its recorded Message-ID; record() commits each outcome at once."""
-    for row in rows:
+    """Send due outbox rows under their recorded Message-IDs: one SMTP connection per batch of
+    per_connection rows, at most `senders` batches at once.
+
+    record() commits each outcome as soon as the server answered, one call at a time (it writes the
+    warehouse). A message the server refuses fails alone; a connection lost mid-batch fails the message
+    being sent and leaves the batch's unsent rows queued for the next run; once a connection cannot be
+    opened, every row not yet tried fails (retried with backoff) without more connection attempts.
+    """
+    lock = threading.Lock()
+    stop = threading.Event()  # a sender died (a kill in record): the others start nothing new
+    unreachable: list[str] = []
+
+    def fail(row: dict[str, Any], error: str) -> None:
+        attempts = (row.get("attempts") or 0) + 1
+        record(Attempt(row, None, error, now + backoff(attempts, base, cap)))
+
+    def send_batch(batch: Sequence[dict[str, Any]]) -> None:
+        if stop.is_set():
+            return
+        session = SmtpSession(smtp)
+        if not unreachable:
+            try:
+                session.open()
+            except OSError as exc:  # smtplib and ssl errors are OSErrors
+                unreachable.append(str(exc) or type(exc).__name__)
+        if session.closed:
+            with lock:
+                for row in batch:
+                    fail(row, unreachable[0])
+            return
         try:
-            send_mail(
-                smtp,
-                [a.strip() for a in row["to_address"].split(",") if a.strip()],
-                row["subject"],
-                row["body"],
-                html=row.get("html"),
-                message_id=row["message_id"],
-            )
-        except (OSError, ValueError) as exc:  # smtplib and ssl errors are OSErrors: retried next run
-            attempts = (row.get("attempts") or 0) + 1
-            record(Attempt(row, None, str(exc) or type(exc).__name__, now + backoff(attempts, base, cap)))
-            continue
-        record(Attempt(row, now))
+            for row in batch:
+                if stop.is_set():
+                    return
+                try:
+                    session.send(
+                        _recipients(row),
+                        row["subject"],
+                        row["body"],
+                        html=row.get("html"),
+                        message_id=row["message_id"],
+                    )
+                except (OSError, ValueError) as exc:
+                    with lock:
+                        fail(row, str(exc) or type(exc).__name__)
+                    if connection_lost(exc):
+                        return
+                    continue
+                with lock:
+                    record(Attempt(row, now))
+        finally:
+            session.close()
+
+    def guarded(batch: Sequence[dict[str, Any]]) -> None:
+        try:
+            send_batch(batch)
+        except BaseException:
+            stop.set()
+            raise
+
+    batches = [rows[i : i + per_connection] for i in range(0, len(rows), per_connection)]
+    if senders <= 1 or len(batches) <= 1:
+        for batch in batches:
+            guarded(batch)
+        return
+    with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="smtp") as pool:
+        futures = [pool.submit(guarded, batch) for batch in batches]
+    for future in futures:
+        future.result()  # the first sender's error, a kill included, reaches the caller

@@ -469,6 +469,8 @@ class _Run:
             timedelta(minutes=settings.retry_first_minutes),
             timedelta(hours=settings.retry_max_hours),
             record,
+            per_connection=settings.messages_per_connection,
+            senders=settings.parallel_senders,
         )
         for status, count in outcome.items():
             self.report.emails[status] = self.report.emails.get(status, 0) + count

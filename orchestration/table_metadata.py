@@ -8,6 +8,8 @@ from typing import Any
 import duckdb
 from dagster import MetadataValue
 
+from ingestion.warehouse import connect_warehouse
+
 SAMPLE_ROWS = 5
 SAMPLE_COLUMNS = 12
 CELL_WIDTH = 40
@@ -75,7 +77,7 @@ def warehouse_tables_metadata(
     wanted = list(tables)
     if not wanted or not Path(warehouse).exists():
         return found
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         for schema, table in wanted:
             try:
                 found[(schema, table)] = table_metadata(con, schema, table)

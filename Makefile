@@ -62,6 +62,7 @@ bench: manifest
 	$(BIN)/python -m benchmarks.sync --records 100000
 	$(BIN)/python -m benchmarks.identity --records 1000000
 	$(BIN)/python -m benchmarks.ml --profiles 1000000
+	$(BIN)/python -m benchmarks.handoff --handoffs 10000
 
 # The segment builder page on http://127.0.0.1:8765 over the warehouse of `make demo`.
 builder: install

@@ -7,7 +7,7 @@ flush sends them the way the handoff step does (each marked sent in the warehous
 accepted it) twice, each time on a fresh outbox:
   before  one SMTP conversation per e-mail, one at a time (the h/handoff code: send_mail per row);
   after   config/handoff.yml's messages_per_connection and parallel_senders.
-Then the digest: the same handoffs as one e-mail per rep (notifications.digest_min_handoffs).
+  digest  the same handoffs as one e-mail per rep (notifications.digest_min_handoffs).
 --latency-ms adds the server's own time to each EHLO and each DATA (a relay across a network), so that
 the parallel senders have something to overlap. Prints wall time, e-mails per second, SMTP connections
 the sink saw and e-mails it received; fails when a mail is missing or doubled.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due
+from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due, with_digests
 from activation.handoff.store import HandoffStore
 from activation.mail import SmtpSettings
 from benchmarks.crm import machine_line, peak_rss_mb
@@ -58,8 +58,11 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         message_id = next(
-            (line.split(b":", 1)[1].strip().decode() for line in envelope.content.splitlines()
-             if line.lower().startswith(b"message-id:")),
+            (
+                line.split(b":", 1)[1].strip().decode()
+                for line in envelope.content.splitlines()
+                if line.lower().startswith(b"message-id:")
+            ),
             "",
         )
         if self.latency_s:
@@ -87,15 +90,20 @@ def mails(n: int) -> list[Mail]:
     ]
 
 
-def flush(workdir: Path, name: str, n: int, smtp: SmtpSettings, bulk: Notifications | None) -> float:
-    """Record n mails in a fresh outbox, then send every due one as the handoff step does; seconds.
+def flush(
+    workdir: Path, name: str, n: int, smtp: SmtpSettings, bulk: Notifications | None
+) -> tuple[float, int]:
+    """Record n handoff mails in a fresh outbox (as digests when bulk says so), then send every due one
+    as the handoff step does; seconds and the number of mails sent.
 
     bulk None: the h/handoff code's way, one conversation and one warehouse commit per mail.
     """
     warehouse = workdir / f"{name}.duckdb"
+    recorded = with_digests(mails(n), bulk.digest_min_handoffs if bulk else None)
     with connect_warehouse(warehouse) as con:
         store = HandoffStore(con)
-        store.save(outbox=outbox_rows(mails(n), NOW))
+        store.save(outbox=outbox_rows(recorded, NOW))
+        due = store.due_mails(NOW)
         started = time.perf_counter()
         if bulk is None:
 
@@ -104,7 +112,7 @@ def flush(workdir: Path, name: str, n: int, smtp: SmtpSettings, bulk: Notificati
                     raise RuntimeError(f"{attempt.row['message_id']} not sent: {attempt.error}")
                 store.mark_sent(attempt.row["message_id"], attempt.sent_at, None)
 
-            send_due(smtp, store.due_mails(NOW), NOW, BASE, CAP, record, per_connection=1, senders=1)
+            send_due(smtp, due, NOW, BASE, CAP, record, per_connection=1, senders=1)
         else:
             with SentJournal(workdir / f"{name}.jsonl", store.mark_outcomes) as journal:
 
@@ -115,7 +123,7 @@ def flush(workdir: Path, name: str, n: int, smtp: SmtpSettings, bulk: Notificati
 
                 send_due(
                     smtp,
-                    store.due_mails(NOW),
+                    due,
                     NOW,
                     BASE,
                     CAP,
@@ -127,14 +135,16 @@ def flush(workdir: Path, name: str, n: int, smtp: SmtpSettings, bulk: Notificati
         (left,) = con.execute("select count(*) from activation.outbox where status <> 'sent'").fetchone()
         if left:
             raise RuntimeError(f"{left} outbox rows not marked sent")
-    return seconds
+    return seconds, len(due)
 
 
 def report(name: str, seconds: float, sink: Sink, expected: int) -> bool:
     delivered = sum(sink.received.values())
     doubled = sum(1 for count in sink.received.values() if count > 1)
-    print(f"  {name:44s} {seconds:7.1f} s {expected / seconds:8.0f} mails/s "
-          f"{sink.connections:7,} connections {delivered:7,} received {doubled} doubled")
+    print(
+        f"  {name:50s} {seconds:7.1f} s {expected / seconds:8.0f} mails/s "
+        f"{sink.connections:7,} connections {delivered:7,} received {doubled} doubled"
+    )
     return delivered == expected and len(sink.received) == expected and not doubled
 
 
@@ -151,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     smtp = SmtpSettings("127.0.0.1", port, "revloop@sellwise.io")
     ok = True
     print(machine_line())
-    print(f"{args.handoffs:,} handoff e-mails to an in-process aiosmtpd sink, {args.latency_ms} ms server "
-          "time per EHLO and per DATA")
+    print(
+        f"{args.handoffs:,} handoff e-mails to an in-process aiosmtpd sink, {args.latency_ms} ms server "
+        "time per EHLO and per DATA"
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="bench-handoff-") as tmp:
             runs = [
@@ -161,13 +173,18 @@ def main(argv: list[str] | None = None) -> int:
                     "after",
                     f"after: {settings.messages_per_connection} per connection, "
                     f"{settings.parallel_senders} senders, journal",
-                    settings,
+                    settings.model_copy(update={"digest_min_handoffs": None}),
+                ),
+                (
+                    "digest",
+                    f"digest: one mail per rep ({REPS} reps)",
+                    settings.model_copy(update={"digest_min_handoffs": 2}),
                 ),
             ]
             for name, label, bulk in runs:
                 sink.reset()
-                seconds = flush(Path(tmp), name, args.handoffs, smtp, bulk)
-                ok &= report(label, seconds, sink, args.handoffs)
+                seconds, sent = flush(Path(tmp), name, args.handoffs, smtp, bulk)
+                ok &= report(label, seconds, sink, sent)
     finally:
         controller.stop()
     print(f"benchmark process peak RSS {peak_rss_mb():,.0f} MB")

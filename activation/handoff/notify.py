@@ -1,12 +1,13 @@
 """Notification e-mails as an outbox: recorded with a stable Message-ID first, then sent until accepted."""
 
 import hashlib
+import html as html_text
 import json
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ class Mail:
     subject: str
     body: str
     html: str | None = None
+    line: str = ""  # this mail's handoff in one line, for a digest
+    digest_id: str | None = None  # the Message-ID of the digest that carries this mail instead
 
 
 def message_id(kind: str, profile_id: str, cycle: int) -> str:
@@ -47,8 +50,10 @@ def outbox_rows(mails: Sequence[Mail], now: datetime) -> list[dict[str, Any]]:
                 "subject": mail.subject,
                 "body": mail.body,
                 "html": mail.html,
-                "status": "queued" if mail.to else "failed",
+                # a mail in a digest is recorded but never sent itself: the digest is
+                "status": "in_digest" if mail.digest_id else "queued" if mail.to else "failed",
                 "error": None if mail.to else "no recipient address",
+                "digest_id": mail.digest_id,
                 "attempts": 0,
                 "created_at": now,
                 "next_attempt_at": now,
@@ -56,6 +61,50 @@ def outbox_rows(mails: Sequence[Mail], now: datetime) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def with_digests(mails: Sequence[Mail], min_handoffs: int | None) -> list[Mail]:
+    """The mails to record, where every recipient with at least min_handoffs handoff mails in them gets
+    one digest listing those handoffs instead (the handoff mails stay, as carried by the digest).
+
+    A digest is a mail of kind 'digest' whose profile_id is 'digest:<key>', key a hash of the handoffs
+    it lists: recording it again (a rerun) finds the same Message-ID.
+    """
+    if not min_handoffs:
+        return list(mails)
+    by_recipients: dict[tuple[str, ...], list[Mail]] = {}
+    for mail in mails:
+        if mail.kind == "handoff" and mail.to:
+            by_recipients.setdefault(tuple(mail.to), []).append(mail)
+    out, carried = [], {}
+    for to, group in by_recipients.items():
+        if len(group) < min_handoffs:
+            continue
+        listed = "\x1e".join(sorted(f"{m.profile_id}\x1f{m.cycle}" for m in group))
+        key = hashlib.sha256(listed.encode()).hexdigest()[:32]
+        digest_id = message_id("digest", f"digest:{key}", 0)
+        carried |= {(m.profile_id, m.cycle): digest_id for m in group}
+        lines = [m.line or m.subject for m in group]
+        intro = f"You have {len(group)} new leads. Each one's profile, score and touches are in its CRM task."
+        items = "".join(f"<li>{html_text.escape(line)}</li>" for line in lines)
+        out.append(
+            Mail(
+                "digest",
+                f"digest:{key}",
+                0,
+                to,
+                f"{len(group)} new leads for you (revloop digest {key[:8]})",
+                intro + "\n\n" + "\n".join(f"- {line}" for line in lines),
+                f"<p>{html_text.escape(intro)}</p><ol>{items}</ol>",
+            )
+        )
+    kept = [
+        replace(m, digest_id=carried[(m.profile_id, m.cycle)])
+        if m.kind == "handoff" and (m.profile_id, m.cycle) in carried
+        else m
+        for m in mails
+    ]
+    return kept + out
 
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:

@@ -25,7 +25,7 @@ from activation.handoff.crm import (
     set_owners,
 )
 from activation.handoff.lifecycle import read_back
-from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due
+from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due, with_digests
 from activation.handoff.payload import build_payloads, render, render_html, summary
 from activation.handoff.store import HandoffStore
 from activation.handoff.triggers import evaluate, stale
@@ -423,6 +423,7 @@ class _Run:
                     _subject(h, payload),
                     f"{intro}\n\n{render(payload, why, limit)}",
                     render_html(payload, why, limit, intro),
+                    line=f"{h['priority']}: {_subject(h, payload)}, {where}",
                 )
             )
             if h["priority"] == "priority":
@@ -438,6 +439,7 @@ class _Run:
                         render_html(payload, why, limit, intro),
                     )
                 )
+        mails = with_digests(mails, self.config.notifications.digest_min_handoffs)
         self.store.save(outbox=outbox_rows(mails, self.as_of))
         self.step("mails_recorded")
 

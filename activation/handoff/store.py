@@ -34,6 +34,7 @@ alter table activation.outbox add column if not exists html varchar;
 alter table activation.outbox add column if not exists attempts integer default 0;
 alter table activation.outbox add column if not exists next_attempt_at timestamptz;
 alter table marts.lead_handoffs add column if not exists reminder_tasks_created integer default 0;
+alter table activation.outbox add column if not exists digest_id varchar;
 create table if not exists activation.handoff_record_status (
     crm varchar, crm_record_id varchar, lead_status varchar, is_nurturing boolean,
     entered_nurturing_at timestamptz, primary key (crm, crm_record_id)
@@ -88,6 +89,7 @@ OUTBOX_COLUMNS = (
     "html",
     "attempts",
     "next_attempt_at",
+    "digest_id",
 )
 
 
@@ -222,6 +224,17 @@ class HandoffStore:
                     "update marts.lead_handoffs h set notified_at = s.sent_at from sent_rows s "
                     "where s.kind = 'handoff' and h.profile_id = s.profile_id and h.cycle = s.cycle "
                     "and h.notified_at is null"
+                )
+                # a digest notifies every handoff it lists
+                self.connection.execute(
+                    "update marts.lead_handoffs h set notified_at = c.sent_at from ("
+                    "select o.profile_id, o.cycle, s.sent_at from activation.outbox o "
+                    "join sent_rows s on o.digest_id = s.message_id where s.kind = 'digest') c "
+                    "where h.profile_id = c.profile_id and h.cycle = c.cycle and h.notified_at is null"
+                )
+                self.connection.execute(
+                    "update activation.outbox o set status = 'sent', sent_at = s.sent_at from sent_rows s "
+                    "where s.kind = 'digest' and o.digest_id = s.message_id and o.status = 'in_digest'"
                 )
             if failed:
                 self.connection.register("failed_rows", pa.Table.from_pylist(list(failed)))

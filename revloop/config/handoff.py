@@ -129,6 +129,8 @@ class Notifications(_Strict):
     # bulk sending: messages sent over one SMTP connection, and connections open at once
     messages_per_connection: int = Field(default=100, ge=1)
     parallel_senders: int = Field(default=2, ge=1, le=32)
+    # a rep with at least this many new handoffs in one run gets one digest e-mail listing them (None: off)
+    digest_min_handoffs: int | None = Field(default=None, ge=2)
 
     @model_validator(mode="after")
     def _addresses(self) -> "Notifications":

@@ -92,7 +92,7 @@ def with_digests(mails: Sequence[Mail], min_handoffs: int | None) -> list[Mail]:
                 "digest",
                 f"digest:{key}",
                 0,
-                to,
+                list(to),
                 f"{len(group)} new leads for you (revloop digest {key[:8]})",
                 intro + "\n\n" + "\n".join(f"- {line}" for line in lines),
                 f"<p>{html_text.escape(intro)}</p><ol>{items}</ol>",

@@ -111,6 +111,94 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
 
 
+class SmtpSession:
+    """One SMTP conversation for many messages: connect, TLS and login once, then send each, then QUIT.
+
+    TLS: implicit on 465, else STARTTLS when offered, both with verified certificates; a login over a
+    connection without TLS is refused unless allow_plaintext_login.
+    """
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpSession":
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect, secure and log in."""
+        settings = self.settings
+        smtp = _connect(settings)
+        try:
+            smtp.ehlo()
+            secure = settings.uses_implicit_tls
+            if not secure and smtp.has_extn("starttls"):
+                smtp.starttls(context=settings.tls_context())
+                smtp.ehlo()
+                secure = True
+            if settings.username:
+                if not secure and not settings.allow_plaintext_login:
+                    raise InsecureLoginError(
+                        f"{settings.host}:{settings.port} offers no TLS: refusing to send the SMTP password "
+                        "in clear (set SMTP_ALLOW_PLAINTEXT_LOGIN=1 only for a local relay)"
+                    )
+                smtp.login(settings.username, settings.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+
+    @property
+    def closed(self) -> bool:
+        return self._smtp is None
+
+    def send(
+        self,
+        to: Sequence[str],
+        subject: str,
+        body: str,
+        html: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Send one message on the open connection; returns its Message-ID once the server accepted it.
+
+        A refusal of this message (sender, every recipient, its data) raises an smtplib error and leaves the
+        connection usable unless connection_lost(error); a lost connection raises another OSError.
+        """
+        if self._smtp is None:
+            raise smtplib.SMTPServerDisconnected("the SMTP session is not open")
+        if not to:
+            raise ValueError("an e-mail needs at least one recipient")
+        message = build_message(self.settings.sender, to, subject, body, html, message_id)
+        self._smtp.send_message(message)
+        return message["Message-ID"]
+
+    def close(self) -> None:
+        """QUIT (or just close when the server no longer answers)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        # once the server accepted the messages, a failed QUIT must not make the caller send them again
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether a send error ended the SMTP conversation (the next message needs a new connection)."""
+    # RFC 5321 4.2.3: 421, the server is closing the transmission channel; smtplib errors are OSErrors too
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code == 421
+    return isinstance(error, OSError)
+
+
 def send_mail(
     settings: SmtpSettings,
     to: Sequence[str],
@@ -119,34 +207,8 @@ def send_mail(
     html: str | None = None,
     message_id: str | None = None,
 ) -> str:
-    """Send one e-mail; returns its Message-ID once the server accepted it.
-
-    TLS: implicit on 465, else STARTTLS when offered, both with verified certificates; a login over a
-    connection without TLS is refused unless allow_plaintext_login.
-    """
+    """Send one e-mail over its own connection; returns its Message-ID once the server accepted it."""
     if not to:
         raise ValueError("an e-mail needs at least one recipient")
-    message = build_message(settings.sender, to, subject, body, html, message_id)
-    smtp = _connect(settings)
-    try:
-        smtp.ehlo()
-        secure = settings.uses_implicit_tls
-        if not secure and smtp.has_extn("starttls"):
-            smtp.starttls(context=settings.tls_context())
-            smtp.ehlo()
-            secure = True
-        if settings.username:
-            if not secure and not settings.allow_plaintext_login:
-                raise InsecureLoginError(
-                    f"{settings.host}:{settings.port} offers no TLS: refusing to send the SMTP password in "
-                    "clear (set SMTP_ALLOW_PLAINTEXT_LOGIN=1 only for a local relay)"
-                )
-            smtp.login(settings.username, settings.password or "")
-        smtp.send_message(message)
-    finally:
-        # once the server accepted the message, a failed QUIT must not make the caller send it again
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
-    return message["Message-ID"]
+    with SmtpSession(settings) as session:
+        return session.send(to, subject, body, html, message_id)

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from collector.snapshot import SCORE_COLUMNS, TRAIT_COLUMNS
+from ingestion.warehouse import connect_warehouse
 
 _PROFILE_COLUMNS = ("profile_id", *TRAIT_COLUMNS, *SCORE_COLUMNS)
 # By id first; by e-mail (several profiles may share one) the most recently seen wins.
@@ -56,7 +57,7 @@ class ProfileStore:
             if version != self._version:
                 # Attached to a fresh in-memory database: duckdb.connect(path) would hand back the cached
                 # instance of the replaced file. The old one closes when its last cursor is done with it.
-                connection = duckdb.connect()
+                connection = connect_warehouse(":memory:")
                 connection.execute("ATTACH ? AS served (READ_ONLY)", [str(self.path)])
                 taken = connection.execute("SELECT snapshot_at FROM served.snapshot").fetchone()[0]
                 self._connection, self._version, self._snapshot_at = connection, version, taken

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from collector.writer import fsync_dir
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect_warehouse, warehouse_path
 
 SNAPSHOT_ENV = "REVLOOP_PROFILE_SNAPSHOT"
 SNAPSHOT_NAME = "profile_snapshot.duckdb"
@@ -79,7 +77,7 @@ def write_profile_snapshot(
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        con = duckdb.connect(str(temporary))
+        con = connect_warehouse(temporary, warehouse=warehouse)
         try:
             con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(warehouse)])
             for statement in _BUILD:

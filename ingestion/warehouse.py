@@ -1,8 +1,12 @@
 """Where the warehouse lives, and the dlt pipelines that load into it."""
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import duckdb
 
 # dlt is imported where a pipeline is built: the path helpers serve light CLIs (segment preview) too,
 # and importing dlt costs ~2 s.
@@ -12,6 +16,15 @@ if TYPE_CHECKING:
 
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_EVENTS_DIR = "data/events"
+# DuckDB's own default is 80% of RAM per process: several steps at once would not fit in 8 GB.
+# dbt_project/profiles.yml repeats both defaults (a test keeps them equal).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+DEFAULT_DUCKDB_THREADS = 2
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+class WarehouseConfigError(ValueError):
+    """A REVLOOP_DUCKDB_* variable is set but unusable."""
 
 
 def warehouse_path() -> Path:
@@ -33,13 +46,65 @@ def state_dir(warehouse: Path | None = None) -> Path:
     return warehouse.parent / f".{warehouse.stem}.state"
 
 
+def duckdb_settings(warehouse: Path | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """DuckDB's memory_limit, threads and temp_directory, the same for every connection revloop opens.
+
+    REVLOOP_DUCKDB_MEMORY_LIMIT (default 4GB) and REVLOOP_DUCKDB_THREADS (default 2); what does not fit in
+    memory spills to `<warehouse>.tmp` beside the warehouse file.
+    """
+    env = os.environ if env is None else env
+    memory = env.get("REVLOOP_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not _MEMORY.match(memory):
+        raise WarehouseConfigError(f"REVLOOP_DUCKDB_MEMORY_LIMIT must be a size such as 4GB, got {memory!r}")
+    threads = env.get("REVLOOP_DUCKDB_THREADS", "").strip() or str(DEFAULT_DUCKDB_THREADS)
+    if not threads.isdigit() or int(threads) < 1:
+        raise WarehouseConfigError(f"REVLOOP_DUCKDB_THREADS must be a positive integer, got {threads!r}")
+    warehouse = warehouse or warehouse_path()
+    return {"memory_limit": memory, "threads": threads, "temp_directory": f"{warehouse}.tmp"}
+
+
+def configure_duckdb(connection: duckdb.DuckDBPyConnection, warehouse: Path | None = None) -> None:
+    """Apply duckdb_settings() to an open connection.
+
+    Set after connecting rather than passed to duckdb.connect(config=...): DuckDB refuses a second
+    connection to an open database file with a different config, and these settings are database-wide.
+    """
+    for name, value in duckdb_settings(warehouse).items():
+        # temp_directory cannot change once the database spilled (a second connection to an open file)
+        if name == "temp_directory":
+            current = connection.execute("select current_setting('temp_directory')").fetchone()[0]
+            if current == value:
+                continue
+        connection.execute(f"set {name} = '{value}'")
+
+
+def connect_warehouse(
+    path: Path | str | None = None, read_only: bool = False, warehouse: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the project's settings: the warehouse file by default, ':memory:' allowed.
+
+    warehouse: the file whose temp directory an in-memory or scratch database spills to (default: path, or
+    WAREHOUSE_PATH for ':memory:').
+    """
+    path = str(path or warehouse_path())
+    connection = duckdb.connect(path, read_only=read_only)
+    try:
+        file = None if path == ":memory:" else Path(path)
+        configure_duckdb(connection, warehouse or file)
+    except Exception:
+        connection.close()
+        raise
+    return connection
+
+
 def duckdb_destination(warehouse: Path):
     """The DuckDB warehouse as a dlt destination."""
     import dlt
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     # Loads need not keep file order (queries sort): without it DuckDB inserts ~25% faster.
-    credentials = DuckDbCredentials(str(warehouse), global_config={"preserve_insertion_order": False})
+    settings = {"preserve_insertion_order": False, **duckdb_settings(warehouse)}
+    credentials = DuckDbCredentials(str(warehouse), global_config=settings)
     return dlt.destinations.duckdb(credentials=credentials)
 
 

@@ -3,11 +3,10 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect_warehouse, warehouse_path
 
 FEATURES_SCHEMA, FEATURES_TABLE = "marts", "ml_features"
 KEY_COLUMNS = ("profile_id", "as_of_date", "snapshot_index", "is_scoring_snapshot")
@@ -37,7 +36,7 @@ def read_features(warehouse: Path | None = None, scoring_only: bool = False) -> 
     path = Path(warehouse or warehouse_path())
     if not path.exists():
         raise FeaturesMissing(f"{path}: no warehouse file; {BUILD_HINT}")
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect_warehouse(path, read_only=True) as con:
         found = con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
             [FEATURES_SCHEMA, FEATURES_TABLE],

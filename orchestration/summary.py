@@ -5,7 +5,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect_warehouse, warehouse_path
 from ml.registry import ModelRegistry
 from revloop.config.models import TASKS
 
@@ -17,7 +17,7 @@ TOP_SEGMENTS = 5
 
 def table_row_counts(path=None) -> list[tuple[str, str, int]]:
     """(schema, table, rows) for every data table of the warehouse, ordered by schema and table."""
-    with duckdb.connect(str(path or warehouse_path()), read_only=True) as con:
+    with connect_warehouse(path or warehouse_path(), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema not in ('information_schema', 'pg_catalog') order by 1, 2"
@@ -180,7 +180,7 @@ def collect(path: Path | None = None, sections: tuple[tuple[str, Callable], ...]
     path = Path(path or warehouse_path())
     if not path.exists():
         return {label: NOT_RUN for label, _ in sections}
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect_warehouse(path, read_only=True) as con:
         return {label: section(con) for label, section in sections}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 from dagster import MetadataValue
 
+from ingestion.warehouse import connect_warehouse
 from revloop.privacy import mask_pii_enabled, mask_rows
 
 SAMPLE_ROWS = 5
@@ -84,7 +85,7 @@ def warehouse_tables_metadata(
     wanted = list(tables)
     if not wanted or not Path(warehouse).exists():
         return found
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         for schema, table in wanted:
             try:
                 found[(schema, table)] = table_metadata(con, schema, table)

@@ -5,13 +5,13 @@ import datetime as dt
 import io
 from pathlib import Path
 
-import duckdb
 import matplotlib
 
 matplotlib.use("Agg")  # no display: plots are rendered to PNG only
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ingestion.warehouse import connect_warehouse
 from segments.conversions import KINDS  # noqa: E402
 from segments.materialize import HISTORY, SegmentReport  # noqa: E402
 
@@ -23,7 +23,7 @@ def size_history(
     warehouse: Path, names: list[str], runs: int = PLOT_RUNS
 ) -> dict[str, list[tuple[dt.datetime, int]]]:
     """(run time, size) of each named segment over its last `runs` runs, oldest first."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         rows = con.execute(
             f"SELECT segment_name, run_at, size FROM (SELECT segment_name, run_at, size, "
             f"row_number() OVER (PARTITION BY segment_name ORDER BY run_at DESC) AS age FROM {HISTORY} "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect_warehouse, warehouse_path
 from segments.compiler import PROFILES, CompiledSegment, compile_segment, profile_columns, table_columns
 from segments.connection import PostgresConnection, in_list
 from segments.conversions import KINDS, OutcomeQuery, outcome_queries
@@ -138,7 +138,7 @@ def materialize_segments(
     run_at = as_of or dt.datetime.now(dt.UTC)
     items, errors = load_segments(config_dir)
     report = SegmentReport(run_at=run_at, errors=list(errors))
-    con = connection or duckdb.connect(str(warehouse or warehouse_path()))
+    con = connection or connect_warehouse(warehouse or warehouse_path())
     try:
         columns = profile_columns(con)
         compiled: list[CompiledSegment] = []

@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect_warehouse, warehouse_path
 from revloop.privacy import mask_pii_enabled, mask_records
 from segments.compiler import compile_segment, profile_columns
 from segments.conversions import DEFAULT_KIND, KINDS, outcome_queries
@@ -49,7 +49,7 @@ def open_read_only(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise SegmentError(f"{path}: no warehouse here (run `make demo`, or set WAREHOUSE_PATH)")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return connect_warehouse(path, read_only=True)
     except duckdb.IOException as exc:
         raise SegmentError(
             f"{path}: cannot open the warehouse read-only ({exc}); is a run writing it?"

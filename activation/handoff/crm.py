@@ -1,10 +1,17 @@
-"""CRM side of a handoff: owner through the sync's writers, follow-up tasks batched, task status read back."""
+"""CRM side of a handoff: owner through the sync's writers, follow-up tasks batched, task status read back.
+
+Writes and task look-ups are batched: Salesforce sObject Collections and IN lists of 200, HubSpot batch APIs
+of 100."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from hubspot import HubSpot
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
 from hubspot.crm.objects import (
     ApiException,
     AssociationSpec,
@@ -201,12 +208,7 @@ def find_tasks(sf: Salesforce | None, hs: HubSpot | None, requests: Sequence[Tas
             found |= {wanted[row["Subject"]]: row["Id"] for row in rows if row.get("Subject") in wanted}
     hs_whos = sorted({r.who_id for r in requests if r.crm == "hubspot"})
     if hs is not None and hs_whos:
-        # a rare path (only after a crash): one association read per contact is fine
-        task_ids = [
-            str(link.to_object_id)
-            for who in hs_whos
-            for link in hs.crm.associations.v4.basic_api.get_page("contacts", who, "tasks").results
-        ]
+        task_ids = _hubspot_task_ids(hs, hs_whos)
         for start in range(0, len(task_ids), HUBSPOT_BATCH_SIZE):
             batch = BatchReadInputSimplePublicObjectId(
                 inputs=[SimplePublicObjectId(id=i) for i in task_ids[start : start + HUBSPOT_BATCH_SIZE]],
@@ -217,6 +219,29 @@ def find_tasks(sf: Salesforce | None, hs: HubSpot | None, requests: Sequence[Tas
                 if subject in wanted:
                     found[wanted[subject]] = task.id
     return found
+
+
+def _hubspot_task_ids(hs: HubSpot, contacts: Sequence[str]) -> list[str]:
+    """Ids of the tasks associated with contacts: v4 batch association reads of 100 contacts a call, each
+    contact's further pages asked for by its `after`."""
+    ids: list[str] = []
+    pending: list[tuple[str, str | None]] = [(c, None) for c in contacts]
+    asked: set[tuple[str, str | None]] = set()
+    while pending:
+        chunk, pending = pending[:HUBSPOT_BATCH_SIZE], pending[HUBSPOT_BATCH_SIZE:]
+        asked.update(chunk)
+        request = BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=c, after=after) for c, after in chunk]
+        )
+        answer = hs.crm.associations.v4.batch_api.get_page(
+            "contacts", "tasks", batch_input_public_fetch_associations_batch_request=request
+        )
+        for result in answer.results:
+            ids += [str(link.to_object_id) for link in result.to or []]
+            after = result.paging.next.after if result.paging and result.paging.next else None
+            if after and (page := (str(result._from.id), after)) not in asked:
+                pending.append(page)
+    return ids
 
 
 @dataclass(frozen=True)

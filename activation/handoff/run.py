@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -24,12 +25,13 @@ from activation.handoff.crm import (
     set_owners,
 )
 from activation.handoff.lifecycle import read_back
-from activation.handoff.notify import Attempt, Mail, outbox_rows, send_due
+from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due, with_digests
 from activation.handoff.payload import build_payloads, render, render_html, summary
 from activation.handoff.store import HandoffStore
 from activation.handoff.triggers import evaluate, stale
 from activation.mail import SmtpSettings
 from activation.store import ActivationStore
+from ingestion.warehouse import state_dir
 from revloop.config.assignment import AssignmentConfig, load_assignment_config
 from revloop.config.handoff import HandoffConfig, load_handoff_config
 
@@ -421,6 +423,7 @@ class _Run:
                     _subject(h, payload),
                     f"{intro}\n\n{render(payload, why, limit)}",
                     render_html(payload, why, limit, intro),
+                    line=f"{h['priority']}: {_subject(h, payload)}, {where}",
                 )
             )
             if h["priority"] == "priority":
@@ -436,40 +439,48 @@ class _Run:
                         render_html(payload, why, limit, intro),
                     )
                 )
+        mails = with_digests(mails, self.config.notifications.digest_min_handoffs)
         self.store.save(outbox=outbox_rows(mails, self.as_of))
         self.step("mails_recorded")
 
     def flush(self) -> None:
-        """Send every queued e-mail that is due, each marked sent once the server accepted it."""
-        due = self.store.due_mails(self.as_of)
-        if self.smtp is None:
-            if due:
-                self.report.emails["queued"] = len(due)
-            return
-        settings = self.config.notifications
-        outcome: Counter[str] = Counter()
+        """Send every queued e-mail that is due, each journaled as sent once the server accepted it."""
+        database = self.store.database_file()
+        journal_path = state_dir(Path(database)) / "outbox-sent.jsonl" if database else None
+        if journal_path is not None:
+            journal_path.parent.mkdir(parents=True, exist_ok=True)
+        # the journal first folds what a killed run left: those mails are not due any more
+        with SentJournal(journal_path, self.store.mark_outcomes) as journal:
+            due = self.store.due_mails(self.as_of)
+            if self.smtp is None:
+                if due:
+                    self.report.emails["queued"] = len(due)
+                return
+            settings = self.config.notifications
+            outcome: Counter[str] = Counter()
 
-        def record(attempt: Attempt) -> None:
-            row = attempt.row
-            if attempt.sent_at is not None:
-                self.step("mail_accepted")
-                handoff = (row["profile_id"], row["cycle"]) if row["kind"] == "handoff" else None
-                self.store.mark_sent(row["message_id"], attempt.sent_at, handoff)
-                self.step("mail_marked")
-                outcome["sent"] += 1
-            else:
-                self.store.mark_failed(row["message_id"], attempt.error, attempt.next_attempt_at)
-                self.report.errors.append(f"e-mail {row['message_id']} not sent: {attempt.error}")
-                outcome["retrying"] += 1
+            def record(attempt: Attempt) -> None:
+                row = attempt.row
+                if attempt.sent_at is not None:
+                    self.step("mail_accepted")
+                    journal.accepted(attempt)
+                    self.step("mail_marked")
+                    outcome["sent"] += 1
+                else:
+                    journal.failed_attempt(attempt)
+                    self.report.errors.append(f"e-mail {row['message_id']} not sent: {attempt.error}")
+                    outcome["retrying"] += 1
 
-        send_due(
-            self.smtp,
-            due,
-            self.as_of,
-            timedelta(minutes=settings.retry_first_minutes),
-            timedelta(hours=settings.retry_max_hours),
-            record,
-        )
+            send_due(
+                self.smtp,
+                due,
+                self.as_of,
+                timedelta(minutes=settings.retry_first_minutes),
+                timedelta(hours=settings.retry_max_hours),
+                record,
+                per_connection=settings.messages_per_connection,
+                senders=settings.parallel_senders,
+            )
         for status, count in outcome.items():
             self.report.emails[status] = self.report.emails.get(status, 0) + count
 

@@ -34,6 +34,7 @@ alter table activation.outbox add column if not exists html varchar;
 alter table activation.outbox add column if not exists attempts integer default 0;
 alter table activation.outbox add column if not exists next_attempt_at timestamptz;
 alter table marts.lead_handoffs add column if not exists reminder_tasks_created integer default 0;
+alter table activation.outbox add column if not exists digest_id varchar;
 create table if not exists activation.handoff_record_status (
     crm varchar, crm_record_id varchar, lead_status varchar, is_nurturing boolean,
     entered_nurturing_at timestamptz, primary key (crm, crm_record_id)
@@ -88,6 +89,7 @@ OUTBOX_COLUMNS = (
     "html",
     "attempts",
     "next_attempt_at",
+    "digest_id",
 )
 
 
@@ -199,6 +201,55 @@ class HandoffStore:
         except Exception:
             self.connection.execute("rollback")
             raise
+
+    def database_file(self) -> str | None:
+        """The warehouse file of this connection (None in memory)."""
+        return self.connection.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()[0]
+
+    def mark_outcomes(self, sent: Sequence[dict[str, Any]], failed: Sequence[dict[str, Any]] = ()) -> None:
+        """Many outcomes in one transaction: sent rows (message_id, kind, profile_id, cycle, sent_at) and
+        failed ones (message_id, error, next_attempt_at). Marking a sent row again changes nothing."""
+        self.connection.execute("begin")
+        try:
+            if sent:
+                self.connection.register("sent_rows", pa.Table.from_pylist(list(sent)))
+                self.connection.execute(
+                    "update activation.outbox o set status = 'sent', sent_at = s.sent_at, error = null, "
+                    "attempts = coalesce(o.attempts, 0) + 1 from sent_rows s "
+                    "where o.message_id = s.message_id and o.status <> 'sent'"
+                )
+                self.connection.execute(
+                    "update marts.lead_handoffs h set notified_at = s.sent_at from sent_rows s "
+                    "where s.kind = 'handoff' and h.profile_id = s.profile_id and h.cycle = s.cycle "
+                    "and h.notified_at is null"
+                )
+                # a digest notifies every handoff it lists
+                self.connection.execute(
+                    "update marts.lead_handoffs h set notified_at = c.sent_at from ("
+                    "select o.profile_id, o.cycle, s.sent_at from activation.outbox o "
+                    "join sent_rows s on o.digest_id = s.message_id where s.kind = 'digest') c "
+                    "where h.profile_id = c.profile_id and h.cycle = c.cycle and h.notified_at is null"
+                )
+                self.connection.execute(
+                    "update activation.outbox o set status = 'sent', sent_at = s.sent_at from sent_rows s "
+                    "where s.kind = 'digest' and o.digest_id = s.message_id and o.status = 'in_digest'"
+                )
+            if failed:
+                self.connection.register("failed_rows", pa.Table.from_pylist(list(failed)))
+                self.connection.execute(
+                    "update activation.outbox o set error = f.error, next_attempt_at = f.next_attempt_at, "
+                    "attempts = coalesce(o.attempts, 0) + 1 from failed_rows f "
+                    "where o.message_id = f.message_id and o.status = 'queued'"
+                )
+            self.connection.execute("commit")
+        except Exception:
+            self.connection.execute("rollback")
+            raise
+        finally:
+            for name in ("sent_rows", "failed_rows"):
+                self.connection.unregister(name)
 
     def mark_failed(self, message_id: str, error: str, next_attempt_at) -> None:
         """A failed attempt: the row stays queued until next_attempt_at."""

@@ -18,6 +18,7 @@ from ingestion.events.settings import (
     MAX_LINE_BYTES,
     MESSAGE_TYPES,
 )
+from ingestion.warehouse import connect_warehouse
 
 # Top-level keys of a message, parsed once per line; nested objects stay JSON text.
 MESSAGE_FIELDS = {
@@ -164,7 +165,7 @@ class ParsedLines:
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for one run: reads offset-less timestamps as UTC, remembers message ids seen."""
-    con = duckdb.connect()
+    con = connect_warehouse(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE TABLE seen_message_ids (message_id VARCHAR)")
     return con

@@ -3,7 +3,6 @@
 import json
 from collections import Counter
 
-import duckdb
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -17,6 +16,7 @@ from dagster import (
 from activation.run import run_sync
 from activation.sync import SyncReport
 from ingestion.salesforce.client import connect
+from ingestion.warehouse import connect_warehouse
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.warehouse import dbt_models_in_layer
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
@@ -98,7 +98,7 @@ def crm_sync(
     if sf_connection is None or hs_connection is None:
         context.log.warning("The CRM sync needs both Salesforce and HubSpot configured: skipping it.")
         return
-    with duckdb.connect(str(warehouse.warehouse_file)) as con:
+    with connect_warehouse(warehouse.warehouse_file) as con:
         reports = run_sync(con, connect(sf_connection), hs_connection.hubspot(), dry_run=config.dry_run)
     for report in reports:
         for error in report.errors:

@@ -1,11 +1,11 @@
 """Handoff asset: due leads handed from marketing to sales, with CRM owner, follow-up task and e-mails."""
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from activation.handoff import run_handoffs
 from activation.mail import SmtpSettings
 from ingestion.salesforce.client import connect
+from ingestion.warehouse import connect_warehouse
 from orchestration.defs.activation import SYNC_LOG
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
@@ -46,7 +46,7 @@ def lead_handoffs(
     smtp = SmtpSettings.from_env()
     if smtp is None:
         context.log.info("SMTP_HOST is not set: notification e-mails are queued in activation.outbox.")
-    with duckdb.connect(str(warehouse.warehouse_file)) as con:
+    with connect_warehouse(warehouse.warehouse_file) as con:
         report = run_handoffs(
             con,
             connect(sf_connection) if sf_connection else None,

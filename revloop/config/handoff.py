@@ -126,6 +126,11 @@ class Notifications(_Strict):
     retry_first_minutes: float = Field(default=5, gt=0)
     retry_max_hours: float = Field(default=6, gt=0)
     interaction_log_limit: int = Field(default=50, ge=1)
+    # bulk sending: messages sent over one SMTP connection, and connections open at once
+    messages_per_connection: int = Field(default=100, ge=1)
+    parallel_senders: int = Field(default=2, ge=1, le=32)
+    # a rep with at least this many new handoffs in one run gets one digest e-mail listing them (None: off)
+    digest_min_handoffs: int | None = Field(default=None, ge=2)
 
     @model_validator(mode="after")
     def _addresses(self) -> "Notifications":

@@ -1,6 +1,7 @@
 """Diff planning: exactly which records and fields change in each CRM, from desired, raw and written state."""
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class SyncPair:
     hubspot: CrmRecord | None = None
     desired: Mapping[str, Any] = field(default_factory=dict)
     may_create: bool = True  # False for a person's secondary records: their partner is another record's
+    # False when the two records are one profile's but do not match each other (e-mail, stored cross ids):
+    # then no person field flows between them and they are not linked; only warehouse values are written
+    matched: bool = True
 
 
 @dataclass
@@ -70,13 +74,23 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """Records of one profile that disagree on an identifier: none of them gets that field written."""
+
+    key: str
+    field: str  # the field as 'Salesforce name/HubSpot name'
+    values: tuple[tuple[str, Any], ...]  # ('<crm>:<record id>', value as the record holds it), per record
+
+
 @dataclass
 class Plan:
-    """Every write one object needs, and the values rejected on the way."""
+    """Every write one object needs, and the values rejected and identifier conflicts met on the way."""
 
     object_key: str
     writes: list[RecordWrite] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Records per crm and operation, e.g. {'salesforce.update': 3}."""
@@ -114,6 +128,7 @@ class Plan:
             ],
             "rejected": len(self.rejections),
             "sample_rejections": [r.__dict__ for r in self.rejections[:samples]],
+            "conflicts": len(self.conflicts),
         }
 
 
@@ -180,6 +195,18 @@ def _other(crm: Crm) -> Crm:
     return "hubspot" if crm == "salesforce" else "salesforce"
 
 
+def same_identifier(spec: FieldMapping, a: Any, b: Any) -> bool:
+    """Whether two canonical values name the same identifier: phones by their digits (one number's spellings,
+    with or without a country code, are one identifier), anything else as it is compared."""
+    if a is None or b is None or a == b:
+        return a == b
+    if spec.type == "string":
+        digits_a, digits_b = re.sub(r"\D", "", str(a)), re.sub(r"\D", "", str(b))
+        shorter, longer = sorted((digits_a, digits_b), key=len)
+        return len(shorter) >= 7 and longer.endswith(shorter)
+    return False
+
+
 class _Planner:
     """Plans one object mapping; collects writes per target record and rejections."""
 
@@ -196,6 +223,41 @@ class _Planner:
         # revloop respects), so it is never created again, even before the next ingestion shows it.
         self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
         self.plan = Plan(object_key)
+        self._conflicted: set[tuple[str, str]] = set()
+
+    def _conflicts(self, pair: SyncPair) -> set[str]:
+        """Identifier fields the pair's two records disagree on (each recorded once as a Conflict).
+
+        Records that do not match each other conflict on every identifier one of them holds."""
+        sf, hs = pair.salesforce, pair.hubspot
+        if sf is None or hs is None:
+            return set()
+        names = set()
+        for spec in self.mapping.fields:
+            if not spec.identifier or spec.direction != "both" or not spec.applies_to(sf.object_name):
+                continue
+            sf_value, hs_value = self._read(spec, sf), self._read(spec, hs)
+            if pair.matched:
+                disagree = None not in (sf_value, hs_value) and not same_identifier(spec, sf_value, hs_value)
+            else:
+                disagree = (sf_value, hs_value) != (None, None)
+            if not disagree:
+                continue
+            label = f"{spec.salesforce}/{spec.hubspot}"
+            names.add(label)
+            if (pair.key, label) not in self._conflicted:
+                self._conflicted.add((pair.key, label))
+                self.plan.conflicts.append(
+                    Conflict(
+                        pair.key,
+                        label,
+                        (
+                            (f"salesforce:{sf.record_id}", sf.values.get(spec.salesforce or "")),
+                            (f"hubspot:{hs.record_id}", hs.values.get(spec.hubspot or "")),
+                        ),
+                    )
+                )
+        return names
 
     def _read(self, spec: FieldMapping, record: CrmRecord) -> Any:
         """The canonical value of a field in a record; an unreadable value counts as empty."""
@@ -237,12 +299,18 @@ class _Planner:
         return winner
 
     def _desired(self, pair: SyncPair, target: Crm) -> list[tuple[FieldMapping, Any]]:
-        """Canonical values a target record should hold, from the other CRM or the warehouse."""
+        """Canonical values a target record should hold, from the other CRM or the warehouse.
+
+        Records that do not match each other exchange no field, and an identifier the two disagree on is
+        written to neither (it identifies each record: overwriting it would make one record another's)."""
         source = pair.hubspot if target == "salesforce" else pair.salesforce
         existing = pair.salesforce if target == "salesforce" else pair.hubspot
+        if not pair.matched:
+            source = None
+        conflicted = self._conflicts(pair)
         desired: list[tuple[FieldMapping, Any]] = []
         for spec in self.mapping.fields:
-            if target not in spec.targets():
+            if target not in spec.targets() or f"{spec.salesforce}/{spec.hubspot}" in conflicted:
                 continue
             if spec.source is not None:
                 try:
@@ -332,7 +400,8 @@ class _Planner:
             previous[name] = existing.values.get(name) if existing else None
             written[name] = value
         revloop_key, partner_key = KEY_FIELDS[target]
-        links = {revloop_key: pair.key, **({partner_key: partner.record_id} if partner else {})}
+        linked = partner if pair.matched else None
+        links = {revloop_key: pair.key, **({partner_key: linked.record_id} if linked else {})}
         for name, value in links.items():
             if existing is None or (
                 existing.values.get(name) != value and not self._already_sent(existing, name, value)

@@ -14,6 +14,7 @@ from activation.associations import (
     plan_deal_companies,
     write_associations,
 )
+from activation.conflicts import record_conflicts
 from activation.plan import SyncPair, plan_object
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
@@ -39,6 +40,8 @@ def run_sync(
             continue
         pairs = load_pairs(connection, mapping)
         plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner)
+        if not dry_run:
+            record_conflicts(connection, object_key, plan.conflicts)
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )

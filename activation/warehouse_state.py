@@ -62,6 +62,22 @@ def _desired(row: dict[str, Any]) -> dict[str, Any]:
     return {c: row.get(c) for c in ENRICHED_COLUMNS}
 
 
+def _email(record: CrmRecord) -> str | None:
+    value = record.values.get("Email" if record.crm == "salesforce" else "email")
+    return str(value).strip().lower() or None if value else None
+
+
+def records_match(salesforce: CrmRecord, hubspot: CrmRecord) -> bool:
+    """Whether a Salesforce and a HubSpot person record are one person's: the same e-mail, or linked by the
+    cross ids stored on them. A profile's records linked otherwise (a phone, a name) may be a wrong merge."""
+    if salesforce.values.get("HubSpot_Id__c") == hubspot.record_id:
+        return True
+    if hubspot.values.get("salesforce_id") == salesforce.record_id:
+        return True
+    email = _email(salesforce)
+    return email is not None and email == _email(hubspot)
+
+
 def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
     salesforce: dict[str, CrmRecord] = {}
     for object_name in mapping.salesforce:
@@ -77,7 +93,10 @@ def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> li
             partner = hubspot.get(row["hubspot_contact_id"]) if row["is_primary"] else None
             if partner is not None:
                 paired_hubspot.add(partner.record_id)
-            pairs.append(SyncPair(row["revloop_id"], record, partner, _desired(row), bool(row["is_primary"])))
+            matched = partner is None or records_match(record, partner)
+            pairs.append(
+                SyncPair(row["revloop_id"], record, partner, _desired(row), bool(row["is_primary"]), matched)
+            )
     for row in _rows(connection, "activation", f"sync_hubspot__{mapping.hubspot}"):
         record = hubspot.get(row["hubspot_contact_id"])
         if record is None or record.record_id in paired_hubspot:

@@ -23,6 +23,12 @@ class FieldMapping(BaseModel):
     direction: Direction
     type: FieldType = "string"
     values: dict[str, str] = Field(default_factory=dict)
+    # HubSpot values several of which mean one Salesforce value (HubSpot value: Salesforce value)
+    from_hubspot: dict[str, str] = Field(default_factory=dict)
+    # numbers are compared and written rounded to this many decimals (a score moving less is no change)
+    decimals: int | None = Field(default=None, ge=0, le=6)
+    # identifies a record (e-mail, phone): never replaced on an existing record by another record's value
+    identifier: bool = False
     max_length: int | None = Field(default=None, gt=0)
     source: str | None = None
     only: list[str] | None = None
@@ -43,6 +49,19 @@ class FieldMapping(BaseModel):
             raise ValueError("source (a warehouse value) goes one way: to_both, to_salesforce or to_hubspot")
         if self.type == "picklist" and not self.values:
             raise ValueError("type picklist needs values (Salesforce value: HubSpot value)")
+        if self.from_hubspot and self.type != "picklist":
+            raise ValueError("from_hubspot is for picklists only")
+        # a Salesforce value sent to HubSpot must read back as itself, or the field would be written every run
+        for salesforce_value, hubspot_value in self.values.items():
+            back = self.from_hubspot.get(hubspot_value, salesforce_value)
+            if back != salesforce_value:
+                raise ValueError(
+                    f"{salesforce_value!r} goes to HubSpot as {hubspot_value!r}, "
+                    f"which from_hubspot reads back as {back!r}"
+                )
+        unknown = sorted(set(self.from_hubspot.values()) - set(self.values))
+        if unknown:
+            raise ValueError(f"from_hubspot names Salesforce values not in values: {', '.join(unknown)}")
         return self
 
     def targets(self) -> tuple[Crm, ...]:

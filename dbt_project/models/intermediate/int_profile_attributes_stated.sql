@@ -1,6 +1,8 @@
 {#- Every value a source states about a resolved person: the candidates survivorship chooses from, one row
     per profile, attribute, source and value (its latest statement). Values pass config value_maps and
-    placeholder_values first. -#}
+    placeholder_values first. A CRM field still holding the value revloop's sync wrote into it
+    (activation.written_values) states nothing: that value came from another record, and counting it would
+    make revloop's own write the newest evidence and move the profile on the next run. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- if execute and not cfg -%}
     {{ exceptions.raise_compiler_error("var('revloop')['survivorship'] is missing: run dbt through `python -m revloop.dbt`") }}
@@ -11,8 +13,24 @@
 {%- set known_stages = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity',
     'customer', 'evangelist', 'other', 'visitor'] -%}
 {%- set text = dbt.type_string() -%}
+{#- The CRM field (config/sync.yml) each CRM source's attribute is read from, where revloop writes it. -#}
+{%- set written_fields = {
+    'salesforce_contact': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName',
+        'last_name': 'LastName', 'job_title': 'Title'},
+    'salesforce_lead': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName', 'last_name': 'LastName',
+        'job_title': 'Title', 'company_name': 'Company', 'lifecycle_stage': 'Status'},
+    'hubspot_contact': {'email': 'email', 'phone': 'phone', 'first_name': 'firstname', 'last_name': 'lastname',
+        'job_title': 'jobtitle', 'company_name': 'company'},
+} -%}
 
-with crm_records as (
+with written as (
+    select crm, record_id, field, lower(trim({{ json_scalar_text('value_json') }})) as written_value
+    from ({{ source_or_empty('activation', 'written_values', {
+        'crm': 'string', 'record_id': 'string', 'field': 'string', 'value_json': 'string',
+    }) }}) as written_values
+),
+
+crm_records as (
     select source_system, source_id, profile_id
     from {{ ref('int_identities_resolved') }}
     where source_system in ('salesforce', 'hubspot')
@@ -139,11 +157,25 @@ stated as (
         {%- else -%}
         trim({{ attribute }})
         {%- endif %} as attribute_value,
-        source,
-        source_record_id,
-        observed_at
+        records.source,
+        records.source_record_id,
+        records.observed_at
     from records
+    {%- set fields = [] %}
+    {%- for source, names in written_fields.items() if names.get(attribute) %}
+    {%- do fields.append((source, names[attribute])) %}
+    {%- endfor %}
+    {%- if fields %}
+    left join written
+        on written.record_id = records.source_record_id
+        and written.crm = case when records.source = 'hubspot_contact' then 'hubspot' else 'salesforce' end
+        and written.field = case records.source
+            {%- for source, name in fields %} when '{{ source }}' then '{{ name }}'{% endfor %} end
+    {%- endif %}
     where nullif(trim({{ attribute }}), '') is not null
+        {%- if fields %}
+        and (written.written_value is null or written.written_value <> lower(trim({{ attribute }})))
+        {%- endif %}
         {%- if placeholders.get(attribute) %}
         and lower(trim({{ attribute }})) not in (
             {%- for value in placeholders[attribute] %}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}

@@ -3,7 +3,7 @@
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -201,7 +201,8 @@ def same_identifier(spec: FieldMapping, a: Any, b: Any) -> bool:
     if a is None or b is None or a == b:
         return a == b
     if spec.type == "string":
-        digits_a, digits_b = re.sub(r"\D", "", str(a)), re.sub(r"\D", "", str(b))
+        # without leading zeros: a national trunk 0 and an international 00 prefix say nothing
+        digits_a, digits_b = (re.sub(r"\D", "", str(v)).lstrip("0") for v in (a, b))
         shorter, longer = sorted((digits_a, digits_b), key=len)
         return len(shorter) >= 7 and longer.endswith(shorter)
     return False
@@ -217,8 +218,15 @@ class _Planner:
         written: WrittenState,
         tie_winner: Crm,
         holders: dict[tuple[str, str, Any], str],
+        created: Set[tuple[str, str]] = frozenset(),
     ):
         self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
+        self.created = created
+        # when revloop last wrote each record: a record it created and nobody changed since holds no evidence
+        self.last_written: dict[tuple[str, str], datetime] = {}
+        for (crm, record_id, _), w in written.items():
+            at = self.last_written.get((crm, record_id))
+            self.last_written[(crm, record_id)] = w.at if at is None else max(at, w.at)
         # Keys revloop already gave a record in each CRM: such a record exists (or a user deleted it, which
         # revloop respects), so it is never created again, even before the next ingestion shows it.
         self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
@@ -285,18 +293,28 @@ class _Planner:
         sf, hs = pair.salesforce, pair.hubspot
         assert sf is not None and hs is not None
         # A side still holding what revloop wrote there has not changed it: that is no change (no echo).
-        sf_untouched = self._written_value("salesforce", sf.record_id, spec.salesforce) == sf_value
-        hs_untouched = self._written_value("hubspot", hs.record_id, spec.hubspot) == hs_value
+        sf_untouched = self._untouched(sf, spec.salesforce, sf_value)
+        hs_untouched = self._untouched(hs, spec.hubspot, hs_value)
         if sf_untouched != hs_untouched:
             winner: Crm = "hubspot" if sf_untouched else "salesforce"
         elif sf.modified_at != hs.modified_at:
             winner = "salesforce" if sf.modified_at > hs.modified_at else "hubspot"
         else:
             winner = self.tie_winner
-        # An empty value never wipes a value on the other side (a field missing on one side is not a delete).
+        # An empty value never wipes a value on the other side (a field missing on one side is not a delete),
+        # and revloop's own write (or a default of a record it created) is no value to fill it with either.
         if (sf_value if winner == "salesforce" else hs_value) is None:
-            return _other(winner)
+            return None if (sf_untouched, hs_untouched)[winner == "salesforce"] else _other(winner)
         return winner
+
+    def _untouched(self, record: CrmRecord, name: str | None, value: Any) -> bool:
+        """Whether a record's value is revloop's own: what it wrote there, or a value of a record revloop
+        created that nobody changed since (the CRM's default on create, e.g. a new Lead's Status)."""
+        if self._written_value(record.crm, record.record_id, name) == value:
+            return True
+        last = self.last_written.get((record.crm, record.record_id))
+        created = (record.crm, record.record_id) in self.created
+        return created and last is not None and record.modified_at <= last
 
     def _desired(self, pair: SyncPair, target: Crm) -> list[tuple[FieldMapping, Any]]:
         """Canonical values a target record should hold, from the other CRM or the warehouse.
@@ -463,10 +481,13 @@ def plan_object(
     pairs: Iterable[SyncPair],
     written: WrittenState,
     tie_winner: Crm = "salesforce",
+    created: Set[tuple[str, str]] = frozenset(),
 ) -> Plan:
-    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected."""
+    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected.
+
+    created: (crm, record id) of the records revloop created (activation.sync_log)."""
     pairs = list(pairs)
-    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs))
+    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs), created)
     for pair in pairs:
         planner.plan_pair(pair)
     return planner.plan

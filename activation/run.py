@@ -18,7 +18,7 @@ from activation.conflicts import record_conflicts
 from activation.plan import SyncPair, plan_object
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
-from activation.warehouse_state import deal_companies, hubspot_associations, load_pairs
+from activation.warehouse_state import created_records, deal_companies, hubspot_associations, load_pairs
 from revloop.config.sync import SyncConfig, load_sync_config
 
 
@@ -34,12 +34,13 @@ def run_sync(
     config = config or load_sync_config()
     store = ActivationStore(connection)
     run_id = uuid.uuid4().hex
+    created = created_records(connection)
     reports = []
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
             continue
         pairs = load_pairs(connection, mapping)
-        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner)
+        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created)
         if not dry_run:
             record_conflicts(connection, object_key, plan.conflicts)
         report = run_plan(

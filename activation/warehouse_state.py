@@ -149,6 +149,15 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
     return pairs
 
 
+def created_records(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(crm, record id) of every record revloop created, from activation.sync_log."""
+    return {
+        (row["crm"], row["record_id"])
+        for row in _rows(connection, "activation", "sync_log")
+        if row["operation"] == "create" and row["status"] == "created" and row["record_id"]
+    }
+
+
 def deal_companies(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Rows of activation.sync_salesforce__opportunities: Opportunity, Account, the Account's company."""
     return _rows(connection, "activation", "sync_salesforce__opportunities")

@@ -14,6 +14,7 @@ from activation.associations import (
     plan_deal_companies,
     write_associations,
 )
+from activation.baselines import record_baselines, written_records
 from activation.conflicts import record_conflicts
 from activation.plan import SyncPair, plan_object
 from activation.store import ActivationStore
@@ -46,6 +47,8 @@ def run_sync(
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )
+        if not dry_run:
+            record_baselines(connection, written_records(plan, pairs))
         if "companies" in mapping.associate:
             associate_deal_companies(connection, store, hs, pairs, report)
         reports.append(report)

@@ -234,9 +234,7 @@ class _Planner:
         self._conflicted: set[tuple[str, str]] = set()
 
     def _conflicts(self, pair: SyncPair) -> set[str]:
-        """Identifier fields the pair's two records disagree on (each recorded once as a Conflict).
-
-        Records that do not match each other conflict on every identifier one of them holds."""
+        """Identifier fields the pair's two records disagree on (each recorded once as a Conflict)."""
         sf, hs = pair.salesforce, pair.hubspot
         if sf is None or hs is None:
             return set()
@@ -245,10 +243,9 @@ class _Planner:
             if not spec.identifier or spec.direction != "both" or not spec.applies_to(sf.object_name):
                 continue
             sf_value, hs_value = self._read(spec, sf), self._read(spec, hs)
-            if pair.matched:
-                disagree = None not in (sf_value, hs_value) and not same_identifier(spec, sf_value, hs_value)
-            else:
-                disagree = (sf_value, hs_value) != (None, None)
+            # records that do not match each other disagree even where one of them holds no value
+            both = None not in (sf_value, hs_value)
+            disagree = (both or not pair.matched) and not same_identifier(spec, sf_value, hs_value)
             if not disagree:
                 continue
             label = f"{spec.salesforce}/{spec.hubspot}"
@@ -273,6 +270,15 @@ class _Planner:
             return canonical(spec, record.crm, record.values.get(spec.name_on(record.crm)))
         except RejectedValue:
             return None
+
+    def _unreadable(self, spec: FieldMapping, record: CrmRecord) -> bool:
+        """Whether a record holds a value of the field that has no counterpart (e.g. an unmapped status): the
+        field then stays as it is on both sides, neither copied nor overwritten as if it were empty."""
+        try:
+            canonical(spec, record.crm, record.values.get(spec.name_on(record.crm)))
+        except RejectedValue:
+            return True
+        return False
 
     def _written_value(self, crm: Crm, record_id: str, name: str | None) -> Any:
         written = self.written.get((crm, record_id, name or ""))
@@ -336,7 +342,7 @@ class _Planner:
                 except RejectedValue as exc:
                     self._reject(pair, target, existing, spec, pair.desired.get(spec.source), exc)
                 continue
-            if source is None:
+            if source is None or any(self._unreadable(spec, r) for r in (source, existing) if r is not None):
                 continue
             value = self._read(spec, source)
             if spec.direction == "both" and existing is not None:

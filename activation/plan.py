@@ -405,6 +405,8 @@ class _Planner:
             if spec.on_create_only and existing is not None:
                 continue
             current = self._read(spec, existing) if existing else None
+            if spec.fill_only and current is not None:
+                continue
             if value == current:
                 continue
             name = spec.name_on(target) or ""

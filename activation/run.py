@@ -10,16 +10,24 @@ from simple_salesforce import Salesforce
 
 from activation.associations import (
     ASSOCIATION_BATCH_SIZE,
+    Association,
     linked_partners,
     plan_deal_companies,
     write_associations,
 )
 from activation.baselines import record_baselines, written_records
 from activation.conflicts import record_conflicts
+from activation.contact_companies import plan_contact_companies
 from activation.plan import SyncPair, plan_object
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
-from activation.warehouse_state import created_records, deal_companies, hubspot_associations, load_pairs
+from activation.warehouse_state import (
+    contact_accounts,
+    created_records,
+    deal_companies,
+    hubspot_associations,
+    load_pairs,
+)
 from revloop.config.sync import SyncConfig, load_sync_config
 
 
@@ -50,19 +58,21 @@ def run_sync(
         if not dry_run:
             record_baselines(connection, written_records(plan, pairs))
         if "companies" in mapping.associate:
-            associate_deal_companies(connection, store, hs, pairs, report)
+            if mapping.hubspot == "deals":
+                planned = deal_company_associations(connection, store, pairs)
+            else:
+                done = hubspot_associations(connection, "contacts", "companies")
+                done |= store.associations("contacts", "companies")
+                planned = plan_contact_companies(contact_accounts(connection), pairs, done)
+            send_associations(store, hs, planned, report)
         reports.append(report)
     return reports
 
 
-def associate_deal_companies(
-    connection: duckdb.DuckDBPyConnection,
-    store: ActivationStore,
-    hs: HubSpot | None,
-    pairs: list[SyncPair],
-    report: SyncReport,
-) -> None:
-    """Associate deals (those just created too) with their companies; calls and outcomes join the report.
+def deal_company_associations(
+    connection: duckdb.DuckDBPyConnection, store: ActivationStore, pairs: list[SyncPair]
+) -> list[Association]:
+    """Deal -> company associations still missing, deals just created included.
 
     A dry run plans from the deals known before the run: deals it would create are not counted.
     """
@@ -72,12 +82,19 @@ def associate_deal_companies(
     }
     keys = {p.salesforce.record_id: p.key for p in pairs if p.salesforce}
     done = hubspot_associations(connection, "deals", "companies") | store.associations("deals", "companies")
-    planned = plan_deal_companies(deal_companies(connection), deal_of, partners, keys, done)
+    return plan_deal_companies(deal_companies(connection), deal_of, partners, keys, done)
+
+
+def send_associations(
+    store: ActivationStore, hs: HubSpot | None, planned: list[Association], report: SyncReport
+) -> None:
+    """Create planned associations (not in a dry run); calls and outcomes join the report."""
     if not planned:
         return
+    call_name = f"hubspot.{planned[0].from_type}.associate"
     report.plan["associations"] = len(planned)
     calls_needed = math.ceil(len(planned) / ASSOCIATION_BATCH_SIZE)
-    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), "hubspot.deals.associate": calls_needed}
+    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), call_name: calls_needed}
     if report.dry_run or hs is None:
         return
     calls: Counter[str] = Counter()

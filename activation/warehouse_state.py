@@ -83,6 +83,8 @@ def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> li
     for object_name in mapping.salesforce:
         salesforce.update(raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce")))
     hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    # the Account paired with a Contact's HubSpot partner's company: the Contact's AccountId where it has none
+    account_of = {r["contact_id"]: r["company_salesforce_account_id"] for r in contact_accounts(connection)}
     pairs, paired_hubspot = [], set()
     for object_name in mapping.salesforce:
         id_column = f"{object_name.lower()}_id"
@@ -94,9 +96,11 @@ def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> li
             if partner is not None:
                 paired_hubspot.add(partner.record_id)
             matched = partner is None or records_match(record, partner)
-            pairs.append(
-                SyncPair(row["revloop_id"], record, partner, _desired(row), bool(row["is_primary"]), matched)
-            )
+            desired = _desired(row)
+            if partner is not None and matched:
+                desired["salesforce_account_id"] = account_of.get(record.record_id)
+            primary = bool(row["is_primary"])
+            pairs.append(SyncPair(row["revloop_id"], record, partner, desired, primary, matched))
     for row in _rows(connection, "activation", f"sync_hubspot__{mapping.hubspot}"):
         record = hubspot.get(row["hubspot_contact_id"])
         if record is None or record.record_id in paired_hubspot:
@@ -156,6 +160,11 @@ def created_records(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str
         for row in _rows(connection, "activation", "sync_log")
         if row["operation"] == "create" and row["status"] == "created" and row["record_id"]
     }
+
+
+def contact_accounts(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Rows of activation.sync_salesforce__contact_accounts: a Contact, its Account and their partners."""
+    return _rows(connection, "activation", "sync_salesforce__contact_accounts")
 
 
 def deal_companies(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ class FieldMapping(BaseModel):
     only: list[str] | None = None
     unique_on: list[Crm] = Field(default_factory=list)
     on_create_only: bool = False  # written when revloop creates the record, never updated afterwards
+    fill_only: bool = False  # written only where the target record holds no value (never moved)
 
     @model_validator(mode="after")
     def _consistent(self) -> "FieldMapping":
@@ -100,15 +101,15 @@ class ObjectMapping(BaseModel):
     create_missing: CreateMissing = Field(default_factory=CreateMissing)
     required_on_create: dict[Crm, list[str]] = Field(default_factory=dict)
     fields: list[FieldMapping] = Field(min_length=1)
-    # HubSpot associations revloop creates for this object's records (deals only: their company)
+    # HubSpot associations revloop creates for this object's records (deals, contacts: their company)
     associate: list[Literal["companies"]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _create_as_known(self) -> "ObjectMapping":
         if self.create_as is not None and self.create_as not in self.salesforce:
             raise ValueError(f"create_as {self.create_as} is not one of {self.salesforce}")
-        if self.associate and (self.salesforce, self.hubspot) != (["Opportunity"], "deals"):
-            raise ValueError("associate is supported on the Opportunity <-> deals object only")
+        if self.associate and self.hubspot not in ("deals", "contacts"):
+            raise ValueError("associate is supported on the deals and contacts objects only")
         return self
 
     @property

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from activation.contact_companies import plan_contact_companies
 from activation.plan import CrmRecord, SyncPair, Written, plan_object
 from revloop.config.sync import FieldMapping, load_sync_config
 
@@ -178,3 +179,39 @@ def test_a_default_of_a_record_revloop_created_is_not_pushed_back():
     edited = SyncPair("p1", lead(created_at + timedelta(hours=1), Status="Working - Contacted"), contact(T0))
     plan = plan_object("contact", CONTACT, [edited], written, created={("salesforce", "00QA")})
     assert changes(plan) == {("hubspot", "501"): {"hs_lead_status": "IN_PROGRESS"}}
+
+
+def sf_contact(**values):
+    base = {"Email": "ann@acme.io", "LastName": "Lee", "Revloop_Id__c": "p1", "HubSpot_Id__c": "501"}
+    return CrmRecord("salesforce", "Contact", "003A", T0, {**base, **values})
+
+
+@pytest.mark.parametrize(("held", "written"), [(None, True), ("001OTHER", False)])
+def test_an_empty_contact_account_is_filled_from_the_hubspot_company_and_never_moved(held, written):
+    pair = SyncPair(
+        "p1", sf_contact(AccountId=held), contact(salesforce_id="003A"), {"salesforce_account_id": "001A"}
+    )
+    fields = changes(plan_object("contact", CONTACT, [pair], {}))
+    assert fields == ({("salesforce", "003A"): {"AccountId": "001A"}} if written else {})
+
+
+def test_a_hubspot_contact_without_company_is_associated_with_its_contacts_account_company():
+    row = {
+        "contact_id": "003A",
+        "hubspot_contact_id": "501",
+        "account_hubspot_company_id": "70",
+        "hubspot_company_id": None,
+    }
+    pair = SyncPair("p1", sf_contact(AccountId="001A"), contact(salesforce_id="003A"))
+    [association] = plan_contact_companies([row], [pair], set())
+    assert (association.from_type, association.from_id, association.to_type, association.to_id) == (
+        "contacts",
+        "501",
+        "companies",
+        "70",
+    )
+    # a contact that has a company keeps it; a pair that does not match links nothing; nothing is sent twice
+    assert plan_contact_companies([{**row, "hubspot_company_id": "71"}], [pair], set()) == []
+    unmatched = SyncPair("p1", pair.salesforce, pair.hubspot, matched=False)
+    assert plan_contact_companies([row], [unmatched], set()) == []
+    assert plan_contact_companies([row], [pair], {("501", "70")}) == []

@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -78,42 +79,56 @@ def ingest_events(world, folder: Path, warehouse: Path) -> None:
     pipeline.run(events_source(events_dir, Rejections()))
 
 
+@dataclass(frozen=True)
+class Round:
+    """One sync and the rebuild after it: write calls per CRM, records planned, what moved in the profiles."""
+
+    calls: dict[str, int]
+    planned: dict[str, int]
+    moved: dict[str, int]
+
+
+def run_rounds(people: int, seed: int, rounds: int, workdir: Path) -> list[Round]:
+    """Build the warehouse of a world, then `rounds` times: sync, ingest the CRMs again, rebuild."""
+    from sandbox.runner import Sandbox
+    from sandbox.world import generate_world
+
+    warehouse = workdir / "warehouse.duckdb"
+    world = generate_world(people=people, seed=seed)
+    ingest_events(world, workdir, warehouse)
+    results = []
+    with Sandbox.start(workdir / "sandbox", world) as sandbox:
+        build_warehouse(sandbox, warehouse, workdir)
+        state = snapshot(warehouse)
+        for _ in range(rounds):
+            run = run_sync_once(sandbox, warehouse)
+            build_warehouse(sandbox, warehouse, workdir)
+            after = snapshot(warehouse)
+            results.append(Round(run.calls, dict(sorted(run.planned.items())), moved(state, after)))
+            state = after
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="syncs, each followed by ingestion and a rebuild"
-    )
+    parser.add_argument("--rounds", type=int, default=3, help="syncs, each followed by ingestion and rebuild")
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
     args = parser.parse_args(argv)
 
-    from sandbox.runner import Sandbox
-    from sandbox.world import generate_world
-
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-sync-at-rest-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    warehouse = workdir / "warehouse.duckdb"
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    later_writes = 0
     try:
         print(machine_line())
-        world = generate_world(people=args.people, seed=args.seed)
-        ingest_events(world, workdir, warehouse)
-        with Sandbox.start(workdir / "sandbox", world) as sandbox:
-            build_warehouse(sandbox, warehouse, workdir)
-            state = snapshot(warehouse)
-            for n in range(1, args.rounds + 1):
-                run = run_sync_once(sandbox, warehouse)
-                build_warehouse(sandbox, warehouse, workdir)
-                after = snapshot(warehouse)
-                print(
-                    f"sync {n}: write calls {run.calls}, records {dict(sorted(run.planned.items()))}; "
-                    f"then re-ingested and rebuilt, moved: {moved(state, after)}"
-                )
-                state = after
-                if n > 1:
-                    later_writes += sum(run.calls.values())
+        rounds = run_rounds(args.people, args.seed, args.rounds, workdir)
+        for n, result in enumerate(rounds, 1):
+            print(
+                f"sync {n}: write calls {result.calls}, records {result.planned}; "
+                f"then re-ingested and rebuilt, moved: {result.moved}"
+            )
+        later_writes = sum(sum(r.calls.values()) for r in rounds[1:])
         if later_writes:
             print(f"FAILED: syncs after the first sent {later_writes} write calls", file=sys.stderr)
             return 1

@@ -63,7 +63,8 @@ def run_sync(
             else:
                 done = hubspot_associations(connection, "contacts", "companies")
                 done |= store.associations("contacts", "companies")
-                planned = plan_contact_companies(contact_accounts(connection), pairs, done)
+                partners = linked_partners(store.written())
+                planned = plan_contact_companies(contact_accounts(connection), pairs, done, partners)
             send_associations(store, hs, planned, report)
         reports.append(report)
     return reports

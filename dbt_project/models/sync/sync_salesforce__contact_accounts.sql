@@ -1,11 +1,12 @@
 {{ config(schema='activation') }}
--- Contact.AccountId <-> the HubSpot contact's company association, for each Salesforce Contact paired with a
--- HubSpot contact: the company paired (by domain) with the Contact's Account, and the Account paired with the
--- HubSpot contact's company (its primary one, else its lowest id). Each side is only filled where empty.
+-- Contact.AccountId <-> the HubSpot contact's company association, for each Salesforce Contact that is its
+-- profile's primary record: the company paired (by domain) with the Contact's Account, and, when the Contact
+-- has a HubSpot partner, the Account paired with that contact's company (its primary one, else its lowest
+-- id). Each side is only filled where empty; a partner revloop creates in this run is known from the sync.
 with contacts as (
     select contact_id, hubspot_contact_id
     from {{ ref('sync_salesforce__contacts') }}
-    where is_primary and hubspot_contact_id is not null
+    where is_primary
 ),
 
 contact_companies as (

@@ -17,8 +17,8 @@ def plan_contact_companies(
 
     rows: sync_salesforce__contact_accounts; pairs: the person pairs (records that do not match each other
     link nothing); done: (contact, company) associations HubSpot has (ingested) or revloop wrote; partners:
-    Salesforce id -> HubSpot id of partners revloop linked itself (a contact created in this run). A contact
-    that has a company keeps it: an association is added, never moved.
+    Salesforce id -> HubSpot id of partners revloop linked itself (a contact or company created in this
+    run). A contact that has a company keeps it: an association is added, never moved.
     """
     partners = partners or {}
     pair_of = {p.salesforce.record_id: p for p in pairs if p.salesforce is not None}
@@ -27,7 +27,7 @@ def plan_contact_companies(
     for row in rows:
         pair = pair_of.get(row["contact_id"])
         contact_id = row.get("hubspot_contact_id") or partners.get(row["contact_id"])
-        company_id = row.get("account_hubspot_company_id")
+        company_id = row.get("account_hubspot_company_id") or partners.get(row.get("account_id") or "")
         if pair is None or not pair.matched or not contact_id or not company_id:
             continue
         if pair.hubspot is not None and pair.hubspot.record_id != contact_id:

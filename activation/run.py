@@ -28,7 +28,7 @@ from activation.warehouse_state import (
     hubspot_associations,
     load_pairs,
 )
-from revloop.config.sync import SyncConfig, load_sync_config
+from revloop.config.sync import ObjectMapping, SyncConfig, load_sync_config
 
 
 def run_sync(
@@ -45,6 +45,7 @@ def run_sync(
     run_id = uuid.uuid4().hex
     created = created_records(connection)
     reports = []
+    associating: list[tuple[ObjectMapping, list[SyncPair], SyncReport]] = []
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
             continue
@@ -58,15 +59,18 @@ def run_sync(
         if not dry_run:
             record_baselines(connection, written_records(plan, pairs))
         if "companies" in mapping.associate:
-            if mapping.hubspot == "deals":
-                planned = deal_company_associations(connection, store, pairs)
-            else:
-                done = hubspot_associations(connection, "contacts", "companies")
-                done |= store.associations("contacts", "companies")
-                partners = linked_partners(store.written())
-                planned = plan_contact_companies(contact_accounts(connection), pairs, done, partners)
-            send_associations(store, hs, planned, report)
+            associating.append((mapping, pairs, report))
         reports.append(report)
+    # after every object: a company (or deal) created in this run is then known by its partner link
+    for mapping, pairs, report in associating:
+        if mapping.hubspot == "deals":
+            planned = deal_company_associations(connection, store, pairs)
+        else:
+            done = hubspot_associations(connection, "contacts", "companies")
+            done |= store.associations("contacts", "companies")
+            partners = linked_partners(store.written())
+            planned = plan_contact_companies(contact_accounts(connection), pairs, done, partners)
+        send_associations(store, hs, planned, report)
     return reports
 
 

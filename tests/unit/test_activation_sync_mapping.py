@@ -217,8 +217,8 @@ def test_a_hubspot_contact_without_company_is_associated_with_its_contacts_accou
     assert plan_contact_companies([row], [pair], {("501", "70")}) == []
 
 
-def test_a_contact_created_in_this_run_is_associated_in_this_run_too():
-    row = {"contact_id": "003A", "hubspot_contact_id": None, "account_hubspot_company_id": "70"}
+def test_a_contact_and_a_company_created_in_this_run_are_associated_in_this_run_too():
+    row = {"contact_id": "003A", "hubspot_contact_id": None, "account_id": "001A"}
     pair = SyncPair("p1", sf_contact(AccountId="001A"), None)
-    [association] = plan_contact_companies([row], [pair], set(), partners={"003A": "777"})
+    [association] = plan_contact_companies([row], [pair], set(), partners={"003A": "777", "001A": "70"})
     assert (association.from_id, association.to_id, association.key) == ("777", "70", "p1")

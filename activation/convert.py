@@ -65,7 +65,7 @@ def canonical(mapping: FieldMapping, crm: Crm | None, value: Any) -> Any:
         return None
     match mapping.type:
         case "number":
-            return round(_number(value), 6)
+            return round(_number(value), 6 if mapping.decimals is None else mapping.decimals)
         case "integer":
             number = _number(value)
             if number != int(number):
@@ -83,7 +83,7 @@ def canonical(mapping: FieldMapping, crm: Crm | None, value: Any) -> Any:
             host = urlsplit(str(value).strip() if "//" in str(value) else f"//{str(value).strip()}").hostname
             return host.removeprefix("www.") if host else None
         case "picklist" if crm == "hubspot":
-            inverse = {hs: sf for sf, hs in mapping.values.items()}
+            inverse = {hs: sf for sf, hs in mapping.values.items()} | mapping.from_hubspot
             if str(value) not in inverse:
                 raise RejectedValue(f"{value!r} maps to no Salesforce value")
             return inverse[str(value)]

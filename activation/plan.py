@@ -1,8 +1,9 @@
 """Diff planning: exactly which records and fields change in each CRM, from desired, raw and written state."""
 
 import math
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -41,6 +42,9 @@ class SyncPair:
     hubspot: CrmRecord | None = None
     desired: Mapping[str, Any] = field(default_factory=dict)
     may_create: bool = True  # False for a person's secondary records: their partner is another record's
+    # False when the two records are one profile's but do not match each other (e-mail, stored cross ids):
+    # then no person field flows between them and they are not linked; only warehouse values are written
+    matched: bool = True
 
 
 @dataclass
@@ -70,13 +74,23 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """Records of one profile that disagree on an identifier: none of them gets that field written."""
+
+    key: str
+    field: str  # the field as 'Salesforce name/HubSpot name'
+    values: tuple[tuple[str, Any], ...]  # ('<crm>:<record id>', value as the record holds it), per record
+
+
 @dataclass
 class Plan:
-    """Every write one object needs, and the values rejected on the way."""
+    """Every write one object needs, and the values rejected and identifier conflicts met on the way."""
 
     object_key: str
     writes: list[RecordWrite] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Records per crm and operation, e.g. {'salesforce.update': 3}."""
@@ -114,6 +128,7 @@ class Plan:
             ],
             "rejected": len(self.rejections),
             "sample_rejections": [r.__dict__ for r in self.rejections[:samples]],
+            "conflicts": len(self.conflicts),
         }
 
 
@@ -180,6 +195,19 @@ def _other(crm: Crm) -> Crm:
     return "hubspot" if crm == "salesforce" else "salesforce"
 
 
+def same_identifier(spec: FieldMapping, a: Any, b: Any) -> bool:
+    """Whether two canonical values name the same identifier: phones by their digits (one number's spellings,
+    with or without a country code, are one identifier), anything else as it is compared."""
+    if a is None or b is None or a == b:
+        return a == b
+    if spec.type == "string":
+        # without leading zeros: a national trunk 0 and an international 00 prefix say nothing
+        digits_a, digits_b = (re.sub(r"\D", "", str(v)).lstrip("0") for v in (a, b))
+        shorter, longer = sorted((digits_a, digits_b), key=len)
+        return len(shorter) >= 7 and longer.endswith(shorter)
+    return False
+
+
 class _Planner:
     """Plans one object mapping; collects writes per target record and rejections."""
 
@@ -190,12 +218,51 @@ class _Planner:
         written: WrittenState,
         tie_winner: Crm,
         holders: dict[tuple[str, str, Any], str],
+        created: Set[tuple[str, str]] = frozenset(),
     ):
         self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
+        self.created = created
+        # when revloop last wrote each record: a record it created and nobody changed since holds no evidence
+        self.last_written: dict[tuple[str, str], datetime] = {}
+        for (crm, record_id, _), w in written.items():
+            at = self.last_written.get((crm, record_id))
+            self.last_written[(crm, record_id)] = w.at if at is None else max(at, w.at)
         # Keys revloop already gave a record in each CRM: such a record exists (or a user deleted it, which
         # revloop respects), so it is never created again, even before the next ingestion shows it.
         self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
         self.plan = Plan(object_key)
+        self._conflicted: set[tuple[str, str]] = set()
+
+    def _conflicts(self, pair: SyncPair) -> set[str]:
+        """Identifier fields the pair's two records disagree on (each recorded once as a Conflict)."""
+        sf, hs = pair.salesforce, pair.hubspot
+        if sf is None or hs is None:
+            return set()
+        names = set()
+        for spec in self.mapping.fields:
+            if not spec.identifier or spec.direction != "both" or not spec.applies_to(sf.object_name):
+                continue
+            sf_value, hs_value = self._read(spec, sf), self._read(spec, hs)
+            # records that do not match each other disagree even where one of them holds no value
+            both = None not in (sf_value, hs_value)
+            disagree = (both or not pair.matched) and not same_identifier(spec, sf_value, hs_value)
+            if not disagree:
+                continue
+            label = f"{spec.salesforce}/{spec.hubspot}"
+            names.add(label)
+            if (pair.key, label) not in self._conflicted:
+                self._conflicted.add((pair.key, label))
+                self.plan.conflicts.append(
+                    Conflict(
+                        pair.key,
+                        label,
+                        (
+                            (f"salesforce:{sf.record_id}", sf.values.get(spec.salesforce or "")),
+                            (f"hubspot:{hs.record_id}", hs.values.get(spec.hubspot or "")),
+                        ),
+                    )
+                )
+        return names
 
     def _read(self, spec: FieldMapping, record: CrmRecord) -> Any:
         """The canonical value of a field in a record; an unreadable value counts as empty."""
@@ -203,6 +270,15 @@ class _Planner:
             return canonical(spec, record.crm, record.values.get(spec.name_on(record.crm)))
         except RejectedValue:
             return None
+
+    def _unreadable(self, spec: FieldMapping, record: CrmRecord) -> bool:
+        """Whether a record holds a value of the field that has no counterpart (e.g. an unmapped status): the
+        field then stays as it is on both sides, neither copied nor overwritten as if it were empty."""
+        try:
+            canonical(spec, record.crm, record.values.get(spec.name_on(record.crm)))
+        except RejectedValue:
+            return True
+        return False
 
     def _written_value(self, crm: Crm, record_id: str, name: str | None) -> Any:
         written = self.written.get((crm, record_id, name or ""))
@@ -223,26 +299,42 @@ class _Planner:
         sf, hs = pair.salesforce, pair.hubspot
         assert sf is not None and hs is not None
         # A side still holding what revloop wrote there has not changed it: that is no change (no echo).
-        sf_untouched = self._written_value("salesforce", sf.record_id, spec.salesforce) == sf_value
-        hs_untouched = self._written_value("hubspot", hs.record_id, spec.hubspot) == hs_value
+        sf_untouched = self._untouched(sf, spec.salesforce, sf_value)
+        hs_untouched = self._untouched(hs, spec.hubspot, hs_value)
         if sf_untouched != hs_untouched:
             winner: Crm = "hubspot" if sf_untouched else "salesforce"
         elif sf.modified_at != hs.modified_at:
             winner = "salesforce" if sf.modified_at > hs.modified_at else "hubspot"
         else:
             winner = self.tie_winner
-        # An empty value never wipes a value on the other side (a field missing on one side is not a delete).
+        # An empty value never wipes a value on the other side (a field missing on one side is not a delete),
+        # and revloop's own write (or a default of a record it created) is no value to fill it with either.
         if (sf_value if winner == "salesforce" else hs_value) is None:
-            return _other(winner)
+            return None if (sf_untouched, hs_untouched)[winner == "salesforce"] else _other(winner)
         return winner
 
+    def _untouched(self, record: CrmRecord, name: str | None, value: Any) -> bool:
+        """Whether a record's value is revloop's own: what it wrote there, or a value of a record revloop
+        created that nobody changed since (the CRM's default on create, e.g. a new Lead's Status)."""
+        if self._written_value(record.crm, record.record_id, name) == value:
+            return True
+        last = self.last_written.get((record.crm, record.record_id))
+        created = (record.crm, record.record_id) in self.created
+        return created and last is not None and record.modified_at <= last
+
     def _desired(self, pair: SyncPair, target: Crm) -> list[tuple[FieldMapping, Any]]:
-        """Canonical values a target record should hold, from the other CRM or the warehouse."""
+        """Canonical values a target record should hold, from the other CRM or the warehouse.
+
+        Records that do not match each other exchange no field, and an identifier the two disagree on is
+        written to neither (it identifies each record: overwriting it would make one record another's)."""
         source = pair.hubspot if target == "salesforce" else pair.salesforce
         existing = pair.salesforce if target == "salesforce" else pair.hubspot
+        if not pair.matched:
+            source = None
+        conflicted = self._conflicts(pair)
         desired: list[tuple[FieldMapping, Any]] = []
         for spec in self.mapping.fields:
-            if target not in spec.targets():
+            if target not in spec.targets() or f"{spec.salesforce}/{spec.hubspot}" in conflicted:
                 continue
             if spec.source is not None:
                 try:
@@ -250,7 +342,7 @@ class _Planner:
                 except RejectedValue as exc:
                     self._reject(pair, target, existing, spec, pair.desired.get(spec.source), exc)
                 continue
-            if source is None:
+            if source is None or any(self._unreadable(spec, r) for r in (source, existing) if r is not None):
                 continue
             value = self._read(spec, source)
             if spec.direction == "both" and existing is not None:
@@ -313,6 +405,8 @@ class _Planner:
             if spec.on_create_only and existing is not None:
                 continue
             current = self._read(spec, existing) if existing else None
+            if spec.fill_only and current is not None:
+                continue
             if value == current:
                 continue
             name = spec.name_on(target) or ""
@@ -332,7 +426,8 @@ class _Planner:
             previous[name] = existing.values.get(name) if existing else None
             written[name] = value
         revloop_key, partner_key = KEY_FIELDS[target]
-        links = {revloop_key: pair.key, **({partner_key: partner.record_id} if partner else {})}
+        linked = partner if pair.matched else None
+        links = {revloop_key: pair.key, **({partner_key: linked.record_id} if linked else {})}
         for name, value in links.items():
             if existing is None or (
                 existing.values.get(name) != value and not self._already_sent(existing, name, value)
@@ -394,10 +489,13 @@ def plan_object(
     pairs: Iterable[SyncPair],
     written: WrittenState,
     tie_winner: Crm = "salesforce",
+    created: Set[tuple[str, str]] = frozenset(),
 ) -> Plan:
-    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected."""
+    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected.
+
+    created: (crm, record id) of the records revloop created (activation.sync_log)."""
     pairs = list(pairs)
-    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs))
+    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs), created)
     for pair in pairs:
         planner.plan_pair(pair)
     return planner.plan

@@ -10,16 +10,26 @@ from simple_salesforce import Salesforce
 
 from activation.associations import (
     ASSOCIATION_BATCH_SIZE,
+    Association,
     linked_partners,
     plan_deal_companies,
     write_associations,
 )
+from activation.baselines import record_baselines, written_records
+from activation.conflicts import record_conflicts
+from activation.contact_companies import plan_contact_companies
 from activation.plan import SyncPair, plan_object
 from activation.results import CrmAccessDenied
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
-from activation.warehouse_state import deal_companies, hubspot_associations, load_pairs
-from revloop.config.sync import SyncConfig, load_sync_config
+from activation.warehouse_state import (
+    contact_accounts,
+    created_records,
+    deal_companies,
+    hubspot_associations,
+    load_pairs,
+)
+from revloop.config.sync import ObjectMapping, SyncConfig, load_sync_config
 
 
 def run_sync(
@@ -34,29 +44,41 @@ def run_sync(
     config = config or load_sync_config()
     store = ActivationStore(connection)
     run_id = uuid.uuid4().hex
+    created = created_records(connection)
     reports = []
+    associating: list[tuple[ObjectMapping, list[SyncPair], SyncReport]] = []
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
             continue
         pairs = load_pairs(connection, mapping)
-        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner)
+        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created)
+        if not dry_run:
+            record_conflicts(connection, object_key, plan.conflicts)
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )
+        if not dry_run:
+            record_baselines(connection, written_records(plan, pairs))
         if "companies" in mapping.associate:
-            associate_deal_companies(connection, store, hs, pairs, report)
+            associating.append((mapping, pairs, report))
         reports.append(report)
+    # after every object: a company (or deal) created in this run is then known by its partner link
+    for mapping, pairs, report in associating:
+        if mapping.hubspot == "deals":
+            planned = deal_company_associations(connection, store, pairs)
+        else:
+            done = hubspot_associations(connection, "contacts", "companies")
+            done |= store.associations("contacts", "companies")
+            partners = linked_partners(store.written())
+            planned = plan_contact_companies(contact_accounts(connection), pairs, done, partners)
+        send_associations(store, hs, planned, report)
     return reports
 
 
-def associate_deal_companies(
-    connection: duckdb.DuckDBPyConnection,
-    store: ActivationStore,
-    hs: HubSpot | None,
-    pairs: list[SyncPair],
-    report: SyncReport,
-) -> None:
-    """Associate deals (those just created too) with their companies; calls and outcomes join the report.
+def deal_company_associations(
+    connection: duckdb.DuckDBPyConnection, store: ActivationStore, pairs: list[SyncPair]
+) -> list[Association]:
+    """Deal -> company associations still missing, deals just created included.
 
     A dry run plans from the deals known before the run: deals it would create are not counted.
     """
@@ -66,12 +88,19 @@ def associate_deal_companies(
     }
     keys = {p.salesforce.record_id: p.key for p in pairs if p.salesforce}
     done = hubspot_associations(connection, "deals", "companies") | store.associations("deals", "companies")
-    planned = plan_deal_companies(deal_companies(connection), deal_of, partners, keys, done)
+    return plan_deal_companies(deal_companies(connection), deal_of, partners, keys, done)
+
+
+def send_associations(
+    store: ActivationStore, hs: HubSpot | None, planned: list[Association], report: SyncReport
+) -> None:
+    """Create planned associations (not in a dry run); calls and outcomes join the report."""
     if not planned:
         return
+    call_name = f"hubspot.{planned[0].from_type}.associate"
     report.plan["associations"] = len(planned)
     calls_needed = math.ceil(len(planned) / ASSOCIATION_BATCH_SIZE)
-    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), "hubspot.deals.associate": calls_needed}
+    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), call_name: calls_needed}
     if report.dry_run or hs is None:
         return
     calls: Counter[str] = Counter()

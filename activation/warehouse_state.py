@@ -62,11 +62,29 @@ def _desired(row: dict[str, Any]) -> dict[str, Any]:
     return {c: row.get(c) for c in ENRICHED_COLUMNS}
 
 
+def _email(record: CrmRecord) -> str | None:
+    value = record.values.get("Email" if record.crm == "salesforce" else "email")
+    return str(value).strip().lower() or None if value else None
+
+
+def records_match(salesforce: CrmRecord, hubspot: CrmRecord) -> bool:
+    """Whether a Salesforce and a HubSpot person record are one person's: the same e-mail, or linked by the
+    cross ids stored on them. A profile's records linked otherwise (a phone, a name) may be a wrong merge."""
+    if salesforce.values.get("HubSpot_Id__c") == hubspot.record_id:
+        return True
+    if hubspot.values.get("salesforce_id") == salesforce.record_id:
+        return True
+    email = _email(salesforce)
+    return email is not None and email == _email(hubspot)
+
+
 def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
     salesforce: dict[str, CrmRecord] = {}
     for object_name in mapping.salesforce:
         salesforce.update(raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce")))
     hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    # the Account paired with a Contact's HubSpot partner's company: the Contact's AccountId where it has none
+    account_of = {r["contact_id"]: r["company_salesforce_account_id"] for r in contact_accounts(connection)}
     pairs, paired_hubspot = [], set()
     for object_name in mapping.salesforce:
         id_column = f"{object_name.lower()}_id"
@@ -77,7 +95,12 @@ def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> li
             partner = hubspot.get(row["hubspot_contact_id"]) if row["is_primary"] else None
             if partner is not None:
                 paired_hubspot.add(partner.record_id)
-            pairs.append(SyncPair(row["revloop_id"], record, partner, _desired(row), bool(row["is_primary"])))
+            matched = partner is None or records_match(record, partner)
+            desired = _desired(row)
+            if partner is not None and matched:
+                desired["salesforce_account_id"] = account_of.get(record.record_id)
+            primary = bool(row["is_primary"])
+            pairs.append(SyncPair(row["revloop_id"], record, partner, desired, primary, matched))
     for row in _rows(connection, "activation", f"sync_hubspot__{mapping.hubspot}"):
         record = hubspot.get(row["hubspot_contact_id"])
         if record is None or record.record_id in paired_hubspot:
@@ -128,6 +151,20 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
             may_create = not record.values.get("salesforce_id")
             pairs.append(SyncPair(key, None, record, desired.get(record.record_id, {}), may_create))
     return pairs
+
+
+def created_records(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(crm, record id) of every record revloop created, from activation.sync_log."""
+    return {
+        (row["crm"], row["record_id"])
+        for row in _rows(connection, "activation", "sync_log")
+        if row["operation"] == "create" and row["status"] == "created" and row["record_id"]
+    }
+
+
+def contact_accounts(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Rows of activation.sync_salesforce__contact_accounts: a Contact, its Account and their partners."""
+    return _rows(connection, "activation", "sync_salesforce__contact_accounts")
 
 
 def deal_companies(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -15,3 +15,16 @@
 {% macro postgres__json_text(column, path) -%}
     (cast({{ column }} as jsonb) #>> '{{ "{" ~ path.split(".") | join(",") ~ "}" }}')
 {%- endmacro %}
+
+{#- The text of a JSON scalar held in a text column ('"a b"' -> 'a b'), as activation.written_values keeps values. -#}
+{% macro json_scalar_text(column) -%}
+    {{ return(adapter.dispatch('json_scalar_text', 'revloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__json_scalar_text(column) -%}
+    json_extract_string({{ column }}, '$')
+{%- endmacro %}
+
+{% macro postgres__json_scalar_text(column) -%}
+    (cast({{ column }} as jsonb) #>> '{}')
+{%- endmacro %}

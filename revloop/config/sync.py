@@ -23,11 +23,18 @@ class FieldMapping(BaseModel):
     direction: Direction
     type: FieldType = "string"
     values: dict[str, str] = Field(default_factory=dict)
+    # HubSpot values several of which mean one Salesforce value (HubSpot value: Salesforce value)
+    from_hubspot: dict[str, str] = Field(default_factory=dict)
+    # numbers are compared and written rounded to this many decimals (a score moving less is no change)
+    decimals: int | None = Field(default=None, ge=0, le=6)
+    # identifies a record (e-mail, phone): never replaced on an existing record by another record's value
+    identifier: bool = False
     max_length: int | None = Field(default=None, gt=0)
     source: str | None = None
     only: list[str] | None = None
     unique_on: list[Crm] = Field(default_factory=list)
     on_create_only: bool = False  # written when revloop creates the record, never updated afterwards
+    fill_only: bool = False  # written only where the target record holds no value (never moved)
 
     @model_validator(mode="after")
     def _consistent(self) -> "FieldMapping":
@@ -43,6 +50,19 @@ class FieldMapping(BaseModel):
             raise ValueError("source (a warehouse value) goes one way: to_both, to_salesforce or to_hubspot")
         if self.type == "picklist" and not self.values:
             raise ValueError("type picklist needs values (Salesforce value: HubSpot value)")
+        if self.from_hubspot and self.type != "picklist":
+            raise ValueError("from_hubspot is for picklists only")
+        # a Salesforce value sent to HubSpot must read back as itself, or the field would be written every run
+        for salesforce_value, hubspot_value in self.values.items():
+            back = self.from_hubspot.get(hubspot_value, salesforce_value)
+            if back != salesforce_value:
+                raise ValueError(
+                    f"{salesforce_value!r} goes to HubSpot as {hubspot_value!r}, "
+                    f"which from_hubspot reads back as {back!r}"
+                )
+        unknown = sorted(set(self.from_hubspot.values()) - set(self.values))
+        if unknown:
+            raise ValueError(f"from_hubspot names Salesforce values not in values: {', '.join(unknown)}")
         return self
 
     def targets(self) -> tuple[Crm, ...]:
@@ -81,15 +101,15 @@ class ObjectMapping(BaseModel):
     create_missing: CreateMissing = Field(default_factory=CreateMissing)
     required_on_create: dict[Crm, list[str]] = Field(default_factory=dict)
     fields: list[FieldMapping] = Field(min_length=1)
-    # HubSpot associations revloop creates for this object's records (deals only: their company)
+    # HubSpot associations revloop creates for this object's records (deals, contacts: their company)
     associate: list[Literal["companies"]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _create_as_known(self) -> "ObjectMapping":
         if self.create_as is not None and self.create_as not in self.salesforce:
             raise ValueError(f"create_as {self.create_as} is not one of {self.salesforce}")
-        if self.associate and (self.salesforce, self.hubspot) != (["Opportunity"], "deals"):
-            raise ValueError("associate is supported on the Opportunity <-> deals object only")
+        if self.associate and self.hubspot not in ("deals", "contacts"):
+            raise ValueError("associate is supported on the deals and contacts objects only")
         return self
 
     @property

@@ -10,12 +10,17 @@ from activation.hubspot_writer import write_hubspot
 from activation.plan import Plan, RecordWrite, plan_object
 from activation.store import ActivationStore
 from activation.sync import run_plan
+from activation.warehouse_state import created_records
 from revloop.config.sync import load_sync_config
 from tests.fixtures.salesforce import salesforce_client
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 CONTACT = load_sync_config().objects["contact"]
-SF_FIELDS = [f.salesforce for f in CONTACT.fields if f.salesforce] + ["Revloop_Id__c", "HubSpot_Id__c"]
+SF_FIELDS = {
+    name: [f.salesforce for f in CONTACT.fields if f.salesforce and f.applies_to(name)]
+    + ["Revloop_Id__c", "HubSpot_Id__c"]
+    for name in ("Contact", "Lead")
+}
 HS_FIELDS = [f.hubspot for f in CONTACT.fields if f.hubspot] + ["revloop_id", "salesforce_id"]
 SCORES = {"ann@acme.io": 71, "bob@acme.io": 12, "cara@beta.io": 40, "dan@gamma.io": 5}
 
@@ -85,8 +90,8 @@ def crms(sf_sandbox, sf_client, hs_sandbox, hs_client):
 
 
 def _plan(sf, hs, store) -> Plan:
-    salesforce = read_salesforce(sf, "Contact", [f for f in SF_FIELDS if f != "Company"])
-    salesforce += read_salesforce(sf, "Lead", SF_FIELDS)
+    salesforce = read_salesforce(sf, "Contact", SF_FIELDS["Contact"])
+    salesforce += read_salesforce(sf, "Lead", SF_FIELDS["Lead"])
     hubspot = read_hubspot(hs, "contacts", HS_FIELDS)
     email = {"salesforce": "Email", "hubspot": "email"}
     pairs = pair_records(
@@ -95,7 +100,8 @@ def _plan(sf, hs, store) -> Plan:
         lambda r: (r.values.get(email[r.crm]) or "").lower() or None,
         lambda key: {"lead_score": SCORES.get(key)},
     )
-    return plan_object("contact", CONTACT, pairs, store.written())
+    # as activation.run does: a default Salesforce gave a Lead revloop created (its Status) is no change
+    return plan_object("contact", CONTACT, pairs, store.written(), created=created_records(store.connection))
 
 
 def test_two_way_sync_then_rerun_sends_nothing(crms, sf_sandbox, hs_sandbox, tmp_path):
@@ -225,7 +231,7 @@ def test_api_limit_mid_run_stops_salesforce_then_rerun_creates_no_duplicates_and
     store = ActivationStore(duckdb.connect(str(tmp_path / "wh.duckdb")))
 
     def pairs():
-        salesforce = read_salesforce(sf_client, "Lead", SF_FIELDS)
+        salesforce = read_salesforce(sf_client, "Lead", SF_FIELDS["Lead"])
         hubspot = read_hubspot(hs_client, "contacts", HS_FIELDS)
         return pair_records(salesforce, hubspot, lambda r: r.values.get("Email") or r.values.get("email"))
 

@@ -7,8 +7,11 @@
         "int_lead_score_factors: var revloop.scoring is missing; run dbt through `python -m revloop.dbt`") }}
 {%- endif -%}
 {%- set cfg = cfg or {'fit': {}, 'behavior': {'half_life_days': 1, 'max_points': none, 'events': []}} -%}
-{#- The run's reference time: touchpoints are decayed to it, later ones ignored. -#}
-{%- set as_of = "cast('" ~ var('scoring_as_of', run_started_at.isoformat()) ~ "' as " ~ type_timestamptz() ~ ")" -%}
+{#- Touchpoints are decayed to the run's as-of date (midnight UTC of the day dbt runs), not to the run's
+    wall clock, so that two runs of one day give the same scores; touchpoints of that day count in full.
+    Touchpoints after the run's start are ignored. var scoring_as_of sets both (a run as of a past moment). -#}
+{%- set as_of = "cast('" ~ var('scoring_as_of', run_started_at.strftime('%Y-%m-%dT00:00:00+00:00')) ~ "' as " ~ type_timestamptz() ~ ")" -%}
+{%- set cutoff = "cast('" ~ var('scoring_as_of', run_started_at.isoformat()) ~ "' as " ~ type_timestamptz() ~ ")" -%}
 {#- Same characters as revloop.config.scoring.KEYWORD_SEPARATORS, which normalises the keywords. -#}
 {%- set separators = ',.;:/-&()[]|+_!?#*' -%}
 {%- set text_attributes = ['job_title', 'industry', 'country', 'lifecycle_stage', 'email_domain'] -%}
@@ -110,11 +113,12 @@ touchpoints as (
         lower(trim(event_name)) as event_key,
         page_path,
         occurred_at,
-        {{ dbt.datediff('occurred_at', as_of, 'second') }} / 86400.0 as age_days
+        case when occurred_at > {{ as_of }} then 0
+            else {{ dbt.datediff('occurred_at', as_of, 'second') }} / 86400.0 end as age_days
     from {{ ref('int_touchpoints') }}
     -- reps' CRM tasks are touchpoints too, but not the person's own engagement
     where is_interaction
-        and occurred_at <= {{ as_of }}
+        and occurred_at <= {{ cutoff }}
         and profile_id in (select profile_id from profiles)
 
 ),

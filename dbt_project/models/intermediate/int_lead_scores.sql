@@ -43,5 +43,5 @@ select
     fit_score,
     behavior_score,
     lead_score >= {{ threshold }} as is_sales_ready,
-    cast('{{ var('scoring_as_of', run_started_at.isoformat()) }}' as {{ type_timestamptz() }}) as scored_at
+    cast('{{ var('scoring_as_of', run_started_at.strftime('%Y-%m-%dT00:00:00+00:00')) }}' as {{ type_timestamptz() }}) as scored_at
 from scores

@@ -1,6 +1,10 @@
 {#- Every value a source states about a resolved person: the candidates survivorship chooses from, one row
     per profile, attribute, source and value (its latest statement). Values pass config value_maps and
-    placeholder_values first. -#}
+    placeholder_values first. A CRM field still holding the value revloop's sync wrote into it
+    (activation.written_values) states nothing: that value came from another record, and counting it would
+    make revloop's own write the newest evidence and move the profile on the next run. For the same reason a
+    CRM record's statements are as old as its last change by anyone but revloop
+    (activation.sync_record_baselines), not as old as revloop's last write to it. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- if execute and not cfg -%}
     {{ exceptions.raise_compiler_error("var('revloop')['survivorship'] is missing: run dbt through `python -m revloop.dbt`") }}
@@ -11,8 +15,34 @@
 {%- set known_stages = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity',
     'customer', 'evangelist', 'other', 'visitor'] -%}
 {%- set text = dbt.type_string() -%}
+{#- When a CRM record was last changed by anyone but revloop: before revloop's write, when that is its last. -#}
+{%- set observed = "case when baselines.written_until is not null and {0} <= baselines.written_until"
+    ~ " then baselines.modified_before else {0} end" -%}
+{#- The CRM field (config/sync.yml) each CRM source's attribute is read from, where revloop writes it. -#}
+{%- set written_fields = {
+    'salesforce_contact': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName',
+        'last_name': 'LastName', 'job_title': 'Title'},
+    'salesforce_lead': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName', 'last_name': 'LastName',
+        'job_title': 'Title', 'company_name': 'Company', 'lifecycle_stage': 'Status'},
+    'hubspot_contact': {'email': 'email', 'phone': 'phone', 'first_name': 'firstname', 'last_name': 'lastname',
+        'job_title': 'jobtitle', 'company_name': 'company'},
+} -%}
 
-with crm_records as (
+with written as (
+    select crm, record_id, field, lower(trim({{ json_scalar_text('value_json') }})) as written_value
+    from ({{ source_or_empty('activation', 'written_values', {
+        'crm': 'string', 'record_id': 'string', 'field': 'string', 'value_json': 'string',
+    }) }}) as written_values
+),
+
+baselines as (
+    select crm, record_id, modified_before, {{ dbt.dateadd('minute', 1, 'written_at') }} as written_until
+    from ({{ source_or_empty('activation', 'sync_record_baselines', {
+        'crm': 'string', 'record_id': 'string', 'modified_before': 'timestamp', 'written_at': 'timestamp',
+    }) }}) as record_baselines
+),
+
+crm_records as (
     select source_system, source_id, profile_id
     from {{ ref('int_identities_resolved') }}
     where source_system in ('salesforce', 'hubspot')
@@ -23,7 +53,7 @@ salesforce_contact as (
         records.profile_id,
         'salesforce_contact' as source,
         contacts.contact_id as source_record_id,
-        contacts.updated_at as observed_at,
+        {{ observed.format('contacts.updated_at') }} as observed_at,
         cast(contacts.email as {{ text }}) as email,
         cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
         cast(contacts.first_name as {{ text }}) as first_name,
@@ -42,6 +72,7 @@ salesforce_contact as (
         on records.source_system = 'salesforce' and records.source_id = contacts.contact_id
     left join {{ ref('stg_salesforce__accounts') }} as accounts
         on accounts.account_id = contacts.account_id
+    left join baselines on baselines.crm = 'salesforce' and baselines.record_id = contacts.contact_id
 ),
 
 salesforce_lead as (
@@ -49,7 +80,7 @@ salesforce_lead as (
         records.profile_id,
         'salesforce_lead' as source,
         leads.lead_id as source_record_id,
-        leads.updated_at as observed_at,
+        {{ observed.format('leads.updated_at') }} as observed_at,
         cast(leads.email as {{ text }}) as email,
         cast(leads.phone as {{ text }}) as phone,
         cast(leads.first_name as {{ text }}) as first_name,
@@ -65,6 +96,7 @@ salesforce_lead as (
     from {{ ref('stg_salesforce__leads') }} as leads
     inner join crm_records as records
         on records.source_system = 'salesforce' and records.source_id = leads.lead_id
+    left join baselines on baselines.crm = 'salesforce' and baselines.record_id = leads.lead_id
 ),
 
 hubspot_contact as (
@@ -72,7 +104,7 @@ hubspot_contact as (
         records.profile_id,
         'hubspot_contact' as source,
         contacts.contact_id as source_record_id,
-        contacts.updated_at as observed_at,
+        {{ observed.format('contacts.updated_at') }} as observed_at,
         cast(contacts.email as {{ text }}) as email,
         cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
         cast(contacts.first_name as {{ text }}) as first_name,
@@ -88,6 +120,7 @@ hubspot_contact as (
     from {{ ref('stg_hubspot__contacts') }} as contacts
     inner join crm_records as records
         on records.source_system = 'hubspot' and records.source_id = contacts.contact_id
+    left join baselines on baselines.crm = 'hubspot' and baselines.record_id = contacts.contact_id
 ),
 
 event_traits as (
@@ -139,11 +172,25 @@ stated as (
         {%- else -%}
         trim({{ attribute }})
         {%- endif %} as attribute_value,
-        source,
-        source_record_id,
-        observed_at
+        records.source,
+        records.source_record_id,
+        records.observed_at
     from records
+    {%- set fields = [] %}
+    {%- for source, names in written_fields.items() if names.get(attribute) %}
+    {%- do fields.append((source, names[attribute])) %}
+    {%- endfor %}
+    {%- if fields %}
+    left join written
+        on written.record_id = records.source_record_id
+        and written.crm = case when records.source = 'hubspot_contact' then 'hubspot' else 'salesforce' end
+        and written.field = case records.source
+            {%- for source, name in fields %} when '{{ source }}' then '{{ name }}'{% endfor %} end
+    {%- endif %}
     where nullif(trim({{ attribute }}), '') is not null
+        {%- if fields %}
+        and (written.written_value is null or written.written_value <> lower(trim({{ attribute }})))
+        {%- endif %}
         {%- if placeholders.get(attribute) %}
         and lower(trim({{ attribute }})) not in (
             {%- for value in placeholders[attribute] %}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}

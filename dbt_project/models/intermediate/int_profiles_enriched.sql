@@ -59,8 +59,10 @@ latest_crm_records as (
         profile_id,
         record_kind,
         record_id,
+        -- the oldest record of each kind, not the last updated: revloop's own writes update records, and the
+        -- record the sync keys and pairs must not move because of them
         row_number() over (
-            partition by profile_id, record_kind order by updated_at desc nulls last, record_id
+            partition by profile_id, record_kind order by created_at nulls last, record_id
         ) as recency
     from crm_records
 ),

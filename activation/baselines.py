@@ -1,0 +1,76 @@
+"""activation.sync_record_baselines: when each record revloop wrote was last changed by anyone else.
+
+A CRM moves a record's modification time on every write, revloop's too. Survivorship ranks a record's values
+by that time, so without this table revloop's own write (a score, a cross id) would make every value of the
+record look newest and move the profile on the next build.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from activation.plan import KEY_FIELDS, CrmRecord, Plan, SyncPair
+
+_SCHEMA = """
+create schema if not exists activation;
+create table if not exists activation.sync_record_baselines (
+    crm varchar, record_id varchar, modified_before timestamptz, written_at timestamptz,
+    primary key (crm, record_id)
+);
+"""
+
+# A record last modified at or before revloop's previous write to it (plus the margin, for the CRM's clock
+# running ahead of ours) has not been changed by anyone else since: its baseline stays.
+_UPSERT = """
+insert into activation.sync_record_baselines
+select crm, record_id, modified_before, written_at from baselines
+on conflict (crm, record_id) do update set
+    modified_before = case
+        when excluded.modified_before <= written_at + interval '1 minute' then modified_before
+        else excluded.modified_before
+    end,
+    written_at = excluded.written_at
+"""
+
+
+def written_records(plan: Plan, pairs: Sequence[SyncPair]) -> list[CrmRecord]:
+    """The existing records a plan writes: those it updates, and the partners a create links back."""
+    records = {
+        (record.crm, record.record_id): record
+        for pair in pairs
+        for record in (pair.salesforce, pair.hubspot)
+        if record is not None
+    }
+    partners = {"salesforce": "hubspot", "hubspot": "salesforce"}
+    touched = set()
+    for write in plan.writes:
+        if write.operation == "update" and write.record_id:
+            touched.add((write.crm, write.record_id))
+        partner_id = write.fields.get(KEY_FIELDS[write.crm][1]) if write.operation == "create" else None
+        if partner_id:
+            touched.add((partners[write.crm], str(partner_id)))
+    return [records[key] for key in touched if key in records]
+
+
+def record_baselines(connection: duckdb.DuckDBPyConnection, records: Sequence[CrmRecord]) -> None:
+    """Remember, right after revloop wrote them, the records' modification times as read before the write."""
+    connection.execute(_SCHEMA)
+    if not records:
+        return
+    now = datetime.now(UTC)
+    latest = {(r.crm, r.record_id): r.modified_at for r in records}
+    table = pa.table(
+        {
+            "crm": [crm for crm, _ in latest],
+            "record_id": [record_id for _, record_id in latest],
+            "modified_before": pa.array(list(latest.values()), pa.timestamp("us", tz="UTC")),
+            "written_at": pa.array([now] * len(latest), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    connection.register("baselines", table)
+    try:
+        connection.execute(_UPSERT)
+    finally:
+        connection.unregister("baselines")

@@ -1,0 +1,145 @@
+"""Quiet at rest: syncs separated only by re-ingesting what the previous sync wrote must settle.
+
+    python -m benchmarks.sync_at_rest --people 400
+
+Seeds the sandbox with a world (its event files too), builds the warehouse (both CRMs and the events
+ingested, dbt, identity resolution, segments, the sync models) and then, `--rounds` times: sync, ingest both
+CRMs again, rebuild. Nothing changes upstream after the first build, so every sync after the first must
+send no write call (counted from the emulators' request logs) and the profiles must not move between
+builds: per round it prints the write calls, the identity links that changed and the profile values that
+changed (marts.customer_profiles, lead_score included). Exit status 1 if a sync after the first wrote.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.crm import machine_line
+from benchmarks.sync import build_warehouse, run_sync_once
+
+PROFILE_COLUMNS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company_name",
+    "job_title",
+    "country",
+    "industry",
+    "lifecycle_stage",
+    "lead_score",
+)
+
+
+def snapshot(warehouse: Path) -> tuple[dict[str, tuple], set[tuple]]:
+    """customer_profiles values per profile id, and every identity link."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        profiles = connection.execute(
+            f"select profile_id, {', '.join(PROFILE_COLUMNS)} from marts.customer_profiles"
+        ).fetchall()
+        links = connection.execute(
+            "select profile_id, source_system, source_id from marts.identity_links"
+            " where source_system in ('salesforce', 'hubspot')"
+        ).fetchall()
+    return {row[0]: row[1:] for row in profiles}, set(links)
+
+
+def moved(before: tuple[dict, set], after: tuple[dict, set]) -> dict[str, int]:
+    """How many CRM identity links and profile values differ between two snapshots."""
+    (profiles_a, links_a), (profiles_b, links_b) = before, after
+    changes: Counter = Counter(
+        {"crm links gone": len(links_a - links_b), "crm links new": len(links_b - links_a)}
+    )
+    for profile_id in profiles_a.keys() & profiles_b.keys():
+        for name, a, b in zip(PROFILE_COLUMNS, profiles_a[profile_id], profiles_b[profile_id], strict=True):
+            if a != b:
+                changes[name] += 1
+    changes["profiles gone"] = len(profiles_a.keys() - profiles_b.keys())
+    changes["profiles new"] = len(profiles_b.keys() - profiles_a.keys())
+    return dict(changes)
+
+
+def ingest_events(world, folder: Path, warehouse: Path) -> None:
+    """The world's event files, loaded once (they do not change between rounds)."""
+    from ingestion.events import events_source
+    from ingestion.events import settings as events_settings
+    from ingestion.quarantine import Rejections
+    from ingestion.warehouse import make_pipeline
+
+    events_dir = folder / "events"
+    world.write_events(events_dir)
+    pipeline = make_pipeline(events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse)
+    pipeline.run(events_source(events_dir, Rejections()))
+
+
+@dataclass(frozen=True)
+class Round:
+    """One sync and the rebuild after it: write calls per CRM, records planned, what moved in the profiles."""
+
+    calls: dict[str, int]  # record-writing calls per CRM, and HubSpot association calls
+    planned: dict[str, int]
+    moved: dict[str, int]
+
+
+def run_rounds(people: int, seed: int, rounds: int, workdir: Path) -> list[Round]:
+    """Build the warehouse of a world, then `rounds` times: sync, ingest the CRMs again, rebuild."""
+    from sandbox.runner import Sandbox
+    from sandbox.world import generate_world
+
+    warehouse = workdir / "warehouse.duckdb"
+    world = generate_world(people=people, seed=seed)
+    ingest_events(world, workdir, warehouse)
+    results = []
+    with Sandbox.start(workdir / "sandbox", world) as sandbox:
+        build_warehouse(sandbox, warehouse, workdir)
+        state = snapshot(warehouse)
+        for _ in range(rounds):
+            run = run_sync_once(sandbox, warehouse)
+            build_warehouse(sandbox, warehouse, workdir)
+            after = snapshot(warehouse)
+            # association calls are writes too (the request-log count covers record writes only)
+            associations = sum(n for name, n in run.groups.items() if name.endswith(".associate"))
+            calls = {**run.calls, "hubspot associations": associations}
+            results.append(Round(calls, dict(sorted(run.planned.items())), moved(state, after)))
+            state = after
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3, help="syncs, each followed by ingestion and rebuild")
+    parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
+    args = parser.parse_args(argv)
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="revloop-sync-at-rest-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    try:
+        print(machine_line())
+        rounds = run_rounds(args.people, args.seed, args.rounds, workdir)
+        for n, result in enumerate(rounds, 1):
+            print(
+                f"sync {n}: write calls {result.calls}, records {result.planned}; "
+                f"then re-ingested and rebuilt, moved: {result.moved}"
+            )
+        later_writes = sum(sum(r.calls.values()) for r in rounds[1:])
+        if later_writes:
+            print(f"FAILED: syncs after the first sent {later_writes} write calls", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -134,7 +134,7 @@ crm_records as (
 ),
 
 written as (
-    {{ source_or_empty('activation_echoes', 'written_values', {
+    {{ source_or_empty('activation', 'written_values', {
         'crm': 'string', 'record_id': 'string', 'field': 'string', 'value_json': 'string',
     }) }}
 ),

@@ -215,6 +215,8 @@ class ParsedLines:
     rejected: list[RejectedLine]
     # The highest line number judged (valid, rejected or repeat), None when there were no lines.
     last_line: int | None = None
+    # Valid messages dropped as repeats of an id seen before.
+    repeats: int = 0
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -308,7 +310,8 @@ def split_checked(con: duckdb.DuckDBPyConnection, result: pa.Table) -> ParsedLin
         ]
         messages = result.filter(pc.invert(is_rejected)).select(event_columns)
     last_line = pc.max(result.column("source_line")).as_py()
-    return ParsedLines(drop_repeats(con, messages).cast(EVENT_SCHEMA), rejected, last_line)
+    new = drop_repeats(con, messages)
+    return ParsedLines(new.cast(EVENT_SCHEMA), rejected, last_line, messages.num_rows - new.num_rows)
 
 
 def drop_repeats(con: duckdb.DuckDBPyConnection, messages: pa.Table) -> pa.Table:

@@ -50,7 +50,7 @@ def salesforce_source(
 
     Records with a value that does not parse go to rejections (load them with load_rejections after the
     run). since bounds the first run (None: the whole history); later runs continue from the cursor less
-    lookback_seconds (dlt config: sources.salesforce.lookback_seconds), merged on Id.
+    lookback_seconds (default LOOKBACK_SECONDS, 5 minutes), merged on Id.
     Building the source touches no network: the org is reached when the resources run.
     """
     client = functools.cache(lambda: connect(connection))

@@ -20,26 +20,31 @@ from ingestion.events.settings import (
 )
 from ingestion.warehouse import connect_warehouse
 
-# Top-level keys of a message, parsed once per line; nested objects stay JSON text.
-MESSAGE_FIELDS = {
-    **dict.fromkeys(
-        [
-            "type",
-            "messageId",
-            "event",
-            "name",
-            "userId",
-            "anonymousId",
-            "groupId",
-            "previousId",
-            "timestamp",
-            "sentAt",
-            "receivedAt",
-        ],
-        "VARCHAR",
-    ),
-    **dict.fromkeys(["properties", "traits", "context"], "JSON"),
-}
+# Segment Spec fields with a type (Spec "Common fields" and the per-call pages): those sent as strings
+# (ids, names, ISO 8601 timestamps) and those sent as objects. JSON null counts as absent.
+STRING_FIELDS = (
+    "type", "messageId", "event", "name", "userId", "anonymousId", "groupId", "previousId",
+    "timestamp", "originalTimestamp", "sentAt", "receivedAt",
+)
+OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+# Typed fields inside those objects that revloop reads (Spec context fields and reserved traits):
+# (object field, path in it, expected JSON type).
+NESTED_FIELDS = (
+    ("context", "ip", "string"),
+    ("context", "userAgent", "string"),
+    ("context", "traits", "object"),
+    ("context", "traits.email", "string"),
+    ("context", "traits.phone", "string"),
+    ("context", "device", "object"),
+    ("context", "device.id", "string"),
+    ("traits", "email", "string"),
+    ("traits", "phone", "string"),
+)
+# Optional timestamps: refused when present and unparseable (timestamp itself is required).
+OPTIONAL_TIMESTAMPS = ("originalTimestamp", "sentAt", "receivedAt")
+
+# Top-level keys of a message, each parsed as JSON once per line so that its JSON type can be checked.
+MESSAGE_FIELDS = dict.fromkeys(STRING_FIELDS + OBJECT_FIELDS, "JSON")
 MESSAGE_STRUCTURE = json.dumps(MESSAGE_FIELDS)
 
 _KNOWN_TYPES_SQL = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
@@ -75,30 +80,71 @@ SELECT row_number() OVER () AS line_no, NULL::VARCHAR AS line, true AS is_object
 FROM read_json($path, format = 'newline_delimited', columns = $columns, maximum_object_size = $max_line_bytes)
 """
 
+_JSON_TYPES = {"string": "VARCHAR", "object": "OBJECT"}
+_ARTICLES = {"string": "a string", "object": "an object"}
+
+
+def _kind_sql(value: str) -> str:
+    """The JSON type of `value` in the words of a reason."""
+    return (
+        f"CASE json_type({value}) WHEN 'VARCHAR' THEN 'a string' WHEN 'OBJECT' THEN 'an object' "
+        "WHEN 'ARRAY' THEN 'an array' WHEN 'BOOLEAN' THEN 'a boolean' ELSE 'a number' END"
+    )
+
+
+def _type_checks_sql() -> str:
+    """WHEN clauses refusing a typed Spec field sent as another JSON type than the Spec gives it."""
+    checks = [(f"m_{name}", name, "string") for name in STRING_FIELDS]
+    checks += [(f"m_{name}", name, "object") for name in OBJECT_FIELDS]
+    checks += [
+        (f"json_extract(m_{top}, '$.{path}')", f"{top}.{path}", kind) for top, path, kind in NESTED_FIELDS
+    ]
+    return "\n        ".join(
+        f"WHEN json_type({value}) NOT IN ('{_JSON_TYPES[kind]}', 'NULL') "
+        f"THEN '{name} is ' || {_kind_sql(value)} || ', not {_ARTICLES[kind]}'"
+        for value, name, kind in checks
+    )
+
+
+def _timestamp_checks_sql() -> str:
+    """WHEN clauses refusing an optional Spec timestamp that is no ISO 8601 date-time."""
+    return "\n        ".join(
+        f"WHEN {_text_sql(name)} IS NOT NULL AND try_cast({_text_sql(name)} AS TIMESTAMPTZ) IS NULL "
+        f"THEN 'unparseable {name} ''' || {_text_sql(name)} || ''''"
+        for name in OPTIONAL_TIMESTAMPS
+    )
+
+
+def _text_sql(name: str) -> str:
+    """A string field's text: NULL when absent, JSON null or not a string (the type checks refuse that)."""
+    return f"CASE WHEN json_type(m_{name}) = 'VARCHAR' THEN m_{name} ->> '$' END"
+
+
 # Each rule is checked in order; the first that fails names the reason. Blank lines are skipped.
 _CHECKS_SQL = f"""
 WITH parsed AS (SOURCE), fields AS (
     SELECT
         line_no, line, is_object,
-        nullif(m_type, '') AS type,
-        nullif(m_messageId, '') AS message_id,
-        nullif(m_event, '') AS event,
-        m_name AS name,
-        nullif(m_userId, '') AS user_id,
-        nullif(m_anonymousId, '') AS anonymous_id,
-        nullif(m_groupId, '') AS group_id,
-        nullif(m_previousId, '') AS previous_id,
-        m_timestamp AS timestamp_text,
-        try_cast(m_timestamp AS TIMESTAMPTZ) AS timestamp,
-        try_cast(m_sentAt AS TIMESTAMPTZ) AS sent_at,
-        try_cast(m_receivedAt AS TIMESTAMPTZ) AS received_at,
+        nullif(TEXT(type), '') AS type,
+        nullif(TEXT(messageId), '') AS message_id,
+        nullif(TEXT(event), '') AS event,
+        TEXT(name) AS name,
+        nullif(TEXT(userId), '') AS user_id,
+        nullif(TEXT(anonymousId), '') AS anonymous_id,
+        nullif(TEXT(groupId), '') AS group_id,
+        nullif(TEXT(previousId), '') AS previous_id,
+        TEXT(timestamp) AS timestamp_text,
+        try_cast(TEXT(timestamp) AS TIMESTAMPTZ) AS timestamp,
+        try_cast(TEXT(sentAt) AS TIMESTAMPTZ) AS sent_at,
+        try_cast(TEXT(receivedAt) AS TIMESTAMPTZ) AS received_at,
         json_extract_string(m_traits, ['$.email', '$.phone']) AS own_traits,
         json_extract_string(
             m_context, ['$.traits.email', '$.traits.phone', '$.ip', '$.userAgent', '$.device.id']
         ) AS ctx,
         m_properties AS properties,
         m_traits AS traits,
-        m_context AS context
+        m_context AS context,
+        MESSAGE_COLUMNS
     FROM parsed
 ), checked AS (
     SELECT *, CASE
@@ -108,6 +154,7 @@ WITH parsed AS (SOURCE), fields AS (
                     WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean'
                     WHEN 'NULL' THEN 'null' ELSE 'number' END
             END
+        TYPE_CHECKS
         WHEN type IS NULL THEN 'missing type'
         WHEN type NOT IN ({_KNOWN_TYPES_SQL})
             THEN 'unknown type ''' || type || ''' (Segment Spec types: {_KNOWN_TYPES_TEXT})'
@@ -119,6 +166,7 @@ WITH parsed AS (SOURCE), fields AS (
         WHEN user_id IS NULL AND anonymous_id IS NULL THEN type || ' message without userId or anonymousId'
         WHEN type = 'track' AND event IS NULL THEN 'track message without event'
         WHEN type = 'group' AND group_id IS NULL THEN 'group message without groupId'
+        TIMESTAMP_CHECKS
     END AS reason
     FROM fields
 )
@@ -140,6 +188,13 @@ SELECT
     CASE WHEN reason IS NOT NULL THEN line END AS rejected_line
 FROM checked
 """
+for _name in STRING_FIELDS:
+    _CHECKS_SQL = _CHECKS_SQL.replace(f"TEXT({_name})", _text_sql(_name))
+_CHECKS_SQL = (
+    _CHECKS_SQL.replace("MESSAGE_COLUMNS", ", ".join(f"m_{key}" for key in MESSAGE_FIELDS), 1)
+    .replace("TYPE_CHECKS", _type_checks_sql(), 1)
+    .replace("TIMESTAMP_CHECKS", _timestamp_checks_sql(), 1)
+)
 LINES_MESSAGES_SQL = _CHECKS_SQL.replace("SOURCE", LINES_SOURCE, 1)
 FILE_MESSAGES_SQL = _CHECKS_SQL.replace("SOURCE", FILE_SOURCE, 1)
 
@@ -161,6 +216,8 @@ class ParsedLines:
     rejected: list[RejectedLine]
     # The highest line number judged (valid, rejected or repeat), None when there were no lines.
     last_line: int | None = None
+    # Valid messages dropped as repeats of an id seen before.
+    repeats: int = 0
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -254,7 +311,8 @@ def split_checked(con: duckdb.DuckDBPyConnection, result: pa.Table) -> ParsedLin
         ]
         messages = result.filter(pc.invert(is_rejected)).select(event_columns)
     last_line = pc.max(result.column("source_line")).as_py()
-    return ParsedLines(drop_repeats(con, messages).cast(EVENT_SCHEMA), rejected, last_line)
+    new = drop_repeats(con, messages)
+    return ParsedLines(new.cast(EVENT_SCHEMA), rejected, last_line, messages.num_rows - new.num_rows)
 
 
 def drop_repeats(con: duckdb.DuckDBPyConnection, messages: pa.Table) -> pa.Table:

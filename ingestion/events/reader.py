@@ -72,6 +72,7 @@ def decode_lines(chunk: LineChunk) -> tuple[pa.Array, list[RejectedLine]]:
 class FileReading:
     """What reading one file has found so far."""
 
+    # Valid messages read, repeats of loaded ones included (a file of those is still an event file).
     valid_count: int = 0
     lines_done: int = 0
     rejected: list[RejectedLine] = field(default_factory=list)
@@ -79,7 +80,7 @@ class FileReading:
     def take(self, parsed: ParsedLines) -> pa.Table:
         """Counts a parsed batch in and hands back its valid messages."""
         self.rejected += parsed.rejected
-        self.valid_count += parsed.messages.num_rows
+        self.valid_count += parsed.messages.num_rows + parsed.repeats
         self.lines_done = max(self.lines_done, parsed.last_line or 0)
         return parsed.messages
 

@@ -3,7 +3,7 @@
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -14,15 +14,19 @@ from ingestion.quarantine import Rejections
 from ingestion.salesforce.client import (
     SalesforceConnection,
     connect,
+    deleted_between,
     describe_fields,
     query_pages,
 )
 from ingestion.salesforce.query import build_soql, select_fields
-from ingestion.salesforce.records import column_hints, typed_records
+from ingestion.salesforce.records import column_hints, parse_datetime, typed_records
 from ingestion.salesforce.settings import (
     CURSOR_FIELD,
     DATASET_NAME,
     DEFAULT_OBJECTS,
+    DELETED_MAX_SPAN_DAYS,
+    DELETED_TABLE,
+    LOOKBACK_SECONDS,
     PIPELINE_NAME,
     PRIMARY_KEY,
     STANDARD_FIELDS,
@@ -40,11 +44,13 @@ def salesforce_source(
     objects: Iterable[str] = DEFAULT_OBJECTS,
     rejections: Rejections | None = None,
     since: datetime | None = None,
+    lookback_seconds: float = LOOKBACK_SECONDS,
 ) -> Iterator[DltResource]:
     """Lead, Contact, Account, Opportunity, User and Task, incrementally on SystemModstamp.
 
     Records with a value that does not parse go to rejections (load them with load_rejections after the
-    run). since bounds the first run (None: the whole history); later runs continue from the cursor.
+    run). since bounds the first run (None: the whole history); later runs continue from the cursor less
+    lookback_seconds (default LOOKBACK_SECONDS, 5 minutes), merged on Id.
     Building the source touches no network: the org is reached when the resources run.
     """
     client = functools.cache(lambda: connect(connection))
@@ -59,7 +65,24 @@ def salesforce_source(
             primary_key=PRIMARY_KEY,
             write_disposition="merge",
             file_format="parquet",
-        )(client, object_name, rejections, dlt.sources.incremental(CURSOR_FIELD, initial_value=since))
+        )(
+            client,
+            object_name,
+            rejections,
+            dlt.sources.incremental(CURSOR_FIELD, initial_value=since, lag=lookback_seconds),
+        )
+    deletable = [name for name in objects if "IsDeleted" in STANDARD_FIELDS[name]]
+    yield dlt.resource(
+        _deleted_records,
+        name=DELETED_TABLE,
+        primary_key="id",
+        write_disposition="merge",
+        columns={
+            "id": {"data_type": "text", "nullable": False},
+            "object_name": {"data_type": "text", "nullable": False},
+            "deleted_date": {"data_type": "timestamp", "nullable": False},
+        },
+    )(client, deletable, lookback_seconds)
 
 
 def _object_records(
@@ -81,3 +104,40 @@ def _object_records(
         rows = list(typed_records(object_name, page, selection.types, rejections))
         if rows:
             yield rows
+
+
+def _deleted_records(
+    client: Callable[[], Salesforce], objects: list[str], lookback_seconds: float
+) -> Iterator[list[dict[str, Any]]]:
+    """Records Get Deleted lists since the last run (less the look-back), hard deletes included.
+
+    queryAll sees the recycle bin, not records purged from it: only Get Deleted does. A first run only
+    notes where it stands (what was purged before never reached raw). Each object's coverage
+    (latestDateCovered) is resource state, committed with the rows of the same load.
+    """
+    covered = dlt.current.resource_state().setdefault("covered_until", {})
+    now = datetime.now(UTC)
+    for object_name in objects:
+        if object_name not in covered:
+            covered[object_name] = now.isoformat()
+            continue
+        start = datetime.fromisoformat(covered[object_name]) - timedelta(seconds=lookback_seconds)
+        oldest = now - timedelta(days=DELETED_MAX_SPAN_DAYS)
+        if start < oldest:
+            log.warning(
+                "Salesforce %s: last Get Deleted coverage %s is beyond its 30-day window; records purged "
+                "before %s cannot be seen", object_name, start.isoformat(), oldest.isoformat(),
+            )
+            start = oldest
+        result = deleted_between(client(), object_name, start, max(now, start))
+        rows = [
+            {
+                "id": item["id"],
+                "object_name": object_name,
+                "deleted_date": parse_datetime(item["deletedDate"]),
+            }
+            for item in result.get("deletedRecords") or []
+        ]
+        if rows:
+            yield rows
+        covered[object_name] = parse_datetime(result["latestDateCovered"]).isoformat()

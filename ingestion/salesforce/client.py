@@ -5,6 +5,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -181,3 +182,10 @@ def query_pages(sf: Salesforce, object_name: str, soql: str, include_deleted: bo
         while not result["done"]:
             result = sf.query_more(result["nextRecordsUrl"], identifier_is_url=True)
             yield result["records"]
+
+
+def deleted_between(sf: Salesforce, object_name: str, start: datetime, end: datetime) -> dict:
+    """Get Deleted of one sObject: {deletedRecords: [{id, deletedDate}], earliestDateAvailable,
+    latestDateCovered}, records deleted (recycle bin or purged) within [start, end] (seconds ignored)."""
+    with salesforce_errors(f"Get Deleted of {object_name}"):
+        return getattr(sf, object_name).deleted(start, end)

@@ -15,7 +15,8 @@ class UnloadableValue(ValueError):
     """A field value that does not parse as the type describe gives for the field."""
 
 
-def _datetime(value: Any) -> datetime:
+def parse_datetime(value: Any) -> datetime:
+    """A Salesforce datetime (2024-05-01T09:30:00.000+0000 or another ISO 8601 form with an offset), UTC."""
     # Salesforce writes 2024-05-01T09:30:00.000+0000; fromisoformat reads that and the other ISO spellings.
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
@@ -56,7 +57,7 @@ def _text(value: Any) -> str:
 
 # describe type -> (parser of the JSON value, dlt data type)
 _TYPES: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "datetime": (_datetime, "timestamp"),
+    "datetime": (parse_datetime, "timestamp"),
     "date": (_date, "date"),
     "double": (_float, "double"),
     "currency": (_float, "double"),

@@ -9,8 +9,16 @@ DEFAULT_OBJECTS: tuple[str, ...] = ("Lead", "Contact", "Account", "Opportunity",
 # Every object's SystemModstamp moves on any change, system ones included, and is indexed: the safe cursor.
 CURSOR_FIELD = "SystemModstamp"
 PRIMARY_KEY = "Id"
+# Each delta read starts this long before the last cursor: a record committed late with an older
+# SystemModstamp (a long transaction, a workflow update) is still read; the merge on Id drops the overlap.
+LOOKBACK_SECONDS = 300.0
 
 DEFAULT_API_VERSION = "54.0"
+
+# raw_salesforce table of the records Get Deleted lists (recycle bin and hard deletes), merged on id.
+DELETED_TABLE = "deleted_records"
+# Get Deleted refuses a start more than 30 days back; a day's margin against clock skew.
+DELETED_MAX_SPAN_DAYS = 29
 
 _SYSTEM = [
     "Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", CURSOR_FIELD,

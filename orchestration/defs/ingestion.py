@@ -99,7 +99,7 @@ def salesforce_raw(
             "(or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN). Skipping the Salesforce tables."
         )
         return
-    rejections = Rejections()
+    rejections = Rejections.spooled(sf_settings.PIPELINE_NAME, warehouse.warehouse_file)
     source = salesforce_source(connection, rejections=rejections)
     yield from _load(
         context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections
@@ -125,7 +125,7 @@ def hubspot_raw(
             "HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN. Skipping the HubSpot tables."
         )
         return
-    rejections = Rejections()
+    rejections = Rejections.spooled(hs_settings.PIPELINE_NAME, warehouse.warehouse_file)
     reconcile = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
     source = hubspot_source(connection, rejections=rejections, full_reconciliation=reconcile)
     yield from _load(
@@ -141,7 +141,7 @@ def hubspot_raw(
     pool=WAREHOUSE_POOL,
 )
 def events_raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
-    rejections = Rejections()
+    rejections = Rejections.spooled(events_settings.PIPELINE_NAME, warehouse.warehouse_file)
     source = events_source(warehouse.events_folder, rejections)
     yield from _load(
         context, dlt, source, events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse, rejections

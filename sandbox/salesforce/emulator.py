@@ -9,6 +9,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.salesforce import describe, login
+from sandbox.salesforce.deleted import deleted_records
 from sandbox.salesforce.errors import SalesforceError, not_found
 from sandbox.salesforce.ids import normalize_id
 from sandbox.salesforce.query import Cursors, compile_query, render, run
@@ -76,6 +77,7 @@ class SalesforceEmulator(Emulator):
             Rule(_data("/sobjects/"), endpoint="describe_global", methods=["GET"]),
             Rule(_data("/sobjects/<object_name>/"), endpoint="sobject_root", methods=["GET", "POST"]),
             Rule(_data("/sobjects/<object_name>/describe/"), endpoint="describe_sobject", methods=["GET"]),
+            Rule(_data("/sobjects/<object_name>/deleted/"), endpoint="get_deleted", methods=["GET"]),
             Rule(
                 _data("/sobjects/<object_name>/<record_id>"),
                 endpoint="sobject_row",
@@ -125,6 +127,8 @@ class SalesforceEmulator(Emulator):
         self.requests_used = 0
         self.org = SandboxOrg(lambda: self.clock(), with_revloop_fields=with_revloop_fields)
         self.cursors = Cursors()
+        # Records purged from the recycle bin (hard deletes), by object: id -> when. Get Deleted lists them.
+        self.purged: dict[str, dict[str, datetime]] = {}
         self.credentials = login.Credentials(
             username, password, security_token, access_token, INTEGRATION_USER_ID
         )
@@ -143,6 +147,15 @@ class SalesforceEmulator(Emulator):
                 {name: row.get(name) for name in table.fields}
                 for row in self.org.rows(table, include_deleted)
             ]
+
+    def purge(self, object_name: str, record_ids: list[str]) -> None:
+        """Hard-delete records (a hard delete, or emptying the recycle bin): gone from every query; only
+        Get Deleted still lists them."""
+        with self.lock:
+            table = self.org.existing_table(object_name)
+            for record_id in record_ids:
+                table.records.pop(record_id)
+                self.purged.setdefault(table.name, {})[record_id] = self.org.now()
 
     @property
     def daily_request_max(self) -> int:
@@ -234,6 +247,11 @@ class SalesforceEmulator(Emulator):
     @_api_call
     def describe_sobject(self, request: Request, version: str, object_name: str) -> Response:
         return json_response(describe.describe_sobject(self.org.existing_table(object_name), version))
+
+    @_api_call
+    def get_deleted(self, request: Request, version: str, object_name: str) -> Response:
+        table = self.org.existing_table(object_name)
+        return json_response(deleted_records(self.org, table, request.args, self.purged.get(table.name, {})))
 
     # Query ----------------------------------------------------------------------------------------
     @_api_call

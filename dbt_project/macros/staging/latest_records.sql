@@ -16,14 +16,29 @@
 {%- endmacro %}
 
 {#- A Salesforce object's current records: the system fields every object has, plus `columns`.
-    Users are never deleted (only deactivated), so they have no IsDeleted. -#}
+    Users are never deleted (only deactivated), so they have no IsDeleted. Records Get Deleted listed
+    (raw_salesforce.deleted_records: hard deletes no query returns any more) are dropped unless changed
+    after that deletion. -#}
 {% macro salesforce_records(table_name, columns, deletable=true) -%}
     {%- set system = {'id': 'string', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
                       'last_modified_date': 'timestamp'} -%}
     {%- if deletable %}{% do system.update({'is_deleted': 'boolean'}) %}{% endif -%}
     {%- do system.update(columns) -%}
+    {%- if deletable %}
+    select * from (
+    {%- endif %}
     {{ latest_records('raw_salesforce', table_name, system, 'system_modstamp',
                       'is_deleted' if deletable else none) }}
+    {%- if deletable %}
+    ) as current_records
+    where not exists (
+        select 1
+        from ({{ source_or_empty('raw_salesforce', 'deleted_records',
+                                 {'id': 'string', 'deleted_date': 'timestamp'}) }}) as deleted
+        where deleted.id = current_records.id
+            and deleted.deleted_date >= coalesce(current_records.system_modstamp, deleted.deleted_date)
+    )
+    {%- endif %}
 {%- endmacro %}
 
 {#- A HubSpot object's current records: id and timestamps plus `columns`; archived ones are dropped

@@ -7,9 +7,17 @@ import pytest
 from sandbox.tls import TlsFiles, create_tls_files
 
 pytest_plugins = [
-    "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse",
+    "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse", "tests.fixtures.built",
     "tests.fixtures.postgres", "tests.fixtures.smtp",
 ]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without workers) drops the run's shared PostgreSQL templates."""
+    if not hasattr(session.config, "workerinput"):
+        from tests.fixtures.postgres import drop_run_databases  # a plugin: imported once pytest rewrites it
+
+        drop_run_databases()
 
 
 @pytest.fixture(scope="session")

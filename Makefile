@@ -51,9 +51,10 @@ dev: manifest dagster-home
 	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) -- \
 		$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
 
-# Two workers, each test file on one of them (module fixtures are built once); PYTEST_WORKERS=0 runs serially.
+# Two workers, each test file on one of them (module fixtures are built once), in the order of collection
+# (tests/conftest.py starts the longest files first); PYTEST_WORKERS=0 runs serially.
 test: manifest
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Speed and memory targets live here, not in the tests; figures are recorded in docs/benchmarks.md.
 bench: manifest

@@ -7,9 +7,31 @@ import pytest
 from sandbox.tls import TlsFiles, create_tls_files
 
 pytest_plugins = [
-    "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse",
+    "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse", "tests.fixtures.built",
     "tests.fixtures.postgres", "tests.fixtures.smtp",
 ]
+
+# The longest test files, started first (`make test` turns off xdist's own order, most tests first, which
+# left the single-test system files for the end): each system test beside a builder of the shared
+# warehouses (test_dbt_staging builds raw_warehouse and built_warehouse, test_dbt_postgres the templates).
+SLOWEST_FIRST = (
+    "test_demo_path.py", "test_dbt_staging.py", "test_ml_models.py", "test_dbt_postgres.py",
+    "test_near_real_time.py", "test_dagster_ui_browser.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the files of SLOWEST_FIRST to the front, in that order; the rest keep theirs (a stable sort)."""
+    rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without workers) drops the run's shared PostgreSQL templates."""
+    if not hasattr(session.config, "workerinput"):
+        from tests.fixtures.postgres import drop_run_databases  # a plugin: imported once pytest rewrites it
+
+        drop_run_databases()
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,13 @@
 --target postgres` before identity resolution, the identity step through a dlt postgres destination, and
 `dbt build` of everything after it, every dbt test included."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from identity import resolve_identities
-from tests.fixtures.dbt import assert_dbt_ok, compile_inline, run_dbt
-from tests.fixtures.postgres import PostgresDatabase
+from tests.fixtures.dbt import compile_inline
+from tests.fixtures.postgres import BuiltPostgres, PostgresDatabase, database_copy
 from tests.integration.test_dbt_staging import (
     INTERFACE,
     LIVE_RECORDS,
@@ -18,25 +18,18 @@ from tests.integration.test_dbt_staging import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-# The two dbt phases around identity resolution (as the Dagster assets run them).
-BEFORE_IDENTITY = ("--exclude", "source:identity+", "source:ml+")
-AFTER_IDENTITY = ("--select", "source:identity+", "source:ml+")
-
-
 @pytest.fixture(scope="module")
 def dbt_folder(tmp_path_factory) -> Path:
-    """dbt's target and log folders for this module: later runs reuse the first one's parse."""
+    """dbt's target and log folders for this module."""
     return tmp_path_factory.mktemp("dbt_postgres")
 
 
 @pytest.fixture(scope="module")
-def built_postgres(raw_postgres: PostgresDatabase, dbt_folder: Path) -> PostgresDatabase:
-    """raw_postgres with every model built by dbt (models and their dbt tests)."""
-    env = raw_postgres.dbt_env()
-    assert_dbt_ok(run_dbt(["build", *BEFORE_IDENTITY], dbt_folder, env))
-    resolve_identities(warehouse=dbt_folder / "state.duckdb", destination=raw_postgres.destination())
-    assert_dbt_ok(run_dbt(["build", *AFTER_IDENTITY], dbt_folder, env))
-    return raw_postgres
+def built_postgres(built_postgres_template: BuiltPostgres, dbt_folder: Path) -> Iterator[PostgresDatabase]:
+    """A copy of the run's PostgreSQL database with every model built by dbt, every dbt test having passed."""
+    built_postgres_template.dbt.assert_tests_passed([], dbt_folder / "ls")
+    with database_copy(built_postgres_template.template, "revloop_test_dbt") as database:
+        yield database
 
 
 def test_the_marts_are_filled_on_postgres(built_postgres):

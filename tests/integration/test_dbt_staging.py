@@ -1,7 +1,6 @@
 """The staging layer on DuckDB: builds with its dbt tests, keeps every live record once, cleans text,
 reads both trait spellings, and still builds when only some raw tables exist."""
 
-import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.fixtures.built import BuiltWarehouse
 from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, compile_inline, run_dbt
 from tests.fixtures.warehouse import RawWarehouse
 
@@ -97,18 +97,18 @@ ID_COLUMNS = {name: columns[0] for name, columns in INTERFACE.items() if "associ
 
 
 @pytest.fixture(scope="module")
-def staged_folder(raw_warehouse: RawWarehouse, tmp_path_factory) -> Path:
-    """A folder holding a copy of the raw warehouse with the staging selection built (dbt tests included)."""
+def staged_folder(built_warehouse: BuiltWarehouse, tmp_path_factory) -> Path:
+    """A dbt work folder of this module's (the shared build's target copied), the staging selection's dbt
+    tests having passed in the shared build."""
     folder = tmp_path_factory.mktemp("staged")
-    shutil.copyfile(raw_warehouse.path, folder / "warehouse.duckdb")
-    assert_dbt_ok(run_dbt(["build", *STAGING_SELECTION], folder, _duckdb_env(folder)))
+    built_warehouse.dbt.assert_tests_passed(STAGING_SELECTION, folder)
     return folder
 
 
 @pytest.fixture(scope="module")
-def staged(staged_folder: Path) -> Path:
-    """The warehouse file of staged_folder."""
-    return staged_folder / "warehouse.duckdb"
+def staged(built_warehouse: BuiltWarehouse) -> Path:
+    """The shared built warehouse (read-only): the staging selection and everything after it."""
+    return built_warehouse.path
 
 
 def _duckdb_env(folder: Path) -> dict[str, str]:

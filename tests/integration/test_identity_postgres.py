@@ -1,13 +1,14 @@
 """Identity resolution on PostgreSQL: dbt (pre-identity) -> resolve_identities through a dlt postgres
 destination -> dbt build of the identity models with their tests; same quality bar as on DuckDB."""
 
+import shutil
 from collections import Counter
 
 import pytest
 
 from identity import resolve_identities
-from tests.fixtures.dbt import assert_dbt_ok, run_dbt
-from tests.fixtures.postgres import PostgresDatabase
+from ingestion.warehouse import state_dir
+from tests.fixtures.postgres import BuiltPostgres, PostgresDatabase, database_copy
 from tests.integration.test_identity_resolution import (
     MINIMUM,
     POST_IDENTITY,
@@ -27,14 +28,17 @@ def rows(database: PostgresDatabase, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def resolved_postgres(raw_postgres: PostgresDatabase, tmp_path_factory):
+def resolved_postgres(built_postgres_template: BuiltPostgres, tmp_path_factory):
+    """A copy of the run's built PostgreSQL database, of its identity run's local state, and that run's
+    summary; the identity models' dbt tests having passed."""
     work = tmp_path_factory.mktemp("identity_postgres")
-    env = raw_postgres.dbt_env()
-    assert_dbt_ok(run_dbt(["build", *PRE_IDENTITY], work, env))
+    built = built_postgres_template
+    built.dbt.assert_tests_passed(PRE_IDENTITY, work / "pre")
+    built.dbt.assert_tests_passed(POST_IDENTITY, work / "post")
     state = work / "state.duckdb"  # where the identity pipeline keeps its local dlt state
-    first = resolve_identities(warehouse=state, destination=raw_postgres.destination())
-    assert_dbt_ok(run_dbt(["build", *POST_IDENTITY], work, env))
-    return raw_postgres, state, first
+    shutil.copytree(state_dir(built.identity_state), state_dir(state))
+    with database_copy(built.template, "revloop_test_identity") as database:
+        yield database, state, built.dbt.identity
 
 
 def test_identity_models_build_and_resolve_on_postgres(resolved_postgres, raw_warehouse):

@@ -5,7 +5,6 @@ including anonymous cookies no evidence ties to them); recall against the links 
 (truth `identity_merges` plus `probabilistic_links`), restricted to records present in the data.
 """
 
-import shutil
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,9 @@ import pytest
 from identity import resolve, resolve_identities
 from identity.resolve import PROFILE_MAP_SCHEMA
 from revloop.config.identity import load_identity_config
-from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
-from tests.fixtures.warehouse import RawWarehouse
+from tests.fixtures.built import BuiltWarehouse
+from tests.fixtures.dbt import STAGING_SELECTION
+from tests.fixtures.shared import copy_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -41,17 +41,15 @@ def pairs(sizes) -> int:
 
 
 @pytest.fixture(scope="module")
-def resolved(raw_warehouse: RawWarehouse, tmp_path_factory) -> Path:
-    """A copy of the raw warehouse after dbt (pre-identity), one identity run and dbt (post-identity)."""
+def resolved(built_warehouse: BuiltWarehouse, tmp_path_factory) -> Path:
+    """This module's copy of the shared warehouse built by dbt (pre-identity), one identity run and dbt
+    (post-identity), the identity models' dbt tests having passed."""
     folder = tmp_path_factory.mktemp("identity")
-    warehouse = folder / "warehouse.duckdb"
-    shutil.copy(raw_warehouse.path, warehouse)
-    env = {"WAREHOUSE_PATH": str(warehouse)}
-    assert_dbt_ok(run_dbt(["build", *PRE_IDENTITY], folder, env))
-    summary = resolve_identities(warehouse)
+    summary = built_warehouse.dbt.identity
     assert summary.profiles > 0 and summary.created == summary.profiles
-    assert_dbt_ok(run_dbt(["build", *POST_IDENTITY], folder, env))
-    return warehouse
+    built_warehouse.dbt.assert_tests_passed(PRE_IDENTITY, folder / "pre")
+    built_warehouse.dbt.assert_tests_passed(POST_IDENTITY, folder / "post")
+    return copy_warehouse(built_warehouse.path, folder / "warehouse.duckdb")
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:

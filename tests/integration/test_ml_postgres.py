@@ -1,27 +1,25 @@
 """The ML feature models on PostgreSQL: raw world -> dbt -> identity -> dbt --target postgres, with their dbt
 tests."""
 
+from collections.abc import Iterator
+
 import pytest
 
-from identity import resolve_identities
-from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
-from tests.fixtures.postgres import PostgresDatabase
+from tests.fixtures.dbt import assert_dbt_ok, run_dbt
+from tests.fixtures.postgres import BuiltPostgres, PostgresDatabase, database_copy
 from tests.integration.test_ml_models import ML_NODES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def ml_postgres(raw_postgres: PostgresDatabase, tmp_path_factory) -> PostgresDatabase:
-    """raw_postgres with identity and marts.ml_features built, the ML models' dbt tests run."""
-    work = tmp_path_factory.mktemp("ml_postgres")
-    env = raw_postgres.dbt_env()
-    assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION, "+int_identity_records"], work, env))
-    resolve_identities(destination=raw_postgres.destination())
-    # other rooms' models are only run here; their tests are theirs
-    assert_dbt_ok(run_dbt(["run", "--select", "+ml_features"], work, env))
-    assert_dbt_ok(run_dbt(["build", "--indirect-selection", "cautious", "--select", *ML_NODES], work, env))
-    return raw_postgres
+def ml_postgres(built_postgres_template: BuiltPostgres, tmp_path_factory) -> Iterator[PostgresDatabase]:
+    """A copy of the run's built PostgreSQL database (marts.ml_features included), the ML models' dbt tests
+    having passed."""
+    selection = ["--indirect-selection", "cautious", "--select", *ML_NODES]
+    built_postgres_template.dbt.assert_tests_passed(selection, tmp_path_factory.mktemp("ml_postgres"))
+    with database_copy(built_postgres_template.template, "revloop_test_ml") as database:
+        yield database
 
 
 def _rows(database: PostgresDatabase, sql: str) -> list[tuple]:

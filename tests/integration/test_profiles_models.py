@@ -5,7 +5,6 @@ identity resolution -> dbt, with the shipped config; then the profile models aga
 survivorship config in a temp REVLOOP_CONFIG_DIR.
 """
 
-import json
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -15,9 +14,9 @@ import duckdb
 import pytest
 import yaml
 
-from identity import resolve_identities
 from revloop.config import DEFAULT_CONFIG_DIR
 from revloop.config.survivorship import SurvivorshipConfig
+from tests.fixtures.built import STATED_MESSAGE_ID, BuiltWarehouse
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 from tests.fixtures.warehouse import RawWarehouse
 
@@ -30,7 +29,6 @@ PROFILE_NODES = [
     "touchpoints",
 ]
 CHANNELS = ("website", "email", "social", "ads", "offline")
-STATED_MESSAGE_ID = "profiles-test-stated-demographics"
 
 
 @dataclass(frozen=True)
@@ -47,45 +45,13 @@ def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]
         return con.execute(sql, params or []).fetchall()
 
 
-def _state_demographics(warehouse: Path, person: dict) -> None:
-    """Append an identify call whose traits state age and gender, with a locale, for a known web user."""
-    traits = {"email": person["email"], "age": 41, "gender": "Female"}
-    context = {"locale": "de-DE", "ip": "203.0.113.9"}
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            """
-            insert into raw_events.website
-                (message_id, type, user_id, timestamp, channel, email, traits, context,
-                 source_file, source_line)
-            select ?, 'identify', ?, max(timestamp), 'website', ?, ?, ?, 'website/profiles-test.jsonl', 1
-            from raw_events.website
-            """,
-            [STATED_MESSAGE_ID, person["user_ids"][0], person["email"], json.dumps(traits),
-             json.dumps(context)],
-        )
-
-
 @pytest.fixture(scope="module")
-def built(raw_warehouse: RawWarehouse, tmp_path_factory) -> Built:
-    """A copy of the raw warehouse with the whole graph up to the profile marts built, profile tests run."""
-    work = tmp_path_factory.mktemp("profiles")
-    warehouse = work / "warehouse.duckdb"
-    shutil.copy(raw_warehouse.path, warehouse)
-    person = next(
-        p for p in raw_warehouse.world.truth["people"]
-        if p["email"] and p["user_ids"] and p["salesforce"]["contacts"]
-    )
-    _state_demographics(warehouse, person)
-    env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"}
-    assert_dbt_ok(run_dbt(["run", "--select", "+int_identity_records"], work, env))
-    resolve_identities(warehouse)
-    # other rooms' models are only run here; their tests are theirs
-    upstream = ["+customer_profiles", "+touchpoints", "+engagement_history", "+identity_links"]
-    assert_dbt_ok(run_dbt(["run", "--select", *upstream], work, env))
+def built(built_warehouse: BuiltWarehouse, tmp_path_factory) -> Built:
+    """The shared warehouse with the whole graph built (read-only), the profile models' dbt tests passed."""
     # cautious: only the tests of these nodes, not other rooms' tests that merely reference them
-    build = ["build", "--indirect-selection", "cautious", "--select", *PROFILE_NODES]
-    assert_dbt_ok(run_dbt(build, work, env))
-    return Built(warehouse, person, raw_warehouse)
+    selection = ["--indirect-selection", "cautious", "--select", *PROFILE_NODES]
+    built_warehouse.dbt.assert_tests_passed(selection, tmp_path_factory.mktemp("profiles"))
+    return Built(built_warehouse.path, built_warehouse.stated_person, built_warehouse.raw)
 
 
 def _profile_of_people(warehouse: Path, truth: dict) -> dict[str, str]:

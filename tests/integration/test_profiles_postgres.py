@@ -1,35 +1,28 @@
 """The profile models on PostgreSQL: raw world -> dbt -> identity resolution -> dbt --target postgres, with
 the profile models' dbt tests, then the same survivorship and counts the DuckDB tests check."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from identity import resolve_identities
 from revloop.config import DEFAULT_CONFIG_DIR
 from revloop.config.survivorship import SurvivorshipConfig
-from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
-from tests.fixtures.postgres import PostgresDatabase
+from tests.fixtures.postgres import BuiltPostgres, PostgresDatabase, database_copy
 from tests.integration.test_profiles_models import PROFILE_NODES, _expected_winners
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-UPSTREAM_NODES = ["+customer_profiles", "+touchpoints", "+engagement_history", "+identity_links"]
-
 
 @pytest.fixture(scope="module")
-def profiles_postgres(raw_postgres: PostgresDatabase, tmp_path_factory) -> PostgresDatabase:
-    """raw_postgres with staging, identity and the profile models built (and the profile models tested)."""
+def profiles_postgres(built_postgres_template: BuiltPostgres, tmp_path_factory) -> Iterator[PostgresDatabase]:
+    """A copy of the run's built PostgreSQL database, the profile models' dbt tests having passed."""
     work = tmp_path_factory.mktemp("profiles_postgres")
-    env = raw_postgres.dbt_env()
-    assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION, "+int_identity_records"], work, env))
-    resolve_identities(destination=raw_postgres.destination())
-    # other rooms' models are only run here; their tests are theirs
-    assert_dbt_ok(run_dbt(["run", "--select", *UPSTREAM_NODES], work, env))
-    build = ["build", "--indirect-selection", "cautious", "--select", *PROFILE_NODES]
-    assert_dbt_ok(run_dbt(build, work, env))
-    return raw_postgres
+    selection = ["--indirect-selection", "cautious", "--select", *PROFILE_NODES]
+    built_postgres_template.dbt.assert_tests_passed(selection, work)
+    with database_copy(built_postgres_template.template, "revloop_test_profiles") as database:
+        yield database
 
 
 def _rows(database: PostgresDatabase, sql: str) -> list[tuple]:

@@ -1,6 +1,5 @@
 """Lead scores on the real pipeline (raw tables, dbt, identity resolution, dbt) with the shipped config."""
 
-import shutil
 import statistics
 from collections import Counter
 from datetime import timedelta
@@ -9,9 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from identity import resolve_identities
-from tests.fixtures.dbt import assert_dbt_ok, run_dbt
-from tests.fixtures.warehouse import RawWarehouse
+from tests.fixtures.built import BuiltWarehouse
 
 SCORING_NODES = ["int_lead_score_factors", "int_lead_scores", "lead_score_factors"]
 QUIET_DAYS = 30
@@ -20,18 +17,10 @@ SCORES_SQL = "select profile_id, lead_score, is_sales_ready from intermediate.in
 
 
 @pytest.fixture(scope="module")
-def scored_warehouse(raw_warehouse: RawWarehouse, tmp_path_factory) -> Path:
-    """A copy of the raw warehouse with every model up to the scores and profiles built, scoring tested."""
-    work = tmp_path_factory.mktemp("scoring_pipeline")
-    warehouse = work / "warehouse.duckdb"
-    shutil.copy(raw_warehouse.path, warehouse)
-    env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"}
-    # other rooms' models are only run here; their tests are theirs (tests/integration/test_dbt_*.py)
-    assert_dbt_ok(run_dbt(["run", "--select", "+int_identity_records"], work, env))
-    resolve_identities(warehouse)
-    assert_dbt_ok(run_dbt(["run", "--select", "+customer_profiles", "+lead_score_factors"], work, env))
-    assert_dbt_ok(run_dbt(["build", "--select", *SCORING_NODES], work, env))
-    return warehouse
+def scored_warehouse(built_warehouse: BuiltWarehouse, tmp_path_factory) -> Path:
+    """The shared warehouse with every model built (read-only), scoring's dbt tests having passed."""
+    built_warehouse.dbt.assert_tests_passed(["--select", *SCORING_NODES], tmp_path_factory.mktemp("scoring"))
+    return built_warehouse.path
 
 
 def _query(warehouse: Path, sql: str) -> list[tuple]:

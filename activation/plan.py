@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -190,8 +190,13 @@ class _Planner:
         written: WrittenState,
         tie_winner: Crm,
         holders: dict[tuple[str, str, Any], str],
+        crms: Collection[Crm] = ("salesforce", "hubspot"),
     ):
         self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
+        self.crms = tuple(crms)
+        # One CRM configured: write-back only (warehouse values into its existing records; nothing is created
+        # or copied from the other CRM, whose raw tables may still hold an old load).
+        self.write_back_only = len(self.crms) == 1
         # Keys revloop already gave a record in each CRM: such a record exists (or a user deleted it, which
         # revloop respects), so it is never created again, even before the next ingestion shows it.
         self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
@@ -242,7 +247,7 @@ class _Planner:
         existing = pair.salesforce if target == "salesforce" else pair.hubspot
         desired: list[tuple[FieldMapping, Any]] = []
         for spec in self.mapping.fields:
-            if target not in spec.targets():
+            if target not in spec.targets() or (self.write_back_only and spec.source is None):
                 continue
             if spec.source is not None:
                 try:
@@ -294,12 +299,12 @@ class _Planner:
         return self.mapping.salesforce_create_object if crm == "salesforce" else self.mapping.hubspot
 
     def plan_pair(self, pair: SyncPair) -> None:
-        for target in ("salesforce", "hubspot"):
+        for target in self.crms:
             self._plan_target(pair, target)
 
     def _plan_target(self, pair: SyncPair, target: Crm) -> None:
         existing = pair.salesforce if target == "salesforce" else pair.hubspot
-        partner = pair.hubspot if target == "salesforce" else pair.salesforce
+        partner = None if self.write_back_only else (pair.hubspot if target == "salesforce" else pair.salesforce)
         creatable = pair.may_create and getattr(self.mapping.create_missing, target)
         if existing is None and (partner is None or not creatable or (target, pair.key) in self.keyed):
             return
@@ -333,6 +338,8 @@ class _Planner:
             written[name] = value
         revloop_key, partner_key = KEY_FIELDS[target]
         links = {revloop_key: pair.key, **({partner_key: partner.record_id} if partner else {})}
+        if self.write_back_only and not changes:
+            links = {}  # write-back only: a record gets its revloop key with a value revloop writes, not alone
         for name, value in links.items():
             if existing is None or (
                 existing.values.get(name) != value and not self._already_sent(existing, name, value)
@@ -394,10 +401,12 @@ def plan_object(
     pairs: Iterable[SyncPair],
     written: WrittenState,
     tie_winner: Crm = "salesforce",
+    crms: Collection[Crm] = ("salesforce", "hubspot"),
 ) -> Plan:
-    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected."""
+    """The writes that bring the configured CRMs to the desired state of one mapped object, and what was
+    rejected. Both CRMs: the two-way sync; one: the write-back of warehouse values into that CRM only."""
     pairs = list(pairs)
-    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs))
+    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs), crms)
     for pair in pairs:
         planner.plan_pair(pair)
     return planner.plan

@@ -18,7 +18,7 @@ from activation.plan import SyncPair, plan_object
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
 from activation.warehouse_state import deal_companies, hubspot_associations, load_pairs
-from revloop.config.sync import SyncConfig, load_sync_config
+from revloop.config.sync import Crm, SyncConfig, load_sync_config
 
 
 def run_sync(
@@ -29,23 +29,39 @@ def run_sync(
     dry_run: bool = False,
     objects: list[str] | None = None,
 ) -> list[SyncReport]:
-    """Plan and (unless dry_run) send every object of config/sync.yml; one report per object."""
+    """Plan and (unless dry_run) send every object of config/sync.yml; one report per object.
+
+    With both CRMs this is the two-way sync; with one, the write-back of warehouse values (scores, segments)
+    into that CRM's existing records, for the objects that map such values.
+    """
     config = config or load_sync_config()
+    crms = configured_crms(sf, hs)
+    if not crms:
+        raise ValueError("the CRM sync needs Salesforce or HubSpot")
     store = ActivationStore(connection)
     run_id = uuid.uuid4().hex
     reports = []
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
             continue
+        if len(crms) == 1 and not any(
+            spec.source and not spec.on_create_only and crms[0] in spec.targets() for spec in mapping.fields
+        ):
+            continue
         pairs = load_pairs(connection, mapping)
-        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner)
+        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, crms)
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )
-        if "companies" in mapping.associate:
+        if "companies" in mapping.associate and len(crms) == 2:
             associate_deal_companies(connection, store, hs, pairs, report)
         reports.append(report)
     return reports
+
+
+def configured_crms(sf: Salesforce | None, hs: HubSpot | None) -> tuple[Crm, ...]:
+    """The CRMs a sync writes to: those with a client."""
+    return tuple(crm for crm, client in (("salesforce", sf), ("hubspot", hs)) if client is not None)
 
 
 def associate_deal_companies(

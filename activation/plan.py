@@ -304,7 +304,9 @@ class _Planner:
 
     def _plan_target(self, pair: SyncPair, target: Crm) -> None:
         existing = pair.salesforce if target == "salesforce" else pair.hubspot
-        partner = None if self.write_back_only else (pair.hubspot if target == "salesforce" else pair.salesforce)
+        partner = pair.hubspot if target == "salesforce" else pair.salesforce
+        if self.write_back_only:
+            partner = None
         creatable = pair.may_create and getattr(self.mapping.create_missing, target)
         if existing is None and (partner is None or not creatable or (target, pair.key) in self.keyed):
             return
@@ -339,7 +341,7 @@ class _Planner:
         revloop_key, partner_key = KEY_FIELDS[target]
         links = {revloop_key: pair.key, **({partner_key: partner.record_id} if partner else {})}
         if self.write_back_only and not changes:
-            links = {}  # write-back only: a record gets its revloop key with a value revloop writes, not alone
+            links = {}  # write-back only: a record gets its revloop key along with a value, never alone
         for name, value in links.items():
             if existing is None or (
                 existing.values.get(name) != value and not self._already_sent(existing, name, value)

@@ -105,7 +105,8 @@ def salesforce_raw(
         yield from not_configured(
             context,
             "Salesforce",
-            "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)",
+            "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN "
+            "(or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)",
         )
         return
     rejections = Rejections()

@@ -3,7 +3,7 @@
 from dagster import AssetSpec, Definitions, in_process_executor, map_asset_specs
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs import activation, automation, ingestion, ml, schedules, segments, warehouse
+from orchestration.defs import activation, automation, ingestion, ml, runs, schedules, segments, warehouse
 from orchestration.defs.handoff import lead_handoffs
 from orchestration.defs.serving import profile_snapshot
 from orchestration.resources import build_resources
@@ -43,7 +43,12 @@ defs = Definitions(
     ]),
     jobs=[schedules.hourly_sync, schedules.daily_models, automation.near_real_time_sync],
     schedules=[schedules.hourly_sync_schedule, schedules.daily_models_schedule],
-    sensors=[automation.crm_change_sensor, automation.event_files_sensor, automation.run_failure_alert],
+    sensors=[
+        automation.crm_change_sensor,
+        automation.event_files_sensor,
+        automation.run_failure_alert,
+        runs.skipped_steps_report,
+    ],
     resources={**build_resources(), "dlt": DagsterDltResource(), "dbt": warehouse.dbt_resource()},
     # One warehouse writer at a time, and no ~1 s process start-up per step.
     executor=in_process_executor,

@@ -58,7 +58,7 @@ def test_events_only_models_build_on_postgres(events_only_postgres: PostgresData
     assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION, "+int_identity_records"], tmp_path, env))
     resolve_identities(destination=events_only_postgres.destination())
     assert_dbt_ok(run_dbt(["run", "--select", *UPSTREAM_NODES], tmp_path, env))
-    assert_dbt_ok(run_dbt(["build", "--select", *BUILT], tmp_path, env))
+    assert_dbt_ok(run_dbt(["build", "--indirect-selection", "cautious", "--select", *BUILT], tmp_path, env))
 
     db = events_only_postgres
     schemas = {r[0] for r in _rows(db, "select schema_name from information_schema.schemata")}

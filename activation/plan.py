@@ -3,7 +3,7 @@
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -219,6 +219,7 @@ class _Planner:
         tie_winner: Crm,
         holders: dict[tuple[str, str, Any], str],
         created: Set[tuple[str, str]] = frozenset(),
+        crms: Collection[Crm] = ("salesforce", "hubspot"),
     ):
         self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
         self.created = created
@@ -227,6 +228,10 @@ class _Planner:
         for (crm, record_id, _), w in written.items():
             at = self.last_written.get((crm, record_id))
             self.last_written[(crm, record_id)] = w.at if at is None else max(at, w.at)
+        self.crms = tuple(crms)
+        # One CRM configured: write-back only (warehouse values into its existing records; nothing is created
+        # or copied from the other CRM, whose raw tables may still hold an old load).
+        self.write_back_only = len(self.crms) == 1
         # Keys revloop already gave a record in each CRM: such a record exists (or a user deleted it, which
         # revloop respects), so it is never created again, even before the next ingestion shows it.
         self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
@@ -334,7 +339,9 @@ class _Planner:
         conflicted = self._conflicts(pair)
         desired: list[tuple[FieldMapping, Any]] = []
         for spec in self.mapping.fields:
-            if target not in spec.targets() or f"{spec.salesforce}/{spec.hubspot}" in conflicted:
+            if target not in spec.targets() or f"{spec.salesforce}/{spec.hubspot}" in conflicted or (
+                self.write_back_only and spec.source is None
+            ):
                 continue
             if spec.source is not None:
                 try:
@@ -386,12 +393,14 @@ class _Planner:
         return self.mapping.salesforce_create_object if crm == "salesforce" else self.mapping.hubspot
 
     def plan_pair(self, pair: SyncPair) -> None:
-        for target in ("salesforce", "hubspot"):
+        for target in self.crms:
             self._plan_target(pair, target)
 
     def _plan_target(self, pair: SyncPair, target: Crm) -> None:
         existing = pair.salesforce if target == "salesforce" else pair.hubspot
         partner = pair.hubspot if target == "salesforce" else pair.salesforce
+        if self.write_back_only:
+            partner = None
         creatable = pair.may_create and getattr(self.mapping.create_missing, target)
         if existing is None and (partner is None or not creatable or (target, pair.key) in self.keyed):
             return
@@ -428,6 +437,8 @@ class _Planner:
         revloop_key, partner_key = KEY_FIELDS[target]
         linked = partner if pair.matched else None
         links = {revloop_key: pair.key, **({partner_key: linked.record_id} if linked else {})}
+        if self.write_back_only and not changes:
+            links = {}  # write-back only: a record gets its revloop key along with a value, never alone
         for name, value in links.items():
             if existing is None or (
                 existing.values.get(name) != value and not self._already_sent(existing, name, value)
@@ -490,12 +501,15 @@ def plan_object(
     written: WrittenState,
     tie_winner: Crm = "salesforce",
     created: Set[tuple[str, str]] = frozenset(),
+    crms: Collection[Crm] = ("salesforce", "hubspot"),
 ) -> Plan:
-    """The writes that bring both CRMs to the desired state of one mapped object, and what was rejected.
+    """The writes that bring the configured CRMs to the desired state of one mapped object, and what was
+    rejected. Both CRMs: the two-way sync; one: the write-back of warehouse values into that CRM only.
 
     created: (crm, record id) of the records revloop created (activation.sync_log)."""
     pairs = list(pairs)
-    planner = _Planner(object_key, mapping, written, tie_winner, _unique_holders(mapping, pairs), created)
+    holders = _unique_holders(mapping, pairs)
+    planner = _Planner(object_key, mapping, written, tie_winner, holders, created, crms)
     for pair in pairs:
         planner.plan_pair(pair)
     return planner.plan

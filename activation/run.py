@@ -29,7 +29,7 @@ from activation.warehouse_state import (
     hubspot_associations,
     load_pairs,
 )
-from revloop.config.sync import ObjectMapping, SyncConfig, load_sync_config
+from revloop.config.sync import Crm, ObjectMapping, SyncConfig, load_sync_config
 
 
 def run_sync(
@@ -40,8 +40,15 @@ def run_sync(
     dry_run: bool = False,
     objects: list[str] | None = None,
 ) -> list[SyncReport]:
-    """Plan and (unless dry_run) send every object of config/sync.yml; one report per object."""
+    """Plan and (unless dry_run) send every object of config/sync.yml; one report per object.
+
+    With both CRMs this is the two-way sync; with one, the write-back of warehouse values (scores, segments)
+    into that CRM's existing records, for the objects that map such values.
+    """
     config = config or load_sync_config()
+    crms = configured_crms(sf, hs)
+    if not crms:
+        raise ValueError("the CRM sync needs Salesforce or HubSpot")
     store = ActivationStore(connection)
     run_id = uuid.uuid4().hex
     created = created_records(connection)
@@ -50,8 +57,12 @@ def run_sync(
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
             continue
+        if len(crms) == 1 and not any(
+            spec.source and not spec.on_create_only and crms[0] in spec.targets() for spec in mapping.fields
+        ):
+            continue
         pairs = load_pairs(connection, mapping)
-        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created)
+        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created, crms)
         if not dry_run:
             record_conflicts(connection, object_key, plan.conflicts)
         report = run_plan(
@@ -59,7 +70,7 @@ def run_sync(
         )
         if not dry_run:
             record_baselines(connection, written_records(plan, pairs))
-        if "companies" in mapping.associate:
+        if "companies" in mapping.associate and len(crms) == 2:
             associating.append((mapping, pairs, report))
         reports.append(report)
     # after every object: a company (or deal) created in this run is then known by its partner link
@@ -73,6 +84,11 @@ def run_sync(
             planned = plan_contact_companies(contact_accounts(connection), pairs, done, partners)
         send_associations(store, hs, planned, report)
     return reports
+
+
+def configured_crms(sf: Salesforce | None, hs: HubSpot | None) -> tuple[Crm, ...]:
+    """The CRMs a sync writes to: those with a client."""
+    return tuple(crm for crm, client in (("salesforce", sf), ("hubspot", hs)) if client is not None)
 
 
 def deal_company_associations(

@@ -48,12 +48,18 @@ def read_records(pipeline: dlt.Pipeline) -> pa.Table:
         schema, table = (client.escape_column_name(name, False) for name in (RECORDS_SCHEMA, RECORDS_TABLE))
     relation = f"{schema}.{table}"
     try:
-        return _query(pipeline, f"select {', '.join(COLUMNS)} from {relation}", list(COLUMNS))
+        table = _query(pipeline, f"select {', '.join(COLUMNS)} from {relation}", list(COLUMNS))
     except DatabaseUndefinedRelation as exc:
         raise RuntimeError(
             f"{RECORDS_SCHEMA}.{RECORDS_TABLE} does not exist: build it first "
             "(python -m revloop.dbt build --select +int_identity_records)"
         ) from exc
+    # PostgreSQL rows reach Arrow as Python values: a column null in every row (no CRM configured, so no CRM
+    # ids) comes back untyped, and text functions refuse it
+    return pa.table(
+        {name: col.cast(pa.string()) if pa.types.is_null(col.type) else col
+         for name, col in zip(table.column_names, table.columns, strict=True)}
+    )
 
 
 def read_profile_map(pipeline: dlt.Pipeline) -> pa.Table | None:

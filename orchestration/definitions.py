@@ -3,7 +3,7 @@
 from dagster import AssetSpec, Definitions, in_process_executor, map_asset_specs
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs import activation, automation, ingestion, ml, schedules, segments, warehouse
+from orchestration.defs import activation, automation, ingestion, ml, runs, schedules, segments, warehouse
 from orchestration.defs.handoff import lead_handoffs
 from orchestration.defs.serving import profile_snapshot
 from orchestration.resources import build_resources
@@ -52,7 +52,12 @@ defs = Definitions(
         schedules.daily_models_schedule,
         schedules.daily_reconciliation_schedule,
     ],
-    sensors=[automation.crm_change_sensor, automation.event_files_sensor, automation.run_failure_alert],
+    sensors=[
+        automation.crm_change_sensor,
+        automation.event_files_sensor,
+        automation.run_failure_alert,
+        runs.skipped_steps_report,
+    ],
     resources={**build_resources(), "dlt": DagsterDltResource(), "dbt": warehouse.dbt_resource()},
     # One warehouse writer at a time, and no ~1 s process start-up per step.
     executor=in_process_executor,

@@ -12,6 +12,7 @@ from dagster import AssetKey, DagsterInstance, Definitions
 
 from ingestion.warehouse import warehouse_path
 from orchestration import summary
+from orchestration.defs.runs import describe, report_skipped_steps
 
 # Stages follow the asset groups; any group not listed here runs after them, in name order.
 STAGE_ORDER = ("ingestion", "warehouse", "ml", "activation")
@@ -82,12 +83,15 @@ def run_stage(
             asset_selection=list(stage.keys), instance=instance, run_config=QUIET_RUN, raise_on_error=False
         )
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
-    outcome = "done" if result.success else "FAILED"
+    skipped = report_skipped_steps(instance, result.run_id)
+    outcome = ("done" if not skipped else "done with skipped steps") if result.success else "FAILED"
     print(
         f"[{number}/{total}] {stage.name} {outcome} in {time.monotonic() - started:.0f}s: "
         f"{len(materialized)}/{len(stage.keys)} assets materialised (run {result.run_id[:8]})",
         flush=True,
     )
+    if skipped:
+        print(f"      skipped: {describe(skipped)}", flush=True)
     counts = stage_counts(stage.name)
     if counts:
         print(counts, flush=True)

@@ -1,4 +1,8 @@
-"""Activation assets: the two-way Salesforce <-> HubSpot sync and the enriched-field write-back."""
+"""Activation assets: the two-way Salesforce <-> HubSpot sync and the enriched-field write-back.
+
+With one CRM configured the same planner and writers run in write-back mode (scores and segments into that
+CRM's records); with none, the asset still materialises and says what to set, so nothing downstream skips.
+"""
 
 import json
 from collections import Counter
@@ -74,13 +78,22 @@ def sync_metadata(reports: list[SyncReport]) -> dict[str, object]:
     return metadata
 
 
+def sync_mode(salesforce: bool, hubspot: bool) -> str:
+    """What the CRM sync does with the CRMs configured, in words for the logs and the metadata."""
+    if salesforce and hubspot:
+        return "two-way sync Salesforce <-> HubSpot, with the write-back to both"
+    if salesforce or hubspot:
+        crm, other = ("Salesforce", "HubSpot") if salesforce else ("HubSpot", "Salesforce")
+        return f"write-back to {crm} only (the two-way sync starts when {other} is configured too)"
+    return "not configured: set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN, or HUBSPOT_ACCESS_TOKEN"
+
+
 @multi_asset(
     specs=[
         AssetSpec(
             SYNC_LOG,
             group_name="activation",
             kinds={"salesforce", "hubspot", "duckdb"},
-            skippable=True,
             deps=dbt_models_in_layer("sync"),
             description="activation.sync_log: one row per record and operation revloop sent to a CRM.",
         )
@@ -95,13 +108,18 @@ def crm_sync(
     hubspot: HubSpotResource,
 ):
     sf_connection, hs_connection = salesforce.connection(), hubspot.connection()
-    if sf_connection is None or hs_connection is None:
-        context.log.warning("The CRM sync needs both Salesforce and HubSpot configured: skipping it.")
+    mode = sync_mode(sf_connection is not None, hs_connection is not None)
+    if sf_connection is None and hs_connection is None:
+        context.log.warning(f"No CRM write-back or sync: {mode}.")
+        yield MaterializeResult(asset_key=SYNC_LOG, metadata={"mode": mode})
         return
+    context.log.info(f"CRM sync mode: {mode}")
+    sf = connect(sf_connection) if sf_connection else None
+    hs = hs_connection.hubspot() if hs_connection else None
     with connect_warehouse(warehouse.warehouse_file) as con:
-        reports = run_sync(con, connect(sf_connection), hs_connection.hubspot(), dry_run=config.dry_run)
+        reports = run_sync(con, sf, hs, dry_run=config.dry_run)
     for report in reports:
         for error in report.errors:
             context.log.error(f"{report.object_key}: {error}")
     table = warehouse_table_metadata(warehouse.warehouse_file, "activation", "sync_log")
-    yield MaterializeResult(asset_key=SYNC_LOG, metadata={**sync_metadata(reports), **table})
+    yield MaterializeResult(asset_key=SYNC_LOG, metadata={"mode": mode, **sync_metadata(reports), **table})

@@ -25,7 +25,7 @@ FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
 
 
 class RawTableTranslator(DagsterDltTranslator):
-    """raw/<source>/<table> keys in the ingestion group; no upstream keys, skipped when not configured."""
+    """raw/<source>/<table> keys in the ingestion group; no upstream keys."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -40,7 +40,6 @@ class RawTableTranslator(DagsterDltTranslator):
                 deps=[],
                 group_name="ingestion",
                 description=f"Raw {self.source} `{table}` as the source sent it, loaded by dlt.",
-                skippable=True,
                 kinds={"dlt", "duckdb"},
                 freshness_policy=RAW_DATA_FRESHNESS,
             )
@@ -73,6 +72,17 @@ def _load(
         yield MaterializeResult(asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra})
 
 
+def not_configured(context, source: str, variables: str) -> Iterator[MaterializeResult]:
+    """An unconfigured source still materialises each of its tables (as empty, which dbt's
+    source_or_empty reads as no rows), so that nothing downstream is skipped; one warning says why."""
+    reason = f"{source} is not configured: set {variables}"
+    context.log.warning(f"{reason}. Its raw tables are treated as empty; everything downstream still runs.")
+    for key in sorted(context.selected_asset_keys):
+        yield MaterializeResult(
+            asset_key=key, metadata={"not_configured": reason, "dagster/row_count": 0}
+        )
+
+
 # Placeholder connections and the default warehouse: the definitions only list each source's tables;
 # each run builds its source and pipeline from the configured resources.
 _SF_SPEC = SalesforceConnection(instance_url="https://salesforce.invalid", access_token="unused")
@@ -94,9 +104,11 @@ def salesforce_raw(
 ):
     connection = salesforce.connection()
     if connection is None:
-        context.log.warning(
-            "Salesforce is not configured: set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN "
-            "(or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN). Skipping the Salesforce tables."
+        yield from not_configured(
+            context,
+            "Salesforce",
+            "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN "
+            "(or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)",
         )
         return
     rejections = Rejections.spooled(sf_settings.PIPELINE_NAME, warehouse.warehouse_file)
@@ -121,9 +133,7 @@ def hubspot_raw(
 ):
     connection = hubspot.connection()
     if connection is None:
-        context.log.warning(
-            "HubSpot is not configured: set HUBSPOT_ACCESS_TOKEN. Skipping the HubSpot tables."
-        )
+        yield from not_configured(context, "HubSpot", "HUBSPOT_ACCESS_TOKEN")
         return
     rejections = Rejections.spooled(hs_settings.PIPELINE_NAME, warehouse.warehouse_file)
     reconcile = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"

@@ -89,7 +89,7 @@ def test_the_policy_keeps_what_an_asset_declares_itself():
     assert (other.owners, other.tags) == (["team:data-platform"], {"layer": "serving"})
 
 
-def test_sources_without_credentials_skip_and_the_rest_runs(tmp_path, monkeypatch):
+def test_sources_without_credentials_materialise_empty_and_the_rest_runs(tmp_path, monkeypatch):
     for variable in CRM_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     world = generate_world(people=60, seed=5)
@@ -108,9 +108,13 @@ def test_sources_without_credentials_skip_and_the_rest_runs(tmp_path, monkeypatc
     )
 
     assert result.success
-    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    events = result.get_asset_materialization_events()
+    materialized = {event.asset_key: event.materialization.metadata for event in events}
     assert AssetKey(["raw", "events", "website"]) in materialized
-    assert not any(key.path[1] in ("salesforce", "hubspot") for key in materialized)
+    # unconfigured sources still materialise (empty), so that nothing downstream is skipped
+    unconfigured = {key: m for key, m in materialized.items() if key.path[1] in ("salesforce", "hubspot")}
+    assert {key.path[1] for key in unconfigured} == {"salesforce", "hubspot"}
+    assert all("is not configured: set" in m["not_configured"].value for m in unconfigured.values())
     skipped = [
         e.user_message for e in instance.all_logs(result.run_id) if "is not configured" in e.user_message
     ]

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.crm import machine_line
-from benchmarks.sync import build_warehouse, run_sync_once
+from benchmarks.sync import build_warehouse, log_positions, run_sync_once
 
 PROFILE_COLUMNS = (
     "email",
@@ -100,8 +100,10 @@ def run_rounds(people: int, seed: int, rounds: int, workdir: Path) -> list[Round
     with Sandbox.start(workdir / "sandbox", world) as sandbox:
         build_warehouse(sandbox, warehouse, workdir)
         state = snapshot(warehouse)
+        since = log_positions(sandbox)
         for _ in range(rounds):
-            run = run_sync_once(sandbox, warehouse)
+            run = run_sync_once(sandbox, warehouse, since)
+            since = log_positions(sandbox)
             build_warehouse(sandbox, warehouse, workdir)
             after = snapshot(warehouse)
             # association calls are writes too (the request-log count covers record writes only)

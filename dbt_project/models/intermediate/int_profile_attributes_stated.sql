@@ -4,7 +4,9 @@
     (activation.written_values) states nothing: that value came from another record, and counting it would
     make revloop's own write the newest evidence and move the profile on the next run. For the same reason a
     CRM record's statements are as old as its last change by anyone but revloop
-    (activation.sync_record_baselines), not as old as revloop's last write to it. -#}
+    (activation.sync_record_baselines), not as old as revloop's last write to it. A record revloop created
+    (activation.sync_log) states nothing until someone else changes it: its values are copies of another
+    record's and the defaults its CRM gave it on create. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- if execute and not cfg -%}
     {{ exceptions.raise_compiler_error("var('revloop')['survivorship'] is missing: run dbt through `python -m revloop.dbt`") }}
@@ -40,6 +42,16 @@ baselines as (
     from ({{ source_or_empty('activation', 'sync_record_baselines', {
         'crm': 'string', 'record_id': 'string', 'modified_before': 'timestamp', 'written_at': 'timestamp',
     }) }}) as record_baselines
+),
+
+created as (
+    select crm, record_id, {{ dbt.dateadd('minute', 1, 'max(logged_at)') }} as created_until
+    from ({{ source_or_empty('activation', 'sync_log', {
+        'crm': 'string', 'record_id': 'string', 'operation': 'string', 'status': 'string',
+        'logged_at': 'timestamp',
+    }) }}) as sync_log
+    where operation = 'create' and status = 'created' and record_id is not null
+    group by crm, record_id
 ),
 
 crm_records as (
@@ -146,12 +158,21 @@ event_traits as (
         on events.message_id = resolved.message_id and events.channel = resolved.channel
 ),
 
-records as (
+crm_statements as (
     select * from salesforce_contact
     union all
     select * from salesforce_lead
     union all
     select * from hubspot_contact
+),
+
+records as (
+    select crm_statements.*
+    from crm_statements
+    left join created
+        on created.record_id = crm_statements.source_record_id
+        and created.crm = case when crm_statements.source = 'hubspot_contact' then 'hubspot' else 'salesforce' end
+    where created.record_id is null or crm_statements.observed_at > created.created_until
     union all
     select * from event_traits
 ),

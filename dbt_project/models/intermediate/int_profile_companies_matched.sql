@@ -1,7 +1,10 @@
 {#- The company of each profile, for firmographics: the Account of the person's own Salesforce Contact
     first, then the company their HubSpot contact is associated with, then a Salesforce Account or HubSpot
     company whose domain is the domain of one of the person's e-mail addresses. Free-mail domains (config
-    enrichment.free_email_domains) never match a company. -#}
+    enrichment.free_email_domains) never match a company. An association revloop's sync made itself
+    (activation.written_associations) is no evidence: it copies a match made elsewhere; and a company
+    record revloop created (activation.sync_log) is a copy of another CRM's record, so it ranks after every
+    original. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- set free_domains = (cfg.get('enrichment') or {}).get('free_email_domains') or [] -%}
 {%- set industry_map = (cfg.get('value_maps') or {}).get('industry') or {} -%}
@@ -59,6 +62,22 @@ own_accounts as (
     where contacts.account_id is not null
 ),
 
+created_records as (
+    select distinct record_id
+    from ({{ source_or_empty('activation', 'sync_log', {
+        'crm': 'string', 'record_id': 'string', 'operation': 'string', 'status': 'string',
+    }) }}) as sync_log
+    where operation = 'create' and status = 'created' and record_id is not null
+),
+
+written_associations as (
+    select from_id as contact_id, to_id as company_id
+    from ({{ source_or_empty('activation', 'written_associations', {
+        'from_type': 'string', 'from_id': 'string', 'to_type': 'string', 'to_id': 'string',
+    }) }}) as written
+    where from_type = 'contacts' and to_type = 'companies'
+),
+
 associated_companies as (
     select
         records.profile_id,
@@ -73,6 +92,9 @@ associated_companies as (
         on hs_contacts.contact_id = associations.contact_id
     inner join crm_records as records
         on records.source_system = 'hubspot' and records.source_id = associations.contact_id
+    left join written_associations as written
+        on written.contact_id = associations.contact_id and written.company_id = associations.company_id
+    where written.contact_id is null
 ),
 
 email_domains as (
@@ -123,13 +145,15 @@ ranked as (
         companies.*,
         row_number() over (
             partition by matches.profile_id
-            order by matches.method_rank, matches.evidence_at desc nulls last, companies.updated_at desc nulls last,
+            order by case when created_records.record_id is null then 0 else 1 end, matches.method_rank,
+                matches.evidence_at desc nulls last, companies.updated_at desc nulls last,
                 companies.company_record_id
         ) as match_rank
     from matches
     inner join companies
         on companies.company_source = matches.company_source
         and companies.company_record_id = matches.company_record_id
+    left join created_records on created_records.record_id = matches.company_record_id
 )
 
 select

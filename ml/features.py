@@ -79,10 +79,16 @@ def feature_matrix(frame: pd.DataFrame, features: FeatureSet) -> pd.DataFrame:
     return matrix
 
 
+# Fewer values than this and a column can be empty in one of the calibration folds, which the gradient
+# boosting's binning refuses (a warehouse without events leaves engagement columns all but empty).
+MIN_FEATURE_VALUES = 30
+
+
 def present_features(features: FeatureSet, frame: pd.DataFrame) -> FeatureSet:
-    """The features with at least one value in `frame`: a warehouse without a source (no CRM, no events)
-    leaves some columns empty, and a model cannot learn from, or encode, a column that is never set."""
+    """The features with at least MIN_FEATURE_VALUES values in `frame`: a warehouse without a source (no CRM,
+    no events) leaves some columns empty, and a model cannot learn from, or encode, a column hardly ever set."""
+    present = frame.notna().sum()
     return FeatureSet(
-        tuple(c for c in features.numeric if frame[c].notna().any()),
-        tuple(c for c in features.categorical if frame[c].notna().any()),
+        tuple(c for c in features.numeric if present[c] >= MIN_FEATURE_VALUES),
+        tuple(c for c in features.categorical if present[c] >= MIN_FEATURE_VALUES),
     )

@@ -128,7 +128,7 @@ def quarantined(con) -> str:
 
 
 def models(con) -> str:
-    """The promoted model of each task with its holdout AUC, from the registry beside the warehouse."""
+    """The promoted model of each task with its holdout AUC (the baseline rules score a task without one)."""
     warehouse = con.execute(
         "select path from duckdb_databases() where database_name = current_database()"
     ).fetchone()[0]
@@ -137,7 +137,7 @@ def models(con) -> str:
     for task in TASKS:
         current = registry.current(task)
         metrics = current.card.get("metrics", {}) if current else {}
-        parts.append(f"{task} AUC {metrics['auc']:.2f}" if "auc" in metrics else f"{task} none yet")
+        parts.append(f"{task} AUC {metrics['auc']:.2f}" if "auc" in metrics else f"{task} baseline rules")
     return " · ".join(parts)
 
 

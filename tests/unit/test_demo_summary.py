@@ -94,7 +94,7 @@ def test_summary_reads_every_section_and_marks_missing_tables(tmp_path):
     assert "+2 more" in facts["segments"]
     assert facts["handoffs"] == summary.NOT_RUN
     assert facts["CRM writes"] == "3  (hubspot: error 1; salesforce: ok 2)"
-    assert facts["models"] == "churn AUC 0.81 · purchase none yet · engagement none yet"
+    assert facts["models"] == "churn AUC 0.81 · purchase baseline rules · engagement baseline rules"
     assert facts["quarantined"] == "3  (events 3)"
     assert len(text.splitlines()) == len(summary.SECTIONS)
     handoff_line = text.splitlines()[3]

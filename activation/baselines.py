@@ -2,10 +2,11 @@
 
 A CRM moves a record's modification time on every write, revloop's too. Survivorship ranks a record's values
 by that time, so without this table revloop's own write (a score, a cross id) would make every value of the
-record look newest and move the profile on the next build.
+record look newest and move the profile on the next build. A record revloop created has no such time
+(modified_before is null) until someone else changes it: every value it holds is a copy or a CRM default.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import duckdb
@@ -74,3 +75,26 @@ def record_baselines(connection: duckdb.DuckDBPyConnection, records: Sequence[Cr
         connection.execute(_UPSERT)
     finally:
         connection.unregister("baselines")
+
+
+def record_created(connection: duckdb.DuckDBPyConnection, created: Iterable[tuple[str, str]]) -> None:
+    """Give each record revloop created a baseline without a time: nobody but revloop has changed it."""
+    connection.execute(_SCHEMA)
+    rows = list(created)
+    if not rows:
+        return
+    table = pa.table(
+        {
+            "crm": [crm for crm, _ in rows],
+            "record_id": [record_id for _, record_id in rows],
+            "written_at": pa.array([datetime.now(UTC)] * len(rows), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    connection.register("created", table)
+    try:
+        connection.execute(
+            "insert into activation.sync_record_baselines"
+            " select crm, record_id, null, written_at from created on conflict do nothing"
+        )
+    finally:
+        connection.unregister("created")

@@ -15,7 +15,7 @@ from activation.associations import (
     plan_deal_companies,
     write_associations,
 )
-from activation.baselines import record_baselines, written_records
+from activation.baselines import record_baselines, record_created, written_records
 from activation.conflicts import record_conflicts
 from activation.contact_companies import plan_contact_companies
 from activation.plan import SyncPair, plan_object
@@ -73,6 +73,8 @@ def run_sync(
         if "companies" in mapping.associate and len(crms) == 2:
             associating.append((mapping, pairs, report))
         reports.append(report)
+    if not dry_run:
+        record_created(connection, created_records(connection) - created)
     # after every object: a company (or deal) created in this run is then known by its partner link
     for mapping, pairs, report in associating:
         if mapping.hubspot == "deals":

@@ -86,7 +86,7 @@ MIN_FEATURE_VALUES = 30
 
 def present_features(features: FeatureSet, frame: pd.DataFrame) -> FeatureSet:
     """The features with at least MIN_FEATURE_VALUES values in `frame`: a warehouse without a source (no CRM,
-    no events) leaves some columns empty, and a model cannot learn from, or encode, a column hardly ever set."""
+    no events) leaves some columns empty, and a model cannot learn from a column hardly ever set."""
     present = frame.notna().sum()
     return FeatureSet(
         tuple(c for c in features.numeric if present[c] >= MIN_FEATURE_VALUES),

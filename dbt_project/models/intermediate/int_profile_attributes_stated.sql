@@ -5,7 +5,7 @@
     make revloop's own write the newest evidence and move the profile on the next run. For the same reason a
     CRM record's statements are as old as its last change by anyone but revloop
     (activation.sync_record_baselines), not as old as revloop's last write to it. A record revloop created
-    (activation.sync_log) states nothing until someone else changes it: its values are copies of another
+    states nothing until someone else changes it (its baseline has no time): its values are copies of another
     record's and the defaults its CRM gave it on create. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- if execute and not cfg -%}
@@ -42,16 +42,6 @@ baselines as (
     from ({{ source_or_empty('activation', 'sync_record_baselines', {
         'crm': 'string', 'record_id': 'string', 'modified_before': 'timestamp', 'written_at': 'timestamp',
     }) }}) as record_baselines
-),
-
-created as (
-    select crm, record_id, {{ dbt.dateadd('minute', 1, 'max(logged_at)') }} as created_until
-    from ({{ source_or_empty('activation', 'sync_log', {
-        'crm': 'string', 'record_id': 'string', 'operation': 'string', 'status': 'string',
-        'logged_at': 'timestamp',
-    }) }}) as sync_log
-    where operation = 'create' and status = 'created' and record_id is not null
-    group by crm, record_id
 ),
 
 crm_records as (
@@ -167,12 +157,8 @@ crm_statements as (
 ),
 
 records as (
-    select crm_statements.*
-    from crm_statements
-    left join created
-        on created.record_id = crm_statements.source_record_id
-        and created.crm = case when crm_statements.source = 'hubspot_contact' then 'hubspot' else 'salesforce' end
-    where created.record_id is null or crm_statements.observed_at > created.created_until
+    -- a record revloop created and nobody else changed since has no observed time: it states nothing
+    select * from crm_statements where observed_at is not null
     union all
     select * from event_traits
 ),

@@ -3,7 +3,7 @@
     company whose domain is the domain of one of the person's e-mail addresses. Free-mail domains (config
     enrichment.free_email_domains) never match a company. An association revloop's sync made itself
     (activation.written_associations) is no evidence: it copies a match made elsewhere; and a company
-    record revloop created (activation.sync_log) is a copy of another CRM's record, so it ranks after every
+    record revloop created (a baseline without a time, activation.sync_record_baselines) is a copy of another CRM's record, so it ranks after every
     original. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- set free_domains = (cfg.get('enrichment') or {}).get('free_email_domains') or [] -%}
@@ -63,11 +63,11 @@ own_accounts as (
 ),
 
 created_records as (
-    select distinct record_id
-    from ({{ source_or_empty('activation', 'sync_log', {
-        'crm': 'string', 'record_id': 'string', 'operation': 'string', 'status': 'string',
-    }) }}) as sync_log
-    where operation = 'create' and status = 'created' and record_id is not null
+    select record_id
+    from ({{ source_or_empty('activation', 'sync_record_baselines', {
+        'crm': 'string', 'record_id': 'string', 'modified_before': 'timestamp', 'written_at': 'timestamp',
+    }) }}) as baselines
+    where modified_before is null
 ),
 
 written_associations as (

@@ -1,6 +1,7 @@
 {#- The as-of dates of marts.ml_features: models.snapshots.count dates, spacing_days apart, back from the end
-    of the data (the day after the latest touchpoint or won deal; the var ml_as_of overrides it). Snapshot 0
-    is the one profiles are scored on. -#}
+    of the data (the day after the latest touchpoint, won deal or newly known person, so that everyone known
+    is scored even where touchpoints are few; the var ml_as_of overrides it). Snapshot 0 is the one profiles
+    are scored on. -#}
 {%- set cfg = (var('revloop', {}).get('models') or {}).get('snapshots') or {} -%}
 {%- set spacing = cfg.get('spacing_days', 30) | int -%}
 {%- set count = cfg.get('count', 12) | int -%}
@@ -18,6 +19,9 @@ activity as (
     union all
     select max(closed_at) from {{ ref('int_ml_deals') }}
     where is_won and closed_at <= {{ dbt.current_timestamp() }}
+    union all
+    select max(first_seen_at) from {{ ref('int_profiles_enriched') }}
+    where first_seen_at <= {{ dbt.current_timestamp() }}
 ),
 
 anchor as (

@@ -38,6 +38,7 @@ defs = Definitions(
         warehouse.dbt_after_segments,
         segments.segment_memberships,
         activation.crm_sync,
+        *activation.SYNC_MEMORY,
         lead_handoffs,
         profile_snapshot,
     ]),

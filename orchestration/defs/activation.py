@@ -88,6 +88,23 @@ def sync_mode(salesforce: bool, hubspot: bool) -> str:
     return "not configured: set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN, or HUBSPOT_ACCESS_TOKEN"
 
 
+# What crm_sync remembers of its own writes. The models read these tables so that revloop's writes are never
+# evidence; crm_sync depends on those models, so the tables are external assets (an edge would be a cycle).
+SYNC_MEMORY = [
+    AssetSpec(
+        AssetKey(["activation", name]),
+        group_name="activation",
+        kinds={"duckdb"},
+        description=f"activation.{name}, written by crm_sync: {what}",
+    )
+    for name, what in (
+        ("written_values", "the value revloop last wrote into each CRM record field."),
+        ("written_associations", "the HubSpot associations revloop created."),
+        ("sync_record_baselines", "when each record revloop wrote was last changed by anyone else."),
+    )
+]
+
+
 @multi_asset(
     specs=[
         AssetSpec(

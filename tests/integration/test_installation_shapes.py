@@ -94,7 +94,6 @@ def run_shape(shape: str, world, tmp_path: Path, monkeypatch) -> tuple:
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_shape_builds_every_mart_and_writes_back_to_its_crms(shape, world, tmp_path, monkeypatch):
     crms, result, instance, before, after = run_shape(shape, world, tmp_path, monkeypatch)
-    with_events = SHAPES[shape][1]
 
     assert result.success
     assert skipped_steps(instance, result.run_id) == {}

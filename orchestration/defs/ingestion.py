@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -68,7 +68,10 @@ def _load(
         warehouse.warehouse_file, [(dataset, result.asset_key.path[-1]) for result in results]
     )
     for result in results:
-        extra = tables.get((dataset, result.asset_key.path[-1]), {})
+        # a table dlt has not created yet (a resource that yielded nothing so far) holds no rows
+        extra = tables.get((dataset, result.asset_key.path[-1])) or {
+            "dagster/row_count": 0, "sample": MetadataValue.md("_no rows yet_")
+        }
         yield MaterializeResult(asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra})
 
 

@@ -1,4 +1,8 @@
-"""HubSpot deal associations: each deal linked to the company paired with its Opportunity's Account."""
+"""HubSpot deal associations: each deal linked to the company paired with its Opportunity's Account.
+
+An Association is also how a link revloop makes between two records is logged and remembered (a
+Salesforce contact role: Opportunity -> Contact, activation/deal_contacts.py).
+"""
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +36,7 @@ class Association:
     to_type: str
     to_id: str
     key: str
+    crm: str = "hubspot"  # the CRM holding the link (salesforce: a contact role, Opportunity -> Contact)
 
 
 @dataclass

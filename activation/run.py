@@ -11,6 +11,7 @@ from simple_salesforce import Salesforce
 from activation.associations import (
     ASSOCIATION_BATCH_SIZE,
     Association,
+    AssociationResult,
     linked_partners,
     plan_deal_companies,
     write_associations,
@@ -18,7 +19,14 @@ from activation.associations import (
 from activation.baselines import record_baselines, record_created, written_records
 from activation.conflicts import record_conflicts
 from activation.contact_companies import plan_contact_companies
-from activation.plan import SyncPair, plan_object
+from activation.deal_contacts import (
+    ROLE_OBJECT,
+    partners,
+    plan_contact_roles,
+    plan_deal_contact_associations,
+    write_contact_roles,
+)
+from activation.plan import SALESFORCE_COLLECTION_SIZE, SyncPair, plan_object
 from activation.results import CrmAccessDenied
 from activation.store import ActivationStore
 from activation.sync import SyncReport, run_plan
@@ -28,6 +36,7 @@ from activation.warehouse_state import (
     deal_companies,
     hubspot_associations,
     load_pairs,
+    raw_records,
 )
 from revloop.config.sync import Crm, ObjectMapping, SyncConfig, load_sync_config
 
@@ -53,6 +62,7 @@ def run_sync(
     run_id = uuid.uuid4().hex
     created = created_records(connection)
     reports = []
+    loaded: dict[str, list[SyncPair]] = {}
     associating: list[tuple[ObjectMapping, list[SyncPair], SyncReport]] = []
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
@@ -61,7 +71,7 @@ def run_sync(
             spec.source and not spec.on_create_only and crms[0] in spec.targets() for spec in mapping.fields
         ):
             continue
-        pairs = load_pairs(connection, mapping)
+        pairs = loaded[object_key] = load_pairs(connection, mapping)
         plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created, crms)
         if not dry_run:
             record_conflicts(connection, object_key, plan.conflicts)
@@ -70,7 +80,7 @@ def run_sync(
         )
         if not dry_run:
             record_baselines(connection, written_records(plan, pairs))
-        if "companies" in mapping.associate and len(crms) == 2:
+        if mapping.associate and len(crms) == 2:
             associating.append((mapping, pairs, report))
         reports.append(report)
     if not dry_run:
@@ -78,14 +88,31 @@ def run_sync(
     # after every object: a company (or deal) created in this run is then known by its partner link
     for mapping, pairs, report in associating:
         if mapping.hubspot == "deals":
-            planned = deal_company_associations(connection, store, pairs)
+            if "companies" in mapping.associate:
+                send_associations(store, hs, deal_company_associations(connection, store, pairs), report)
+            if "contacts" in mapping.associate:
+                people = _person_pairs(connection, config, loaded)
+                hubspot_links, roles = deal_contact_links(connection, store, pairs, people)
+                send_associations(store, hs, hubspot_links, report)
+                send_contact_roles(store, sf, roles, report)
         else:
             done = hubspot_associations(connection, "contacts", "companies")
             done |= store.associations("contacts", "companies")
-            partners = linked_partners(store.written())
-            planned = plan_contact_companies(contact_accounts(connection), pairs, done, partners)
-        send_associations(store, hs, planned, report)
+            linked = linked_partners(store.written())
+            planned = plan_contact_companies(contact_accounts(connection), pairs, done, linked)
+            send_associations(store, hs, planned, report)
     return reports
+
+
+def _person_pairs(
+    connection: duckdb.DuckDBPyConnection, config: SyncConfig, loaded: dict[str, list[SyncPair]]
+) -> list[SyncPair]:
+    """The person pairs of this run (loaded again when the people object was not synced in it)."""
+    pairs: list[SyncPair] = []
+    for object_key, mapping in config.objects.items():
+        if mapping.match == "identity":
+            pairs += loaded[object_key] if object_key in loaded else load_pairs(connection, mapping)
+    return pairs
 
 
 def configured_crms(sf: Salesforce | None, hs: HubSpot | None) -> tuple[Crm, ...]:
@@ -109,6 +136,50 @@ def deal_company_associations(
     return plan_deal_companies(deal_companies(connection), deal_of, partners, keys, done)
 
 
+def deal_contact_links(
+    connection: duckdb.DuckDBPyConnection,
+    store: ActivationStore,
+    deal_pairs: list[SyncPair],
+    person_pairs: list[SyncPair],
+) -> tuple[list[Association], list[Association]]:
+    """Deal contacts still missing on each side: (HubSpot deal -> contact associations, Salesforce
+    Opportunity contact roles). Deals and contacts created in this run are known by their partner links.
+    """
+    known = partners(deal_pairs, person_pairs, linked_partners(store.written()))
+    keys = {p.salesforce.record_id: p.key for p in deal_pairs if p.salesforce}
+    roles = raw_records(connection, "salesforce", ROLE_OBJECT, ["OpportunityId", "ContactId"]).values()
+    held_roles = {(r.values.get("OpportunityId"), r.values.get("ContactId")) for r in roles}
+    deal_contacts = hubspot_associations(connection, "deals", "contacts")
+    to_hubspot = plan_deal_contact_associations(
+        held_roles, known, keys, deal_contacts | store.associations("deals", "contacts")
+    )
+    to_salesforce = plan_contact_roles(
+        deal_contacts, known, keys, held_roles | store.associations("Opportunity", "Contact")
+    )
+    return to_hubspot, to_salesforce
+
+
+def send_contact_roles(
+    store: ActivationStore, sf: Salesforce | None, planned: list[Association], report: SyncReport
+) -> None:
+    """Create planned Opportunity contact roles (not in a dry run); calls and outcomes join the report."""
+    if not planned:
+        return
+    call_name = f"salesforce.{ROLE_OBJECT}.create"
+    report.plan["contact_roles"] = len(planned)
+    calls_needed = math.ceil(len(planned) / SALESFORCE_COLLECTION_SIZE)
+    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), call_name: calls_needed}
+    if report.dry_run or sf is None:
+        return
+    calls: Counter[str] = Counter()
+    try:
+        results = write_contact_roles(sf, planned, calls)
+    except CrmAccessDenied as exc:
+        report.errors.append(str(exc))
+        return
+    _report_links(store, report, results, f"salesforce.{ROLE_OBJECT}.create", calls)
+
+
 def send_associations(
     store: ActivationStore, hs: HubSpot | None, planned: list[Association], report: SyncReport
 ) -> None:
@@ -116,9 +187,10 @@ def send_associations(
     if not planned:
         return
     call_name = f"hubspot.{planned[0].from_type}.associate"
-    report.plan["associations"] = len(planned)
+    report.plan["associations"] = report.plan.get("associations", 0) + len(planned)
     calls_needed = math.ceil(len(planned) / ASSOCIATION_BATCH_SIZE)
-    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), call_name: calls_needed}
+    api_calls = report.plan.get("api_calls", {})
+    report.plan["api_calls"] = {**api_calls, call_name: api_calls.get(call_name, 0) + calls_needed}
     if report.dry_run or hs is None:
         return
     calls: Counter[str] = Counter()
@@ -127,10 +199,21 @@ def send_associations(
     except CrmAccessDenied as exc:
         report.errors.append(str(exc))
         return
+    _report_links(store, report, results, f"hubspot.{planned[0].from_type}.associate", calls)
+
+
+def _report_links(
+    store: ActivationStore,
+    report: SyncReport,
+    results: list[AssociationResult],
+    outcome_prefix: str,
+    calls: Counter[str],
+) -> None:
+    """Log and remember the links made; their outcomes and calls join the report."""
     store.record_associations(report.run_id, report.object_key, results)
     for result in results:
         report.statuses[result.status] = report.statuses.get(result.status, 0) + 1
-        outcome = f"hubspot.{result.association.from_type}.associate.{result.status}"
+        outcome = f"{outcome_prefix}.{result.status}"
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     for name, n in calls.items():
         report.api_calls[name] = report.api_calls.get(name, 0) + n

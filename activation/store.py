@@ -237,7 +237,7 @@ class ActivationStore:
             (
                 run_id,
                 object_key,
-                "hubspot",
+                r.association.crm,
                 r.association.from_type,
                 r.association.from_id,
                 r.association.key,

@@ -101,8 +101,9 @@ class ObjectMapping(BaseModel):
     create_missing: CreateMissing = Field(default_factory=CreateMissing)
     required_on_create: dict[Crm, list[str]] = Field(default_factory=dict)
     fields: list[FieldMapping] = Field(min_length=1)
-    # HubSpot associations revloop creates for this object's records (deals, contacts: their company)
-    associate: list[Literal["companies"]] = Field(default_factory=list)
+    # links revloop creates for this object's records: companies (HubSpot deals and contacts: their company),
+    # contacts (deals only, both ways: Opportunity contact roles <-> deal -> contact associations)
+    associate: list[Literal["companies", "contacts"]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _create_as_known(self) -> "ObjectMapping":
@@ -110,6 +111,8 @@ class ObjectMapping(BaseModel):
             raise ValueError(f"create_as {self.create_as} is not one of {self.salesforce}")
         if self.associate and self.hubspot not in ("deals", "contacts"):
             raise ValueError("associate is supported on the deals and contacts objects only")
+        if "contacts" in self.associate and self.hubspot != "deals":
+            raise ValueError("associate: contacts is supported on deals only (Opportunity contact roles)")
         return self
 
     @property

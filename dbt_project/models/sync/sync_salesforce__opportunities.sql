@@ -1,7 +1,7 @@
 {{ config(schema='activation') }}
 -- Desired HubSpot company of each Opportunity's deal: the company paired (by domain) with the Opportunity's
--- Account. Contacts are not derived: Opportunity contact roles are not loaded and an Account names no
--- primary contact, so a deal is associated with its company only.
+-- Account. A deal's contacts come from the Opportunity's contact roles, paired record to record by the sync
+-- itself (activation/deal_contacts.py), not from this model.
 select
     o.opportunity_id,
     o.account_id,

@@ -511,6 +511,7 @@ def test_describe_reports_revloop_custom_fields(sf_client):
         "Lead",
         "User",
         "Task",
+        "OpportunityContactRole",
         "Group",
         "QueueSobject",
         "GroupMember",

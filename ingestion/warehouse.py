@@ -28,6 +28,7 @@ _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNO
 # about as long (dbt-duckdb's connect_attempts).
 DEFAULT_LOCK_WAIT_SECONDS = 120.0
 _LOCK_ERROR = "Could not set lock"
+_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 _FIRST_BACKOFF_SECONDS = 0.2
 _MAX_BACKOFF_SECONDS = 10.0
 
@@ -134,9 +135,10 @@ def wait_for_lock(
                 raise
             left = deadline - time.monotonic()
             if left <= 0:
-                holder = str(error).split("Conflicting lock is held in", 1)[-1].split(".", 1)[0].strip()
+                found = _HOLDER.search(str(error))
+                holder = f"{found[1]} (PID {found[2]})" if found else "another process"
                 raise WarehouseLocked(
-                    f"the warehouse {path} stayed locked by another process ({holder}) for "
+                    f"the warehouse {path} stayed locked by {holder} for "
                     f"{wait_seconds:.0f} s: close that session (an open DuckDB shell or notebook, say) or "
                     "read from a copy; REVLOOP_WAREHOUSE_LOCK_WAIT sets how long writers wait"
                 ) from error
@@ -153,15 +155,19 @@ def wait_for_lock(
 
 
 def connect_warehouse(
-    path: Path | str | None = None, read_only: bool = False, warehouse: Path | None = None
+    path: Path | str | None = None,
+    read_only: bool = False,
+    warehouse: Path | None = None,
+    lock_wait: float | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the project's settings: the warehouse file by default, ':memory:' allowed.
 
     warehouse: the file whose temp directory an in-memory or scratch database spills to (default: path, or
-    WAREHOUSE_PATH for ':memory:'). A file another process holds is waited for (wait_for_lock).
+    WAREHOUSE_PATH for ':memory:'). A file another process holds is waited for (wait_for_lock) up to
+    lock_wait seconds (default lock_wait_seconds()).
     """
     path = str(path or warehouse_path())
-    connection = wait_for_lock(lambda: duckdb.connect(path, read_only=read_only), path)
+    connection = wait_for_lock(lambda: duckdb.connect(path, read_only=read_only), path, lock_wait)
     try:
         file = None if path == ":memory:" else Path(path)
         configure_duckdb(connection, warehouse or file)

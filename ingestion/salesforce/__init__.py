@@ -12,6 +12,7 @@ from simple_salesforce import Salesforce
 
 from ingestion.quarantine import Rejections
 from ingestion.salesforce.client import (
+    SalesforceApiError,
     SalesforceConnection,
     all_ids,
     connect,
@@ -181,7 +182,13 @@ def _late_commits(
     covered = state.get("updated_covered_until")
     oldest = now - timedelta(days=DELETED_MAX_SPAN_DAYS)
     start = now - timedelta(minutes=2) if covered is None else max(parse_datetime(covered), oldest)
-    result = updated_between(sf, object_name, start, max(now, start))
+    try:
+        result = updated_between(sf, object_name, start, max(now, start))
+    except SalesforceApiError as exc:
+        if "INVALID_TYPE" not in str(exc):
+            raise
+        log.warning("Salesforce %s is not replicable (%s): late commits are not checked", object_name, exc)
+        return
     missed = [record_id for record_id in result.get("ids") or [] if record_id not in read]
     if covered is not None and missed:
         log.info("Salesforce %s: %d records changed before the delta read's start (late commits), read by id",

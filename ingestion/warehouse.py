@@ -1,8 +1,10 @@
 """Where the warehouse lives, and the dlt pipelines that load into it."""
 
+import logging
 import os
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,10 +23,24 @@ DEFAULT_EVENTS_DIR = "data/events"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 DEFAULT_DUCKDB_THREADS = 2
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+# How long a writer waits for another process (an analyst's session, a reader) to release the DuckDB file
+# before it gives up; REVLOOP_WAREHOUSE_LOCK_WAIT overrides it (seconds). dbt_project/profiles.yml waits
+# about as long (dbt-duckdb's connect_attempts).
+DEFAULT_LOCK_WAIT_SECONDS = 120.0
+_LOCK_ERROR = "Could not set lock"
+_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+_FIRST_BACKOFF_SECONDS = 0.2
+_MAX_BACKOFF_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 
 
 class WarehouseConfigError(ValueError):
     """A REVLOOP_DUCKDB_* variable is set but unusable."""
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process held the DuckDB warehouse file for longer than a writer waits."""
 
 
 def warehouse_path() -> Path:
@@ -78,16 +94,80 @@ def configure_duckdb(connection: duckdb.DuckDBPyConnection, warehouse: Path | No
         connection.execute(f"set {name} = '{value}'")
 
 
+def lock_wait_seconds(env: Mapping[str, str] | None = None) -> float:
+    """How long a writer waits for the warehouse file lock (REVLOOP_WAREHOUSE_LOCK_WAIT, default 120 s)."""
+    env = os.environ if env is None else env
+    text = env.get("REVLOOP_WAREHOUSE_LOCK_WAIT", "").strip()
+    if not text:
+        return DEFAULT_LOCK_WAIT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise WarehouseConfigError(f"REVLOOP_WAREHOUSE_LOCK_WAIT must be seconds >= 0, got {text!r}")
+    return seconds
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """Whether a DuckDB error says another process holds the database file."""
+    return isinstance(error, duckdb.IOException) and _LOCK_ERROR in str(error)
+
+
+def wait_for_lock(
+    open_file: Callable[[], duckdb.DuckDBPyConnection],
+    path: str,
+    wait_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> duckdb.DuckDBPyConnection:
+    """open_file(), retried with a doubling back-off while another process holds the file's lock.
+
+    Gives up with WarehouseLocked (naming the holder DuckDB reports) once wait_seconds have passed.
+    """
+    wait_seconds = lock_wait_seconds() if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
+    backoff, waited = _FIRST_BACKOFF_SECONDS, False
+    while True:
+        try:
+            connection = open_file()
+        except duckdb.IOException as error:
+            if not is_lock_error(error):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                found = _HOLDER.search(str(error))
+                holder = f"{found[1]} (PID {found[2]})" if found else "another process"
+                raise WarehouseLocked(
+                    f"the warehouse {path} stayed locked by {holder} for "
+                    f"{wait_seconds:.0f} s: close that session (an open DuckDB shell or notebook, say) or "
+                    "read from a copy; REVLOOP_WAREHOUSE_LOCK_WAIT sets how long writers wait"
+                ) from error
+            if not waited:
+                log.warning("The warehouse %s is locked by another process; waiting up to %.0f s for it",
+                            path, wait_seconds)
+                waited = True
+            sleep(min(backoff, left))
+            backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+            continue
+        if waited:
+            log.info("The warehouse %s is free again", path)
+        return connection
+
+
 def connect_warehouse(
-    path: Path | str | None = None, read_only: bool = False, warehouse: Path | None = None
+    path: Path | str | None = None,
+    read_only: bool = False,
+    warehouse: Path | None = None,
+    lock_wait: float | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the project's settings: the warehouse file by default, ':memory:' allowed.
 
     warehouse: the file whose temp directory an in-memory or scratch database spills to (default: path, or
-    WAREHOUSE_PATH for ':memory:').
+    WAREHOUSE_PATH for ':memory:'). A file another process holds is waited for (wait_for_lock) up to
+    lock_wait seconds (default lock_wait_seconds()).
     """
     path = str(path or warehouse_path())
-    connection = duckdb.connect(path, read_only=read_only)
+    connection = wait_for_lock(lambda: duckdb.connect(path, read_only=read_only), path, lock_wait)
     try:
         file = None if path == ":memory:" else Path(path)
         configure_duckdb(connection, warehouse or file)
@@ -98,13 +178,14 @@ def connect_warehouse(
 
 
 def duckdb_destination(warehouse: Path):
-    """The DuckDB warehouse as a dlt destination."""
+    """The DuckDB warehouse as a dlt destination, whose connections wait for the file lock."""
     import dlt
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    from ingestion.duckdb_destination import WaitingDuckDbCredentials
 
     # Loads need not keep file order (queries sort): without it DuckDB inserts ~25% faster.
     settings = {"preserve_insertion_order": False, **duckdb_settings(warehouse)}
-    credentials = DuckDbCredentials(str(warehouse), global_config=settings)
+    credentials = WaitingDuckDbCredentials.resolved(str(warehouse), settings)
     return dlt.destinations.duckdb(credentials=credentials)
 
 

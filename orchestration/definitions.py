@@ -46,12 +46,14 @@ defs = Definitions(
         schedules.hourly_sync,
         schedules.daily_models,
         schedules.daily_reconciliation,
+        schedules.id_reconciliation,
         automation.near_real_time_sync,
     ],
     schedules=[
         schedules.hourly_sync_schedule,
         schedules.daily_models_schedule,
         schedules.daily_reconciliation_schedule,
+        schedules.id_reconciliation_schedule,
     ],
     sensors=[
         automation.crm_change_sensor,

@@ -7,7 +7,8 @@ from typing import Any
 
 import duckdb
 
-from ingestion.warehouse import connect_warehouse, warehouse_path
+from ingestion.reader_copy import open_reader_copy
+from ingestion.warehouse import WarehouseLocked, warehouse_path
 from revloop.privacy import mask_pii_enabled, mask_records
 from segments.compiler import compile_segment, profile_columns
 from segments.conversions import DEFAULT_KIND, KINDS, outcome_queries
@@ -44,16 +45,15 @@ class Preview:
 
 
 def open_read_only(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse, with a clear error when it is missing or locked by a run."""
+    """A read-only connection to a copy of the warehouse (ingestion.reader_copy), so that a preview never
+    holds the file a run writes; a clear error when there is no warehouse or no copy can be taken."""
     path = Path(warehouse or warehouse_path())
     if not path.exists():
         raise SegmentError(f"{path}: no warehouse here (run `make demo`, or set WAREHOUSE_PATH)")
     try:
-        return connect_warehouse(path, read_only=True)
-    except duckdb.IOException as exc:
-        raise SegmentError(
-            f"{path}: cannot open the warehouse read-only ({exc}); is a run writing it?"
-        ) from None
+        return open_reader_copy(path)
+    except (duckdb.IOException, WarehouseLocked) as exc:
+        raise SegmentError(f"{path}: cannot read the warehouse ({exc})") from None
 
 
 def preview_segment(

@@ -11,6 +11,7 @@ from ingestion.hubspot import settings
 from ingestion.hubspot.client import HubSpotClient, HubSpotConnection
 from ingestion.hubspot.records import (
     ASSOCIATION_COLUMNS,
+    MERGE_COLUMNS,
     OWNER_COLUMNS,
     SYSTEM_COLUMNS,
     UnparsableRecord,
@@ -18,6 +19,7 @@ from ingestion.hubspot.records import (
     flatten_associations,
     flatten_object,
     flatten_owner,
+    merged_ids,
     property_columns,
 )
 from ingestion.hubspot.settings import DATASET_NAME, PIPELINE_NAME
@@ -41,7 +43,7 @@ def hubspot_source(
     lookback_seconds: float = settings.SEARCH_LOOKBACK_SECONDS,
     full_reconciliation: bool = False,
 ) -> Iterator[DltResource]:
-    """Contacts, companies, deals (incremental, archives as soft deletes), owners and associations.
+    """Contacts, companies, deals (incremental, archives as soft deletes), merges, owners and associations.
 
     Every run reads only what changed (searches from each object's cursor). HubSpot offers no filter on
     when a record was archived, nor on owners: listing those is a full scan, done on the first run and
@@ -60,6 +62,8 @@ def hubspot_source(
         for object_type in settings.LAST_MODIFIED_PROPERTY
     }
     yield from objects.values()
+    for object_type, table in settings.MERGES.items():
+        yield _merges_resource(table, objects[object_type])
     yield _owners_resource(client, reject, full_reconciliation)
     for name, (from_type, to_types) in settings.ASSOCIATIONS.items():
         yield _associations_resource(client, name, objects[from_type], from_type, to_types, reject)
@@ -107,6 +111,20 @@ def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
         yield from typed(client.archived_since(object_type, names, None))
 
     return records
+
+
+def _merges_resource(name: str, parent: DltResource) -> DltResource:
+    # A record read with hs_merged_object_ids retires the ids merged into it: their raw rows stay as they
+    # were last read (the merge left nothing else of them), and staging drops them (dbt, latest_records).
+    @dlt.transformer(name=name, data_from=parent, primary_key="id", write_disposition="merge",
+                     columns=MERGE_COLUMNS, file_format=FILE_FORMAT)
+    def merges(rows: list[dict[str, Any]]) -> Iterator[Any]:
+        found = [merge for row in rows if not row["archived"]
+                 for merge in merged_ids(row, settings.MERGED_IDS_PROPERTY)]
+        if found:
+            yield dlt.mark.with_hints(found, dlt.mark.make_hints(columns=MERGE_COLUMNS))
+
+    return merges
 
 
 def _owners_resource(client: HubSpotClient, reject: Reject, full_reconciliation: bool) -> DltResource:

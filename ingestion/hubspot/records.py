@@ -171,6 +171,21 @@ ASSOCIATION_COLUMNS = {
 }
 
 
+MERGE_COLUMNS = {
+    "id": {"data_type": "text", "nullable": False},
+    "merged_into_id": {"data_type": "text", "nullable": False},
+    "merged_at": {"data_type": "timestamp", "nullable": True},
+}
+
+
+def merged_ids(row: Mapping[str, Any], property_name: str) -> list[dict[str, Any]]:
+    """One row per id a record's hs_merged_object_ids names (the losers of its merges), pointing at it."""
+    survivor = row["id"]
+    named = str(row.get(property_name) or "").replace(",", ";").split(";")
+    losers = dict.fromkeys(i.strip() for i in named if i.strip() and i.strip() != survivor)
+    return [{"id": loser, "merged_into_id": survivor, "merged_at": row.get("updated_at")} for loser in losers]
+
+
 def association_tombstone(from_type: str, from_id: str) -> dict[str, Any]:
     """A row that removes every stored association of a record that now has none."""
     return {"from_type": from_type, "from_id": from_id, "to_type": "", "to_id": "", "association_type_id": 0,

@@ -11,6 +11,11 @@ LAST_MODIFIED_PROPERTY = {
     "deals": "hs_lastmodifieddate",
 }
 OBJECT_ID_PROPERTY = "hs_object_id"
+# The ids merged into a record, ";"-separated. A merge makes a new record (new id) of two: the old ids
+# answer reads with it and no longer appear in lists or searches, so this property is the only trace.
+MERGED_IDS_PROPERTY = "hs_merged_object_ids"
+# Tables of merged-away ids per object type: losing id -> the record it lives on in (merged on id).
+MERGES = {"contacts": "contact_merges", "companies": "company_merges", "deals": "deal_merges"}
 
 # Association tables: name -> (from object type, to object types), read for the records loaded in a run.
 ASSOCIATIONS = {

@@ -5,7 +5,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -14,9 +14,12 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from ingestion.retry import retry_policy
+from ingestion.salesforce.records import parse_datetime
 from ingestion.salesforce.settings import DEFAULT_API_VERSION
 
 log = logging.getLogger(__name__)
+
+_MINUTE = timedelta(minutes=1)
 
 
 class SalesforceRequestLimitExceeded(RuntimeError):
@@ -184,8 +187,38 @@ def query_pages(sf: Salesforce, object_name: str, soql: str, include_deleted: bo
             yield result["records"]
 
 
+def updated_between(sf: Salesforce, object_name: str, start: datetime, end: datetime) -> dict:
+    """Get Updated of one sObject: {ids, latestDateCovered}, the records added or changed (SystemModstamp)
+    within [start, end] (seconds ignored). latestDateCovered stays before any transaction still open, so
+    starting the next call there misses no late commit. A span listing more than Get Updated's 600,000 ids
+    (EXCEEDED_ID_LIMIT) is read in halves."""
+    try:
+        with salesforce_errors(f"Get Updated of {object_name}"):
+            return getattr(sf, object_name).updated(start, end)
+    except SalesforceApiError as exc:
+        cause = exc.__cause__
+        too_many = isinstance(cause, SalesforceError) and "EXCEEDED_ID_LIMIT" in _error_codes(cause.content)
+        if not too_many or end - start < 2 * _MINUTE:
+            raise
+    middle = (start + (end - start) / 2).replace(second=0, microsecond=0)
+    first = updated_between(sf, object_name, start, middle)
+    second = updated_between(sf, object_name, middle, end)
+    # a transaction still open in the first half holds the coverage there
+    held = parse_datetime(first["latestDateCovered"]) < middle
+    return {
+        "ids": list(dict.fromkeys(first["ids"] + second["ids"])),
+        "latestDateCovered": (first if held else second)["latestDateCovered"],
+    }
+
+
 def deleted_between(sf: Salesforce, object_name: str, start: datetime, end: datetime) -> dict:
     """Get Deleted of one sObject: {deletedRecords: [{id, deletedDate}], earliestDateAvailable,
     latestDateCovered}, records deleted (recycle bin or purged) within [start, end] (seconds ignored)."""
     with salesforce_errors(f"Get Deleted of {object_name}"):
         return getattr(sf, object_name).deleted(start, end)
+
+
+def all_ids(sf: Salesforce, object_name: str) -> Iterator[str]:
+    """Every id the org holds for an object, recycle bin included (queryAll of Id alone)."""
+    for page in query_pages(sf, object_name, f"SELECT Id FROM {object_name}", include_deleted=True):
+        yield from (record["Id"] for record in page)

@@ -1,5 +1,7 @@
 """Pure pieces of a Salesforce extract: which fields to select and the incremental SOQL."""
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,3 +55,16 @@ def build_soql(object_name: str, fields: list[str], since: datetime | None) -> s
     """
     where = f" WHERE {CURSOR_FIELD} >= {soql_datetime(since)}" if since is not None else ""
     return f"SELECT {', '.join(fields)} FROM {object_name}{where} ORDER BY {CURSOR_FIELD}, {PRIMARY_KEY}"
+
+
+_RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+
+
+def build_soql_for_ids(object_name: str, fields: list[str], ids: Iterable[str]) -> str:
+    """SOQL for the records of the given ids (15 or 18 characters; anything else is refused)."""
+    ids = list(ids)
+    for record_id in ids:
+        if not _RECORD_ID.match(record_id):
+            raise ValueError(f"not a Salesforce record id: {record_id!r}")
+    quoted = ", ".join(f"'{record_id}'" for record_id in ids)
+    return f"SELECT {', '.join(fields)} FROM {object_name} WHERE {PRIMARY_KEY} IN ({quoted})"

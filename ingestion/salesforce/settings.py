@@ -17,10 +17,14 @@ LOOKBACK_SECONDS = 300.0
 
 DEFAULT_API_VERSION = "54.0"
 
-# raw_salesforce table of the records Get Deleted lists (recycle bin and hard deletes), merged on id.
+# raw_salesforce table of the records Get Deleted lists (recycle bin and hard deletes), merged on id; the
+# daily id reconciliation adds the records that vanished without Get Deleted seeing it (purged beyond its
+# 30-day window, say). detected_by says which found each.
 DELETED_TABLE = "deleted_records"
-# Get Deleted refuses a start more than 30 days back; a day's margin against clock skew.
+# Get Deleted and Get Updated refuse a start more than 30 days back; a day's margin against clock skew.
 DELETED_MAX_SPAN_DAYS = 29
+# Records a Get Updated call lists that the delta read missed are read by id, this many per query.
+IDS_PER_QUERY = 200
 
 _SYSTEM = [
     "Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", CURSOR_FIELD,

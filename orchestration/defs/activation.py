@@ -22,6 +22,7 @@ from activation.sync import SyncReport
 from ingestion.salesforce.client import connect
 from ingestion.warehouse import connect_warehouse
 from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.defs.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.defs.warehouse import dbt_models_in_layer
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.table_metadata import warehouse_table_metadata
@@ -116,6 +117,7 @@ SYNC_MEMORY = [
         )
     ],
     pool=WAREHOUSE_POOL,
+    retry_policy=CRM_RETRY_POLICY,
 )
 def crm_sync(
     context: AssetExecutionContext,
@@ -131,10 +133,11 @@ def crm_sync(
         yield MaterializeResult(asset_key=SYNC_LOG, metadata={"mode": mode})
         return
     context.log.info(f"CRM sync mode: {mode}")
-    sf = connect(sf_connection) if sf_connection else None
-    hs = hs_connection.hubspot() if hs_connection else None
-    with connect_warehouse(warehouse.warehouse_file) as con:
-        reports = run_sync(con, sf, hs, dry_run=config.dry_run)
+    with retried_only_if_transient():
+        sf = connect(sf_connection) if sf_connection else None
+        hs = hs_connection.hubspot() if hs_connection else None
+        with connect_warehouse(warehouse.warehouse_file) as con:
+            reports = run_sync(con, sf, hs, dry_run=config.dry_run)
     for report in reports:
         for error in report.errors:
             context.log.error(f"{report.object_key}: {error}")

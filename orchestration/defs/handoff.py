@@ -8,6 +8,7 @@ from ingestion.salesforce.client import connect
 from ingestion.warehouse import connect_warehouse
 from orchestration.defs.activation import SYNC_LOG
 from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.defs.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.table_metadata import warehouse_table_metadata
 
@@ -32,6 +33,7 @@ PAYLOAD_MARTS = ("customer_profiles", "engagement_history", "lead_score_factors"
     description="marts.lead_handoffs: one row per handoff (profile and cycle) of a lead to a sales rep, "
     "with the trigger, priority, assignment rule, CRM owner and follow-up task.",
     pool=WAREHOUSE_POOL,
+    retry_policy=CRM_RETRY_POLICY,
 )
 def lead_handoffs(
     context: AssetExecutionContext,
@@ -46,7 +48,7 @@ def lead_handoffs(
     smtp = SmtpSettings.from_env()
     if smtp is None:
         context.log.info("SMTP_HOST is not set: notification e-mails are queued in activation.outbox.")
-    with connect_warehouse(warehouse.warehouse_file) as con:
+    with retried_only_if_transient(), connect_warehouse(warehouse.warehouse_file) as con:
         report = run_handoffs(
             con,
             connect(sf_connection) if sf_connection else None,

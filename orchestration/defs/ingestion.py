@@ -3,8 +3,8 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.events import events_source
@@ -16,12 +16,15 @@ from ingestion.salesforce import SalesforceConnection, salesforce_source
 from ingestion.salesforce import settings as sf_settings
 from ingestion.warehouse import make_pipeline
 from orchestration.defs.checks import RAW_DATA_FRESHNESS
+from orchestration.defs.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.table_metadata import warehouse_tables_metadata
 
 WAREHOUSE_POOL = "warehouse"
 # Run tag of the daily reconciliation: sources also read what they cannot read by a cursor (HubSpot archives).
 FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
+# Run tag of the daily id reconciliation: Salesforce ids the org no longer has are marked deleted.
+ID_RECONCILIATION_TAG = "revloop/id_reconciliation"
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -92,13 +95,20 @@ _SF_SPEC = SalesforceConnection(instance_url="https://salesforce.invalid", acces
 _HS_SPEC = HubSpotConnection("unused", "https://hubspot.invalid")
 
 
-@dlt_assets(
-    dlt_source=salesforce_source(_SF_SPEC),
-    dlt_pipeline=make_pipeline(sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME),
-    name="salesforce_raw",
-    dagster_dlt_translator=RawTableTranslator("salesforce"),
-    pool=WAREHOUSE_POOL,
-)
+def crm_dlt_assets(crm: str, source, settings):
+    """dlt_assets of a CRM source (`settings`: its PIPELINE_NAME and DATASET_NAME), as dlt_assets builds
+    them, plus CRM_RETRY_POLICY: the step runs again after transient failures."""
+    specs = build_dlt_asset_specs(
+        dlt_source=source,
+        dlt_pipeline=make_pipeline(settings.PIPELINE_NAME, settings.DATASET_NAME),
+        dagster_dlt_translator=RawTableTranslator(crm),
+    )
+    return multi_asset(
+        name=f"{crm}_raw", specs=specs, can_subset=True, pool=WAREHOUSE_POOL, retry_policy=CRM_RETRY_POLICY
+    )
+
+
+@crm_dlt_assets("salesforce", salesforce_source(_SF_SPEC), sf_settings)
 def salesforce_raw(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
@@ -115,19 +125,15 @@ def salesforce_raw(
         )
         return
     rejections = Rejections.spooled(sf_settings.PIPELINE_NAME, warehouse.warehouse_file)
-    source = salesforce_source(connection, rejections=rejections)
-    yield from _load(
-        context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections
-    )
+    reconcile = context.run.tags.get(ID_RECONCILIATION_TAG) == "true"
+    source = salesforce_source(connection, rejections=rejections, reconcile_ids=reconcile)
+    with retried_only_if_transient():
+        yield from _load(
+            context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections
+        )
 
 
-@dlt_assets(
-    dlt_source=hubspot_source(_HS_SPEC),
-    dlt_pipeline=make_pipeline(hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME),
-    name="hubspot_raw",
-    dagster_dlt_translator=RawTableTranslator("hubspot"),
-    pool=WAREHOUSE_POOL,
-)
+@crm_dlt_assets("hubspot", hubspot_source(_HS_SPEC), hs_settings)
 def hubspot_raw(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
@@ -141,9 +147,10 @@ def hubspot_raw(
     rejections = Rejections.spooled(hs_settings.PIPELINE_NAME, warehouse.warehouse_file)
     reconcile = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
     source = hubspot_source(connection, rejections=rejections, full_reconciliation=reconcile)
-    yield from _load(
-        context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections
-    )
+    with retried_only_if_transient():
+        yield from _load(
+            context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections
+        )
 
 
 @dlt_assets(

@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
-from orchestration.defs.ingestion import FULL_RECONCILIATION_TAG
+from orchestration.defs.ingestion import FULL_RECONCILIATION_TAG, ID_RECONCILIATION_TAG, salesforce_raw
 from orchestration.defs.ml import PREDICTIONS
 
 hourly_sync = define_asset_job(
@@ -18,6 +18,15 @@ daily_reconciliation = define_asset_job(
     description="The hourly sync plus what no cursor can find: HubSpot's archived records and owners are "
     "listed in full (hourly runs read only changes), then everything downstream is rebuilt and synced.",
     tags={FULL_RECONCILIATION_TAG: "true"},
+)
+
+id_reconciliation = define_asset_job(
+    "id_reconciliation",
+    selection=AssetSelection.assets(salesforce_raw).downstream() - AssetSelection.groups("ml"),
+    description="Salesforce ingested as hourly, plus a listing of every id per object (queryAll): stored "
+    "records the org no longer has (purged beyond Get Deleted's 30-day window, say) are marked deleted in "
+    "raw_salesforce.deleted_records, then everything downstream is rebuilt and synced.",
+    tags={ID_RECONCILIATION_TAG: "true"},
 )
 
 daily_models = define_asset_job(
@@ -45,5 +54,12 @@ daily_reconciliation_schedule = ScheduleDefinition(
     name="daily_reconciliation_schedule",
     job=daily_reconciliation,
     cron_schedule="35 3 * * *",  # every day at 03:35, after the models and between two hourly syncs
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+
+id_reconciliation_schedule = ScheduleDefinition(
+    name="id_reconciliation_schedule",
+    job=id_reconciliation,
+    cron_schedule="50 4 * * *",  # every day at 04:50, after the daily reconciliation, between hourly syncs
     default_status=DefaultScheduleStatus.RUNNING,
 )

@@ -103,6 +103,18 @@ class AssociationGraph:
         """to_id -> type ids of a record's associations with to_type."""
         return self._links.get((from_type, from_id, to_type), {})
 
+    def move_record(self, object_type: str, old_id: str, new_id: str) -> None:
+        """Give every association of a record to another one (a merge's survivor)."""
+        for from_type, to_type in _DEFAULTS:
+            if from_type != object_type:
+                continue
+            for to_id, type_ids in self._links.pop((from_type, old_id, to_type), {}).items():
+                if to_id in (old_id, new_id):
+                    continue
+                self._links[(from_type, new_id, to_type)].setdefault(to_id, set()).update(type_ids)
+                inverse = self._links[(to_type, to_id, from_type)]
+                inverse.setdefault(new_id, set()).update(inverse.pop(old_id, set()))
+
     def drop_record(self, object_type: str, record_id: str) -> None:
         """Remove every association of an archived record."""
         for from_type, to_type in _DEFAULTS:

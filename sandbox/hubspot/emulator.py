@@ -67,6 +67,7 @@ class HubSpotEmulator(Emulator):
             Rule("/crm/v3/objects/<kind>", methods=["GET"], endpoint="list_objects"),
             Rule("/crm/v3/objects/<kind>", methods=["POST"], endpoint="create_object"),
             Rule("/crm/v3/objects/<kind>/search", methods=["POST"], endpoint="search_objects"),
+            Rule("/crm/v3/objects/<kind>/merge", methods=["POST"], endpoint="merge_objects"),
             Rule("/crm/v3/objects/<kind>/batch/<operation>", methods=["POST"], endpoint="batch_objects"),
             Rule("/crm/v3/objects/<kind>/<object_id>", methods=["GET"], endpoint="get_object"),
             Rule("/crm/v3/objects/<kind>/<object_id>", methods=["PATCH"], endpoint="update_object"),
@@ -300,6 +301,27 @@ class HubSpotEmulator(Emulator):
         if record is not None:  # archiving a missing record is not an error in HubSpot
             self._archive(object_type, record)
         return Response(status=204)
+
+    @_api
+    def merge_objects(self, request: Request, kind: str) -> Response:
+        """POST /crm/v3/objects/{type}/merge: both records become one new record with a new id.
+
+        As HubSpot documents it (changelog "Updated merge functionality for contacts and companies"): the
+        primary's values win, both old ids answer reads with the new record, and hs_merged_object_ids
+        lists the ids merged into it. Associations of both move to the new record.
+        """
+        object_type = object_type_of(kind)
+        payload = _json(request)
+        primary_id, merged_id = (str(payload.get(k) or "") for k in ("primaryObjectId", "objectIdToMerge"))
+        if not primary_id or not merged_id:
+            raise validation_error("Both primaryObjectId and objectIdToMerge are required.")
+        primary, merged = self._find(object_type, primary_id), self._find(object_type, merged_id)
+        if primary.id == merged.id:
+            raise validation_error(f"Cannot merge {object_type[:-1]} {primary.id} into itself.")
+        survivor = self.stores[object_type].merge(primary, merged, self.now())
+        for old in (merged, primary):
+            self.associations.move_record(object_type, old.id, survivor.id)
+        return json_response(self._render(object_type, survivor, {}))
 
     # Batch ----------------------------------------------------------------------------------------
     @_api

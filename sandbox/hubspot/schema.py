@@ -66,8 +66,15 @@ def _read_only(name: str, type_: str = "datetime") -> HsProperty:
     return HsProperty(name, type_, "calculation_read_only", modification_allowed=False)
 
 
-# Every object carries these; HubSpot maintains them.
-_SYSTEM = [_read_only("hs_object_id", "number"), _read_only("createdate"), _read_only("hs_lastmodifieddate")]
+# Every object carries these; HubSpot maintains them. hs_merged_object_ids lists, ";"-separated, the ids
+# of the records merged into this one (every earlier merge included).
+MERGED_IDS_PROPERTY = "hs_merged_object_ids"
+_SYSTEM = [
+    _read_only("hs_object_id", "number"),
+    _read_only("createdate"),
+    _read_only("hs_lastmodifieddate"),
+    HsProperty(MERGED_IDS_PROPERTY, "enumeration", "checkbox", modification_allowed=False),
+]
 
 PROPERTIES: dict[str, list[HsProperty]] = {
     "contacts": _SYSTEM

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sandbox.hubspot.schema import LAST_MODIFIED_PROPERTY
+from sandbox.hubspot.schema import LAST_MODIFIED_PROPERTY, MERGED_IDS_PROPERTY
 from sandbox.hubspot.timestamps import iso_ms
 
 T = TypeVar("T")
@@ -35,6 +35,8 @@ class ObjectStore:
         self.object_type = object_type
         self.unique_names = unique_names
         self.records: dict[str, StoredRecord] = {}
+        # ids merged away -> the id of the record they were merged into (GET by an old id answers with it)
+        self.aliases: dict[str, str] = {}
         self.version = 0
         self._next_id = first_id
         self._sorted_ids: list[int] | None = None
@@ -44,7 +46,8 @@ class ObjectStore:
 
     # Reading -----------------------------------------------------------------------------------------
     def get(self, record_id: str, include_archived: bool = False) -> StoredRecord | None:
-        record = self.records.get(str(record_id))
+        record_id = str(record_id)
+        record = self.records.get(self.aliases.get(record_id, record_id))
         if record is None or (record.archived and not include_archived):
             return None
         return record
@@ -123,6 +126,30 @@ class ObjectStore:
         self.version += 1
         return record
 
+    def merge(self, primary: StoredRecord, merged: StoredRecord, now: datetime) -> StoredRecord:
+        """Both records replaced by a new one under a new id (HubSpot's merge): the primary's values win,
+        the other's fill what the primary lacks; the old ids (and ids merged into them) become aliases."""
+        old_ids = {primary.id, merged.id}
+        for record in (primary, merged):
+            old_ids.update(i for i in (record.properties.get(MERGED_IDS_PROPERTY) or "").split(";") if i)
+            self._unindex(record)
+            del self.records[record.id]
+        values = {**merged.properties, **{k: v for k, v in primary.properties.items() if v not in (None, "")}}
+        values[MERGED_IDS_PROPERTY] = ";".join(sorted(old_ids, key=_id_key))
+        history: dict[str, list[tuple[str | None, datetime]]] = {}
+        for record in (merged, primary):
+            for name, changes in record.history.items():
+                history.setdefault(name, []).extend(changes)
+        created = min(primary.created_at, merged.created_at)
+        survivor = StoredRecord(self.new_id(), values, created, now, history=history)
+        self.insert(survivor)
+        for old_id in old_ids:
+            self.aliases[old_id] = survivor.id
+        for old_id, target in self.aliases.items():
+            if target in old_ids:
+                self.aliases[old_id] = survivor.id
+        return survivor
+
     def archive(self, record: StoredRecord, now: datetime) -> None:
         self._unindex(record)
         record.archived, record.archived_at = True, now
@@ -160,6 +187,10 @@ class ObjectStore:
         self._unique_index.clear()
         for record in self.records.values():
             self._index(record)
+
+
+def _id_key(record_id: str) -> tuple[int, str]:
+    return (int(record_id), "") if record_id.isdigit() else (0, record_id)
 
 
 def _unique_key(value: Any) -> str:

@@ -9,7 +9,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.salesforce import describe, login
-from sandbox.salesforce.deleted import deleted_records
+from sandbox.salesforce.deleted import deleted_records, updated_records
 from sandbox.salesforce.errors import SalesforceError, not_found
 from sandbox.salesforce.ids import normalize_id
 from sandbox.salesforce.query import Cursors, compile_query, render, run
@@ -78,6 +78,7 @@ class SalesforceEmulator(Emulator):
             Rule(_data("/sobjects/<object_name>/"), endpoint="sobject_root", methods=["GET", "POST"]),
             Rule(_data("/sobjects/<object_name>/describe/"), endpoint="describe_sobject", methods=["GET"]),
             Rule(_data("/sobjects/<object_name>/deleted/"), endpoint="get_deleted", methods=["GET"]),
+            Rule(_data("/sobjects/<object_name>/updated/"), endpoint="get_updated", methods=["GET"]),
             Rule(
                 _data("/sobjects/<object_name>/<record_id>"),
                 endpoint="sobject_row",
@@ -156,6 +157,21 @@ class SalesforceEmulator(Emulator):
             for record_id in record_ids:
                 table.records.pop(record_id)
                 self.purged.setdefault(table.name, {})[record_id] = self.org.now()
+
+    def begin_transaction(self) -> datetime:
+        """Open a long transaction now: Get Updated and Get Deleted cover nothing past its start until
+        commit(), which stamps its records with that start (a late commit). Returns its start."""
+        with self.lock:
+            started = self.org.now()
+            self.org.open_transactions.append(started)
+            return started
+
+    def commit(self, started: datetime, object_name: str, records: list[dict]) -> list[str]:
+        """Commit the transaction begun at started: its records appear, stamped when it began."""
+        with self.lock:
+            self.org.open_transactions.remove(started)
+            stamped = [{"CreatedDate": started, "SystemModstamp": started, **record} for record in records]
+            return self.org.seed(object_name, stamped)
 
     @property
     def daily_request_max(self) -> int:
@@ -247,6 +263,11 @@ class SalesforceEmulator(Emulator):
     @_api_call
     def describe_sobject(self, request: Request, version: str, object_name: str) -> Response:
         return json_response(describe.describe_sobject(self.org.existing_table(object_name), version))
+
+    @_api_call
+    def get_updated(self, request: Request, version: str, object_name: str) -> Response:
+        table = self.org.existing_table(object_name)
+        return json_response(updated_records(self.org, table, request.args))
 
     @_api_call
     def get_deleted(self, request: Request, version: str, object_name: str) -> Response:

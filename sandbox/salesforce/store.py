@@ -76,6 +76,9 @@ class SandboxOrg:
         self._tables_lower = {name.lower(): table for name, table in self.tables.items()}
         self._prefixes = {table.key_prefix: table for table in self.tables.values()}
         self._undo: list[tuple[SObjectTable, str, dict | None]] | None = None
+        # start times of transactions still open (SalesforceEmulator.begin_transaction): replication
+        # resources cover nothing past the oldest
+        self.open_transactions: list[datetime] = []
 
     # Lookup -------------------------------------------------------------------------------------
     def table(self, object_name: str) -> SObjectTable | None:

@@ -284,7 +284,8 @@ def test_unparsable_records_go_to_quarantine_and_the_rest_loads(hs_sandbox, ware
 def test_building_the_source_sends_no_request(hs_sandbox):
     source = hubspot_source(_connection(hs_sandbox))
     assert set(source.resources) == {
-        "contacts", "companies", "deals", "owners", "contact_company_associations", "deal_associations"}
+        "contacts", "companies", "deals", "owners", "contact_company_associations", "deal_associations",
+        "contact_merges", "company_merges", "deal_merges"}
     assert hs_sandbox.emulator.request_log == []
 
 

@@ -42,11 +42,44 @@
 {%- endmacro %}
 
 {#- A HubSpot object's current records: id and timestamps plus `columns`; archived ones are dropped
-    unless keep_archived (owners stay, records keep naming the owner they had). -#}
+    unless keep_archived (owners stay, records keep naming the owner they had). Records merged into another
+    (raw_hubspot.<object>_merges, from the survivor's hs_merged_object_ids) are dropped: the survivor, a
+    new record under a new id, carries them on. -#}
 {% macro hubspot_records(table_name, columns, keep_archived=false) -%}
     {%- set system = {'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp',
                       'updated_at': 'timestamp'} -%}
     {%- do system.update(columns) -%}
+    {%- set merges = hubspot_merges_table(table_name) -%}
+    {%- if merges %}
+    select * from (
+    {%- endif %}
     {{ latest_records('raw_hubspot', table_name, system, 'updated_at',
                       none if keep_archived else 'archived') }}
+    {%- if merges %}
+    ) as current_records
+    where not exists (
+        select 1 from ({{ hubspot_merges(table_name) }}) as merged where merged.id = current_records.id
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The raw table of ids merged away for a HubSpot object type (none for owners). -#}
+{% macro hubspot_merges_table(object_type) -%}
+    {{- {'contacts': 'contact_merges', 'companies': 'company_merges', 'deals': 'deal_merges'}.get(object_type, '') -}}
+{%- endmacro %}
+
+{#- Ids merged away in a HubSpot object type, each with the id of the record that carries it on. -#}
+{% macro hubspot_merges(object_type) -%}
+    {{ source_or_empty('raw_hubspot', hubspot_merges_table(object_type),
+                       {'id': 'string', 'merged_into_id': 'string'}) }}
+{%- endmacro %}
+
+{#- A HubSpot id as it stands now: the record it was merged into, if it was merged away (ids stored
+    elsewhere, such as Salesforce's HubSpot_Id__c or an association, may still name the old one). -#}
+{% macro hubspot_current_id(expression, object_type) -%}
+    coalesce(
+        (select max(merged.merged_into_id) from ({{ hubspot_merges(object_type) }}) as merged
+         where merged.id = {{ expression }}),
+        {{ expression }}
+    )
 {%- endmacro %}

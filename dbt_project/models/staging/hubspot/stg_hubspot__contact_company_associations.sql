@@ -7,10 +7,11 @@ with source as (
     }) }}
 ),
 
+-- Records merged away lend their links to the record they were merged into (HubSpot moves them too).
 links as (
     select distinct
-        {{ clean_text('from_id') }} as contact_id,
-        {{ clean_text('to_id') }} as company_id,
+        {{ hubspot_current_id(clean_text('from_id'), 'contacts') }} as contact_id,
+        {{ hubspot_current_id(clean_text('to_id'), 'companies') }} as company_id,
         association_type_id,
         coalesce(association_type_id = 1 or lower(trim(association_label)) = 'primary', false) as is_primary
     from source

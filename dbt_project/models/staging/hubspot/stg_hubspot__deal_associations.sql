@@ -6,11 +6,16 @@ with source as (
     }) }}
 ),
 
+-- Records merged away lend their links to the record they were merged into (HubSpot moves them too).
 links as (
     select distinct
-        {{ clean_text('from_id') }} as deal_id,
+        {{ hubspot_current_id(clean_text('from_id'), 'deals') }} as deal_id,
         lower(trim(to_type)) as associated_type,
-        {{ clean_text('to_id') }} as associated_id,
+        case lower(trim(to_type))
+            when 'contacts' then {{ hubspot_current_id(clean_text('to_id'), 'contacts') }}
+            when 'companies' then {{ hubspot_current_id(clean_text('to_id'), 'companies') }}
+            else {{ clean_text('to_id') }}
+        end as associated_id,
         association_type_id
     from source
     where lower(trim(from_type)) = 'deals'

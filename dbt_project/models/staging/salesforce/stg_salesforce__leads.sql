@@ -27,7 +27,8 @@ select
     coalesce(is_converted, false) as is_converted,
     {{ clean_text('converted_contact_id') }} as converted_contact_id,
     {{ clean_text('revloop_id__c') }} as revloop_id,
-    {{ clean_text('hub_spot_id__c') }} as hubspot_id,
+    -- a contact merged away in HubSpot lives on in the record it was merged into
+    {{ hubspot_current_id(clean_text('hub_spot_id__c'), 'contacts') }} as hubspot_id,
     created_date as created_at,
     last_modified_date as updated_at
 from versions

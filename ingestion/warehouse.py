@@ -1,10 +1,11 @@
-"""Where the warehouse lives, and the dlt pipelines that load into it."""
+"""The warehouse: where it lives, the one place connections are opened, table lookups, and the dlt pipelines
+that load into it."""
 
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -21,6 +22,10 @@ DEFAULT_EVENTS_DIR = "data/events"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 DEFAULT_DUCKDB_THREADS = 2
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+# Every Python layer types its warehouse connections with this name, not with the engine's class.
+Connection = duckdb.DuckDBPyConnection
 
 
 class WarehouseConfigError(ValueError):
@@ -63,7 +68,7 @@ def duckdb_settings(warehouse: Path | None = None, env: Mapping[str, str] | None
     return {"memory_limit": memory, "threads": threads, "temp_directory": f"{warehouse}.tmp"}
 
 
-def configure_duckdb(connection: duckdb.DuckDBPyConnection, warehouse: Path | None = None) -> None:
+def configure_duckdb(connection: Connection, warehouse: Path | None = None) -> None:
     """Apply duckdb_settings() to an open connection.
 
     Set after connecting rather than passed to duckdb.connect(config=...): DuckDB refuses a second
@@ -80,7 +85,7 @@ def configure_duckdb(connection: duckdb.DuckDBPyConnection, warehouse: Path | No
 
 def connect_warehouse(
     path: Path | str | None = None, read_only: bool = False, warehouse: Path | None = None
-) -> duckdb.DuckDBPyConnection:
+) -> Connection:
     """A DuckDB connection with the project's settings: the warehouse file by default, ':memory:' allowed.
 
     warehouse: the file whose temp directory an in-memory or scratch database spills to (default: path, or
@@ -95,6 +100,34 @@ def connect_warehouse(
         connection.close()
         raise
     return connection
+
+
+def table_exists(connection: Connection, relation: str) -> bool:
+    """Whether the table or view `schema.table` exists."""
+    schema, dot, table = relation.partition(".")
+    if not dot or not schema or not table or "." in table:
+        raise ValueError(f"a relation is named schema.table, got {relation!r}")
+    found = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(found[0])
+
+
+def fetch_dicts(connection: Connection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of a query as dicts keyed by column name."""
+    cursor = connection.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def database_file(connection: Connection) -> Path:
+    """The file of the connection's current database."""
+    return Path(
+        connection.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()[0]
+    )
 
 
 def duckdb_destination(warehouse: Path):

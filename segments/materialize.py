@@ -87,6 +87,23 @@ class SegmentReport:
         """True when every definition compiled and evaluated."""
         return not self.errors
 
+    def metadata(self) -> dict[str, int | float]:
+        """Plain numbers for run metadata (the Dagster UI plots them across runs): the run's counts and, per
+        segment, size, entries, exits and every conversion rate that could be measured."""
+        values: dict[str, int | float] = {
+            "segments": len(self.segments),
+            "memberships": sum(run.size for run in self.segments),
+            "failed_definitions": len(self.errors),
+            "warnings": len(self.warnings),
+        }
+        for run in self.segments:
+            values |= {f"size {run.segment_name}": run.size, f"entries {run.segment_name}": run.entries}
+            values[f"exits {run.segment_name}"] = run.exits
+            for conversion in run.conversions:
+                if conversion.rate is not None:
+                    values[f"{conversion.kind} rate {run.segment_name}"] = conversion.rate
+        return values
+
 
 def unmatched_members(con: Connection, item: SegmentFile) -> list[str]:
     """Entries of a static list that are neither a profile id nor a profile e-mail."""

@@ -2,8 +2,7 @@
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
-from orchestration.defs.ingestion import FULL_RECONCILIATION_TAG
-from orchestration.defs.ml import PREDICTIONS
+from orchestration.shared import FULL_RECONCILIATION_TAG, PREDICTIONS
 
 hourly_sync = define_asset_job(
     "hourly_sync",

@@ -114,6 +114,14 @@ def table_exists(connection: Connection, relation: str) -> bool:
     return bool(found[0])
 
 
+def list_tables(connection: Connection) -> list[tuple[str, str]]:
+    """(schema, table) of every table and view, catalogs left out, ordered by schema and table."""
+    return connection.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema not in ('information_schema', 'pg_catalog') order by 1, 2"
+    ).fetchall()
+
+
 def fetch_dicts(connection: Connection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     """The rows of a query as dicts keyed by column name."""
     cursor = connection.execute(sql, params or [])

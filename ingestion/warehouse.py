@@ -107,11 +107,12 @@ def table_exists(connection: Connection, relation: str) -> bool:
     schema, dot, table = relation.partition(".")
     if not dot or not schema or not table or "." in table:
         raise ValueError(f"a relation is named schema.table, got {relation!r}")
+    # fetchall, not fetchone: DuckDB refuses other work on a connection whose result is not read to the end
     found = connection.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()
-    return bool(found[0])
+    ).fetchall()
+    return bool(found[0][0])
 
 
 def list_tables(connection: Connection) -> list[tuple[str, str]]:
@@ -134,7 +135,7 @@ def database_file(connection: Connection) -> Path:
     return Path(
         connection.execute(
             "select path from duckdb_databases() where database_name = current_database()"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 

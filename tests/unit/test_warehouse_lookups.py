@@ -27,6 +27,13 @@ def test_a_relation_without_schema_and_table_is_refused_clearly(con, name):
         table_exists(con, name)
 
 
+def test_a_lookup_leaves_the_connection_free_for_the_next_query(con):
+    assert table_exists(con, "marts.people")
+    assert con.sql("select count(*) from marts.people").fetchall() == [(2,)]
+    assert database_file(con).name == "warehouse.duckdb"
+    assert con.sql("select count(*) from marts.named").fetchall() == [(1,)]
+
+
 def test_rows_come_back_as_dicts_by_column_name(con):
     rows = fetch_dicts(con, "select id, name from marts.people where id >= ? order by id", [1])
     assert rows == [{"id": 1, "name": "a"}, {"id": 2, "name": None}]

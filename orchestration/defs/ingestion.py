@@ -92,59 +92,56 @@ def not_configured(context, source: str, variables: str) -> Iterator[Materialize
         )
 
 
-# Placeholder connections and the default warehouse: the definitions only list each source's tables;
-# each run builds its source and pipeline from the configured resources.
-_SF_SPEC = SalesforceConnection(instance_url="https://salesforce.invalid", access_token="unused")
-_HS_SPEC = HubSpotConnection("unused", "https://hubspot.invalid")
-_EVENTS_SPEC = Path(".")
+def load_crm(
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    connection: SalesforceConnection | HubSpotConnection | None,
+    crm: str,
+    variables: str,
+) -> Iterator[MaterializeResult]:
+    """load_raw from a CRM, or its tables as not configured when it has no connection (`variables` unset)."""
+    if connection is None:
+        yield from not_configured(context, crm, variables)
+        return
+    yield from load_raw(context, dlt, warehouse, connection)
 
 
-@dlt_assets(
-    dlt_source=raw_source(_SF_SPEC, Rejections()),
-    dlt_pipeline=raw_pipeline(_SF_SPEC),
-    name="salesforce_raw",
-    dagster_dlt_translator=RawTableTranslator("salesforce"),
-    pool=WAREHOUSE_POOL,
-)
+def raw_assets(source: str, placeholder: Origin) -> dict:
+    """What @dlt_assets needs of a source: the source and pipeline that list its tables, name, keys, pool.
+
+    Built on a placeholder connection and the default warehouse: each run builds its source and pipeline
+    from the configured resources.
+    """
+    return {
+        "dlt_source": raw_source(placeholder, Rejections()),
+        "dlt_pipeline": raw_pipeline(placeholder),
+        "name": f"{source}_raw",
+        "dagster_dlt_translator": RawTableTranslator(source),
+        "pool": WAREHOUSE_POOL,
+    }
+
+
+@dlt_assets(**raw_assets("salesforce", SalesforceConnection("https://salesforce.invalid", "unused")))
 def salesforce_raw(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
     salesforce: SalesforceResource,
     warehouse: WarehouseResource,
 ):
-    connection = salesforce.connection()
-    if connection is None:
-        yield from not_configured(context, "Salesforce", SALESFORCE_VARIABLES)
-        return
-    yield from load_raw(context, dlt, warehouse, connection)
+    yield from load_crm(context, dlt, warehouse, salesforce.connection(), "Salesforce", SALESFORCE_VARIABLES)
 
 
-@dlt_assets(
-    dlt_source=raw_source(_HS_SPEC, Rejections()),
-    dlt_pipeline=raw_pipeline(_HS_SPEC),
-    name="hubspot_raw",
-    dagster_dlt_translator=RawTableTranslator("hubspot"),
-    pool=WAREHOUSE_POOL,
-)
+@dlt_assets(**raw_assets("hubspot", HubSpotConnection("unused", "https://hubspot.invalid")))
 def hubspot_raw(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
     hubspot: HubSpotResource,
     warehouse: WarehouseResource,
 ):
-    connection = hubspot.connection()
-    if connection is None:
-        yield from not_configured(context, "HubSpot", "HUBSPOT_ACCESS_TOKEN")
-        return
-    yield from load_raw(context, dlt, warehouse, connection)
+    yield from load_crm(context, dlt, warehouse, hubspot.connection(), "HubSpot", "HUBSPOT_ACCESS_TOKEN")
 
 
-@dlt_assets(
-    dlt_source=raw_source(_EVENTS_SPEC, Rejections()),
-    dlt_pipeline=raw_pipeline(_EVENTS_SPEC),
-    name="events_raw",
-    dagster_dlt_translator=RawTableTranslator("events"),
-    pool=WAREHOUSE_POOL,
-)
+@dlt_assets(**raw_assets("events", Path(".")))
 def events_raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
     yield from load_raw(context, dlt, warehouse, warehouse.events_folder)

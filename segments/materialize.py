@@ -97,11 +97,11 @@ class SegmentReport:
             "warnings": len(self.warnings),
         }
         for run in self.segments:
-            values |= {f"size {run.segment_name}": run.size, f"entries {run.segment_name}": run.entries}
-            values[f"exits {run.segment_name}"] = run.exits
+            name = run.segment_name
+            values |= {f"size {name}": run.size, f"entries {name}": run.entries, f"exits {name}": run.exits}
             for conversion in run.conversions:
                 if conversion.rate is not None:
-                    values[f"{conversion.kind} rate {run.segment_name}"] = conversion.rate
+                    values[f"{conversion.kind} rate {name}"] = conversion.rate
         return values
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 from activation.associations import AssociationResult
 from activation.plan import Rejection, Written, WrittenState
 from activation.results import WriteResult
+from ingestion.warehouse import connect_warehouse
 
 _SCHEMA = """
 create schema if not exists activation;
@@ -93,7 +94,7 @@ def last_written_at(warehouse: Path, crm: str, record_ids: Sequence[str]) -> dic
     if not warehouse.exists():
         return {}
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as connection:
+        with connect_warehouse(warehouse, read_only=True) as connection:
             known = connection.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'activation' and table_name = 'written_values'"

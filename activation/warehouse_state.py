@@ -7,6 +7,7 @@ from typing import Any
 import duckdb
 
 from activation.plan import KEY_FIELDS, CrmRecord, SyncPair
+from ingestion.warehouse import fetch_dicts, table_exists
 from revloop.config.sync import Crm, ObjectMapping
 
 ENRICHED_COLUMNS = ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential", "segments")
@@ -22,15 +23,9 @@ def _squash(name: str) -> str:
 
 def _rows(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[dict[str, Any]]:
     """Rows of a table (none if it does not exist yet), as dicts."""
-    found = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    if not found or not found[0]:
+    if not table_exists(connection, f"{schema}.{table}"):
         return []
-    cursor = connection.execute(f'select * from "{schema}"."{table}"')
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return fetch_dicts(connection, f'select * from "{schema}"."{table}"')
 
 
 def raw_records(

@@ -204,10 +204,10 @@ def generate_records(records: int, seed: int = 7) -> pa.Table:
 
 def prepare(warehouse: Path, records: int, seed: int) -> tuple[int, int]:
     """Write the generated rows as intermediate.int_identity_records; (rows, records)."""
-    import duckdb
+    from ingestion.warehouse import connect_warehouse
 
     table = generate_records(records, seed)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect_warehouse(warehouse) as con:
         con.execute("create schema if not exists intermediate")
         con.register("generated", table)
         con.execute("create or replace table intermediate.int_identity_records as select * from generated")
@@ -231,9 +231,9 @@ def run_identity(warehouse: Path) -> tuple[float, float, str]:
 
 def planted_links(warehouse: Path) -> str:
     """How the planted second cookies and strangers came out: second-<n> belongs to usr_<n>."""
-    import duckdb
+    from ingestion.warehouse import connect_warehouse
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         right, wrong = con.execute(
             "select count(*) filter (where s.profile_id = u.profile_id),"
             " count(*) filter (where s.profile_id <> u.profile_id)"
@@ -257,13 +257,13 @@ def accuracy(warehouse: Path) -> str:
     carries its person's number. Recall counts the pairs the data supports: a person's CRM records (one
     e-mail) and, apart, their website user, cookie and second cookie (no e-mail on the website here).
     """
-    import duckdb
+    from ingestion.warehouse import connect_warehouse
 
     person = (
         "case when source_id like 'stranger-%' or source_id like 'colleague-%' then source_id "
         "else regexp_replace(source_id, '^(00Q|003|hs|usr_|anon-|second-)', '') end"
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         precision, recall, mixed = con.execute(
             f"""
             with mapped as (select profile_id, {person} as person, source_id from identity.profile_map),

@@ -49,33 +49,29 @@ def peak_rss_mb() -> float:
 
 def revloop_events(events_dir: Path, warehouse: Path) -> Measurement:
     """revloop's events source through dlt into `warehouse`, plus loading its rejections."""
-    from ingestion.events import events_source
-    from ingestion.events.settings import DATASET, PIPELINE_NAME
-    from ingestion.quarantine import Rejections, load_rejections
-    from ingestion.warehouse import make_pipeline
+    from ingestion.events.settings import DATASET
+    from ingestion.load import load_source
 
     started, cpu_started = time.perf_counter(), cpu_seconds()
-    rejections = Rejections()
-    pipeline = make_pipeline(PIPELINE_NAME, DATASET, warehouse)
-    pipeline.run(events_source(events_dir, rejections))
-    load_rejections(rejections, warehouse)
+    loaded = load_source(events_dir, warehouse)
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     rows = count_rows(warehouse, [f"{DATASET}.{channel}" for channel in CHANNELS])
     steps = ", ".join(
         f"{step.step} {(step.finished_at - step.started_at).total_seconds():.2f}s"
-        for step in pipeline.last_trace.steps
+        for step in loaded.pipeline.last_trace.steps
         if step.step in ("extract", "normalize", "load")
     )
     return Measurement("revloop events (dlt -> DuckDB)", rows, seconds, peak_rss_mb(), cpu, steps)
 
 
 def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
-    """DuckDB's own newline-delimited JSON reader over the same files into one table."""
-    import duckdb
+    """DuckDB's own newline-delimited JSON reader over the same files into one table (with the settings
+    revloop gives every connection: ingestion.warehouse.duckdb_settings)."""
+    from ingestion.warehouse import connect_warehouse
 
     files = [str(path) for suffix in FILE_SUFFIXES for path in sorted(events_dir.glob(f"*/*{suffix}"))]
     started, cpu_started = time.perf_counter(), cpu_seconds()
-    con = duckdb.connect(str(warehouse))
+    con = connect_warehouse(warehouse)
     con.execute("SET enable_progress_bar = false")
     con.execute(
         "CREATE TABLE events AS SELECT * FROM"
@@ -84,23 +80,20 @@ def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
     )
     con.close()
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
-    rows = count_rows(warehouse, ["events"])
+    rows = count_rows(warehouse, ["main.events"])
     return Measurement("DuckDB read_json_auto", rows, seconds, peak_rss_mb(), cpu)
 
 
 def count_rows(warehouse: Path, tables: list[str]) -> int:
-    """Rows in the given tables of the warehouse (missing tables count 0)."""
-    import duckdb
+    """Rows in the given tables (schema.table) of the warehouse; missing ones count 0."""
+    from ingestion.warehouse import connect_warehouse, table_exists
 
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        existing = {
-            f"{s}.{t}" if s != "main" else t
-            for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
-        }
-        return sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables if t in existing)
-    finally:
-        con.close()
+    with connect_warehouse(warehouse, read_only=True) as con:
+        return sum(
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in tables
+            if table_exists(con, table)
+        )
 
 
 def measure_in_fresh_process(benchmark, events_dir: Path, workdir: Path) -> Measurement:

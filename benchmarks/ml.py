@@ -17,8 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
+from ingestion.warehouse import connect_warehouse
 from ml.registry import ModelRegistry
 from ml.scoring import score_profiles
 from ml.synthetic import synthetic_features
@@ -34,7 +33,7 @@ def peak_rss_mb() -> float:
 def write_features(profiles: int, warehouse: Path, config, seed: int) -> int:
     """marts.ml_features of `profiles` synthetic profiles; returns its row count."""
     frame = synthetic_features(profiles, config, seed=seed)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect_warehouse(warehouse) as con:
         con.execute("create schema marts")
         con.register("frame", frame)
         con.execute("create table marts.ml_features as select * from frame")

@@ -18,14 +18,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import yaml
 
 from identity import resolve_identities
-from ingestion.events import events_source
-from ingestion.events import settings as events_settings
-from ingestion.quarantine import Rejections, load_rejections
-from ingestion.warehouse import make_pipeline
+from ingestion.load import load_source
+from ingestion.warehouse import connect_warehouse
 from ml.registry import ModelRegistry
 from ml.scoring import ScoringReport, score_profiles
 from ml.training import TrainingReport, train_models
@@ -78,11 +75,7 @@ def build_shop_warehouse(world: ShopWorld, folder: Path, config: Path) -> Path:
     """Ingest the shop's event files and build marts.ml_features (the way the asset graph does)."""
     warehouse, events_dir = folder / "warehouse.duckdb", folder / "events"
     world.write_events(events_dir)
-    rejections = Rejections()
-    make_pipeline(events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse).run(
-        events_source(events_dir, rejections)
-    )
-    load_rejections(rejections, warehouse)
+    load_source(events_dir, warehouse)
     env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb", "REVLOOP_CONFIG_DIR": str(config)}
     _dbt(["run", "--select", "+int_identity_records"], folder, env)
     resolve_identities(warehouse)
@@ -93,7 +86,7 @@ def build_shop_warehouse(world: ShopWorld, folder: Path, config: Path) -> Path:
 def profile_coverage(world: ShopWorld, warehouse: Path) -> tuple[int, dict[str, int]]:
     """Identified people of the world, and how many of them have each score in marts.customer_profiles."""
     emails = [s.email.lower() for s in world.shoppers if s.identified]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         con.execute("create temp table identified (email varchar)")
         con.executemany("insert into identified values (?)", [[e] for e in emails])
         row = con.execute(

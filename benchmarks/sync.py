@@ -173,11 +173,10 @@ class SyncRun:
 
 def run_sync_once(sandbox, warehouse: Path, scans_since: dict[str, int]) -> SyncRun:
     """Plan (timed on its own, as a dry run) and then run one sync against the sandbox."""
-    import duckdb
-
     from activation.run import run_sync
     from ingestion.hubspot import HubSpotConnection
     from ingestion.salesforce.client import SalesforceConnection, connect
+    from ingestion.warehouse import connect_warehouse
     from sandbox.runner import SANDBOX_TOKEN
 
     ca_bundle = str(sandbox.tls.ca_bundle)
@@ -187,7 +186,7 @@ def run_sync_once(sandbox, warehouse: Path, scans_since: dict[str, int]) -> Sync
         )
     )
     hs = HubSpotConnection(SANDBOX_TOKEN, sandbox.hubspot.url, ca_bundle).hubspot()
-    with duckdb.connect(str(warehouse)) as connection:
+    with connect_warehouse(warehouse) as connection:
         started = time.perf_counter()
         dry = run_sync(connection, sf, hs, dry_run=True)
         plan_seconds = time.perf_counter() - started

@@ -19,10 +19,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from benchmarks.crm import machine_line
 from benchmarks.sync import build_warehouse, log_positions, run_sync_once
+from ingestion.warehouse import connect_warehouse
 
 PROFILE_COLUMNS = (
     "email",
@@ -40,7 +39,7 @@ PROFILE_COLUMNS = (
 
 def snapshot(warehouse: Path) -> tuple[dict[str, tuple], set[tuple]]:
     """customer_profiles values per profile id, and every identity link."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with connect_warehouse(warehouse, read_only=True) as connection:
         profiles = connection.execute(
             f"select profile_id, {', '.join(PROFILE_COLUMNS)} from marts.customer_profiles"
         ).fetchall()
@@ -68,15 +67,11 @@ def moved(before: tuple[dict, set], after: tuple[dict, set]) -> dict[str, int]:
 
 def ingest_events(world, folder: Path, warehouse: Path) -> None:
     """The world's event files, loaded once (they do not change between rounds)."""
-    from ingestion.events import events_source
-    from ingestion.events import settings as events_settings
-    from ingestion.quarantine import Rejections
-    from ingestion.warehouse import make_pipeline
+    from ingestion.load import load_source
 
     events_dir = folder / "events"
     world.write_events(events_dir)
-    pipeline = make_pipeline(events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse)
-    pipeline.run(events_source(events_dir, Rejections()))
+    load_source(events_dir, warehouse)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from collector.snapshot import SCORE_COLUMNS, TRAIT_COLUMNS
-from ingestion.warehouse import connect_warehouse
+from ingestion.warehouse import Connection, connect_warehouse
 
 _PROFILE_COLUMNS = ("profile_id", *TRAIT_COLUMNS, *SCORE_COLUMNS)
 # By id first; by e-mail (several profiles may share one) the most recently seen wins.
@@ -42,11 +40,11 @@ class ProfileStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._connection: Connection | None = None
         self._version: tuple[int, int, int] | None = None
         self._snapshot_at: datetime | None = None
 
-    def _cursor(self) -> tuple[duckdb.DuckDBPyConnection, datetime]:
+    def _cursor(self) -> tuple[Connection, datetime]:
         """A cursor on the newest snapshot, and when that snapshot was taken."""
         try:
             stat = self.path.stat()
@@ -55,7 +53,7 @@ class ProfileStore:
         version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         with self._lock:
             if version != self._version:
-                # Attached to a fresh in-memory database: duckdb.connect(path) would hand back the cached
+                # Attached to a fresh in-memory database: connecting to the path would hand back the cached
                 # instance of the replaced file. The old one closes when its last cursor is done with it.
                 connection = connect_warehouse(":memory:")
                 connection.execute("ATTACH ? AS served (READ_ONLY)", [str(self.path)])

@@ -1,4 +1,5 @@
-"""Where the warehouse lives, and the dlt pipelines that load into it."""
+"""The warehouse: where it lives, the one place connections are opened, table lookups, and the dlt pipelines
+that load into it."""
 
 import logging
 import os
@@ -6,7 +7,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -33,6 +34,10 @@ _FIRST_BACKOFF_SECONDS = 0.2
 _MAX_BACKOFF_SECONDS = 10.0
 
 log = logging.getLogger(__name__)
+
+
+# Every Python layer types its warehouse connections with this name, not with the engine's class.
+Connection = duckdb.DuckDBPyConnection
 
 
 class WarehouseConfigError(ValueError):
@@ -79,7 +84,7 @@ def duckdb_settings(warehouse: Path | None = None, env: Mapping[str, str] | None
     return {"memory_limit": memory, "threads": threads, "temp_directory": f"{warehouse}.tmp"}
 
 
-def configure_duckdb(connection: duckdb.DuckDBPyConnection, warehouse: Path | None = None) -> None:
+def configure_duckdb(connection: Connection, warehouse: Path | None = None) -> None:
     """Apply duckdb_settings() to an open connection.
 
     Set after connecting rather than passed to duckdb.connect(config=...): DuckDB refuses a second
@@ -159,7 +164,7 @@ def connect_warehouse(
     read_only: bool = False,
     warehouse: Path | None = None,
     lock_wait: float | None = None,
-) -> duckdb.DuckDBPyConnection:
+) -> Connection:
     """A DuckDB connection with the project's settings: the warehouse file by default, ':memory:' allowed.
 
     warehouse: the file whose temp directory an in-memory or scratch database spills to (default: path, or
@@ -175,6 +180,43 @@ def connect_warehouse(
         connection.close()
         raise
     return connection
+
+
+def table_exists(connection: Connection, relation: str) -> bool:
+    """Whether the table or view `schema.table` exists."""
+    schema, dot, table = relation.partition(".")
+    if not dot or not schema or not table or "." in table:
+        raise ValueError(f"a relation is named schema.table, got {relation!r}")
+    # fetchall, not fetchone: DuckDB refuses other work on a connection whose result is not read to the end
+    found = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return bool(found[0][0])
+
+
+def list_tables(connection: Connection) -> list[tuple[str, str]]:
+    """(schema, table) of every table and view, catalogs left out, ordered by schema and table."""
+    return connection.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema not in ('information_schema', 'pg_catalog') order by 1, 2"
+    ).fetchall()
+
+
+def fetch_dicts(connection: Connection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of a query as dicts keyed by column name."""
+    cursor = connection.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def database_file(connection: Connection) -> Path:
+    """The file of the connection's current database."""
+    return Path(
+        connection.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchall()[0][0]
+    )
 
 
 def duckdb_destination(warehouse: Path):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingestion.warehouse import connect_warehouse, warehouse_path
+from ingestion.warehouse import connect_warehouse, table_exists, warehouse_path
 
 FEATURES_SCHEMA, FEATURES_TABLE = "marts", "ml_features"
 KEY_COLUMNS = ("profile_id", "as_of_date", "snapshot_index", "is_scoring_snapshot")
@@ -37,11 +37,7 @@ def read_features(warehouse: Path | None = None, scoring_only: bool = False) -> 
     if not path.exists():
         raise FeaturesMissing(f"{path}: no warehouse file; {BUILD_HINT}")
     with connect_warehouse(path, read_only=True) as con:
-        found = con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [FEATURES_SCHEMA, FEATURES_TABLE],
-        ).fetchall()[0][0]
-        if not found:
+        if not table_exists(con, f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"):
             raise FeaturesMissing(f"{path}: no table {FEATURES_SCHEMA}.{FEATURES_TABLE}; {BUILD_HINT}")
         where = "where is_scoring_snapshot" if scoring_only else ""
         frame = con.sql(

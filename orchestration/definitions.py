@@ -3,9 +3,18 @@
 from dagster import AssetSpec, Definitions, in_process_executor, map_asset_specs
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs import activation, automation, ingestion, ml, runs, schedules, segments, warehouse
-from orchestration.defs.handoff import lead_handoffs
-from orchestration.defs.serving import profile_snapshot
+from orchestration.defs import (
+    activation,
+    automation,
+    handoff,
+    ingestion,
+    ml,
+    runs,
+    schedules,
+    segments,
+    serving,
+    warehouse,
+)
 from orchestration.resources import build_resources
 
 # Who answers for each area's assets (shown and filterable in the UI); other groups fall to the platform team.
@@ -39,8 +48,8 @@ defs = Definitions(
         segments.segment_memberships,
         activation.crm_sync,
         *activation.SYNC_MEMORY,
-        lead_handoffs,
-        profile_snapshot,
+        handoff.lead_handoffs,
+        serving.profile_snapshot,
     ]),
     jobs=[
         schedules.hourly_sync,

@@ -3,9 +3,7 @@
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
-
-from ingestion.warehouse import connect_warehouse, warehouse_path
+from ingestion.warehouse import connect_warehouse, database_file, list_tables, table_exists, warehouse_path
 from ml.registry import ModelRegistry
 from revloop.config.models import TASKS
 
@@ -18,36 +16,23 @@ TOP_SEGMENTS = 5
 def table_row_counts(path=None) -> list[tuple[str, str, int]]:
     """(schema, table, rows) for every data table of the warehouse, ordered by schema and table."""
     with connect_warehouse(path or warehouse_path(), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema not in ('information_schema', 'pg_catalog') order by 1, 2"
-        ).fetchall()
         return [
             (schema, table, con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
-            for schema, table in tables
+            for schema, table in list_tables(con)
             if not table.startswith(_INTERNAL_PREFIX) and not schema.endswith("_staging")
         ]
 
 
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, table = relation.split(".")
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0]
-    return found > 0
-
-
 def _count(con, relation: str, where: str = "") -> int | None:
     """Rows of a table (with an optional filter), or None when the table does not exist."""
-    if not _exists(con, relation):
+    if not table_exists(con, relation):
         return None
     return con.execute(f"select count(*) from {relation} {where}").fetchone()[0]
 
 
 def _groups(con, relation: str, column: str) -> list[tuple[str, int]] | None:
     """(value, rows) of one column, largest first, or None when the table does not exist."""
-    if not _exists(con, relation):
+    if not table_exists(con, relation):
         return None
     return con.execute(
         f"select coalesce(cast({column} as varchar), '?'), count(*) from {relation} "
@@ -83,7 +68,7 @@ def profiles(con) -> str:
 
 def profile_ids(con) -> str:
     """Stable profile ids in the identity map, before the profiles mart is built."""
-    if not _exists(con, "identity.profile_map"):
+    if not table_exists(con, "identity.profile_map"):
         return NOT_RUN
     total = con.execute("select count(distinct profile_id) from identity.profile_map").fetchone()[0]
     return f"{total:,}  ({_merges(con)})"
@@ -110,7 +95,7 @@ def handoffs(con) -> str:
 
 
 def crm_writes(con) -> str:
-    if not _exists(con, "activation.sync_log"):
+    if not table_exists(con, "activation.sync_log"):
         return NOT_RUN
     rows = con.execute(
         "select crm, status, count(*) from activation.sync_log group by 1, 2 order by 1, 3 desc"
@@ -129,10 +114,7 @@ def quarantined(con) -> str:
 
 def models(con) -> str:
     """The promoted model of each task with its holdout AUC (the baseline rules score a task without one)."""
-    warehouse = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()[0]
-    registry = ModelRegistry(warehouse=Path(warehouse))
+    registry = ModelRegistry(warehouse=database_file(con))
     parts = []
     for task in TASKS:
         current = registry.current(task)
@@ -148,13 +130,9 @@ def predictions(con) -> str:
 
 def raw_rows(con) -> str:
     """Rows landed per source (raw_<source> schemas), dlt's own tables left out."""
-    rows = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where starts_with(table_schema, 'raw_') and not starts_with(table_name, '_dlt') order by 1, 2"
-    ).fetchall()
     per_source: dict[str, int] = {}
-    for schema, table in rows:
-        if schema.endswith("_staging"):
+    for schema, table in list_tables(con):
+        if not schema.startswith("raw_") or schema.endswith("_staging") or table.startswith("_dlt"):
             continue
         count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
         source = schema.removeprefix("raw_")

@@ -8,10 +8,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from dagster import MetadataValue
 
-from ingestion.warehouse import connect_warehouse
+from ingestion.warehouse import Connection, connect_warehouse
 from revloop.privacy import mask_pii_enabled, mask_rows
 
 SAMPLE_ROWS = 5
@@ -47,7 +46,7 @@ def sample_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]], hidde
 
 
 def table_metadata(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, mask_pii: bool | None = None
+    con: Connection, schema: str, table: str, mask_pii: bool | None = None
 ) -> dict[str, Any]:
     """dagster/row_count and a Markdown `sample` of the first rows of schema.table (masked: mask_pii)."""
     name = f"{quote(schema)}.{quote(table)}"

@@ -75,3 +75,9 @@ def report_markdown(report: SegmentReport, plot: bytes | None = None) -> str:
     if plot:
         lines += ["", f"![segment size per run](data:image/png;base64,{base64.b64encode(plot).decode()})"]
     return "\n".join(lines)
+
+
+def report_with_history(report: SegmentReport, warehouse: Path) -> str:
+    """report_markdown with the size plot of the report's segments over their recent runs."""
+    history = size_history(warehouse, [run.segment_name for run in report.segments])
+    return report_markdown(report, size_plot(history))

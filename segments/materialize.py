@@ -87,6 +87,23 @@ class SegmentReport:
         """True when every definition compiled and evaluated."""
         return not self.errors
 
+    def metadata(self) -> dict[str, int | float]:
+        """Plain numbers for run metadata (the Dagster UI plots them across runs): the run's counts and, per
+        segment, size, entries, exits and every conversion rate that could be measured."""
+        values: dict[str, int | float] = {
+            "segments": len(self.segments),
+            "memberships": sum(run.size for run in self.segments),
+            "failed_definitions": len(self.errors),
+            "warnings": len(self.warnings),
+        }
+        for run in self.segments:
+            name = run.segment_name
+            values |= {f"size {name}": run.size, f"entries {name}": run.entries, f"exits {name}": run.exits}
+            for conversion in run.conversions:
+                if conversion.rate is not None:
+                    values[f"{conversion.kind} rate {name}"] = conversion.rate
+        return values
+
 
 def unmatched_members(con: Connection, item: SegmentFile) -> list[str]:
     """Entries of a static list that are neither a profile id nor a profile e-mail."""

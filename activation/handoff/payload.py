@@ -8,17 +8,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ingestion.warehouse import fetch_dicts
+
 # the columns of a touch that say when and what; every other non-empty column is one of its properties
 TOUCH_KEYS = ("occurred_at", "channel", "event_name")
 TOUCH_SKIP = {"profile_id", "touchpoint_id", "n", *TOUCH_KEYS}
 MARKETING_CHANNELS = ("email", "ads", "social", "offline")
 LOG_TABLE = "marts.touchpoints"
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def build_payloads(
@@ -34,10 +30,10 @@ def build_payloads(
         return {}
     con.register("handoff_ids", pa.table({"profile_id": profile_ids}))
     try:
-        profiles = _rows(
+        profiles = fetch_dicts(
             con, "select p.* from marts.customer_profiles p join handoff_ids using (profile_id)", []
         )
-        log = _rows(
+        log = fetch_dicts(
             con,
             "select * from ("
             " select t.*, row_number() over (partition by profile_id order by occurred_at desc) n"
@@ -51,14 +47,14 @@ def build_payloads(
                 "group by profile_id"
             ).fetchall()
         )
-        factors = _rows(
+        factors = fetch_dicts(
             con,
             "select profile_id, factor, points from marts.lead_score_factors join handoff_ids "
             "using (profile_id) order by profile_id, abs(points) desc, factor",
             [],
         )
         channels = ", ".join(f"'{c}'" for c in MARKETING_CHANNELS)
-        marketing = _rows(
+        marketing = fetch_dicts(
             con,
             "select profile_id, channel, coalesce(campaign, '') as campaign, count(*) as touch_count,"
             " min(occurred_at) as first_at, max(occurred_at) as last_at,"

@@ -31,7 +31,9 @@ from activation.handoff.store import HandoffStore
 from activation.handoff.triggers import evaluate, stale
 from activation.mail import SmtpSettings
 from activation.store import ActivationStore
-from ingestion.warehouse import state_dir
+from ingestion.hubspot import HubSpotConnection
+from ingestion.salesforce.client import SalesforceConnection, connect
+from ingestion.warehouse import connect_warehouse, state_dir, table_exists
 from revloop.config.assignment import AssignmentConfig, load_assignment_config
 from revloop.config.handoff import HandoffConfig, load_handoff_config
 
@@ -61,20 +63,36 @@ class HandoffReport:
     stale: int = 0  # in nurturing too long for the time trigger: listed in activation.handoff_stale_leads
     errors: list[str] = field(default_factory=list)
 
+    def metadata(self) -> dict[str, int]:
+        """Plain counts for run metadata: due, handed off, owners, tasks, reminders, outcomes, errors."""
+        return {
+            "due": self.due,
+            "handed_off": sum(self.handed_off.values()),
+            "owners_set": self.owners_set,
+            "tasks_created": self.tasks_created,
+            "reminders": self.reminders,
+            "stale_leads": self.stale,
+            "accepted": self.accepted,
+            "recycled": self.recycled,
+            "errors": len(self.errors),
+        }
 
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
+    def markdown(self) -> str:
+        """A Markdown table of handoffs per trigger, CRM and rule, e-mails per status and skips per reason."""
+        groups = (
+            ("trigger", self.handed_off),
+            ("crm", self.by_crm),
+            ("rule", self.rules),
+            ("e-mail", self.emails),
+            ("skipped:", self.skipped),
+        )
+        rows = [f"| {label} {key} | {value} |" for label, counts in groups for key, value in counts.items()]
+        return "\n".join(["| | count |", "|---|---:|", *rows])
 
 
 def _created_by_sync(store: HandoffStore) -> dict[tuple[str, str], tuple[str, str]]:
     """Person records the sync created, not yet ingested back: (profile, crm) -> (object, record id)."""
-    if not _table_exists(store.connection, "activation.sync_log"):
+    if not table_exists(store.connection, "activation.sync_log"):
         return {}
     rows = store.rows(
         "select revloop_id, crm, crm_object, record_id from activation.sync_log "
@@ -122,7 +140,7 @@ class _Run:
         self.clients = {"salesforce": sf, "hubspot": hs}
 
     def statuses(self) -> dict[tuple[str, str], str | None]:
-        if not _table_exists(self.con, STATUSES):
+        if not table_exists(self.con, STATUSES):
             return {}
         rows = self.con.execute(f"select crm, crm_record_id, lead_status from {STATUSES}").fetchall()
         return {(crm, record): status for crm, record, status in rows}
@@ -133,7 +151,7 @@ class _Run:
         The first sighting gives no entry time (the record's creation counts); a move from a sales status
         into a nurturing one dates the entry at the record's last modification.
         """
-        if not _table_exists(self.con, STATUSES):
+        if not table_exists(self.con, STATUSES):
             return {}
         rows = self.store.rows(f"select crm, crm_record_id, lead_status, updated_at from {STATUSES}")
         seen = self.store.record_statuses()
@@ -209,7 +227,7 @@ class _Run:
 
     def hand_off(self, statuses) -> None:
         for table in (SIGNALS, BEHAVIORS, REPS):
-            if not _table_exists(self.con, table):
+            if not table_exists(self.con, table):
                 raise RuntimeError(
                     f"{table} is missing: build the dbt models of dbt_project/models/handoff first"
                 )
@@ -617,3 +635,16 @@ def run_handoffs(
     run.remind()
     run.flush()
     return run.report
+
+
+def hand_off_leads(
+    warehouse: Path,
+    salesforce: SalesforceConnection | None,
+    hubspot: HubSpotConnection | None,
+    smtp: SmtpSettings | None,
+) -> HandoffReport:
+    """run_handoffs on the warehouse file with the CRMs configured (none: no lead is handed off)."""
+    sf = connect(salesforce) if salesforce else None
+    hs = hubspot.hubspot() if hubspot else None
+    with connect_warehouse(warehouse) as connection:
+        return run_handoffs(connection, sf, hs, smtp)

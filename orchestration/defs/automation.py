@@ -2,11 +2,10 @@
 
 import json
 import smtplib
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import reduce
 
 from dagster import (
-    AssetKey,
     AssetSelection,
     DagsterInstance,
     DagsterRunStatus,
@@ -34,8 +33,8 @@ from ingestion.change_probe import (
     salesforce_probe_client,
 )
 from ingestion.salesforce.client import SalesforceApiError
-from orchestration.defs import ingestion
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.shared import INGESTION_GROUP, raw_key, raw_tables
 from revloop.config.automation import alert_email, load_automation_config, poll_interval_seconds
 
 NEAR_REAL_TIME_JOB = "near_real_time_sync"
@@ -52,14 +51,14 @@ IN_FLIGHT = [
 TRIGGER_TAG = "revloop/changed"
 
 
-def downstream_of(*raw: Any) -> AssetSelection:
-    """Raw assets (definitions or keys) and everything downstream of them, except model training (daily)."""
-    return AssetSelection.assets(*raw).downstream() - AssetSelection.groups("ml")
+def downstream_of(raw: AssetSelection) -> AssetSelection:
+    """Raw assets and everything downstream of them, except model training (daily)."""
+    return raw.downstream() - AssetSelection.groups("ml")
 
 
 near_real_time_sync = define_asset_job(
     NEAR_REAL_TIME_JOB,
-    selection=downstream_of(ingestion.salesforce_raw, ingestion.hubspot_raw, ingestion.events_raw),
+    selection=downstream_of(AssetSelection.groups(INGESTION_GROUP)),
     description="Ingest the sources a sensor saw change and rebuild what depends on them: identities, "
     "profiles, segments, handoffs and the CRM sync. The sensors run a subset of it; training stays daily.",
 )
@@ -88,7 +87,7 @@ def read_cursor(text: str | None) -> dict[str, dict[str, str]]:
 def decide(
     context: SensorEvaluationContext,
     results: Mapping[str, ProbeResult],
-    raw_keys: Callable[[str, list[str]], Sequence[AssetKey]],
+    raw_tables_of: Callable[[str, list[str]], AssetSelection],
 ) -> RunRequest | SkipReason:
     """Advance the cursor past what the probes read and request a run of what changed (or say why not)."""
     cursor = read_cursor(context.cursor)
@@ -101,8 +100,8 @@ def decide(
     if not changed:
         skipped = sum(len(result.skipped) for result in results.values())
         return SkipReason("no change since the last poll" + (f" ({skipped} not probed)" if skipped else ""))
-    keys = [key for source, names in changed.items() for key in raw_keys(source, names)]
-    selection = downstream_of(*keys).resolve(context.repository_def.asset_graph)
+    raw = reduce(AssetSelection.__or__, (raw_tables_of(source, names) for source, names in changed.items()))
+    selection = downstream_of(raw).resolve(context.repository_def.asset_graph)
     summary = "; ".join(f"{source}: {', '.join(names)}" for source, names in sorted(changed.items()))
     context.log.info(f"changes in {summary}: running {len(selection)} assets")
     # an empty check selection makes dagster-dbt build the models without their tests
@@ -112,13 +111,13 @@ def decide(
     )
 
 
-def _crm_raw_keys(source: str, _objects: list[str]) -> Sequence[AssetKey]:
+def _crm_raw_tables(source: str, _objects: list[str]) -> AssetSelection:
     # A CRM's tables load together (incrementally), as its associations follow its objects.
-    return list({"salesforce": ingestion.salesforce_raw, "hubspot": ingestion.hubspot_raw}[source].keys)
+    return raw_tables(source)
 
 
-def _channel_raw_keys(_source: str, channels: list[str]) -> Sequence[AssetKey]:
-    return [AssetKey(["raw", "events", channel]) for channel in channels]
+def _channel_raw_tables(_source: str, channels: list[str]) -> AssetSelection:
+    return AssetSelection.assets(*(raw_key("events", channel) for channel in channels))
 
 
 @sensor(
@@ -168,7 +167,7 @@ def crm_change_sensor(
         results["hubspot"] = ProbeResult(skipped={"portal": str(exc)})
     if not results:
         return SkipReason("neither Salesforce nor HubSpot is configured")
-    return decide(context, results, _crm_raw_keys)
+    return decide(context, results, _crm_raw_tables)
 
 
 @sensor(
@@ -185,7 +184,7 @@ def event_files_sensor(context: SensorEvaluationContext, warehouse: WarehouseRes
         return SkipReason(busy)
     previous = read_cursor(context.cursor).get("events", {})
     result = probe_event_files(warehouse.events_folder, previous)
-    return decide(context, {"events": result}, _channel_raw_keys)
+    return decide(context, {"events": result}, _channel_raw_tables)
 
 
 def _root_cause(error: SerializableErrorInfo | None) -> str:

@@ -2,14 +2,11 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from activation.handoff import run_handoffs
+from activation.handoff import hand_off_leads
 from activation.mail import SmtpSettings
-from ingestion.salesforce.client import connect
-from ingestion.warehouse import connect_warehouse
-from orchestration.defs.activation import SYNC_LOG
-from orchestration.defs.ingestion import WAREHOUSE_POOL
-from orchestration.defs.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
+from orchestration.shared import SYNC_LOG, WAREHOUSE_POOL
 from orchestration.table_metadata import warehouse_table_metadata
 
 HANDOFF_MODELS = (
@@ -41,45 +38,16 @@ def lead_handoffs(
     salesforce: SalesforceResource,
     hubspot: HubSpotResource,
 ) -> MaterializeResult:
-    sf_connection, hs_connection = salesforce.connection(), hubspot.connection()
-    if sf_connection is None and hs_connection is None:
+    sf, hs, smtp = salesforce.connection(), hubspot.connection(), SmtpSettings.from_env()
+    if sf is None and hs is None:
         # the run still builds marts.lead_handoffs (empty): a handoff goes to a CRM owner
         context.log.warning("No CRM is configured: no lead is handed off (a handoff needs a CRM owner).")
-    smtp = SmtpSettings.from_env()
     if smtp is None:
         context.log.info("SMTP_HOST is not set: notification e-mails are queued in activation.outbox.")
-    with retried_only_if_transient(), connect_warehouse(warehouse.warehouse_file) as con:
-        report = run_handoffs(
-            con,
-            connect(sf_connection) if sf_connection else None,
-            hs_connection.hubspot() if hs_connection else None,
-            smtp,
-        )
+    with retried_only_if_transient():
+        report = hand_off_leads(warehouse.warehouse_file, sf, hs, smtp)
     for error in report.errors[:20]:
         context.log.error(error)
-    rows = ["| | count |", "|---|---:|"] + [
-        f"| {label} {key} | {value} |"
-        for label, counts in (
-            ("trigger", report.handed_off),
-            ("crm", report.by_crm),
-            ("rule", report.rules),
-            ("e-mail", report.emails),
-            ("skipped:", report.skipped),
-        )
-        for key, value in counts.items()
-    ]
-    return MaterializeResult(
-        metadata={
-            "due": report.due,
-            "handed_off": sum(report.handed_off.values()),
-            "owners_set": report.owners_set,
-            "tasks_created": report.tasks_created,
-            "reminders": report.reminders,
-            "stale_leads": report.stale,
-            "accepted": report.accepted,
-            "recycled": report.recycled,
-            "errors": len(report.errors),
-            "summary": MetadataValue.md("\n".join(rows)),
-            **warehouse_table_metadata(warehouse.warehouse_file, "marts", "lead_handoffs"),
-        }
-    )
+    table = warehouse_table_metadata(warehouse.warehouse_file, "marts", "lead_handoffs")
+    summary = MetadataValue.md(report.markdown())
+    return MaterializeResult(metadata={**report.metadata(), "summary": summary, **table})

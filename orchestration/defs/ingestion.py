@@ -1,30 +1,44 @@
 """Raw data assets: the Salesforce, HubSpot and event dlt sources, keyed raw/<source>/<table>."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs, dlt_assets
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    FreshnessPolicy,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    multi_asset,
+)
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.events import events_source
-from ingestion.events import settings as events_settings
-from ingestion.hubspot import HubSpotConnection, hubspot_source
-from ingestion.hubspot import settings as hs_settings
-from ingestion.quarantine import Rejections, load_rejections
-from ingestion.salesforce import SalesforceConnection, salesforce_source
-from ingestion.salesforce import settings as sf_settings
-from ingestion.warehouse import make_pipeline
-from orchestration.defs.checks import RAW_DATA_FRESHNESS
-from orchestration.defs.retries import CRM_RETRY_POLICY, retried_only_if_transient
+from ingestion.hubspot import HubSpotConnection
+from ingestion.load import Origin, load_source, raw_pipeline, raw_source
+from ingestion.quarantine import Rejections
+from ingestion.salesforce import SalesforceConnection
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
+from orchestration.shared import (
+    FULL_RECONCILIATION_TAG,
+    ID_RECONCILIATION_TAG,
+    INGESTION_GROUP,
+    WAREHOUSE_POOL,
+    raw_key,
+)
 from orchestration.table_metadata import warehouse_tables_metadata
 
-WAREHOUSE_POOL = "warehouse"
-# Run tag of the daily reconciliation: sources also read what they cannot read by a cursor (HubSpot archives).
-FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
-# Run tag of the daily id reconciliation: Salesforce ids the org no longer has are marked deleted.
-ID_RECONCILIATION_TAG = "revloop/id_reconciliation"
+# hourly_sync loads every raw table at :05: one missed run warns, three missed runs fail. Freshness
+# policies superseded freshness checks in Dagster 1.12; the instance's freshness daemon evaluates them.
+RAW_DATA_FRESHNESS = FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=4), warn_window=timedelta(hours=2)
+)
+SALESFORCE_VARIABLES = (
+    "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)"
+)
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -39,9 +53,9 @@ class RawTableTranslator(DagsterDltTranslator):
             super()
             .get_asset_spec(data)
             .replace_attributes(
-                key=AssetKey(["raw", self.source, table]),
+                key=raw_key(self.source, table),
                 deps=[],
-                group_name="ingestion",
+                group_name=INGESTION_GROUP,
                 description=f"Raw {self.source} `{table}` as the source sent it, loaded by dlt.",
                 kinds={"dlt", "duckdb"},
                 freshness_policy=RAW_DATA_FRESHNESS,
@@ -49,28 +63,27 @@ class RawTableTranslator(DagsterDltTranslator):
         )
 
 
-def _load(
-    context,
-    dlt: DagsterDltResource,
-    source,
-    pipeline_name: str,
-    dataset: str,
-    warehouse: WarehouseResource,
-    rejections: Rejections,
-) -> Iterator:
-    """Run one dlt source into the warehouse, move what it refused to quarantine.rejected_records, then
-    report each loaded table with its row count and a sample."""
-    pipeline = make_pipeline(pipeline_name, dataset, warehouse.warehouse_file)
-    results = list(dlt.run(context, dlt_source=source, dlt_pipeline=pipeline))
-    quarantined = load_rejections(rejections, warehouse.warehouse_file)
-    if quarantined:
+def load_raw(
+    context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource, origin: Origin
+) -> Iterator[MaterializeResult]:
+    """Load one source (ingestion.load.load_source) through Dagster's dlt resource, then report each loaded
+    table with its row count and a sample."""
+    loaded = load_source(
+        origin,
+        warehouse.warehouse_file,
+        full_reconciliation=context.run.tags.get(FULL_RECONCILIATION_TAG) == "true",
+        reconcile_ids=context.run.tags.get(ID_RECONCILIATION_TAG) == "true",
+        run=lambda pipeline, source: list(dlt.run(context, dlt_source=source, dlt_pipeline=pipeline)),
+    )
+    name, dataset = loaded.pipeline.pipeline_name, loaded.pipeline.dataset_name
+    if loaded.quarantined:
         context.log.warning(
-            f"{quarantined} {pipeline_name} records quarantined: see quarantine.rejected_records"
+            f"{loaded.quarantined} {name} records quarantined: see quarantine.rejected_records"
         )
     tables = warehouse_tables_metadata(
-        warehouse.warehouse_file, [(dataset, result.asset_key.path[-1]) for result in results]
+        warehouse.warehouse_file, [(dataset, result.asset_key.path[-1]) for result in loaded.result]
     )
-    for result in results:
+    for result in loaded.result:
         # a table dlt has not created yet (a resource that yielded nothing so far) holds no rows
         extra = tables.get((dataset, result.asset_key.path[-1])) or {
             "dagster/row_count": 0, "sample": MetadataValue.md("_no rows yet_")
@@ -89,80 +102,58 @@ def not_configured(context, source: str, variables: str) -> Iterator[Materialize
         )
 
 
-# Placeholder connections and the default warehouse: the definitions only list each source's tables;
-# each run builds its source and pipeline from the configured resources.
-_SF_SPEC = SalesforceConnection(instance_url="https://salesforce.invalid", access_token="unused")
-_HS_SPEC = HubSpotConnection("unused", "https://hubspot.invalid")
+def load_crm(
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    connection: SalesforceConnection | HubSpotConnection | None,
+    crm: str,
+    variables: str,
+) -> Iterator[MaterializeResult]:
+    """load_raw from a CRM, or its tables as not configured when it has no connection (`variables` unset)."""
+    if connection is None:
+        yield from not_configured(context, crm, variables)
+        return
+    with retried_only_if_transient():
+        yield from load_raw(context, dlt, warehouse, connection)
 
 
-def crm_dlt_assets(crm: str, source, settings):
-    """dlt_assets of a CRM source (`settings`: its PIPELINE_NAME and DATASET_NAME), as dlt_assets builds
-    them, plus CRM_RETRY_POLICY: the step runs again after transient failures."""
+def raw_assets(source: str, placeholder: Origin, retry_policy: RetryPolicy | None = None):
+    """The multi_asset of a dlt source's tables, as dlt_assets builds them, in the warehouse pool.
+
+    Built on a placeholder connection and the default warehouse: each run builds its source and pipeline
+    from the configured resources. retry_policy: CRM sources run again after transient failures.
+    """
     specs = build_dlt_asset_specs(
-        dlt_source=source,
-        dlt_pipeline=make_pipeline(settings.PIPELINE_NAME, settings.DATASET_NAME),
-        dagster_dlt_translator=RawTableTranslator(crm),
+        dlt_source=raw_source(placeholder, Rejections()),
+        dlt_pipeline=raw_pipeline(placeholder),
+        dagster_dlt_translator=RawTableTranslator(source),
     )
     return multi_asset(
-        name=f"{crm}_raw", specs=specs, can_subset=True, pool=WAREHOUSE_POOL, retry_policy=CRM_RETRY_POLICY
+        name=f"{source}_raw", specs=specs, can_subset=True, pool=WAREHOUSE_POOL, retry_policy=retry_policy
     )
 
 
-@crm_dlt_assets("salesforce", salesforce_source(_SF_SPEC), sf_settings)
+@raw_assets("salesforce", SalesforceConnection("https://salesforce.invalid", "unused"), CRM_RETRY_POLICY)
 def salesforce_raw(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
     salesforce: SalesforceResource,
     warehouse: WarehouseResource,
 ):
-    connection = salesforce.connection()
-    if connection is None:
-        yield from not_configured(
-            context,
-            "Salesforce",
-            "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN "
-            "(or SALESFORCE_USERNAME/PASSWORD/SECURITY_TOKEN)",
-        )
-        return
-    rejections = Rejections.spooled(sf_settings.PIPELINE_NAME, warehouse.warehouse_file)
-    reconcile = context.run.tags.get(ID_RECONCILIATION_TAG) == "true"
-    source = salesforce_source(connection, rejections=rejections, reconcile_ids=reconcile)
-    with retried_only_if_transient():
-        yield from _load(
-            context, dlt, source, sf_settings.PIPELINE_NAME, sf_settings.DATASET_NAME, warehouse, rejections
-        )
+    yield from load_crm(context, dlt, warehouse, salesforce.connection(), "Salesforce", SALESFORCE_VARIABLES)
 
 
-@crm_dlt_assets("hubspot", hubspot_source(_HS_SPEC), hs_settings)
+@raw_assets("hubspot", HubSpotConnection("unused", "https://hubspot.invalid"), CRM_RETRY_POLICY)
 def hubspot_raw(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
     hubspot: HubSpotResource,
     warehouse: WarehouseResource,
 ):
-    connection = hubspot.connection()
-    if connection is None:
-        yield from not_configured(context, "HubSpot", "HUBSPOT_ACCESS_TOKEN")
-        return
-    rejections = Rejections.spooled(hs_settings.PIPELINE_NAME, warehouse.warehouse_file)
-    reconcile = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
-    source = hubspot_source(connection, rejections=rejections, full_reconciliation=reconcile)
-    with retried_only_if_transient():
-        yield from _load(
-            context, dlt, source, hs_settings.PIPELINE_NAME, hs_settings.DATASET_NAME, warehouse, rejections
-        )
+    yield from load_crm(context, dlt, warehouse, hubspot.connection(), "HubSpot", "HUBSPOT_ACCESS_TOKEN")
 
 
-@dlt_assets(
-    dlt_source=events_source(Path("."), Rejections()),
-    dlt_pipeline=make_pipeline(events_settings.PIPELINE_NAME, events_settings.DATASET),
-    name="events_raw",
-    dagster_dlt_translator=RawTableTranslator("events"),
-    pool=WAREHOUSE_POOL,
-)
+@raw_assets("events", Path("."))
 def events_raw(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
-    rejections = Rejections.spooled(events_settings.PIPELINE_NAME, warehouse.warehouse_file)
-    source = events_source(warehouse.events_folder, rejections)
-    yield from _load(
-        context, dlt, source, events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse, rejections
-    )
+    yield from load_raw(context, dlt, warehouse, warehouse.events_folder)

@@ -3,16 +3,16 @@
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from ml import score_profiles, train_models
-from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.shared import PREDICTIONS, WAREHOUSE_POOL
 from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.config.models import TASKS
 
-PREDICTIONS = AssetKey(["ml", "predictions"])
 MODEL_RUNS = AssetKey(["ml", "model_runs"])
 
 
 def model_key(task: str) -> AssetKey:
+    """The asset of one task's promoted model."""
     return AssetKey(["ml", f"{task}_model"])
 
 

@@ -2,8 +2,7 @@
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
-from orchestration.defs.ingestion import FULL_RECONCILIATION_TAG, ID_RECONCILIATION_TAG, salesforce_raw
-from orchestration.defs.ml import PREDICTIONS
+from orchestration.shared import FULL_RECONCILIATION_TAG, ID_RECONCILIATION_TAG, PREDICTIONS, raw_tables
 
 hourly_sync = define_asset_job(
     "hourly_sync",
@@ -22,7 +21,7 @@ daily_reconciliation = define_asset_job(
 
 id_reconciliation = define_asset_job(
     "id_reconciliation",
-    selection=AssetSelection.assets(salesforce_raw).downstream() - AssetSelection.groups("ml"),
+    selection=raw_tables("salesforce").downstream() - AssetSelection.groups("ml"),
     description="Salesforce ingested as hourly, plus a listing of every id per object (queryAll): stored "
     "records the org no longer has (purged beyond Get Deleted's 30-day window, say) are marked deleted in "
     "raw_salesforce.deleted_records, then everything downstream is rebuilt and synced.",

@@ -2,20 +2,20 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
-from orchestration.table_metadata import warehouse_tables_metadata
+from orchestration.shared import CUSTOMER_PROFILES, SEGMENT_MEMBERSHIPS, WAREHOUSE_POOL
+from orchestration.table_metadata import warehouse_table_metadata
 from segments import materialize_segments
-from segments.analytics import report_markdown, size_history, size_plot
+from segments.analytics import report_with_history
 
 
 @asset(
-    key=AssetKey(["marts", "segment_memberships"]),
+    key=SEGMENT_MEMBERSHIPS,
     group_name="warehouse",
     kinds={"python", "duckdb"},
     # touchpoints hold the events of the rules and the orders; int_ml_deals the opportunities per profile
     deps=[
-        AssetKey(["marts", "customer_profiles"]),
+        CUSTOMER_PROFILES,
         AssetKey(["marts", "touchpoints"]),
         AssetKey(["intermediate", "int_ml_deals"]),
     ],
@@ -31,25 +31,6 @@ def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseReso
         context.log.error(error)
     for kind, reason in report.unavailable.items():
         context.log.info(f"{kind} conversion not measured: {reason}")
-    history = size_history(warehouse.warehouse_file, [s.segment_name for s in report.segments])
-    table = warehouse_tables_metadata(warehouse.warehouse_file, [("marts", "segment_memberships")])
-    # numbers per segment: the Dagster UI plots numeric metadata across materialisations
-    per_segment: dict[str, int | float] = {}
-    for run in report.segments:
-        per_segment[f"size {run.segment_name}"] = run.size
-        per_segment[f"entries {run.segment_name}"] = run.entries
-        per_segment[f"exits {run.segment_name}"] = run.exits
-        for conversion in run.conversions:
-            if conversion.rate is not None:
-                per_segment[f"{conversion.kind} rate {run.segment_name}"] = conversion.rate
-    return MaterializeResult(
-        metadata={
-            "segments": len(report.segments),
-            "memberships": sum(s.size for s in report.segments),
-            "failed_definitions": len(report.errors),
-            "warnings": len(report.warnings),
-            "segment_report": MetadataValue.md(report_markdown(report, size_plot(history))),
-            **per_segment,
-            **table.get(("marts", "segment_memberships"), {}),
-        }
-    )
+    summary = MetadataValue.md(report_with_history(report, warehouse.warehouse_file))
+    table = warehouse_table_metadata(warehouse.warehouse_file, *SEGMENT_MEMBERSHIPS.path)
+    return MaterializeResult(metadata={**report.metadata(), "segment_report": summary, **table})

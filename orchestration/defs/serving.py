@@ -3,8 +3,8 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from collector.snapshot import snapshot_path, write_profile_snapshot
-from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.shared import CUSTOMER_PROFILES, SEGMENT_MEMBERSHIPS, WAREHOUSE_POOL
 from orchestration.table_metadata import warehouse_table_metadata
 
 
@@ -13,8 +13,8 @@ from orchestration.table_metadata import warehouse_table_metadata
     group_name="activation",
     kinds={"duckdb"},
     deps=[
-        AssetKey(["marts", "customer_profiles"]),
-        AssetKey(["marts", "segment_memberships"]),
+        CUSTOMER_PROFILES,
+        SEGMENT_MEMBERSHIPS,
         AssetKey(["marts", "lead_score_factors"]),
     ],
     description="Profiles, scores, score factors and segments copied to a small DuckDB file "

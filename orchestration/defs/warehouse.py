@@ -16,16 +16,14 @@ from dagster import (
     Output,
     multi_asset,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
-from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
+from orchestration.shared import WAREHOUSE_POOL, dbt_asset_key, dbt_project
 from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.dbt import DBT_PROJECT_DIR, dbt_vars
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 # dbt runs in four phases, split where a Python step writes a table that dbt reads back as a source:
 # before identity resolution, between it and the models' scores, after the scores (the profiles), and
@@ -40,13 +38,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
     """Raw sources keyed like the dlt assets, identity tables like the identity asset, models by layer."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            schema, table = dbt_resource_props["schema"], dbt_resource_props["name"]
-            if schema.startswith("raw_"):
-                return AssetKey(["raw", schema.removeprefix("raw_"), table])
-            return AssetKey([schema, table])
-        layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
-        return AssetKey([layer, dbt_resource_props["name"]])
+        return dbt_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "warehouse"
@@ -106,12 +98,6 @@ dbt_after_identity = dbt_phase(
 )
 dbt_after_models = dbt_phase("dbt_after_models", select=MODEL_OUTPUTS, exclude=SEGMENT_OUTPUTS)
 dbt_after_segments = dbt_phase("dbt_after_segments", select=SEGMENT_OUTPUTS)
-DBT_PHASES = (dbt_before_identity, dbt_after_identity, dbt_after_models, dbt_after_segments)
-
-
-def dbt_models_in_layer(layer: str) -> list[AssetKey]:
-    """The keys of the dbt models of one folder (staging, marts, sync, ...), whatever phase builds them."""
-    return sorted(key for phase in DBT_PHASES for key in phase.keys if key.path[0] == layer)
 
 
 @multi_asset(

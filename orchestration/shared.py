@@ -1,0 +1,63 @@
+"""What several defs modules name: the warehouse pool, run tags, the dbt project and the shared asset keys.
+
+Each module of orchestration/defs imports from here, never from another defs module.
+"""
+
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetKey, AssetSelection
+from dagster_dbt import DbtProject
+
+from revloop.dbt import DBT_PROJECT_DIR
+
+# DuckDB allows one writer: every asset that reads or writes the warehouse runs in this concurrency pool.
+WAREHOUSE_POOL = "warehouse"
+# Run tag of the daily reconciliation: sources also read what they cannot read by a cursor (HubSpot archives).
+FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
+# Run tag of the daily id reconciliation: Salesforce also lists every id per object to find purged records.
+ID_RECONCILIATION_TAG = "revloop/id_reconciliation"
+INGESTION_GROUP = "ingestion"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+SYNC_LOG = AssetKey(["activation", "sync_log"])
+PREDICTIONS = AssetKey(["ml", "predictions"])
+CUSTOMER_PROFILES = AssetKey(["marts", "customer_profiles"])
+SEGMENT_MEMBERSHIPS = AssetKey(["marts", "segment_memberships"])
+
+
+def raw_key(source: str, table: str) -> AssetKey:
+    """raw/<source>/<table>: a table as a dlt source loaded it (and as dbt's sources name it)."""
+    return AssetKey(["raw", source, table])
+
+
+def raw_tables(source: str) -> AssetSelection:
+    """Every raw table the ingestion assets load from one source."""
+    return AssetSelection.key_prefixes(["raw", source]) & AssetSelection.groups(INGESTION_GROUP)
+
+
+def dbt_asset_key(node: Mapping[str, Any]) -> AssetKey:
+    """The key of a dbt node: raw sources like the dlt assets, other sources by schema, models by folder."""
+    if node["resource_type"] == "source":
+        schema, table = node["schema"], node["name"]
+        if schema.startswith("raw_"):
+            return raw_key(schema.removeprefix("raw_"), table)
+        return AssetKey([schema, table])
+    layer = node["fqn"][1] if len(node["fqn"]) > 2 else "models"
+    return AssetKey([layer, node["name"]])
+
+
+@functools.cache
+def _manifest_nodes() -> tuple[Mapping[str, Any], ...]:
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return tuple(manifest["nodes"].values())
+
+
+def dbt_models_in_layer(layer: str) -> list[AssetKey]:
+    """The keys of the dbt models of one folder (staging, marts, sync, ...), whatever phase builds them."""
+    built = ("model", "seed", "snapshot")
+    keys = (dbt_asset_key(node) for node in _manifest_nodes() if node["resource_type"] in built)
+    return sorted(key for key in keys if key.path[0] == layer)

@@ -4,7 +4,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from dagster import build_asset_context
+from dagster import Failure, build_asset_context
 
 from activation.handoff.notify import Mail, backoff, message_id, outbox_rows, send_due
 from activation.mail import SmtpSettings
@@ -65,11 +65,13 @@ def test_a_send_carries_the_recorded_message_id(smtp_sink):
 
 def test_the_asset_runs_without_a_crm_instead_of_skipping(tmp_path):
     # no CRM: the step still runs (an events-only installation gets an empty marts.lead_handoffs), so on a
-    # warehouse without the handoff models it fails naming them rather than skipping everything downstream
-    with pytest.raises(RuntimeError, match="int_handoff_signals is missing"):
+    # warehouse without the handoff models it fails naming them rather than skipping everything downstream,
+    # and for good: a missing model is not transient, so the retry policy does not run it again
+    with pytest.raises(Failure, match="int_handoff_signals is missing.*not transient") as failure:
         lead_handoffs(
             build_asset_context(),
             warehouse=WarehouseResource(path=str(tmp_path / "w.duckdb")),
             salesforce=SalesforceResource(),
             hubspot=HubSpotResource(),
         )
+    assert failure.value.allow_retries is False

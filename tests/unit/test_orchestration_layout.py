@@ -8,7 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEFS = sorted((REPO / "orchestration" / "defs").glob("*.py"))
-ASSET_DECORATORS = {"asset", "multi_asset", "dlt_assets", "dbt_assets"}
+ASSET_DECORATORS = {"asset", "multi_asset", "dlt_assets", "dbt_assets", "raw_assets"}
 MAX_ASSET_BODY_LINES = 15
 
 

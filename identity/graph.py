@@ -39,6 +39,11 @@ class DeterministicGraph:
     known_component: np.ndarray  # component -> has an identified record
     invalid_phones: int
     shared_values: list[tuple[str, str, int]] = field(default_factory=list)  # (type, value, people)
+    # the e-mails and customer ids each record carries (record, key index, key type bit): evidence against
+    # linking components whose values differ
+    person_keys: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, np.int64),) * 3
+    )
 
 
 def matched_on_text(mask: int) -> str:
@@ -200,6 +205,14 @@ def deterministic_graph(
     identified = ((own_mask & IDENTIFYING) != 0) | np.isin(records.source_system, CRM_SYSTEMS)
     known_component = np.zeros(component_count, dtype=bool)
     known_component[component[identified]] = True
+    person = (bit_of_key[key] & PERSON_KEYS) != 0
     return DeterministicGraph(
-        component, component_count, shared_mask, identified, known_component, invalid, shared_values
+        component,
+        component_count,
+        shared_mask,
+        identified,
+        known_component,
+        invalid,
+        shared_values,
+        (record[person], key[person], bit_of_key[key[person]]),
     )

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from identity.phones import is_international, region_of_country, region_of_e164, to_e164
+from identity.phones import is_international, region_of_country, region_of_e164, to_e164, to_e164_many
 from identity.records import CRM_SYSTEMS, Records, distinct
 
 # key type -> bit of a record's matched_on mask; the order is the order of names in matched_on
@@ -88,7 +88,7 @@ def _normalised_phones(records: Records, default_region: str, ignored: set[str])
                 if found:
                     from_numbers.setdefault(int(record[i]), found)
         region[unknown] = [from_numbers.get(int(record[i]), default_region) for i in unknown]
-    normalised = np.array([to_e164(r, g) for r, g in zip(raw, region, strict=True)], dtype=object)
+    normalised = to_e164_many(raw, region)
     invalid = int((normalised == None).sum())  # noqa: E711
     if ignored:
         normalised[np.isin(normalised.astype(str), list(ignored))] = None

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from identity.graph import BITS, DeterministicGraph
-from identity.records import CRM_SYSTEMS, Records, distinct, strings
+from identity.records import CRM_SYSTEMS, Records, distinct
 from revloop.config.identity import ProbabilisticSettings
 
 # pseudo-counts of the prior of m(values differ): a person's own records rarely show two devices, e-mails
@@ -208,21 +208,45 @@ def _identifier_comparison(
     return comparison, np.where(has[visitors] & has[candidates], 0, NULL)
 
 
-def _sets(records: Records, column: str, row_comp: np.ndarray, wanted: np.ndarray) -> dict[int, frozenset]:
-    """Union of a '|'-separated column over the rows of each wanted component."""
-    rows = np.flatnonzero(np.isin(row_comp, wanted))
-    texts = strings(records.rows.take(pa.array(rows)), column) if len(rows) else []
-    found: dict[int, set] = {}
-    for comp, text in zip(row_comp[rows], texts, strict=True):
-        if text:
-            found.setdefault(int(comp), set()).update(text.split("|"))
-    return {comp: frozenset(values) for comp, values in found.items()}
+@dataclass
+class _ItemSets:
+    """The union of a '|'-separated column over each component's rows, as sorted comp * items + item codes."""
+
+    keys: np.ndarray
+    size: np.ndarray  # component -> distinct items
+    items: int
+
+    def containment_levels(self, visitor: np.ndarray, other: np.ndarray, cuts: tuple) -> np.ndarray:
+        """Level of the share of each visitor's items the other holds too (NULL: either holds none)."""
+        width_of = max(self.items, 1)
+        start = np.searchsorted(self.keys, visitor * width_of, "left")
+        width = np.searchsorted(self.keys, (visitor + 1) * width_of, "left") - start
+        pair = np.repeat(np.arange(len(visitor)), width)
+        offset = np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width)
+        position = np.repeat(start, width) + offset
+        probe = other[pair] * width_of + self.keys[position] % width_of
+        found = np.searchsorted(self.keys, probe)
+        hit = found < len(self.keys)
+        hit[hit] = self.keys[found[hit]] == probe[hit]
+        shared = np.bincount(pair, weights=hit, minlength=len(visitor))
+        level = np.searchsorted(cuts, shared / np.maximum(self.size[visitor], 1), side="right")
+        return np.where((self.size[visitor] > 0) & (self.size[other] > 0), level, NULL)
 
 
-def _containment_level(visitor: frozenset | None, profile: frozenset | None, cuts: tuple[float, ...]) -> int:
-    if not visitor or not profile:
-        return NULL
-    return int(np.searchsorted(cuts, len(visitor & profile) / len(visitor), side="right"))
+def _item_sets(records: Records, column: str, row_comp: np.ndarray, wanted: np.ndarray) -> _ItemSets:
+    """The items of `column` on the rows of the wanted components (a boolean per component)."""
+    text = records.rows.column(column)
+    rows = np.flatnonzero(wanted[row_comp] & pc.is_valid(text).to_numpy(zero_copy_only=False))
+    lists = pc.split_pattern(text.take(pa.array(rows)), "|")
+    flat = pc.list_flatten(lists)
+    nonempty = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
+    parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)[nonempty]
+    encoded = pc.dictionary_encode(flat.filter(pa.array(nonempty))).combine_chunks()
+    items = len(encoded.dictionary)
+    item = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = distinct(row_comp[rows][parent] * max(items, 1) + item)
+    size = np.bincount(keys // max(items, 1), minlength=len(wanted))
+    return _ItemSets(keys, size, items)
 
 
 def _em(
@@ -368,28 +392,16 @@ def probabilistic_links(
     ):
         if not wanted:
             continue
-        sets = _sets(
-            records, column, row_comp, distinct(np.concatenate([visitors, candidates, sample_a, sample_b]))
-        )
-        sample = np.array(
-            [
-                _containment_level(sets.get(a), sets.get(b), cuts)
-                for a, b in zip(sample_a, sample_b, strict=True)
-            ]
-        )
+        wanted_comp = np.zeros(n_comp, dtype=bool)
+        wanted_comp[visitors], wanted_comp[candidates] = True, True
+        wanted_comp[sample_a], wanted_comp[sample_b] = True, True
+        sets = _item_sets(records, column, row_comp, wanted_comp)
+        sample = sets.containment_levels(sample_a, sample_b, cuts)
         counts = np.bincount(sample[sample != NULL], minlength=len(cuts) + 1) + 0.5
         comparisons.append(
             Comparison(name, tuple(f"level_{i}" for i in range(len(cuts) + 1)), counts / counts.sum())
         )
-        levels.append(
-            np.array(
-                [
-                    _containment_level(sets.get(a), sets.get(k), cuts)
-                    for a, k in zip(visitors, candidates, strict=True)
-                ],
-                dtype=np.int64,
-            )
-        )
+        levels.append(sets.containment_levels(visitors, candidates, cuts))
 
     # m of the disagreements from the known profiles' own records, not EM: the candidates are blocked on
     # device and network, so EM over them cannot tell colleagues behind one office IP from one person with
@@ -427,10 +439,9 @@ def probabilistic_links(
     total = np.add.reduceat(np.exp(log_odds - peak_rows), starts)
     denominator = np.repeat(np.log(np.exp(-peak) + total) + peak, np.diff(np.r_[starts, len(visitors)]))
     confidence = np.exp(log_odds - denominator)
-    best = starts + np.array(
-        [np.argmax(confidence[s:e]) for s, e in zip(starts, np.r_[starts[1:], len(visitors)], strict=True)],
-        dtype=int,
-    )
+    # each visitor's most likely candidate (the first of equals, as argmax takes)
+    by_confidence = np.lexsort((np.arange(len(visitors)), -confidence, visitors))
+    best = by_confidence[starts]
     keep = best[confidence[best] >= threshold]
     matched_on = []
     for row in keep:

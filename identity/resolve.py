@@ -147,8 +147,9 @@ def resolve(
     linked = np.zeros(graph.component_count, dtype=bool)
     linked[links.visitor_component] = True
     probabilistic = linked[graph.component[mapped]]
-    link_of_component = {int(c): i for i, c in enumerate(links.visitor_component)}
-    link_index = np.array([link_of_component.get(int(c), -1) for c in graph.component[mapped][probabilistic]])
+    link_of_component = np.full(graph.component_count, -1, dtype=np.int64)
+    link_of_component[links.visitor_component] = np.arange(len(links.visitor_component))
+    link_index = link_of_component[graph.component[mapped][probabilistic]]
     names = np.array(
         [matched_on_text(mask) or SOLE_RECORD for mask in range(1 << len(KEY_TYPES))], dtype=object
     )

@@ -132,7 +132,7 @@ class Plan:
         }
 
 
-def _key_moves(write: RecordWrite) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+def key_moves(write: RecordWrite) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """The revloop key a write gives its record and the one it takes away, each as a unique-index entry."""
     name = KEY_FIELDS[write.crm][0]
     if name not in write.fields:
@@ -157,7 +157,7 @@ def release_phases(writes: list[RecordWrite]) -> list[list[RecordWrite]]:
     releaser: dict[tuple[str, ...], int] = {}
     takes: list[tuple[str, ...] | None] = []
     for i, write in enumerate(writes):
-        taken, released = _key_moves(write)
+        taken, released = key_moves(write)
         takes.append(taken)
         if released is not None:
             releaser[released] = i
@@ -220,6 +220,7 @@ class _Planner:
         holders: dict[tuple[str, str, Any], str],
         created: Set[tuple[str, str]] = frozenset(),
         crms: Collection[Crm] = ("salesforce", "hubspot"),
+        released: Set[tuple[str, Any]] = frozenset(),
     ):
         self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
         self.created = created
@@ -234,7 +235,11 @@ class _Planner:
         self.write_back_only = len(self.crms) == 1
         # Keys revloop already gave a record in each CRM: such a record exists (or a user deleted it, which
         # revloop respects), so it is never created again, even before the next ingestion shows it.
-        self.keyed = {(crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]}
+        # A key this plan moves off its record (a profile split) no longer says so: the record taking it may
+        # be created, after the release (release_phases; run_plan drops it if the release fails).
+        self.keyed = {
+            (crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]
+        } - set(released)
         self.plan = Plan(object_key)
         self._conflicted: set[tuple[str, str]] = set()
 
@@ -494,6 +499,17 @@ def _unique_holders(mapping: ObjectMapping, pairs: list[SyncPair]) -> dict[tuple
     return holders
 
 
+def _released_keys(pairs: list[SyncPair], written: WrittenState) -> set[tuple[str, Any]]:
+    """(crm, revloop key) revloop gave a record that now belongs under another key (its profile split)."""
+    released = set()
+    for pair in pairs:
+        for record in (pair.salesforce, pair.hubspot):
+            given = written.get((record.crm, record.record_id, KEY_FIELDS[record.crm][0])) if record else None
+            if record is not None and given is not None and given.value != pair.key:
+                released.add((record.crm, given.value))
+    return released
+
+
 def plan_object(
     object_key: str,
     mapping: ObjectMapping,
@@ -509,7 +525,9 @@ def plan_object(
     created: (crm, record id) of the records revloop created (activation.sync_log)."""
     pairs = list(pairs)
     holders = _unique_holders(mapping, pairs)
-    planner = _Planner(object_key, mapping, written, tie_winner, holders, created, crms)
+    planner = _Planner(
+        object_key, mapping, written, tie_winner, holders, created, crms, _released_keys(pairs, written)
+    )
     for pair in pairs:
         planner.plan_pair(pair)
     return planner.plan

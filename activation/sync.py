@@ -10,7 +10,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from activation.hubspot_writer import ensure_properties, write_hubspot
-from activation.plan import KEY_FIELDS, Plan, RecordWrite, release_phases
+from activation.plan import KEY_FIELDS, Plan, RecordWrite, key_moves, release_phases
 from activation.results import CrmAccessDenied, WriteResult
 from activation.salesforce_writer import MissingSalesforceFields, check_fields, write_salesforce
 from activation.store import ActivationStore
@@ -143,10 +143,17 @@ def run_plan(
         statuses["rejected"] = len(plan.rejections)
     # writes releasing a revloop key go in calls before those taking it (release_phases); within a phase one
     # CRM object and operation after the other, so that each batch fills whole API calls
+    unreleased: set[tuple[str, ...]] = set()  # keys whose release failed: taking them would hit the holder
     for phase in release_phases(plan.writes):
         writes = sorted(phase, key=lambda w: (w.crm, w.object_name, w.operation))
         for start in range(0, len(writes), batch_size):
-            results = sender.send(writes[start : start + batch_size])
+            batch = writes[start : start + batch_size]
+            held = [w for w in batch if key_moves(w)[0] in unreleased]
+            results = [WriteResult(w, "skipped", w.record_id, "revloop key not released") for w in held]
+            results += sender.send([w for w in batch if key_moves(w)[0] not in unreleased])
+            for result in results:
+                if result.status not in ("created", "updated") and key_moves(result.write)[1]:
+                    unreleased.add(key_moves(result.write)[1])
             links = [link for result in results for link in _links(result, hubspot_object)]
             results += sender.send(links)
             store.record(report.run_id, plan.object_key, results)

@@ -2,8 +2,9 @@
 
 Reads intermediate.int_identity_records (built by dbt), links records deterministically (e-mail, phone in
 E.164, customer id, anonymousId seen with a userId, CRM cross ids; a phone or anonymousId seen with
-several people is shared and links nothing) and probabilistically (anonymous visitors to known profiles,
-Fellegi-Sunter with disagreement evidence), keeps profile ids stable across runs, and writes
+several people is shared and links nothing) and probabilistically (website visitors to known profiles,
+Fellegi-Sunter with evidence against: different device ids, e-mails or customer ids), keeps profile ids
+stable across runs, and writes
 identity.profile_map, identity.profile_changes and identity.shared_values through dlt.
 """
 

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from identity.phones import is_international, region_of_country, region_of_e164, to_e164
+from identity.phones import is_international, region_of_country, region_of_e164, to_e164, to_e164_many
 from identity.records import CRM_SYSTEMS, Records, distinct
 
 # key type -> bit of a record's matched_on mask; the order is the order of names in matched_on
@@ -39,6 +39,11 @@ class DeterministicGraph:
     known_component: np.ndarray  # component -> has an identified record
     invalid_phones: int
     shared_values: list[tuple[str, str, int]] = field(default_factory=list)  # (type, value, people)
+    # the e-mails and customer ids each record carries (record, key index, key type bit): evidence against
+    # linking components whose values differ
+    person_keys: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, np.int64),) * 3
+    )
 
 
 def matched_on_text(mask: int) -> str:
@@ -83,7 +88,7 @@ def _normalised_phones(records: Records, default_region: str, ignored: set[str])
                 if found:
                     from_numbers.setdefault(int(record[i]), found)
         region[unknown] = [from_numbers.get(int(record[i]), default_region) for i in unknown]
-    normalised = np.array([to_e164(r, g) for r, g in zip(raw, region, strict=True)], dtype=object)
+    normalised = to_e164_many(raw, region)
     invalid = int((normalised == None).sum())  # noqa: E711
     if ignored:
         normalised[np.isin(normalised.astype(str), list(ignored))] = None
@@ -200,6 +205,14 @@ def deterministic_graph(
     identified = ((own_mask & IDENTIFYING) != 0) | np.isin(records.source_system, CRM_SYSTEMS)
     known_component = np.zeros(component_count, dtype=bool)
     known_component[component[identified]] = True
+    person = (bit_of_key[key] & PERSON_KEYS) != 0
     return DeterministicGraph(
-        component, component_count, shared_mask, identified, known_component, invalid, shared_values
+        component,
+        component_count,
+        shared_mask,
+        identified,
+        known_component,
+        invalid,
+        shared_values,
+        (record[person], key[person], bit_of_key[key[person]]),
     )

@@ -3,7 +3,10 @@
 import re
 from functools import cache
 
+import numpy as np
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 from phonenumbers import geocoder
 
 _FORMATTING = re.compile(r"[\s().\-/]")
@@ -51,9 +54,25 @@ def to_e164(raw: str, region: str) -> str | None:
         number = phonenumbers.parse(compact if compact.startswith("+") else raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    # valid in the region it was read in, else in another region of its country code (a Canadian number read
+    # as American): the first test is cheap, the second searches every region of the code (25 share +1)
+    if not (phonenumbers.is_valid_number_for_region(number, region) or phonenumbers.is_valid_number(number)):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_e164_many(raw: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """to_e164 of each (raw, region): spellings already international in bulk (Arrow), the rest one by one."""
+    spelled = pa.array(raw, pa.string())
+    compact = pc.replace_substring_regex(spelled, _FORMATTING.pattern, "")
+    compact = pc.replace_substring_regex(compact, "^00", "+")
+    ready = pc.and_(
+        pc.match_substring_regex(compact, _E164.pattern), pc.invert(pc.match_substring(spelled, "(0)"))
+    ).to_numpy(zero_copy_only=False)
+    normalised = np.where(ready, compact.to_numpy(zero_copy_only=False), None)
+    rest = np.flatnonzero(~ready)
+    normalised[rest] = [to_e164(r, g) for r, g in zip(raw[rest], region[rest], strict=True)]
+    return normalised
 
 
 @cache

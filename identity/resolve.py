@@ -8,6 +8,8 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from identity.graph import KEY_TYPES, DeterministicGraph, deterministic_graph, matched_on_text
 from identity.probabilistic import ProbabilisticLinks, probabilistic_links
@@ -127,10 +129,7 @@ def resolve(
     )
     links = probabilistic_links(records, graph, config.probabilistic, config.match_threshold)
 
-    # a profile is a known component with the anonymous components linked to it
-    profile_of_component = np.where(graph.known_component, np.arange(graph.component_count), -1)
-    profile_of_component[links.anonymous_component] = links.known_component
-    record_profile = profile_of_component[graph.component]
+    record_profile = _profile_of_component(graph, links)[graph.component]
     mapped = np.flatnonzero(record_profile >= 0)
     groups, group = np.unique(record_profile[mapped], return_inverse=True)
 
@@ -145,9 +144,12 @@ def resolve(
     )
     ids = assignment.ids
 
-    probabilistic = ~graph.known_component[graph.component[mapped]]
-    link_of_component = {int(c): i for i, c in enumerate(links.anonymous_component)}
-    link_index = np.array([link_of_component.get(int(c), -1) for c in graph.component[mapped][probabilistic]])
+    linked = np.zeros(graph.component_count, dtype=bool)
+    linked[links.visitor_component] = True
+    probabilistic = linked[graph.component[mapped]]
+    link_of_component = np.full(graph.component_count, -1, dtype=np.int64)
+    link_of_component[links.visitor_component] = np.arange(len(links.visitor_component))
+    link_index = link_of_component[graph.component[mapped][probabilistic]]
     names = np.array(
         [matched_on_text(mask) or SOLE_RECORD for mask in range(1 << len(KEY_TYPES))], dtype=object
     )
@@ -200,6 +202,28 @@ def resolve(
         shared_values=shared.num_rows,
     )
     return Resolution(profile_map, changes, summary, links, shared)
+
+
+def _profile_of_component(graph: DeterministicGraph, links: ProbabilisticLinks) -> np.ndarray:
+    """component -> its profile (the smallest component of its group), -1 for anonymous ones linked to none.
+
+    A profile is a known component with the visitors linked to it, transitively: a visitor identified on
+    the website is a known component itself.
+    """
+    n = graph.component_count
+    links_graph = coo_matrix(
+        (
+            np.ones(len(links.visitor_component), dtype=np.int8),
+            (links.visitor_component, links.known_component),
+        ),
+        shape=(n, n),
+    )
+    group = connected_components(links_graph, directed=False)[1]
+    smallest = np.full(n, n, dtype=np.int64)
+    np.minimum.at(smallest, group, np.arange(n))
+    with_known = np.zeros(n, dtype=bool)
+    with_known[group[graph.known_component]] = True
+    return np.where(with_known[group], smallest[group], -1)
 
 
 def value_hash(value: str) -> str:

@@ -41,6 +41,25 @@ def new_profile_id(member_key: str, attempt: int = 0) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# where the 32 hex digits go in the 36 characters of a UUID's text
+_DIGIT_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+
+
+def new_profile_ids(member_keys: np.ndarray) -> np.ndarray:
+    """new_profile_id of each key (first attempt), hashed one by one and formatted in bulk."""
+    if not len(member_keys):
+        return np.zeros(0, dtype=object)
+    digests = b"".join(hashlib.sha1(_NAMESPACE_BYTES + str(k).encode()).digest()[:16] for k in member_keys)
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    text = np.full((len(raw), 36), ord("-"), dtype=np.uint8)
+    text[:, _DIGIT_AT[0::2]] = _HEX[raw >> 4]
+    text[:, _DIGIT_AT[1::2]] = _HEX[raw & 0x0F]
+    return text.view("S36").ravel().astype("U36").astype(object)
+
+
 @dataclass
 class Assignment:
     """The id of every group, its representative record, the new groups and the merges and splits."""
@@ -107,10 +126,12 @@ def assign_profile_ids(
 
     taken = set(olds.tolist())
     fresh = np.flatnonzero(ids == None)  # noqa: E711 (element-wise)
-    for g in fresh:
-        key, attempt = str(keys[representative[g]]), 0
-        candidate = new_profile_id(key)
-        while candidate in taken:  # an old id still in use elsewhere: derive another, still deterministic
+    ids[fresh] = new_profile_ids(keys[representative[fresh]])
+    taken.update(ids[fresh].tolist())
+    for g in fresh[np.isin(ids[fresh], olds)]:
+        # an old id still in use elsewhere: derive another, still deterministic
+        key, attempt, candidate = str(keys[representative[g]]), 0, ids[g]
+        while candidate in taken:
             attempt += 1
             candidate = new_profile_id(key, attempt)
         ids[g] = candidate

@@ -17,6 +17,8 @@ class ProbabilisticSettings(BaseModel):
     compare_ip_user_agent: bool = True
     compare_pages: bool = True
     compare_active_hours: bool = True
+    compare_email: bool = True
+    compare_customer_id: bool = True
     max_people_per_ip: int = Field(25, ge=1)
     max_people_per_device: int = Field(25, ge=1)
     em_iterations: int = Field(25, ge=1, le=500)

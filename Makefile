@@ -62,6 +62,7 @@ bench: manifest
 	$(BIN)/python -m benchmarks.crm --people $(BENCH_PEOPLE)
 	$(BIN)/python -m benchmarks.sync --records 100000
 	$(BIN)/python -m benchmarks.identity --records 1000000
+	$(BIN)/python -m benchmarks.identity_traps --people 2000
 	$(BIN)/python -m benchmarks.ml --profiles 1000000
 	$(BIN)/python -m benchmarks.ml_shop --people 3000
 	$(BIN)/python -m benchmarks.handoff --handoffs 10000

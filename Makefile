@@ -47,8 +47,16 @@ demo: manifest dagster-home
 		$(BIN)/python -m orchestration.demo
 	@echo "Warehouse left at $(WAREHOUSE_PATH): $(BIN)/python -c \"import duckdb; duckdb.connect('$(WAREHOUSE_PATH)', read_only=True).sql('show all tables').show()\""
 
+# The sandbox CRMs carry on from where the last `make demo`/`make dev` left them (their records are saved in
+# the warehouse's state folder). RESET=1 starts over: the warehouse, its state folder (dlt cursors, models,
+# the saved sandbox) and the event files are removed, and a new sandbox world is generated.
+# REVLOOP_SCHEDULES=off starts the schedules stopped (see README, Schedules, sensors and alerts).
+WAREHOUSE_STATE_DIR = $(dir $(WAREHOUSE_PATH)).$(basename $(notdir $(WAREHOUSE_PATH))).state
+
 dev: manifest dagster-home
-	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) -- \
+	$(if $(RESET),rm -rf '$(WAREHOUSE_PATH)' '$(WAREHOUSE_PATH).wal' '$(WAREHOUSE_PATH).tmp' \
+		'$(WAREHOUSE_STATE_DIR)' '$(EVENTS_DIR)')
+	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) $(if $(RESET),--reset) -- \
 		$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
 
 # Two workers, each test file on one of them (module fixtures are built once), in the order of collection

@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= 2
 BENCH_EVENTS ?= 2000000
 BENCH_PEOPLE ?= 100000
 
-.PHONY: browser install manifest dagster-home demo dev test bench builder collector lint clean
+.PHONY: browser install manifest dagster-home demo dev docs test bench builder collector lint clean
 
 install: $(VENV)/.installed
 
@@ -58,6 +58,13 @@ dev: manifest dagster-home
 		'$(WAREHOUSE_STATE_DIR)' '$(EVENTS_DIR)')
 	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) $(if $(RESET),--reset) -- \
 		$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
+
+# dbt's documentation of the warehouse of `make demo` (every model and column, the Python-built tables as
+# sources) on http://127.0.0.1:8080; generated into dbt_project/target/docs, so the manifest Dagster loads
+# from dbt_project/target is left alone; static_index.html there is the same site as one file (--static).
+docs: install
+	$(BIN)/python -m revloop.dbt docs generate --static
+	$(BIN)/python -m revloop.dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
 # Two workers, each test file on one of them (module fixtures are built once), in the order of collection
 # (tests/conftest.py starts the longest files first); PYTEST_WORKERS=0 runs serially.

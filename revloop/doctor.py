@@ -9,7 +9,7 @@ import os
 import shutil
 import smtplib
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +25,10 @@ from ingestion.hubspot.client import HubSpotConnection
 from ingestion.salesforce.client import SalesforceApiError, SalesforceConnection
 from revloop.config import ConfigError
 from revloop.config.sync import SyncConfig, load_sync_config
+from revloop.redact import mask
+from revloop.status import human_size
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
-# Variables whose values are secrets: masked in every line the doctor prints.
-SECRET_VARIABLES = (
-    "SALESFORCE_ACCESS_TOKEN", "SALESFORCE_PASSWORD", "SALESFORCE_SECURITY_TOKEN", "HUBSPOT_ACCESS_TOKEN",
-    "SMTP_PASSWORD", "REVLOOP_PROFILE_API_TOKEN", "POSTGRES_PASSWORD",
-)
-SECRET_PREFIXES = ("REVLOOP_WRITE_KEY_",)
-MASK = "***"
 # Below this much free space a dbt rebuild or a DuckDB spill may not fit, whatever the warehouse's size.
 MIN_FREE_BYTES = 1 << 30
 NETWORK_TIMEOUT_S = 15.0
@@ -46,19 +41,6 @@ class Check:
     name: str
     outcome: str  # pass | fail | skip
     detail: str
-
-
-def secrets(env: Mapping[str, str]) -> list[str]:
-    """The secret values set in env, longest first (so that one containing another is masked whole)."""
-    values = [env.get(name, "") for name in SECRET_VARIABLES]
-    values += [value for name, value in env.items() if name.startswith(SECRET_PREFIXES)]
-    return sorted({v for v in values if len(v.strip()) >= 4}, key=len, reverse=True)
-
-
-def mask(text: str, env: Mapping[str, str]) -> str:
-    for value in secrets(env):
-        text = text.replace(value, MASK)
-    return text
 
 
 def _first_line(error: BaseException) -> str:
@@ -207,15 +189,6 @@ def check_disk(warehouse: Path) -> Iterator[Check]:
     needed = max(MIN_FREE_BYTES, 2 * size)  # a full rebuild writes the marts again beside the old ones
     detail = f"{human_size(free)} free in {folder} (warehouse {human_size(size)}; wants {human_size(needed)})"
     yield Check("disk space", PASS if free >= needed else FAIL, detail)
-
-
-def human_size(count: float) -> str:
-    """A byte count in B, KB, MB, GB or TB."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024:
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TB"
 
 
 def run_checks(warehouse: Path) -> list[Check]:

@@ -14,7 +14,7 @@ import duckdb
 from activation.mail import MailConfigError, SmtpSettings
 from ingestion.warehouse import connect_warehouse, events_dir
 from revloop.config import config_dir
-from revloop.doctor import human_size, mask
+from revloop.redact import mask
 
 RUNS_SHOWN = 5
 
@@ -99,6 +99,15 @@ def warehouse_summary(warehouse: Path) -> list[str]:
     finally:
         connection.close()
     return lines
+
+
+def human_size(count: float) -> str:
+    """A byte count in B, KB, MB, GB or TB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TB"
 
 
 def render(warehouse: Path) -> str:

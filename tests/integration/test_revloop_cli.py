@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, asset, materialize
 
-from revloop import doctor
+from revloop import redact
 from revloop.cli import main
 
 SF_TOKEN = "sf-secret-token-4711"
@@ -115,7 +115,7 @@ def test_doctor_reports_a_rejected_salesforce_token_without_printing_it(crms, mo
 def test_mask_hides_every_secret_variable_whatever_the_message():
     env = {"HUBSPOT_ACCESS_TOKEN": "pat-na1-abcdef", "REVLOOP_WRITE_KEY_WEB": "wk-123456", "SMTP_HOST": "m"}
     text = "GET https://x/?token=pat-na1-abcdef failed; key wk-123456; host m"
-    assert doctor.mask(text, env) == "GET https://x/?token=*** failed; key ***; host m"
+    assert redact.mask(text, env) == "GET https://x/?token=*** failed; key ***; host m"
 
 
 @asset

@@ -8,6 +8,7 @@ sandbox stops; a kill at any moment leaves the previous complete file in place, 
 import io
 import os
 import pickle
+import sys
 import threading
 import uuid
 from dataclasses import asdict, dataclass
@@ -158,6 +159,8 @@ class StateKeeper:
             try:
                 self.save_if_changed()
             except OSError as exc:  # a full disk must not stop the CRMs; the next round tries again
+                if self.error is None:
+                    print(f"warning: the sandbox state could not be saved ({exc}); retrying", file=sys.stderr)
                 self.error = exc
 
     def start(self) -> "StateKeeper":

@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= 2
 BENCH_EVENTS ?= 2000000
 BENCH_PEOPLE ?= 100000
 
-.PHONY: browser install manifest dagster-home demo dev test bench builder collector lint clean
+.PHONY: browser install manifest dagster-home demo dev docs test bench builder collector lint clean
 
 install: $(VENV)/.installed
 
@@ -47,9 +47,24 @@ demo: manifest dagster-home
 		$(BIN)/python -m orchestration.demo
 	@echo "Warehouse left at $(WAREHOUSE_PATH): $(BIN)/python -c \"import duckdb; duckdb.connect('$(WAREHOUSE_PATH)', read_only=True).sql('show all tables').show()\""
 
+# The sandbox CRMs carry on from where the last `make demo`/`make dev` left them (their records are saved in
+# the warehouse's state folder). RESET=1 starts over: the warehouse, its state folder (dlt cursors, models,
+# the saved sandbox) and the event files are removed, and a new sandbox world is generated.
+# REVLOOP_SCHEDULES=off starts the schedules stopped (see README, Schedules, sensors and alerts).
+WAREHOUSE_STATE_DIR = $(dir $(WAREHOUSE_PATH)).$(basename $(notdir $(WAREHOUSE_PATH))).state
+
 dev: manifest dagster-home
-	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) -- \
+	$(if $(RESET),rm -rf '$(WAREHOUSE_PATH)' '$(WAREHOUSE_PATH).wal' '$(WAREHOUSE_PATH).tmp' \
+		'$(WAREHOUSE_STATE_DIR)' '$(EVENTS_DIR)')
+	$(BIN)/revloop-sandbox --people $(DEMO_PEOPLE) --events-dir $(EVENTS_DIR) $(if $(RESET),--reset) -- \
 		$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
+
+# dbt's documentation of the warehouse of `make demo` (every model and column, the Python-built tables as
+# sources) on http://127.0.0.1:8080; generated into dbt_project/target/docs, so the manifest Dagster loads
+# from dbt_project/target is left alone; static_index.html there is the same site as one file (--static).
+docs: install
+	$(BIN)/python -m revloop.dbt docs generate --static
+	$(BIN)/python -m revloop.dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
 # Two workers, each test file on one of them (module fixtures are built once), in the order of collection
 # (tests/conftest.py starts the longest files first); PYTEST_WORKERS=0 runs serially.

@@ -1,4 +1,8 @@
-"""Run dbt with the user's config/ passed as the var `revloop`: `python -m revloop.dbt build ...`."""
+"""Run dbt with the user's config/ passed as the var `revloop`: `python -m revloop.dbt build ...`.
+
+`docs generate` and `docs serve` use their own target folder (DOCS_TARGET_PATH) unless --target-path or
+DBT_TARGET_PATH says otherwise: a docs run never rewrites the manifest Dagster loads from dbt_project/target.
+"""
 
 import json
 import os
@@ -9,6 +13,7 @@ from pathlib import Path
 import yaml
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+DOCS_TARGET_PATH = DBT_PROJECT_DIR / "target" / "docs"
 
 
 def dbt_vars() -> dict:
@@ -37,6 +42,8 @@ def dbt_args(args: list[str]) -> list[str]:
         at = args.index("--vars")
         variables |= yaml.safe_load(args[at + 1]) or {}
         del args[at : at + 2]
+    if args[:1] == ["docs"] and "--target-path" not in args and not os.environ.get("DBT_TARGET_PATH"):
+        args += ["--target-path", str(DOCS_TARGET_PATH)]
     return [
         *args,
         "--project-dir",
@@ -48,10 +55,35 @@ def dbt_args(args: list[str]) -> list[str]:
     ]
 
 
+def missing_warehouse(args: list[str], env: dict[str, str]) -> str | None:
+    """Why `docs generate` cannot run: the DuckDB warehouse its catalog (column types) is read from is absent.
+
+    dbt would otherwise create an empty warehouse file there and document no column.
+    """
+    if args[:2] != ["docs", "generate"] or "--empty-catalog" in args:
+        return None
+    if (env.get("DBT_TARGET") or "duckdb") != "duckdb":
+        return None
+    from ingestion.warehouse import warehouse_path
+
+    warehouse = Path(env["WAREHOUSE_PATH"]) if env.get("WAREHOUSE_PATH") else warehouse_path()
+    if warehouse.exists():
+        return None
+    return (
+        f"no warehouse at {warehouse}: dbt docs read the column types from it. Build it first (make demo), "
+        "point WAREHOUSE_PATH at yours, or add --empty-catalog for the docs without column types."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    dbt = Path(sys.executable).parent / "dbt"
+    args = list(argv if argv is not None else sys.argv[1:])
     env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **os.environ}
-    return subprocess.call([str(dbt), *dbt_args(argv if argv is not None else sys.argv[1:])], env=env)
+    problem = missing_warehouse(args, env)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    dbt = Path(sys.executable).parent / "dbt"
+    return subprocess.call([str(dbt), *dbt_args(args)], env=env)
 
 
 if __name__ == "__main__":

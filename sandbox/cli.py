@@ -1,4 +1,8 @@
-"""`revloop-sandbox`: run the sandbox CRMs with a synthetic world, alone or around a command."""
+"""`revloop-sandbox`: run the sandbox CRMs with a synthetic world, alone or around a command.
+
+The CRMs' records are kept in a state file beside the warehouse (WAREHOUSE_PATH): a restart carries on
+with what the last run left, and --reset starts a new world.
+"""
 
 import argparse
 import os
@@ -10,14 +14,47 @@ import threading
 import time
 from pathlib import Path
 
+from ingestion.warehouse import warehouse_path
 from sandbox.runner import Sandbox
+from sandbox.state import (
+    SandboxStateError,
+    StateKeeper,
+    WorldStamp,
+    load_state,
+    restore_state,
+    save_state,
+    state_path,
+)
+from sandbox.warehouse_check import check_warehouse
 from sandbox.world import generate_world
+
+DEFAULT_PEOPLE = 2000
+DEFAULT_SEED = 7
+# Live records of these objects are counted in the start-up line.
+_SF_OBJECTS = ("Lead", "Contact", "Account", "Opportunity")
+_HS_OBJECTS = ("contacts", "companies", "deals")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="revloop-sandbox", description=__doc__)
-    parser.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--people", type=int, help=f"size of a new synthetic world (default {DEFAULT_PEOPLE})"
+    )
+    parser.add_argument("--seed", type=int, help=f"seed of a new synthetic world (default {DEFAULT_SEED})")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="the CRMs' saved records (default: sandbox.pickle in the warehouse's state folder, "
+        "beside WAREHOUSE_PATH)",
+    )
+    parser.add_argument(
+        "--reset", action="store_true", help="discard the saved records and start a new world"
+    )
+    parser.add_argument(
+        "--no-check",
+        action="store_true",
+        help="start even when the warehouse holds CRM records this sandbox does not",
+    )
     parser.add_argument(
         "--dir", type=Path, default=Path("data/sandbox"), help="certificates, truth, env file"
     )
@@ -33,24 +70,57 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _start(args: argparse.Namespace) -> Sandbox:
-    started = time.monotonic()
-    world = generate_world(people=args.people, seed=args.seed)
+def _new_world(args: argparse.Namespace, state: Path) -> tuple[Sandbox, WorldStamp]:
+    """A sandbox seeded with a new synthetic world (truth and event files written), saved at once."""
+    stamp = WorldStamp.new(DEFAULT_SEED if args.seed is None else args.seed, args.people or DEFAULT_PEOPLE)
+    world = generate_world(people=stamp.people, seed=stamp.seed)
     args.dir.mkdir(parents=True, exist_ok=True)
     world.write_truth(args.dir / "truth.json")
     if not args.no_events:
         world.write_events(args.events_dir)
     sandbox = Sandbox.start(args.dir, world, args.sf_port, args.hs_port)
+    try:
+        save_state(state, stamp, sandbox)
+    except OSError:
+        sandbox.stop()
+        raise
+    return sandbox, stamp
+
+
+def _saved_world(args: argparse.Namespace, state: Path) -> tuple[Sandbox, WorldStamp]:
+    """A sandbox holding the records saved in state (no world is generated, no event file rewritten)."""
+    saved = load_state(state)
+    sandbox = Sandbox.start(args.dir, None, args.sf_port, args.hs_port)
+    try:
+        restore_state(saved, sandbox)
+    except SandboxStateError:
+        sandbox.stop()
+        raise
+    asked = (("people", args.people, saved.world.people), ("seed", args.seed, saved.world.seed))
+    ignored = [f"--{name} {given}" for name, given, kept in asked if given is not None and given != kept]
+    if ignored:
+        print(f"note: {' and '.join(ignored)} ignored: they shape a new world only (add --reset)", flush=True)
+    print(f"sandbox restored from {state}: {saved.world.describe()}, saved {saved.saved_at}", flush=True)
+    return sandbox, saved.world
+
+
+def _start(args: argparse.Namespace, state: Path) -> tuple[Sandbox, WorldStamp]:
+    started = time.monotonic()
+    if args.reset:
+        state.unlink(missing_ok=True)
+    sandbox, stamp = _saved_world(args, state) if state.exists() else _new_world(args, state)
     env_file = args.dir / "sandbox.env"
     env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sandbox.env().items()))
-    counts = ", ".join(f"{len(v)} {k}" for k, v in world.salesforce.items())
-    hs_counts = ", ".join(f"{len(v)} {k}" for k, v in world.hubspot.items())
+    sf_counts = ", ".join(f"{len(sandbox.salesforce.app.records(name))} {name}" for name in _SF_OBJECTS)
+    hs_counts = ", ".join(f"{len(sandbox.hubspot.app.records(name))} {name}" for name in _HS_OBJECTS)
+    elapsed = time.monotonic() - started
     print(
-        f"sandbox up in {time.monotonic() - started:.1f}s: Salesforce {sandbox.salesforce.url} ({counts}); "
-        f"HubSpot {sandbox.hubspot.url} ({hs_counts}); events in {args.events_dir}; variables in {env_file}",
+        f"sandbox up in {elapsed:.1f}s: Salesforce {sandbox.salesforce.url} ({sf_counts}); "
+        f"HubSpot {sandbox.hubspot.url} ({hs_counts}); {stamp.describe()}; state in {state}; "
+        f"events in {args.events_dir}; variables in {env_file}",
         flush=True,
     )
-    return sandbox
+    return sandbox, stamp
 
 
 def _run_with_sandbox(command: list[str], sandbox) -> int:
@@ -67,10 +137,26 @@ def _run_with_sandbox(command: list[str], sandbox) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start the sandbox (exit status 2 when its saved state or the warehouse does not fit)."""
     args = _parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    sandbox = _start(args)
+    warehouse = warehouse_path()
+    state = (args.state or state_path(warehouse)).resolve()
     try:
+        sandbox, stamp = _start(args, state)
+    except SandboxStateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    keeper = None
+    try:
+        check = check_warehouse(warehouse, sandbox)
+        if check.skipped:
+            print(f"note: not checked against the warehouse: {check.skipped}", flush=True)
+        elif not check.matches:
+            print(check.message(state), file=sys.stderr, flush=True)
+            if not args.no_check:
+                return 2
+        keeper = StateKeeper(state, stamp, sandbox).start()
         if command:
             return _run_with_sandbox(command, sandbox)
         stop = threading.Event()
@@ -83,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         sandbox.stop()
+        if keeper is not None:
+            keeper.stop()
 
 
 if __name__ == "__main__":

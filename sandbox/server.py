@@ -82,6 +82,7 @@ class Emulator:
         self.lock = threading.RLock()  # one request mutates the store at a time
         self._random = random.Random(self.faults.error_seed)
         self._window: deque[float] = deque()
+        self.writes = 0  # requests that may have changed the store: the sandbox saves its state after them
 
     # Hooks for subclasses ------------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -98,6 +99,12 @@ class Emulator:
 
     def server_error(self, request: Request, status: int) -> Response:
         return json_response({"message": "internal server error"}, status)
+
+    def may_write(self, request: Request) -> bool:
+        """Whether a request may change the store: not a GET, nor a search or batch read sent as POST."""
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return False
+        return not request.path.rstrip("/").endswith(("/search", "/batch/read"))
 
     def not_found(self, request: Request) -> Response:
         return json_response({"message": "not found"}, 404)
@@ -144,6 +151,8 @@ class Emulator:
                 except HTTPException as exc:
                     response = self.not_found(request) if exc.code == 404 else exc.get_response()
                 response = self._lost_answer(request, response)
+                if self.may_write(request):
+                    self.writes += 1
             self.request_log.append(
                 LoggedRequest(
                     request.method,

@@ -1,8 +1,24 @@
 """Jobs and schedules named in contract.md."""
 
+import os
+from collections.abc import Mapping
+
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
 from orchestration.shared import FULL_RECONCILIATION_TAG, ID_RECONCILIATION_TAG, PREDICTIONS, raw_tables
+
+SCHEDULES_VARIABLE = "REVLOOP_SCHEDULES"
+
+
+def default_schedule_status(env: Mapping[str, str] = os.environ) -> DefaultScheduleStatus:
+    """RUNNING unless REVLOOP_SCHEDULES=off (e.g. `make dev` on a laptop); a switch in the UI wins."""
+    value = env.get(SCHEDULES_VARIABLE, "").strip().lower()
+    if value in ("", "on"):
+        return DefaultScheduleStatus.RUNNING
+    if value == "off":
+        return DefaultScheduleStatus.STOPPED
+    raise ValueError(f"{SCHEDULES_VARIABLE} must be 'on' or 'off', got {value!r}")
+
 
 hourly_sync = define_asset_job(
     "hourly_sync",
@@ -39,26 +55,26 @@ hourly_sync_schedule = ScheduleDefinition(
     name="hourly_sync_schedule",
     job=hourly_sync,
     cron_schedule="5 * * * *",  # every hour at :05
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=default_schedule_status(),
 )
 
 daily_models_schedule = ScheduleDefinition(
     name="daily_models_schedule",
     job=daily_models,
     cron_schedule="30 2 * * *",  # every day at 02:30, between two hourly syncs
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=default_schedule_status(),
 )
 
 daily_reconciliation_schedule = ScheduleDefinition(
     name="daily_reconciliation_schedule",
     job=daily_reconciliation,
     cron_schedule="35 3 * * *",  # every day at 03:35, after the models and between two hourly syncs
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=default_schedule_status(),
 )
 
 id_reconciliation_schedule = ScheduleDefinition(
     name="id_reconciliation_schedule",
     job=id_reconciliation,
     cron_schedule="50 4 * * *",  # every day at 04:50, after the daily reconciliation, between hourly syncs
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=default_schedule_status(),
 )

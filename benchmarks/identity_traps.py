@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.crm import machine_line
 from identity.evaluation import format_score, score
+from ingestion.warehouse import connect_warehouse
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # run by the subprocess with the old code first on sys.path: resolve the records, keep (source_id, profile_id)
@@ -84,7 +84,7 @@ def build_records(people: int, seed: int, folder: Path) -> tuple[pa.Table, dict]
     }
     command = [sys.executable, "-m", "revloop.dbt", "run", "--select", "+int_identity_records"]
     subprocess.run(command, env=env, check=True, capture_output=True, cwd=REPOSITORY)
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with connect_warehouse(warehouse, read_only=True) as connection:
         records = connection.sql("select * from intermediate.int_identity_records").to_arrow_table()
     return records, world.truth
 

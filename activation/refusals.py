@@ -45,8 +45,10 @@ def _latest_run(con: Connection) -> tuple[int, int, int, list[tuple[str, int]]] 
 
 def sync_refusals(warehouse: Path, max_share: float) -> CheckOutcome:
     """Passes when new refusals are at most `max_share` of the latest sync's operations."""
-    with connect_warehouse(warehouse, read_only=True) as con:
-        latest = _latest_run(con) if table_exists(con, "activation.sync_log") else None
+    latest = None
+    if warehouse.exists():
+        with connect_warehouse(warehouse, read_only=True) as con:
+            latest = _latest_run(con) if table_exists(con, "activation.sync_log") else None
     if latest is None:
         return CheckOutcome(True, "no CRM sync has logged anything yet: nothing to check")
     new, repeated, operations, by_object = latest

@@ -37,7 +37,7 @@ def loaded_records(trace) -> int:
 def quarantine_rate(source: str, pipeline_name: str, warehouse: Path, max_rate: float) -> CheckOutcome:
     """Passes when the share of records `source` refused in its last load is at most `max_rate`."""
     trace = _last_trace(pipeline_name, warehouse)
-    if trace is None or trace.finished_at is None:
+    if trace is None or trace.finished_at is None or not warehouse.exists():
         return CheckOutcome(True, f"{source} has not been loaded yet: nothing to check")
     rejected = 0
     with connect_warehouse(warehouse, read_only=True) as con:

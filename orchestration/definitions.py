@@ -6,6 +6,7 @@ from dagster_dlt import DagsterDltResource
 from orchestration.defs import (
     activation,
     automation,
+    checks,
     handoff,
     ingestion,
     ml,
@@ -51,6 +52,7 @@ defs = Definitions(
         handoff.lead_handoffs,
         serving.profile_snapshot,
     ]),
+    asset_checks=checks.ASSET_CHECKS,
     jobs=[
         schedules.hourly_sync,
         schedules.daily_models,

@@ -29,6 +29,11 @@ CUSTOMER_PROFILES = AssetKey(["marts", "customer_profiles"])
 SEGMENT_MEMBERSHIPS = AssetKey(["marts", "segment_memberships"])
 
 
+def model_key(task: str) -> AssetKey:
+    """The asset of one task's promoted model."""
+    return AssetKey(["ml", f"{task}_model"])
+
+
 def raw_key(source: str, table: str) -> AssetKey:
     """raw/<source>/<table>: a table as a dlt source loaded it (and as dbt's sources name it)."""
     return AssetKey(["raw", source, table])

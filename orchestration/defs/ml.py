@@ -4,16 +4,11 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 
 from ml import score_profiles, train_models
 from orchestration.resources import WarehouseResource
-from orchestration.shared import PREDICTIONS, WAREHOUSE_POOL
+from orchestration.shared import PREDICTIONS, WAREHOUSE_POOL, model_key
 from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.config.models import TASKS
 
 MODEL_RUNS = AssetKey(["ml", "model_runs"])
-
-
-def model_key(task: str) -> AssetKey:
-    """The asset of one task's promoted model."""
-    return AssetKey(["ml", f"{task}_model"])
 
 
 @multi_asset(

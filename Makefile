@@ -20,10 +20,13 @@ BENCH_PEOPLE ?= 100000
 
 install: $(VENV)/.installed
 
+# uv (from PyPI) resolves and downloads in parallel: about 3x faster than pip on a cold cache, faster still
+# with its cache (~/.cache/uv) warm. It compiles bytecode only when asked: asked here, as pip does, since
+# every dbt and Dagster process the tests start would otherwise compile its imports anew.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet 'uv>=0.9,<1'
+	$(BIN)/uv pip install --quiet --system-certs --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	$(MAKE) --no-print-directory browser
 	touch $@
 

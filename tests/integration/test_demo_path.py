@@ -14,6 +14,7 @@ from dagster_dlt import DagsterDltResource
 from orchestration.summary import table_row_counts
 from sandbox.runner import Sandbox
 from sandbox.world import generate_world
+from tests.fixtures.dbt import prepare_partial_parse
 
 REPO = Path(__file__).resolve().parents[2]
 RAW_TABLES = {
@@ -132,11 +133,13 @@ def test_demo_on_a_small_world(tmp_path):
     dagster_home.mkdir()
     shutil.copy(REPO / "config" / "dagster.yaml", dagster_home / "dagster.yaml")
 
+    # the four dbt builds of the run parse the project partially
+    dbt_env = prepare_partial_parse(tmp_path, {"WAREHOUSE_PATH": str(warehouse)})
     with Sandbox.start(tmp_path / "sandbox", world) as sandbox:
         env = {
             **os.environ,
             **sandbox.env(),
-            "WAREHOUSE_PATH": str(warehouse),
+            **dbt_env,
             "EVENTS_DIR": str(events_dir),
             "DAGSTER_HOME": str(dagster_home),
         }

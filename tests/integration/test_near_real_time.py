@@ -26,6 +26,7 @@ from simple_salesforce import Salesforce
 from orchestration.defs.automation import TRIGGER_TAG
 from sandbox.runner import SANDBOX_TOKEN, Sandbox
 from sandbox.world import generate_world
+from tests.fixtures.dbt import prepare_partial_parse
 from tests.fixtures.salesforce import trusting_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,11 +113,13 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(tmp_path):
     shutil.copy(REPO / "config" / "dagster.yaml", dagster_home / "dagster.yaml")
     daemon_log = tmp_path / "daemon.log"
 
+    # every dbt build of the full run and of the sensor-launched runs parses the project partially
+    dbt_env = prepare_partial_parse(tmp_path, {"WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")})
     with Sandbox.start(tmp_path / "sandbox", world) as sandbox:
         env = {
             **os.environ,
             **sandbox.env(),
-            "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+            **dbt_env,
             "EVENTS_DIR": str(events_dir),
             "DAGSTER_HOME": str(dagster_home),
             "REVLOOP_SENSOR_INTERVAL_S": "3",

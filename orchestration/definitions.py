@@ -40,6 +40,7 @@ defs = Definitions(
         activation.crm_sync,
         *activation.SYNC_MEMORY,
         lead_handoffs,
+        warehouse.dbt_after_handoff,
         profile_snapshot,
     ]),
     jobs=[

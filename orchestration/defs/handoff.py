@@ -1,4 +1,8 @@
-"""Handoff asset: due leads handed from marketing to sales, with CRM owner, follow-up task and e-mails."""
+"""Handoff asset: due leads handed from marketing to sales, with CRM owner, follow-up task and e-mails.
+
+The step records handoffs in activation.lead_handoffs; dbt builds marts.lead_handoffs over it (phase
+dbt_after_handoff).
+"""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
@@ -21,7 +25,7 @@ PAYLOAD_MARTS = ("customer_profiles", "engagement_history", "lead_score_factors"
 
 
 @asset(
-    key=AssetKey(["marts", "lead_handoffs"]),
+    key=AssetKey(["activation", "lead_handoffs"]),
     group_name="activation",
     kinds={"salesforce", "hubspot", "duckdb"},
     deps=[
@@ -29,7 +33,7 @@ PAYLOAD_MARTS = ("customer_profiles", "engagement_history", "lead_score_factors"
         *(AssetKey(["marts", model]) for model in PAYLOAD_MARTS),
         SYNC_LOG,
     ],
-    description="marts.lead_handoffs: one row per handoff (profile and cycle) of a lead to a sales rep, "
+    description="activation.lead_handoffs: one row per handoff (profile and cycle) of a lead to a sales rep, "
     "with the trigger, priority, assignment rule, CRM owner and follow-up task.",
     pool=WAREHOUSE_POOL,
 )
@@ -41,7 +45,7 @@ def lead_handoffs(
 ) -> MaterializeResult:
     sf_connection, hs_connection = salesforce.connection(), hubspot.connection()
     if sf_connection is None and hs_connection is None:
-        # the run still builds marts.lead_handoffs (empty): a handoff goes to a CRM owner
+        # the run still builds activation.lead_handoffs (empty): a handoff goes to a CRM owner
         context.log.warning("No CRM is configured: no lead is handed off (a handoff needs a CRM owner).")
     smtp = SmtpSettings.from_env()
     if smtp is None:
@@ -78,6 +82,6 @@ def lead_handoffs(
             "recycled": report.recycled,
             "errors": len(report.errors),
             "summary": MetadataValue.md("\n".join(rows)),
-            **warehouse_table_metadata(warehouse.warehouse_file, "marts", "lead_handoffs"),
+            **warehouse_table_metadata(warehouse.warehouse_file, "activation", "lead_handoffs"),
         }
     )

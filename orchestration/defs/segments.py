@@ -1,29 +1,49 @@
-"""Segment assets: every definition in config/segments evaluated into marts.segment_memberships."""
+"""Segment assets: every definition in config/segments evaluated into the segments step's own tables.
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+dbt builds marts.segment_memberships and marts.segment_history over them (phase dbt_after_segments).
+"""
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
 from orchestration.table_metadata import warehouse_tables_metadata
 from segments import materialize_segments
 from segments.analytics import report_markdown, size_history, size_plot
+from segments.materialize import SCHEMA
+
+TABLES = [(SCHEMA, "segment_memberships"), (SCHEMA, "segment_history")]
+MEMBERSHIPS, HISTORY = (AssetKey(list(table)) for table in TABLES)
+# touchpoints hold the events of the rules and the orders; int_ml_deals the opportunities per profile
+INPUTS = [
+    AssetKey(["marts", "customer_profiles"]),
+    AssetKey(["marts", "touchpoints"]),
+    AssetKey(["intermediate", "int_ml_deals"]),
+]
 
 
-@asset(
-    key=AssetKey(["marts", "segment_memberships"]),
-    group_name="warehouse",
-    kinds={"python", "duckdb"},
-    # touchpoints hold the events of the rules and the orders; int_ml_deals the opportunities per profile
-    deps=[
-        AssetKey(["marts", "customer_profiles"]),
-        AssetKey(["marts", "touchpoints"]),
-        AssetKey(["intermediate", "int_ml_deals"]),
+@multi_asset(
+    specs=[
+        AssetSpec(
+            MEMBERSHIPS,
+            group_name="warehouse",
+            kinds={"python", "duckdb"},
+            deps=INPUTS,
+            description="segments.segment_memberships: the members of every static, dynamic and predictive "
+            "segment in config/segments, as the segments step last evaluated them.",
+        ),
+        AssetSpec(
+            HISTORY,
+            group_name="warehouse",
+            kinds={"python", "duckdb"},
+            deps=INPUTS,
+            description="segments.segment_history: per run and segment, size, entries, exits and handoff / "
+            "opportunity / order conversion.",
+        ),
     ],
-    description="Members of every static, dynamic and predictive segment in config/segments, with history "
-    "(marts.segment_history: size, entries, exits and handoff / opportunity / order conversion per run).",
     pool=WAREHOUSE_POOL,
 )
-def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseResource):
     report = materialize_segments(warehouse=warehouse.warehouse_file)
     for warning in report.warnings:
         context.log.warning(warning)
@@ -32,7 +52,7 @@ def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseReso
     for kind, reason in report.unavailable.items():
         context.log.info(f"{kind} conversion not measured: {reason}")
     history = size_history(warehouse.warehouse_file, [s.segment_name for s in report.segments])
-    table = warehouse_tables_metadata(warehouse.warehouse_file, [("marts", "segment_memberships")])
+    tables = warehouse_tables_metadata(warehouse.warehouse_file, TABLES)
     # numbers per segment: the Dagster UI plots numeric metadata across materialisations
     per_segment: dict[str, int | float] = {}
     for run in report.segments:
@@ -42,7 +62,8 @@ def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseReso
         for conversion in run.conversions:
             if conversion.rate is not None:
                 per_segment[f"{conversion.kind} rate {run.segment_name}"] = conversion.rate
-    return MaterializeResult(
+    yield MaterializeResult(
+        asset_key=MEMBERSHIPS,
         metadata={
             "segments": len(report.segments),
             "memberships": sum(s.size for s in report.segments),
@@ -50,6 +71,7 @@ def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseReso
             "warnings": len(report.warnings),
             "segment_report": MetadataValue.md(report_markdown(report, size_plot(history))),
             **per_segment,
-            **table.get(("marts", "segment_memberships"), {}),
-        }
+            **tables.get(TABLES[0], {}),
+        },
     )
+    yield MaterializeResult(asset_key=HISTORY, metadata=tables.get(TABLES[1], {}))

@@ -27,12 +27,14 @@ from revloop.dbt import DBT_PROJECT_DIR, dbt_vars
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-# dbt runs in four phases, split where a Python step writes a table that dbt reads back as a source:
-# before identity resolution, between it and the models' scores, after the scores (the profiles), and
-# after the segments (the CRM sync models carry each person's segments). Each phase is one asset definition.
+# dbt runs in five phases, split where a Python step writes a table that dbt reads back as a source:
+# before identity resolution, between it and the models' scores, after the scores (the profiles), after the
+# segments (their marts, and the CRM sync models carry each person's segments) and after the handoff (its
+# mart). Each phase is one asset definition.
 IDENTITY_OUTPUTS = "source:identity+"
 MODEL_OUTPUTS = "source:ml+"
 SEGMENT_OUTPUTS = "source:segments+"
+HANDOFF_OUTPUTS = "source:activation.lead_handoffs+"
 IDENTITY_TABLES = ("profile_map", "profile_changes")
 
 
@@ -99,14 +101,21 @@ def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResour
 
 
 dbt_before_identity = dbt_phase(
-    "dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS} {SEGMENT_OUTPUTS}"
+    "dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS} {SEGMENT_OUTPUTS} {HANDOFF_OUTPUTS}"
 )
 dbt_after_identity = dbt_phase(
     "dbt_after_identity", select=IDENTITY_OUTPUTS, exclude=f"{MODEL_OUTPUTS} {SEGMENT_OUTPUTS}"
 )
 dbt_after_models = dbt_phase("dbt_after_models", select=MODEL_OUTPUTS, exclude=SEGMENT_OUTPUTS)
 dbt_after_segments = dbt_phase("dbt_after_segments", select=SEGMENT_OUTPUTS)
-DBT_PHASES = (dbt_before_identity, dbt_after_identity, dbt_after_models, dbt_after_segments)
+dbt_after_handoff = dbt_phase("dbt_after_handoff", select=HANDOFF_OUTPUTS)
+DBT_PHASES = (
+    dbt_before_identity,
+    dbt_after_identity,
+    dbt_after_models,
+    dbt_after_segments,
+    dbt_after_handoff,
+)
 
 
 def dbt_models_in_layer(layer: str) -> list[AssetKey]:

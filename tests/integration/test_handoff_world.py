@@ -73,7 +73,7 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
             report = run_handoffs(con, sf, None, None, as_of=AS_OF, assignment=AssignmentConfig())
             handed = dict(
                 con.execute(
-                    "select crm_record_id, \"trigger\" || ':' || priority from marts.lead_handoffs "
+                    "select crm_record_id, \"trigger\" || ':' || priority from activation.lead_handoffs "
                     "where crm_record_id in (select unnest(?))",
                     [planted["fresh"] + planted["stale"]],
                 ).fetchall()
@@ -85,7 +85,8 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
             ).fetchall()[0][0]
             payload = json.loads(
                 con.execute(
-                    "select payload from marts.lead_handoffs where crm_record_id = ?", [planted["fresh"][0]]
+                    "select payload from activation.lead_handoffs where crm_record_id = ?",
+                    [planted["fresh"][0]],
                 ).fetchall()[0][0]
             )
             reported = {
@@ -103,3 +104,12 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
     admin = world.salesforce["User"][0]["Id"]
     assert all(owners[lead] != admin for lead in planted["fresh"])
     assert all(owners[lead] == admin for lead in planted["stale"])
+    # analysts read the handoffs from dbt's mart over the step's table
+    selection = ["lead_handoffs", "source:activation.lead_handoffs"]
+    assert_dbt_ok(run_dbt(["build", "--select", *selection], tmp_path, env))
+    with duckdb.connect(str(raw.path), read_only=True) as con:
+        step, mart = (
+            con.execute(f"select * from {table} order by profile_id, cycle").fetchall()
+            for table in ("activation.lead_handoffs", "marts.lead_handoffs")
+        )
+    assert len(step) >= len(planted["fresh"]) and mart == step

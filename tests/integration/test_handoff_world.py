@@ -105,7 +105,7 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
     assert all(owners[lead] != admin for lead in planted["fresh"])
     assert all(owners[lead] == admin for lead in planted["stale"])
     # analysts read the handoffs from dbt's mart over the step's table
-    selection = ["lead_handoffs", "source:activation.lead_handoffs"]
+    selection = ["lead_handoffs"]
     assert_dbt_ok(run_dbt(["build", "--select", *selection], tmp_path, env))
     with duckdb.connect(str(raw.path), read_only=True) as con:
         step, mart = (

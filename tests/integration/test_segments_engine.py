@@ -384,7 +384,7 @@ def test_dbt_builds_the_marts_over_the_steps_tables(fixture_warehouse, tmp_path)
     write_config(config, dt.date(2027, 1, 1), ["Technology", "Finance"])
     materialize_segments(fixture_warehouse, config, as_of=AS_OF + dt.timedelta(hours=1))
     env = {"WAREHOUSE_PATH": str(fixture_warehouse), "DBT_TARGET": "duckdb"}
-    selection = ["segment_memberships", "segment_history", "source:segments"]
+    selection = ["segment_memberships", "segment_history"]
     assert_dbt_ok(run_dbt(["build", "--select", *selection], tmp_path, env))
     for name in ("segment_memberships", "segment_history"):
         step = table(fixture_warehouse, f"SELECT * FROM segments.{name} ORDER BY ALL")

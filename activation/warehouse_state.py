@@ -1,4 +1,5 @@
-"""Sync pairs from the warehouse: desired state (activation.sync_* models) joined to the raw CRM state."""
+"""Sync pairs from the warehouse: desired state (activation.sync_* models) joined to the current CRM records
+(activation.crm_* models)."""
 
 import re
 from collections.abc import Iterable
@@ -28,24 +29,22 @@ def _rows(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> lis
     return fetch_dicts(connection, f'select * from "{schema}"."{table}"')
 
 
-def raw_records(
+def current_model(crm: Crm, object_name: str) -> str:
+    """The dbt model of one CRM object's current records: crm_<crm>__<raw table> (models/sync/)."""
+    table = object_name.lower() if crm == "salesforce" else object_name
+    return f"crm_{crm}__{table}"
+
+
+def current_records(
     connection: duckdb.DuckDBPyConnection, crm: Crm, object_name: str, fields: Iterable[str]
 ) -> dict[str, CrmRecord]:
-    """The latest live raw row per record id of one CRM object, with fields under their API names."""
-    table = object_name.lower() if crm == "salesforce" else object_name
-    latest: dict[str, dict[str, Any]] = {}
-    for row in _rows(connection, RAW_SCHEMA[crm], table):
-        kept = latest.get(row["id"])
-        if kept is None or str(row.get("_dlt_load_id")) >= str(kept.get("_dlt_load_id")):
-            latest[row["id"]] = row
+    """The current records of one CRM object (its dbt model crm_*), with fields under their API names."""
     records = {}
-    for record_id, row in latest.items():
-        if row.get("is_deleted") or row.get("archived") or row.get("is_converted"):
-            continue  # deleted, archived, or a converted Lead (Salesforce refuses updates to those)
+    for row in _rows(connection, "activation", current_model(crm, object_name)):
         columns = {_squash(c): c for c in row}
         values = {f: row[columns[_squash(f)]] for f in fields if _squash(f) in columns}
         modified = row["system_modstamp"] if crm == "salesforce" else row["updated_at"]
-        records[record_id] = CrmRecord(crm, object_name, record_id, modified, values)
+        records[row["id"]] = CrmRecord(crm, object_name, row["id"], modified, values)
     return records
 
 
@@ -76,8 +75,9 @@ def records_match(salesforce: CrmRecord, hubspot: CrmRecord) -> bool:
 def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
     salesforce: dict[str, CrmRecord] = {}
     for object_name in mapping.salesforce:
-        salesforce.update(raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce")))
-    hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+        fields = _fields(mapping, "salesforce")
+        salesforce.update(current_records(connection, "salesforce", object_name, fields))
+    hubspot = current_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
     # the Account paired with a Contact's HubSpot partner's company: the Contact's AccountId where it has none
     account_of = {r["contact_id"]: r["company_salesforce_account_id"] for r in contact_accounts(connection)}
     pairs, paired_hubspot = [], set()
@@ -108,8 +108,8 @@ def _people(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> li
 
 def _companies(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
     [object_name] = mapping.salesforce
-    salesforce = raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
-    hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    salesforce = current_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
+    hubspot = current_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
     pairs, paired_hubspot = [], set()
     for row in _rows(connection, "activation", "sync_salesforce__accounts"):
         record = salesforce.get(row["account_id"])
@@ -126,8 +126,8 @@ def _companies(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) ->
 
 def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
     [object_name] = mapping.salesforce
-    salesforce = raw_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
-    hubspot = raw_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
+    salesforce = current_records(connection, "salesforce", object_name, _fields(mapping, "salesforce"))
+    hubspot = current_records(connection, "hubspot", mapping.hubspot, _fields(mapping, "hubspot"))
     # warehouse values for records created from a HubSpot record (a deal's Account), when the model exists
     id_column = f"hubspot_{mapping.hubspot.removesuffix('s')}_id"
     model = f"sync_hubspot__{mapping.hubspot}"

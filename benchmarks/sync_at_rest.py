@@ -22,26 +22,19 @@ from pathlib import Path
 from benchmarks.crm import machine_line
 from benchmarks.sync import build_warehouse, log_positions, run_sync_once
 from ingestion.warehouse import connect_warehouse
+from revloop.profiles import profile_contract
 
-PROFILE_COLUMNS = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "country",
-    "industry",
-    "lifecycle_stage",
-    "lead_score",
-)
+
+def profile_columns() -> tuple[str, ...]:
+    """The customer_profiles values that must stay put at rest: the contract's attributes and lead_score."""
+    return (*profile_contract().attributes, "lead_score")
 
 
 def snapshot(warehouse: Path) -> tuple[dict[str, tuple], set[tuple]]:
     """customer_profiles values per profile id, and every identity link."""
     with connect_warehouse(warehouse, read_only=True) as connection:
         profiles = connection.execute(
-            f"select profile_id, {', '.join(PROFILE_COLUMNS)} from marts.customer_profiles"
+            f"select profile_id, {', '.join(profile_columns())} from marts.customer_profiles"
         ).fetchall()
         links = connection.execute(
             "select profile_id, source_system, source_id from marts.identity_links"
@@ -57,7 +50,7 @@ def moved(before: tuple[dict, set], after: tuple[dict, set]) -> dict[str, int]:
         {"crm links gone": len(links_a - links_b), "crm links new": len(links_b - links_a)}
     )
     for profile_id in profiles_a.keys() & profiles_b.keys():
-        for name, a, b in zip(PROFILE_COLUMNS, profiles_a[profile_id], profiles_b[profile_id], strict=True):
+        for name, a, b in zip(profile_columns(), profiles_a[profile_id], profiles_b[profile_id], strict=True):
             if a != b:
                 changes[name] += 1
     changes["profiles gone"] = len(profiles_a.keys() - profiles_b.keys())

@@ -5,13 +5,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from collector.snapshot import SCORE_COLUMNS, TRAIT_COLUMNS
+from collector.snapshot import served_columns
 from ingestion.warehouse import Connection, connect_warehouse
+from revloop.profiles import profile_contract
 
-_PROFILE_COLUMNS = ("profile_id", *TRAIT_COLUMNS, *SCORE_COLUMNS)
 # By id first; by e-mail (several profiles may share one) the most recently seen wins.
-_FIND_PROFILE = f"""
-SELECT {", ".join(_PROFILE_COLUMNS)} FROM (
+_FIND_PROFILE = """
+SELECT {columns} FROM (
     SELECT *, 0 AS rank FROM served.profiles WHERE profile_id = $key
     UNION ALL
     SELECT *, 1 AS rank FROM served.profiles WHERE email_key = lower(trim($key))
@@ -65,19 +65,21 @@ class ProfileStore:
         """The profile whose id is `key`, or else whose e-mail is `key`, as JSON; None when there is none."""
         cursor, snapshot_at = self._cursor()
         try:
-            row = cursor.execute(_FIND_PROFILE, {"key": key}).fetchone()
+            columns = served_columns()
+            row = cursor.execute(_FIND_PROFILE.format(columns=", ".join(columns)), {"key": key}).fetchone()
             if row is None:
                 return None
-            profile = dict(zip(_PROFILE_COLUMNS, (json_value(v) for v in row), strict=True))
+            profile = dict(zip(columns, (json_value(v) for v in row), strict=True))
             factors = cursor.execute(_FACTORS, [profile["profile_id"]]).fetchall()
             segments = cursor.execute(_SEGMENTS, [profile["profile_id"]]).fetchall()
         finally:
             cursor.close()
+        contract = profile_contract()
         return {
             "profile_id": profile["profile_id"],
-            "traits": {column: profile[column] for column in TRAIT_COLUMNS},
+            "traits": {column: profile[column] for column in contract.traits},
             "scores": {
-                **{column: profile[column] for column in SCORE_COLUMNS},
+                **{column: profile[column] for column in contract.scores},
                 "lead_score_factors": [
                     {"factor": f, "points": p, "group": g, "detail": d} for f, p, g, d in factors
                 ],

@@ -13,30 +13,11 @@ from pathlib import Path
 
 from collector.writer import fsync_dir
 from ingestion.warehouse import connect_warehouse, warehouse_path
+from revloop.profiles import profile_contract
 
 SNAPSHOT_ENV = "REVLOOP_PROFILE_SNAPSHOT"
 SNAPSHOT_NAME = "profile_snapshot.duckdb"
-
-# marts.customer_profiles columns served as traits (contract.md) and as scores.
-TRAIT_COLUMNS = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "country",
-    "industry",
-    "lifecycle_stage",
-    "first_seen_at",
-    "last_seen_at",
-)
-SCORE_COLUMNS = ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential")
-
-_BUILD = (
-    f"""CREATE TABLE profiles AS
-    SELECT profile_id, lower(trim(email)) AS email_key, {", ".join(TRAIT_COLUMNS + SCORE_COLUMNS)}
-    FROM warehouse.marts.customer_profiles""",
+_TABLES = (
     """CREATE TABLE segments AS
     SELECT DISTINCT profile_id, segment_name, segment_type FROM warehouse.marts.segment_memberships""",
     """CREATE TABLE score_factors AS
@@ -48,6 +29,21 @@ _BUILD = (
     "CREATE INDEX segments_profile ON segments (profile_id)",
     "CREATE INDEX score_factors_profile ON score_factors (profile_id)",
 )
+
+
+def served_columns() -> tuple[str, ...]:
+    """The marts.customer_profiles columns the profile API serves: its contract's traits and scores."""
+    contract = profile_contract()
+    return ("profile_id", *contract.traits, *contract.scores)
+
+
+def _build() -> tuple[str, ...]:
+    """The statements that fill a snapshot from the attached warehouse."""
+    profiles = (
+        f"CREATE TABLE profiles AS SELECT {', '.join(served_columns())}, lower(trim(email)) AS email_key "
+        "FROM warehouse.marts.customer_profiles"
+    )
+    return (profiles, *_TABLES)
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ def write_profile_snapshot(
         con = connect_warehouse(temporary, warehouse=warehouse)
         try:
             con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(warehouse)])
-            for statement in _BUILD:
+            for statement in _build():
                 con.execute(statement, {"snapshot_at": snapshot_at} if "$snapshot_at" in statement else None)
             counts = [
                 con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -50,6 +50,7 @@ defs = Definitions(
         activation.crm_sync,
         *activation.SYNC_MEMORY,
         handoff.lead_handoffs,
+        warehouse.dbt_after_handoff,
         serving.profile_snapshot,
     ]),
     asset_checks=checks.ASSET_CHECKS,

@@ -22,7 +22,7 @@ def dbt_vars() -> dict:
     from revloop.config.identity import load_identity_config
     from revloop.config.models import load_models_config
     from revloop.config.scoring import load_scoring_config
-    from revloop.config.survivorship import load_survivorship_config
+    from revloop.config.survivorship import LIFECYCLE_STAGES, load_survivorship_config
 
     return {
         "revloop": {
@@ -31,6 +31,7 @@ def dbt_vars() -> dict:
             "scoring": load_scoring_config().model_dump(mode="json"),
             "models": load_models_config().model_dump(mode="json"),
             "handoff": load_handoff_config().model_dump(mode="json"),
+            "lifecycle_stages": list(LIFECYCLE_STAGES),
         }
     }
 

@@ -1,8 +1,10 @@
-"""Evaluate segments into marts.segment_memberships; log size, entries and exits in marts.segment_history.
+"""Evaluate segments into segments.segment_memberships; log size, entries, exits in segments.segment_history.
 
-Written with SQL directly in one transaction rather than through dlt: the new memberships, the diff
-against the previous ones and the history row must commit together (a failed run leaves both tables as they
-were), and the diff is a set operation the warehouse does in place without moving rows through Python.
+These are the step's own tables (its memory between runs); dbt builds marts.segment_memberships and
+marts.segment_history over them for analysts. Written with SQL directly in one transaction rather than
+through dlt: the new memberships, the diff against the previous ones and the history row must commit
+together (a failed run leaves both tables as they were), and the diff is a set operation the warehouse does
+in place without moving rows through Python.
 The SQL is the subset DuckDB and PostgreSQL share, so the same code writes either (segments.connection).
 """
 
@@ -21,11 +23,14 @@ from segments.definitions import SegmentError, SegmentFile, load_segments
 
 # a DuckDB connection, or a PostgresConnection that answers the same calls
 Connection = duckdb.DuckDBPyConnection | PostgresConnection
-MEMBERSHIPS = "marts.segment_memberships"
-HISTORY = "marts.segment_history"
+SCHEMA = "segments"
+MEMBERSHIPS = f"{SCHEMA}.segment_memberships"
+HISTORY = f"{SCHEMA}.segment_history"
+# where older versions wrote these tables themselves (now dbt's marts over the tables above)
+LEGACY_SCHEMA = "marts"
 
 _CREATE = (
-    "CREATE SCHEMA IF NOT EXISTS marts",
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
     f"CREATE TABLE IF NOT EXISTS {MEMBERSHIPS} (segment_name VARCHAR NOT NULL, "
     "segment_type VARCHAR NOT NULL, "
     "profile_id VARCHAR NOT NULL, evaluated_at TIMESTAMPTZ NOT NULL)",
@@ -190,9 +195,19 @@ def _kept_names(
     return kept
 
 
+def adopt_legacy_tables(con: Connection) -> None:
+    """Copy the memberships and history an older version kept in marts into this step's schema, once.
+
+    Runs before dbt first replaces them with its marts: only while the step's own table does not exist yet.
+    """
+    for table in ("segment_memberships", "segment_history"):
+        if not table_columns(con, SCHEMA, table) and table_columns(con, LEGACY_SCHEMA, table):
+            con.execute(f"CREATE TABLE {SCHEMA}.{table} AS SELECT * FROM {LEGACY_SCHEMA}.{table}")
+
+
 def migrate_history(con: Connection) -> None:
     """Bring a history table of an older version up to date without losing its rows."""
-    columns = table_columns(con, "marts", "segment_history")
+    columns = table_columns(con, SCHEMA, "segment_history")
     for old, new in _RENAMED.items():
         if old in columns and new not in columns:
             con.execute(f"ALTER TABLE {HISTORY} RENAME COLUMN {old} TO {new}")
@@ -209,10 +224,12 @@ def _write(
     outcomes: list[OutcomeQuery],
     report: SegmentReport,
 ) -> None:
-    for statement in _CREATE:
-        con.execute(statement)
     con.begin()
     try:
+        con.execute(_CREATE[0])
+        adopt_legacy_tables(con)
+        for statement in _CREATE[1:]:
+            con.execute(statement)
         migrate_history(con)
         for name, columns in (
             ("segment_run", "segment_name VARCHAR, segment_type VARCHAR, profile_id VARCHAR"),

@@ -1,4 +1,8 @@
-"""The handoff tables: state per profile, marts.lead_handoffs, the round-robin pointer and the outbox."""
+"""The handoff step's tables: state per profile, the handoffs, the round-robin pointer and the outbox.
+
+All live in schema activation; dbt builds marts.lead_handoffs, what analysts query, over
+activation.lead_handoffs.
+"""
 
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -8,19 +12,18 @@ import pyarrow as pa
 
 _SCHEMA = """
 create schema if not exists activation;
-create schema if not exists marts;
 create table if not exists activation.handoff_state (
     profile_id varchar primary key, cycle integer, state varchar, cycle_started_at timestamptz,
     last_handoff_score double
 );
-create table if not exists marts.lead_handoffs (
+create table if not exists activation.lead_handoffs (
     profile_id varchar, "trigger" varchar, priority varchar, owner_id varchar, assignment_rule varchar,
     handed_off_at timestamptz, crm varchar, crm_record_id varchar,
     cycle integer, state varchar, crm_object varchar, owner_email varchar, assignment_detail varchar,
     trigger_detail varchar, status_at_handoff varchar, lead_score double, owner_set_at timestamptz,
     task_id varchar, task_due_date date, notified_at timestamptz, reminders_sent integer,
     last_reminder_at timestamptz, task_closed_at timestamptz, closed_at timestamptz, last_error varchar,
-    payload varchar,
+    payload varchar, reminder_tasks_created integer default 0,
     primary key (profile_id, cycle)
 );
 create table if not exists activation.handoff_round_robin (
@@ -33,7 +36,6 @@ create table if not exists activation.outbox (
 alter table activation.outbox add column if not exists html varchar;
 alter table activation.outbox add column if not exists attempts integer default 0;
 alter table activation.outbox add column if not exists next_attempt_at timestamptz;
-alter table marts.lead_handoffs add column if not exists reminder_tasks_created integer default 0;
 alter table activation.outbox add column if not exists digest_id varchar;
 create table if not exists activation.handoff_record_status (
     crm varchar, crm_record_id varchar, lead_status varchar, is_nurturing boolean,
@@ -93,12 +95,43 @@ OUTBOX_COLUMNS = (
 )
 
 
+HANDOFFS = "activation.lead_handoffs"
+# where older versions kept the handoffs themselves (now dbt's mart over HANDOFFS)
+LEGACY_HANDOFFS = ("marts", "lead_handoffs")
+
+
 class HandoffStore:
     """The handoff tables of one warehouse connection; each write method is one committed transaction."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
-        self.connection.execute(_SCHEMA)
+        self.connection.execute("begin")
+        try:
+            adopting = not self._columns("activation", "lead_handoffs") and self._columns(*LEGACY_HANDOFFS)
+            self.connection.execute(_SCHEMA)
+            if adopting:
+                self._adopt_legacy_handoffs()
+            self.connection.execute("commit")
+        except Exception:
+            self.connection.execute("rollback")
+            raise
+
+    def _columns(self, schema: str, table: str) -> list[str]:
+        return [
+            name
+            for (name,) in self.connection.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+        ]
+
+    def _adopt_legacy_handoffs(self) -> None:
+        """Copy the handoffs an older version kept in marts.lead_handoffs, before dbt replaces that table."""
+        names = ", ".join(f'"{c}"' for c in HANDOFF_COLUMNS if c in self._columns(*LEGACY_HANDOFFS))
+        self.connection.execute(
+            f"insert into {HANDOFFS} ({names}) select {names} from {'.'.join(LEGACY_HANDOFFS)}"
+        )
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Query rows as dicts."""
@@ -113,7 +146,7 @@ class HandoffStore:
     def open_handoffs(self) -> list[dict[str, Any]]:
         """Handoffs of the current cycles still open (handed_off or accepted), oldest first."""
         return self.rows(
-            "select h.* from marts.lead_handoffs h join activation.handoff_state s "
+            f"select h.* from {HANDOFFS} h join activation.handoff_state s "
             "on s.profile_id = h.profile_id and s.cycle = h.cycle "
             "where h.state in ('handed_off', 'accepted') order by h.handed_off_at, h.profile_id"
         )
@@ -162,7 +195,7 @@ class HandoffStore:
         )
         fresh = [r for r in outbox if (r["kind"], r["profile_id"], r["cycle"]) not in known]
         self._transaction(
-            ("marts.lead_handoffs", HANDOFF_COLUMNS, handoffs, "or replace"),
+            (HANDOFFS, HANDOFF_COLUMNS, handoffs, "or replace"),
             ("activation.handoff_state", state_columns, states, "or replace"),
             ("activation.outbox", OUTBOX_COLUMNS, fresh, ""),
         )
@@ -193,7 +226,7 @@ class HandoffStore:
             )
             if handoff is not None:
                 self.connection.execute(
-                    "update marts.lead_handoffs set notified_at = ? "
+                    f"update {HANDOFFS} set notified_at = ? "
                     "where profile_id = ? and cycle = ? and notified_at is null",
                     [sent_at, *handoff],
                 )
@@ -221,13 +254,13 @@ class HandoffStore:
                     "where o.message_id = s.message_id and o.status <> 'sent'"
                 )
                 self.connection.execute(
-                    "update marts.lead_handoffs h set notified_at = s.sent_at from sent_rows s "
+                    f"update {HANDOFFS} h set notified_at = s.sent_at from sent_rows s "
                     "where s.kind = 'handoff' and h.profile_id = s.profile_id and h.cycle = s.cycle "
                     "and h.notified_at is null"
                 )
                 # a digest notifies every handoff it lists
                 self.connection.execute(
-                    "update marts.lead_handoffs h set notified_at = c.sent_at from ("
+                    f"update {HANDOFFS} h set notified_at = c.sent_at from ("
                     "select o.profile_id, o.cycle, s.sent_at from activation.outbox o "
                     "join sent_rows s on o.digest_id = s.message_id where s.kind = 'digest') c "
                     "where h.profile_id = c.profile_id and h.cycle = c.cycle and h.notified_at is null"

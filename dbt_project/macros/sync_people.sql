@@ -16,11 +16,9 @@ profiles as (
 ),
 
 memberships as (
-    {#- Written by the segments step after the profiles: absent before its first run (no segment claimed). -#}
+    {#- The segments step runs after the profiles: before its first run no segment is claimed. -#}
     select distinct profile_id, segment_name
-    from ({{ source_or_empty('segments', 'segment_memberships', {
-        'profile_id': 'string', 'segment_name': 'string',
-    }) }}) as current_memberships
+    from {{ ref('segment_memberships') }}
 ),
 
 segments as (

@@ -1,4 +1,8 @@
-"""Handoff asset: due leads handed from marketing to sales, with CRM owner, follow-up task and e-mails."""
+"""Handoff asset: due leads handed from marketing to sales, with CRM owner, follow-up task and e-mails.
+
+The step records handoffs in activation.lead_handoffs; dbt builds marts.lead_handoffs over it (phase
+dbt_after_handoff).
+"""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
@@ -19,7 +23,7 @@ PAYLOAD_MARTS = ("customer_profiles", "engagement_history", "lead_score_factors"
 
 
 @asset(
-    key=AssetKey(["marts", "lead_handoffs"]),
+    key=AssetKey(["activation", "lead_handoffs"]),
     group_name="activation",
     kinds={"salesforce", "hubspot", "duckdb"},
     deps=[
@@ -27,7 +31,7 @@ PAYLOAD_MARTS = ("customer_profiles", "engagement_history", "lead_score_factors"
         *(AssetKey(["marts", model]) for model in PAYLOAD_MARTS),
         SYNC_LOG,
     ],
-    description="marts.lead_handoffs: one row per handoff (profile and cycle) of a lead to a sales rep, "
+    description="activation.lead_handoffs: one row per handoff (profile and cycle) of a lead to a sales rep, "
     "with the trigger, priority, assignment rule, CRM owner and follow-up task.",
     pool=WAREHOUSE_POOL,
     retry_policy=CRM_RETRY_POLICY,
@@ -40,7 +44,7 @@ def lead_handoffs(
 ) -> MaterializeResult:
     sf, hs, smtp = salesforce.connection(), hubspot.connection(), SmtpSettings.from_env()
     if sf is None and hs is None:
-        # the run still builds marts.lead_handoffs (empty): a handoff goes to a CRM owner
+        # the run still builds activation.lead_handoffs (empty): a handoff goes to a CRM owner
         context.log.warning("No CRM is configured: no lead is handed off (a handoff needs a CRM owner).")
     if smtp is None:
         context.log.info("SMTP_HOST is not set: notification e-mails are queued in activation.outbox.")
@@ -48,6 +52,6 @@ def lead_handoffs(
         report = hand_off_leads(warehouse.warehouse_file, sf, hs, smtp)
     for error in report.errors[:20]:
         context.log.error(error)
-    table = warehouse_table_metadata(warehouse.warehouse_file, "marts", "lead_handoffs")
+    table = warehouse_table_metadata(warehouse.warehouse_file, "activation", "lead_handoffs")
     summary = MetadataValue.md(report.markdown())
     return MaterializeResult(metadata={**report.metadata(), "summary": summary, **table})

@@ -25,12 +25,14 @@ from orchestration.shared import WAREHOUSE_POOL, dbt_asset_key, dbt_project
 from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.dbt import DBT_PROJECT_DIR, dbt_vars
 
-# dbt runs in four phases, split where a Python step writes a table that dbt reads back as a source:
-# before identity resolution, between it and the models' scores, after the scores (the profiles), and
-# after the segments (the CRM sync models carry each person's segments). Each phase is one asset definition.
+# dbt runs in five phases, split where a Python step writes a table that dbt reads back as a source:
+# before identity resolution, between it and the models' scores, after the scores (the profiles), after the
+# segments (their marts, and the CRM sync models carry each person's segments) and after the handoff (its
+# mart). Each phase is one asset definition.
 IDENTITY_OUTPUTS = "source:identity+"
 MODEL_OUTPUTS = "source:ml+"
 SEGMENT_OUTPUTS = "source:segments+"
+HANDOFF_OUTPUTS = "source:activation.lead_handoffs+"
 IDENTITY_TABLES = ("profile_map", "profile_changes")
 
 
@@ -91,13 +93,14 @@ def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResour
 
 
 dbt_before_identity = dbt_phase(
-    "dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS} {SEGMENT_OUTPUTS}"
+    "dbt_before_identity", exclude=f"{IDENTITY_OUTPUTS} {MODEL_OUTPUTS} {SEGMENT_OUTPUTS} {HANDOFF_OUTPUTS}"
 )
 dbt_after_identity = dbt_phase(
     "dbt_after_identity", select=IDENTITY_OUTPUTS, exclude=f"{MODEL_OUTPUTS} {SEGMENT_OUTPUTS}"
 )
 dbt_after_models = dbt_phase("dbt_after_models", select=MODEL_OUTPUTS, exclude=SEGMENT_OUTPUTS)
 dbt_after_segments = dbt_phase("dbt_after_segments", select=SEGMENT_OUTPUTS)
+dbt_after_handoff = dbt_phase("dbt_after_handoff", select=HANDOFF_OUTPUTS)
 
 
 @multi_asset(

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from revloop.config import cached
 
-LIFECYCLE_STAGES = (
+# HubSpot's lifecycle stages (the options of the contact property lifecyclestage)
+HUBSPOT_LIFECYCLE_STAGES = (
     "subscriber",
     "lead",
     "marketingqualifiedlead",
@@ -15,8 +16,9 @@ LIFECYCLE_STAGES = (
     "customer",
     "evangelist",
     "other",
-    "visitor",
 )
+# a profile's lifecycle_stage: a CRM's stage, or visitor when no record or identifier names the person
+LIFECYCLE_STAGES = (*HUBSPOT_LIFECYCLE_STAGES, "visitor")
 
 Source = Literal["salesforce_contact", "salesforce_lead", "hubspot_contact", "event_traits"]
 Attribute = Literal[

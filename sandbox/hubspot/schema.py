@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from revloop.config.survivorship import HUBSPOT_LIFECYCLE_STAGES
+
 
 @dataclass(frozen=True)
 class HsProperty:
@@ -22,16 +24,6 @@ class HsProperty:
         return self.label_text or self.name.replace("_", " ").capitalize()
 
 
-LIFECYCLE_STAGES = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-)
 LEAD_STATUSES = (
     "NEW",
     "OPEN",
@@ -91,7 +83,7 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("country"),
         HsProperty("city"),
         HsProperty("website"),
-        HsProperty("lifecyclestage", "enumeration", "select", LIFECYCLE_STAGES),
+        HsProperty("lifecyclestage", "enumeration", "select", HUBSPOT_LIFECYCLE_STAGES),
         HsProperty("hs_lead_status", "enumeration", "select", LEAD_STATUSES),
         HsProperty("hubspot_owner_id", "enumeration", "select"),
     ],
@@ -104,7 +96,7 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("numberofemployees", "number", "number"),
         HsProperty("country"),
         HsProperty("city"),
-        HsProperty("lifecyclestage", "enumeration", "select", LIFECYCLE_STAGES),
+        HsProperty("lifecyclestage", "enumeration", "select", HUBSPOT_LIFECYCLE_STAGES),
         HsProperty("hubspot_owner_id", "enumeration", "select"),
     ],
     "deals": _SYSTEM

@@ -44,15 +44,16 @@ def deal_warehouse(sf_sandbox, hs_sandbox, tmp_path):
         ],
     )
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    con.execute("create schema raw_salesforce; create schema activation")
+    con.execute("create schema activation")
+    # the current Opportunities as dbt's crm_salesforce__opportunity gives them
     con.execute(
-        """create table raw_salesforce.opportunity (id varchar, system_modstamp timestamptz,
+        """create table activation.crm_salesforce__opportunity (id varchar, system_modstamp timestamptz,
             is_deleted boolean, name varchar, stage_name varchar, close_date date, amount double,
-            revloop_id__c varchar, hub_spot_id__c varchar, _dlt_load_id varchar)"""
+            revloop_id__c varchar, hub_spot_id__c varchar)"""
     )
     con.executemany(
-        "insert into raw_salesforce.opportunity"
-        " values (?, ?, false, ?, 'Prospecting', ?, null, null, null, '1')",
+        "insert into activation.crm_salesforce__opportunity"
+        " values (?, ?, false, ?, 'Prospecting', ?, null, null, null)",
         [
             (opportunities[0], T0, "Acme renewal", "2026-12-01"),
             (opportunities[1], T0, "Solo pilot", "2026-12-15"),

@@ -66,7 +66,7 @@ def test_a_rep_with_two_handoffs_gets_one_digest_once(
     assert sum(n > 1 for n in delivered.values()) <= (1 if step == "mail_accepted" else 0)
     with duckdb.connect(str(path)) as con:
         assert con.execute(
-            "select count(*) from marts.lead_handoffs where notified_at is null"
+            "select count(*) from activation.lead_handoffs where notified_at is null"
         ).fetchall() == [(0,)]
         assert con.execute(
             "select kind, status, count(*) from activation.outbox group by all order by all"

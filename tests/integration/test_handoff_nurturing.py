@@ -88,7 +88,7 @@ def test_the_clock_starts_when_the_lead_reenters_nurturing(sf_sandbox_factory, t
     assert run(back + timedelta(days=13)).handed_off == {}
     assert run(back + timedelta(days=14, hours=1)).handed_off == {"time": 1}
     detail = con.execute(
-        "select trigger_detail from marts.lead_handoffs where \"trigger\" = 'time'"
+        "select trigger_detail from activation.lead_handoffs where \"trigger\" = 'time'"
     ).fetchall()
     assert detail == [(f"in nurturing since {back:%Y-%m-%d}",)]
 

@@ -176,7 +176,7 @@ def test_a_kill_between_handoff_steps_loses_and_doubles_nothing(
     assert len(sf_box.emulator.records("Task")) == 2 and _hs_tasks(hs, contact) == 1
     with duckdb.connect(str(path)) as con:
         assert con.execute(
-            "select count(*) from marts.lead_handoffs where notified_at is null or task_id is null"
+            "select count(*) from activation.lead_handoffs where notified_at is null or task_id is null"
         ).fetchall() == [(0,)]
         assert con.execute("select status, count(*) from activation.outbox group by status").fetchall() == [
             ("sent", 4)
@@ -213,7 +213,8 @@ def test_a_kill_between_reminder_steps_loses_and_doubles_nothing(
     assert _hs_tasks(hs, contact) == 2
     with duckdb.connect(str(path)) as con:
         assert con.execute(
-            "select reminders_sent, reminder_tasks_created, count(*) from marts.lead_handoffs group by all"
+            "select reminders_sent, reminder_tasks_created, count(*) from activation.lead_handoffs "
+            "group by all"
         ).fetchall() == [(1, 1, 3)]
 
 
@@ -238,7 +239,7 @@ def test_an_smtp_outage_is_retried_with_backoff_until_accepted(
         ).fetchall()
         assert rows == [("queued", 2, timedelta(minutes=16))]  # 6 + 10: doubled
         assert con.execute(
-            "select count(*) from marts.lead_handoffs where notified_at is null"
+            "select count(*) from activation.lead_handoffs where notified_at is null"
         ).fetchall() == [(3,)]
     # the server is back: every queued mail goes out once, and the handoffs count as notified
     assert _run(path, sf, hs, smtp, T + timedelta(minutes=10)).emails == {}
@@ -247,6 +248,6 @@ def test_an_smtp_outage_is_retried_with_backoff_until_accepted(
     assert _run(path, sf, hs, smtp, T + timedelta(hours=1)).emails == {}
     with duckdb.connect(str(path)) as con:
         assert con.execute(
-            "select count(*) from marts.lead_handoffs where notified_at = ?", [T + timedelta(minutes=16)]
+            "select count(*) from activation.lead_handoffs where notified_at = ?", [T + timedelta(minutes=16)]
         ).fetchall() == [(3,)]
     assert len(sf_box.emulator.records("Task")) == 2

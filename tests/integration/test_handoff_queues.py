@@ -137,7 +137,7 @@ def test_standard_handoffs_go_to_the_queue(sf_sandbox_factory, hs_sandbox, smtp_
         r[0]: r[1:]
         for r in con.execute(
             "select profile_id, owner_id, assignment_rule, task_id is not null, notified_at is not null "
-            "from marts.lead_handoffs"
+            "from activation.lead_handoffs"
         ).fetchall()
     }
     assert rows["time_lead"] == (queue, "queue", False, True)  # the queue owns it; no task
@@ -192,6 +192,6 @@ def test_an_unknown_queue_is_reported_and_the_rules_decide(sf_sandbox_factory, t
         assignment=AssignmentConfig(queues={"salesforce": "Nope"}),
     )
     assert report.errors == ["Salesforce queue 'Nope' not found or not for Leads: rules pick reps"]
-    assert con.execute("select owner_id, assignment_rule from marts.lead_handoffs").fetchall() == [
+    assert con.execute("select owner_id, assignment_rule from activation.lead_handoffs").fetchall() == [
         (ann, "workload")
     ]

@@ -204,7 +204,7 @@ def test_handoffs_end_to_end_on_the_sandbox(sf_sandbox_factory, hs_sandbox, smtp
     assert report.handed_off == {"score": 1, "behavior": 1, "time": 1} and report.errors == []
     rows = con.execute(
         'select profile_id, "trigger", priority, crm, crm_record_id, owner_id, assignment_rule, task_id '
-        "from marts.lead_handoffs order by profile_id"
+        "from activation.lead_handoffs order by profile_id"
     ).fetchall()
     assert [r[:6] for r in rows] == [
         ("behavior", "behavior", "priority", "hubspot", contact, "77"),
@@ -261,11 +261,13 @@ def test_handoffs_end_to_end_on_the_sandbox(sf_sandbox_factory, hs_sandbox, smtp
     assert len(sf_box.emulator.records("Task")) == 2 and len(inbox.messages) == 4
 
     # a run that died after creating the tasks but before recording them: the rerun finds, not re-creates
-    before = dict(con.execute("select profile_id, task_id from marts.lead_handoffs").fetchall())
-    con.execute("update marts.lead_handoffs set task_id = null where profile_id in ('score', 'behavior')")
+    before = dict(con.execute("select profile_id, task_id from activation.lead_handoffs").fetchall())
+    con.execute(
+        "update activation.lead_handoffs set task_id = null where profile_id in ('score', 'behavior')"
+    )
     recovered = run_handoffs(con, sf, hs, smtp, as_of=T + timedelta(minutes=10))
     assert recovered.tasks_created == 0 and recovered.emails == {}
-    assert dict(con.execute("select profile_id, task_id from marts.lead_handoffs").fetchall()) == before
+    assert dict(con.execute("select profile_id, task_id from activation.lead_handoffs").fetchall()) == before
     assert len(sf_box.emulator.records("Task")) == 2
     assert len(hs.crm.associations.v4.basic_api.get_page("contacts", contact, "tasks").results) == 1
 
@@ -295,7 +297,7 @@ def test_handoffs_end_to_end_on_the_sandbox(sf_sandbox_factory, hs_sandbox, smtp
         "select status, count(*) from activation.outbox where cycle = 2 group by status"
     ).fetchall()
     assert outbox == [("queued", 1)]  # without SMTP the e-mail waits in the outbox
-    assert con.execute("select count(*) from marts.lead_handoffs").fetchall()[0][0] == 4
+    assert con.execute("select count(*) from activation.lead_handoffs").fetchall()[0][0] == 4
     # the round-robin pointer moved with every assignment and persists for the next run
     pointer = con.execute(
         "select rep_id, assigned_count from activation.handoff_round_robin order by last_sequence"

@@ -15,6 +15,7 @@ from identity import resolve_identities
 from ingestion.salesforce import SalesforceConnection
 from ingestion.salesforce.client import connect
 from revloop.config.assignment import AssignmentConfig
+from revloop.profiles import profile_contract
 from sandbox.runner import SANDBOX_TOKEN, Sandbox
 from sandbox.world import generate_world
 from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
@@ -23,24 +24,6 @@ from tests.fixtures.warehouse import load_raw_warehouse
 pytestmark = pytest.mark.slow
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
-CONTRACT_PROFILE_COLUMNS = (
-    "profile_id",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "country",
-    "industry",
-    "lifecycle_stage",
-    "lead_score",
-    "churn_risk",
-    "purchase_likelihood",
-    "engagement_potential",
-    "first_seen_at",
-    "last_seen_at",
-)
 HANDOFF_MODELS = (
     "int_handoff_signals",
     "int_handoff_behaviors",
@@ -73,7 +56,7 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
             report = run_handoffs(con, sf, None, None, as_of=AS_OF, assignment=AssignmentConfig())
             handed = dict(
                 con.execute(
-                    "select crm_record_id, \"trigger\" || ':' || priority from marts.lead_handoffs "
+                    "select crm_record_id, \"trigger\" || ':' || priority from activation.lead_handoffs "
                     "where crm_record_id in (select unnest(?))",
                     [planted["fresh"] + planted["stale"]],
                 ).fetchall()
@@ -85,7 +68,8 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
             ).fetchall()[0][0]
             payload = json.loads(
                 con.execute(
-                    "select payload from marts.lead_handoffs where crm_record_id = ?", [planted["fresh"][0]]
+                    "select payload from activation.lead_handoffs where crm_record_id = ?",
+                    [planted["fresh"][0]],
                 ).fetchall()[0][0]
             )
             reported = {
@@ -95,7 +79,7 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
         owners = {r["Id"]: r["OwnerId"] for r in sandbox.salesforce.app.records("Lead")}
     # the figures the closing note quotes (pytest -s shows them)
     print(f"handoff world: handed_off={report.handed_off} stale={report.stale} skipped={report.skipped}")
-    assert set(CONTRACT_PROFILE_COLUMNS) <= set(payload["profile"])  # the whole profile travels
+    assert set(profile_contract().columns) <= set(payload["profile"])  # the whole profile travels
     assert payload["interaction_log"] == [] and payload["interaction_count"] == 0
     assert touches == 0  # marketing never e-mailed (or otherwise touched) them
     assert handed == {lead: "time:standard" for lead in planted["fresh"]}
@@ -103,3 +87,12 @@ def test_planted_leads_without_touches_are_handed_off_after_14_days(tmp_path):
     admin = world.salesforce["User"][0]["Id"]
     assert all(owners[lead] != admin for lead in planted["fresh"])
     assert all(owners[lead] == admin for lead in planted["stale"])
+    # analysts read the handoffs from dbt's mart over the step's table
+    selection = ["lead_handoffs"]
+    assert_dbt_ok(run_dbt(["build", "--select", *selection], tmp_path, env))
+    with duckdb.connect(str(raw.path), read_only=True) as con:
+        step, mart = (
+            con.execute(f"select * from {table} order by profile_id, cycle").fetchall()
+            for table in ("activation.lead_handoffs", "marts.lead_handoffs")
+        )
+    assert len(step) >= len(planted["fresh"]) and mart == step

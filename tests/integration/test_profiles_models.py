@@ -16,6 +16,7 @@ import yaml
 
 from revloop.config import DEFAULT_CONFIG_DIR
 from revloop.config.survivorship import SurvivorshipConfig
+from revloop.profiles import profile_contract
 from tests.fixtures.built import STATED_MESSAGE_ID, BuiltWarehouse
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 from tests.fixtures.warehouse import RawWarehouse
@@ -89,6 +90,7 @@ def test_one_profile_per_resolved_profile_with_the_contract_columns(built):
         "engagement_potential", "first_seen_at", "last_seen_at",
     ]
     assert columns[: len(contract)] == contract
+    assert profile_contract().columns == tuple(contract)  # what the Python readers take from the YAML
     scores = dict(_query(built.warehouse, "select profile_id, lead_score from intermediate.int_lead_scores"))
     profiles = _profiles(built.warehouse)
     assert all(row["lead_score"] == scores.get(pid, 0) for pid, row in profiles.items())

@@ -19,6 +19,7 @@ from segments.definitions import SegmentError, load_segment
 from segments.materialize import materialize_segments
 from segments.preview import preview_segment, render
 from segments.suggestions import model_importances, suggest
+from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 
 AS_OF = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
 PROFILES = [
@@ -213,7 +214,7 @@ def write_config(config: Path, review_by: dt.date, industries: list[str]) -> Non
 
 
 def add_handoffs(warehouse: Path, handoffs: list[tuple[str, dt.datetime]]) -> None:
-    """marts.lead_handoffs as the handoff step writes it (contract columns)."""
+    """marts.lead_handoffs as dbt builds it over the handoff step's table (contract columns)."""
     con = duckdb.connect(str(warehouse))
     con.execute("""CREATE TABLE marts.lead_handoffs (profile_id VARCHAR, trigger VARCHAR, priority VARCHAR,
         owner_id VARCHAR, assignment_rule VARCHAR, handed_off_at TIMESTAMPTZ, crm VARCHAR,
@@ -247,7 +248,7 @@ def test_materialize_twice_records_entries_and_exits(fixture_warehouse, tmp_path
     assert not any("ghost@nowhere.com" in w for w in first.warnings)
     assert table(
         fixture_warehouse,
-        "SELECT segment_name, segment_type, profile_id FROM marts.segment_memberships ORDER BY 1, 3",
+        "SELECT segment_name, segment_type, profile_id FROM segments.segment_memberships ORDER BY 1, 3",
     ) == [
         ("buyers", "predictive", "p2"),
         ("buyers", "predictive", "p3"),
@@ -278,7 +279,7 @@ def test_materialize_twice_records_entries_and_exits(fixture_warehouse, tmp_path
         fixture_warehouse,
         "SELECT run_at, segment_name, segment_type, size, entries, exits, handoff_count, handoff_rate, "
         "opportunity_count, order_count, order_rate, customer_count, conversion_notes "
-        "FROM marts.segment_history ORDER BY run_at, segment_name",
+        "FROM segments.segment_history ORDER BY run_at, segment_name",
     )
     missing = "handoff: marts.lead_handoffs is not in the warehouse"
     assert [row[1:] for row in history] == [
@@ -291,7 +292,7 @@ def test_materialize_twice_records_entries_and_exits(fixture_warehouse, tmp_path
     ]
     assert {row[0] for row in history[3:]} == {second_at}
     assert table(
-        fixture_warehouse, "SELECT DISTINCT segment_name FROM marts.segment_memberships ORDER BY 1"
+        fixture_warehouse, "SELECT DISTINCT segment_name FROM segments.segment_memberships ORDER BY 1"
     ) == [("by_industry",), ("vip",)]
 
 
@@ -305,7 +306,7 @@ def test_broken_definition_keeps_previous_members(fixture_warehouse, tmp_path):
     assert report.removed == []
     assert table(
         fixture_warehouse,
-        "SELECT profile_id FROM marts.segment_memberships WHERE segment_name = 'by_industry' ORDER BY 1",
+        "SELECT profile_id FROM segments.segment_memberships WHERE segment_name = 'by_industry' ORDER BY 1",
     ) == [("p1",), ("p5",)]
 
 
@@ -358,15 +359,36 @@ def test_history_of_an_older_version_is_migrated_without_losing_rows(fixture_war
     con.execute(
         "INSERT INTO marts.segment_history VALUES (?, 'by_industry', 'dynamic', 4, 4, 0, 1, 0.25)", [AS_OF]
     )
+    # older versions kept the members in marts too: the step adopts them, so the diff goes on from them
+    con.execute("""CREATE TABLE marts.segment_memberships (segment_name VARCHAR NOT NULL,
+        segment_type VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, evaluated_at TIMESTAMPTZ NOT NULL)""")
+    con.execute("INSERT INTO marts.segment_memberships VALUES ('by_industry', 'dynamic', 'p1', ?)", [AS_OF])
     con.close()
     config = tmp_path / "config"
     write_config(config, dt.date(2027, 1, 1), ["Technology"])
-    assert materialize_segments(fixture_warehouse, config, as_of=AS_OF + dt.timedelta(hours=1)).ok
+    report = materialize_segments(fixture_warehouse, config, as_of=AS_OF + dt.timedelta(hours=1))
+    assert report.ok
+    by_industry = next(run for run in report.segments if run.segment_name == "by_industry")
+    assert (by_industry.size, by_industry.entries, by_industry.exits) == (2, 1, 0)
     assert table(
         fixture_warehouse,
-        "SELECT size, customer_count, customer_rate, order_count, order_rate FROM marts.segment_history "
+        "SELECT size, customer_count, customer_rate, order_count, order_rate FROM segments.segment_history "
         "WHERE segment_name = 'by_industry' ORDER BY run_at",
     ) == [(4, 1, 0.25, None, None), (2, 2, 1.0, 1, 0.5)]
+
+
+def test_dbt_builds_the_marts_over_the_steps_tables(fixture_warehouse, tmp_path):
+    config = tmp_path / "config"
+    write_config(config, dt.date(2027, 1, 1), ["Technology"])
+    materialize_segments(fixture_warehouse, config, as_of=AS_OF)
+    write_config(config, dt.date(2027, 1, 1), ["Technology", "Finance"])
+    materialize_segments(fixture_warehouse, config, as_of=AS_OF + dt.timedelta(hours=1))
+    env = {"WAREHOUSE_PATH": str(fixture_warehouse), "DBT_TARGET": "duckdb"}
+    selection = ["segment_memberships", "segment_history"]
+    assert_dbt_ok(run_dbt(["build", "--select", *selection], tmp_path, env))
+    for name in ("segment_memberships", "segment_history"):
+        step = table(fixture_warehouse, f"SELECT * FROM segments.{name} ORDER BY ALL")
+        assert step and table(fixture_warehouse, f"SELECT * FROM marts.{name} ORDER BY ALL") == step, name
 
 
 def test_size_plot_and_report_markdown(fixture_warehouse, tmp_path):
@@ -463,7 +485,13 @@ def test_asset_reports_sizes_rates_and_the_plot_as_metadata(fixture_warehouse, t
     for _ in range(2):
         result = materialize([segment_memberships], resources=resources)
     assert result.success
-    metadata = result.asset_materializations_for_node("marts__segment_memberships")[0].metadata
+    [memberships, history] = result.asset_materializations_for_node("segment_memberships")
+    assert (memberships.asset_key.path, history.asset_key.path) == (
+        ["segments", "segment_memberships"],
+        ["segments", "segment_history"],
+    )
+    assert history.metadata["dagster/row_count"].value == 3 * 2  # three segments, two runs
+    metadata = memberships.metadata
     assert metadata["size by_industry"].value == 2 and metadata["entries by_industry"].value == 0
     assert metadata["dagster/row_count"].value == 2 + 3 + 2  # by_industry, buyers, vip
     assert metadata["customer rate by_industry"].value == 1.0

@@ -14,6 +14,7 @@ from segments.compiler import compile_segment
 from segments.connection import PostgresConnection, connect_postgres
 from segments.definitions import load_segment
 from segments.materialize import materialize_segments
+from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 from tests.fixtures.postgres import POSTGRES_ADMIN_DB, PostgresDatabase
 from tests.integration.test_segments_engine import (  # noqa: F401 (fixture_warehouse is a pytest fixture)
     AS_OF,
@@ -164,9 +165,9 @@ HISTORY_SQL = (
     "SELECT segment_name, segment_type, size, entries, exits, handoff_count, handoff_rate, "
     "opportunity_count, opportunity_rate, order_count, order_rate, customer_count, customer_rate, "
     "conversion_notes "
-    "FROM marts.segment_history ORDER BY run_at, segment_name"
+    "FROM {schema}.segment_history ORDER BY run_at, segment_name"
 )
-MEMBERS_SQL = "SELECT segment_name, segment_type, profile_id FROM marts.segment_memberships ORDER BY 1, 3"
+MEMBERS_SQL = "SELECT segment_name, segment_type, profile_id FROM {schema}.segment_memberships ORDER BY 1, 3"
 
 
 def test_materialize_on_postgres_matches_duckdb(marts_on_postgres, fixture_warehouse, tmp_path, capsys):  # noqa: F811
@@ -203,19 +204,23 @@ def test_materialize_on_postgres_matches_duckdb(marts_on_postgres, fixture_wareh
     scenario(pg_config, run_on_postgres, add_handoffs_on_postgres)
     duck = duckdb.connect(str(fixture_warehouse), read_only=True)
     expected_history, expected_members = (
-        duck.execute(HISTORY_SQL).fetchall(),
-        duck.execute(MEMBERS_SQL).fetchall(),
+        duck.execute(HISTORY_SQL.format(schema="segments")).fetchall(),
+        duck.execute(MEMBERS_SQL.format(schema="segments")).fetchall(),
     )
     duck.close()
+    # dbt builds the marts over the step's tables on PostgreSQL too
+    selection = ["segment_memberships", "segment_history"]
+    assert_dbt_ok(run_dbt(["build", "--select", *selection], tmp_path, marts_on_postgres.dbt_env()))
     connection = marts_on_postgres.connect()
-    with connection.cursor() as cursor:
-        cursor.execute(HISTORY_SQL)
-        history = cursor.fetchall()
-        cursor.execute(MEMBERS_SQL)
-        members = cursor.fetchall()
+    for schema in ("segments", "marts"):
+        with connection.cursor() as cursor:
+            cursor.execute(HISTORY_SQL.format(schema=schema))
+            history = cursor.fetchall()
+            cursor.execute(MEMBERS_SQL.format(schema=schema))
+            members = cursor.fetchall()
+        assert len(history) == 6 and history == expected_history, schema
+        assert members == expected_members, schema
     connection.close()
-    assert len(history) == 6 and history == expected_history
-    assert members == expected_members
     # the command line reaches the same database through DBT_TARGET / POSTGRES_*; by now p6 is handed off too
     assert main(["segments", "materialize", "--config-dir", str(pg_config)]) == 0
     assert "by_industry (dynamic): 4 members, +0 -0; conversion handoff 50.0%" in capsys.readouterr().out

@@ -23,18 +23,19 @@ def wrongly_merged():
     Bob's Lead is the newer record: a profile-level sync would push Bob's e-mail onto Anna's contact."""
     c = duckdb.connect()
     c.execute(f"""
-        create schema raw_salesforce; create schema raw_hubspot; create schema activation;
-        create table raw_salesforce.lead (id varchar, system_modstamp timestamptz, is_deleted boolean,
-            is_converted boolean, email varchar, first_name varchar, last_name varchar, phone varchar,
-            company varchar, lead_score__c double, revloop_id__c varchar, hub_spot_id__c varchar,
-            _dlt_load_id varchar);
-        insert into raw_salesforce.lead values ('00QB', '2026-11-02', false, false, 'bob@acme.io', 'Bob',
-            'Stone', '+1 (555) 010-0100', 'Acme', null, null, null, '1');
-        create table raw_hubspot.contacts (id varchar, updated_at timestamptz, archived boolean,
+        create schema activation;
+        -- the current records as dbt's crm_* models give them (one version each, none deleted)
+        create table activation.crm_salesforce__lead (id varchar, system_modstamp timestamptz,
+            is_deleted boolean, is_converted boolean, email varchar, first_name varchar,
+            last_name varchar, phone varchar, company varchar, lead_score__c double, revloop_id__c varchar,
+            hub_spot_id__c varchar);
+        insert into activation.crm_salesforce__lead values ('00QB', '2026-11-02', false, false,
+            'bob@acme.io', 'Bob', 'Stone', '+1 (555) 010-0100', 'Acme', null, null, null);
+        create table activation.crm_hubspot__contacts (id varchar, updated_at timestamptz, archived boolean,
             email varchar, firstname varchar, lastname varchar, phone varchar, company varchar,
-            lead_score varchar, revloop_id varchar, salesforce_id varchar, _dlt_load_id varchar);
-        insert into raw_hubspot.contacts values ('701', '2026-11-01', false, 'anna@acme.io', 'Anna', 'Berg',
-            '555-010-0100', 'Acme', null, null, null, '1');
+            lead_score varchar, revloop_id varchar, salesforce_id varchar);
+        insert into activation.crm_hubspot__contacts values ('701', '2026-11-01', false, 'anna@acme.io',
+            'Anna', 'Berg', '555-010-0100', 'Acme', null, null, null);
         create table activation.sync_salesforce__contacts (contact_id varchar, revloop_id varchar,
             is_primary boolean, hubspot_contact_id varchar, lead_score double, churn_risk double,
             purchase_likelihood double, engagement_potential double, segments varchar);

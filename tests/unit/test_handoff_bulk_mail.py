@@ -136,7 +136,7 @@ def _handoff(profile_id: str) -> dict:
 
 
 def _notified(store: HandoffStore) -> dict[str, object]:
-    rows = store.rows("select profile_id, notified_at from marts.lead_handoffs")
+    rows = store.rows("select profile_id, notified_at from activation.lead_handoffs")
     return {r["profile_id"]: r["notified_at"] for r in rows}
 
 

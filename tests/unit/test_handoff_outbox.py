@@ -64,9 +64,9 @@ def test_a_send_carries_the_recorded_message_id(smtp_sink):
 
 
 def test_the_asset_runs_without_a_crm_instead_of_skipping(tmp_path):
-    # no CRM: the step still runs (an events-only installation gets an empty marts.lead_handoffs), so on a
-    # warehouse without the handoff models it fails naming them rather than skipping everything downstream,
-    # and for good: a missing model is not transient, so the retry policy does not run it again
+    # no CRM: the step still runs (an events-only installation gets an empty activation.lead_handoffs),
+    # so on a warehouse without the handoff models it fails naming them rather than skipping everything
+    # downstream, and for good: a missing model is not transient, so the retry policy does not run it again
     with pytest.raises(Failure, match="int_handoff_signals is missing.*not transient") as failure:
         lead_handoffs(
             build_asset_context(),

@@ -1,14 +1,20 @@
 {#- The latest version of every record of a raw CRM table: one row per id, typed by source_or_empty.
 
+    This is the one definition of "the current CRM record": staging and the sync's crm_* models use it.
     dlt merges on id, but a table can still hold several versions (append loads, replays), so the newest
-    by version_column wins. deleted_flag, when given, drops records the CRM deleted or archived. -#}
-{% macro latest_records(source_name, table_name, columns, version_column, deleted_flag=none) -%}
-    select *
+    by version_column wins. deleted_flag, when given, drops records the CRM deleted or archived.
+    all_columns: every column of the raw table, not only `columns` (see source_or_empty). -#}
+{% macro latest_records(source_name, table_name, columns, version_column, deleted_flag=none, all_columns=false) -%}
+    {%- set present = found_columns(source_relation(source_name, table_name)) -%}
+    select
+        {%- for name, _ in source_columns(present, columns, all_columns) %}
+        {{ adapter.quote(name) }}{{ "," if not loop.last }}
+        {%- endfor %}
     from (
         select
             *,
             row_number() over (partition by id order by {{ version_column }} desc nulls last) as version_rank
-        from ({{ source_or_empty(source_name, table_name, columns) }}) as source
+        from ({{ source_or_empty(source_name, table_name, columns, all_columns) }}) as source
         where {{ clean_text('id') }} is not null
     ) as versions
     where version_rank = 1
@@ -19,7 +25,7 @@
     Users are never deleted (only deactivated), so they have no IsDeleted. Records Get Deleted listed
     (raw_salesforce.deleted_records: hard deletes no query returns any more) are dropped unless changed
     after that deletion. -#}
-{% macro salesforce_records(table_name, columns, deletable=true) -%}
+{% macro salesforce_records(table_name, columns, deletable=true, all_columns=false) -%}
     {%- set system = {'id': 'string', 'system_modstamp': 'timestamp', 'created_date': 'timestamp',
                       'last_modified_date': 'timestamp'} -%}
     {%- if deletable %}{% do system.update({'is_deleted': 'boolean'}) %}{% endif -%}
@@ -28,7 +34,7 @@
     select * from (
     {%- endif %}
     {{ latest_records('raw_salesforce', table_name, system, 'system_modstamp',
-                      'is_deleted' if deletable else none) }}
+                      'is_deleted' if deletable else none, all_columns) }}
     {%- if deletable %}
     ) as current_records
     where not exists (
@@ -45,7 +51,7 @@
     unless keep_archived (owners stay, records keep naming the owner they had). Records merged into another
     (raw_hubspot.<object>_merges, from the survivor's hs_merged_object_ids) are dropped: the survivor, a
     new record under a new id, carries them on. -#}
-{% macro hubspot_records(table_name, columns, keep_archived=false) -%}
+{% macro hubspot_records(table_name, columns, keep_archived=false, all_columns=false) -%}
     {%- set system = {'id': 'string', 'archived': 'boolean', 'created_at': 'timestamp',
                       'updated_at': 'timestamp'} -%}
     {%- do system.update(columns) -%}
@@ -54,7 +60,7 @@
     select * from (
     {%- endif %}
     {{ latest_records('raw_hubspot', table_name, system, 'updated_at',
-                      none if keep_archived else 'archived') }}
+                      none if keep_archived else 'archived', all_columns) }}
     {%- if merges %}
     ) as current_records
     where not exists (

@@ -14,21 +14,49 @@
 {%- set attributes = (cfg.get('attributes') or {}).keys() | list -%}
 {%- set value_maps = cfg.get('value_maps') or {} -%}
 {%- set placeholders = cfg.get('placeholder_values') or {} -%}
-{%- set known_stages = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity',
-    'customer', 'evangelist', 'other', 'visitor'] -%}
+{%- set known_stages = var('revloop', {}).get('lifecycle_stages') or [] -%}
+{%- if execute and not known_stages -%}
+    {{ exceptions.raise_compiler_error("var('revloop')['lifecycle_stages'] is missing: run dbt through `python -m revloop.dbt`") }}
+{%- endif -%}
 {%- set text = dbt.type_string() -%}
 {#- When a CRM record was last changed by anyone but revloop: before revloop's write, when that is its last. -#}
 {%- set observed = "case when baselines.written_until is not null and {0} <= baselines.written_until"
     ~ " then baselines.modified_before else {0} end" -%}
-{#- The CRM field (config/sync.yml) each CRM source's attribute is read from, where revloop writes it. -#}
-{%- set written_fields = {
-    'salesforce_contact': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName',
-        'last_name': 'LastName', 'job_title': 'Title'},
-    'salesforce_lead': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName', 'last_name': 'LastName',
-        'job_title': 'Title', 'company_name': 'Company', 'lifecycle_stage': 'Status'},
-    'hubspot_contact': {'email': 'email', 'phone': 'phone', 'first_name': 'firstname', 'last_name': 'lastname',
-        'job_title': 'jobtitle', 'company_name': 'company'},
+{#- Each CRM source: its staging model (row alias r) with any join it needs, the expression of each attribute
+    it states (the others are null) and the CRM field (config/sync.yml) each attribute is read from, where
+    revloop writes it. A Contact's company and industry are its Account's. -#}
+{%- set crm_sources = {
+    'salesforce_contact': {
+        'crm': 'salesforce', 'model': 'stg_salesforce__contacts', 'id': 'contact_id',
+        'joins': 'left join ' ~ ref('stg_salesforce__accounts') ~ ' as accounts on accounts.account_id = r.account_id',
+        'values': {'email': 'r.email', 'phone': 'coalesce(r.phone, r.mobile_phone)', 'first_name': 'r.first_name',
+            'last_name': 'r.last_name', 'company_name': 'accounts.account_name', 'job_title': 'r.job_title',
+            'country': 'r.country', 'city': 'r.city', 'industry': 'accounts.industry'},
+        'written': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName', 'last_name': 'LastName',
+            'job_title': 'Title'},
+    },
+    'salesforce_lead': {
+        'crm': 'salesforce', 'model': 'stg_salesforce__leads', 'id': 'lead_id',
+        'values': {'email': 'r.email', 'phone': 'r.phone', 'first_name': 'r.first_name', 'last_name': 'r.last_name',
+            'company_name': 'r.company_name', 'job_title': 'r.job_title', 'country': 'r.country', 'city': 'r.city',
+            'industry': 'r.industry', 'lifecycle_stage': 'r.lead_status', 'annual_revenue': 'r.annual_revenue',
+            'employee_count': 'r.employee_count'},
+        'written': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName', 'last_name': 'LastName',
+            'job_title': 'Title', 'company_name': 'Company', 'lifecycle_stage': 'Status'},
+    },
+    'hubspot_contact': {
+        'crm': 'hubspot', 'model': 'stg_hubspot__contacts', 'id': 'contact_id',
+        'values': {'email': 'r.email', 'phone': 'coalesce(r.phone, r.mobile_phone)', 'first_name': 'r.first_name',
+            'last_name': 'r.last_name', 'company_name': 'r.company_name', 'job_title': 'r.job_title',
+            'country': 'r.country', 'city': 'r.city', 'industry': 'r.industry', 'lifecycle_stage': 'r.lifecycle_stage'},
+        'written': {'email': 'email', 'phone': 'phone', 'first_name': 'firstname', 'last_name': 'lastname',
+            'job_title': 'jobtitle', 'company_name': 'company'},
+    },
 } -%}
+{%- set event_values = {'email': 'events.email', 'phone': 'events.phone', 'first_name': 'events.trait_first_name',
+    'last_name': 'events.trait_last_name', 'company_name': 'events.trait_company_name',
+    'job_title': 'events.trait_title', 'country': 'events.trait_country', 'city': 'events.trait_city',
+    'industry': 'events.trait_company_industry', 'employee_count': 'events.trait_company_employee_count'} -%}
 
 with written as (
     select crm, record_id, field, lower(trim({{ json_scalar_text('value_json') }})) as written_value
@@ -49,117 +77,39 @@ crm_records as (
     from {{ ref('int_identities_resolved') }}
     where source_system in ('salesforce', 'hubspot')
 ),
-
-salesforce_contact as (
+{% for source, spec in crm_sources.items() %}
+{{ source }} as (
     select
+        {{ stated_values(attributes, spec['values']) }}
         records.profile_id,
-        'salesforce_contact' as source,
-        contacts.contact_id as source_record_id,
-        {{ observed.format('contacts.updated_at') }} as observed_at,
-        cast(contacts.email as {{ text }}) as email,
-        cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
-        cast(contacts.first_name as {{ text }}) as first_name,
-        cast(contacts.last_name as {{ text }}) as last_name,
-        -- a Contact's company is its Account
-        cast(accounts.account_name as {{ text }}) as company_name,
-        cast(contacts.job_title as {{ text }}) as job_title,
-        cast(contacts.country as {{ text }}) as country,
-        cast(contacts.city as {{ text }}) as city,
-        cast(accounts.industry as {{ text }}) as industry,
-        cast(null as {{ text }}) as lifecycle_stage,
-        cast(null as {{ text }}) as annual_revenue,
-        cast(null as {{ text }}) as employee_count
-    from {{ ref('stg_salesforce__contacts') }} as contacts
+        '{{ source }}' as source,
+        r.{{ spec.id }} as source_record_id,
+        {{ observed.format('r.updated_at') }} as observed_at
+    from {{ ref(spec.model) }} as r
     inner join crm_records as records
-        on records.source_system = 'salesforce' and records.source_id = contacts.contact_id
-    left join {{ ref('stg_salesforce__accounts') }} as accounts
-        on accounts.account_id = contacts.account_id
-    left join baselines on baselines.crm = 'salesforce' and baselines.record_id = contacts.contact_id
+        on records.source_system = '{{ spec.crm }}' and records.source_id = r.{{ spec.id }}
+    {{ spec.get('joins', '') }}
+    left join baselines on baselines.crm = '{{ spec.crm }}' and baselines.record_id = r.{{ spec.id }}
 ),
-
-salesforce_lead as (
-    select
-        records.profile_id,
-        'salesforce_lead' as source,
-        leads.lead_id as source_record_id,
-        {{ observed.format('leads.updated_at') }} as observed_at,
-        cast(leads.email as {{ text }}) as email,
-        cast(leads.phone as {{ text }}) as phone,
-        cast(leads.first_name as {{ text }}) as first_name,
-        cast(leads.last_name as {{ text }}) as last_name,
-        cast(leads.company_name as {{ text }}) as company_name,
-        cast(leads.job_title as {{ text }}) as job_title,
-        cast(leads.country as {{ text }}) as country,
-        cast(leads.city as {{ text }}) as city,
-        cast(leads.industry as {{ text }}) as industry,
-        cast(leads.lead_status as {{ text }}) as lifecycle_stage,
-        cast(leads.annual_revenue as {{ text }}) as annual_revenue,
-        cast(leads.employee_count as {{ text }}) as employee_count
-    from {{ ref('stg_salesforce__leads') }} as leads
-    inner join crm_records as records
-        on records.source_system = 'salesforce' and records.source_id = leads.lead_id
-    left join baselines on baselines.crm = 'salesforce' and baselines.record_id = leads.lead_id
-),
-
-hubspot_contact as (
-    select
-        records.profile_id,
-        'hubspot_contact' as source,
-        contacts.contact_id as source_record_id,
-        {{ observed.format('contacts.updated_at') }} as observed_at,
-        cast(contacts.email as {{ text }}) as email,
-        cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
-        cast(contacts.first_name as {{ text }}) as first_name,
-        cast(contacts.last_name as {{ text }}) as last_name,
-        cast(contacts.company_name as {{ text }}) as company_name,
-        cast(contacts.job_title as {{ text }}) as job_title,
-        cast(contacts.country as {{ text }}) as country,
-        cast(contacts.city as {{ text }}) as city,
-        cast(contacts.industry as {{ text }}) as industry,
-        cast(contacts.lifecycle_stage as {{ text }}) as lifecycle_stage,
-        cast(null as {{ text }}) as annual_revenue,
-        cast(null as {{ text }}) as employee_count
-    from {{ ref('stg_hubspot__contacts') }} as contacts
-    inner join crm_records as records
-        on records.source_system = 'hubspot' and records.source_id = contacts.contact_id
-    left join baselines on baselines.crm = 'hubspot' and baselines.record_id = contacts.contact_id
-),
-
+{% endfor %}
 event_traits as (
     select
+        {{ stated_values(attributes, event_values) }}
         resolved.profile_id,
         'event_traits' as source,
         events.message_id as source_record_id,
-        events.occurred_at as observed_at,
-        cast(events.email as {{ text }}) as email,
-        cast(events.phone as {{ text }}) as phone,
-        cast(events.trait_first_name as {{ text }}) as first_name,
-        cast(events.trait_last_name as {{ text }}) as last_name,
-        cast(events.trait_company_name as {{ text }}) as company_name,
-        cast(events.trait_title as {{ text }}) as job_title,
-        cast(events.trait_country as {{ text }}) as country,
-        cast(events.trait_city as {{ text }}) as city,
-        cast(events.trait_company_industry as {{ text }}) as industry,
-        cast(null as {{ text }}) as lifecycle_stage,
-        cast(null as {{ text }}) as annual_revenue,
-        cast(events.trait_company_employee_count as {{ text }}) as employee_count
+        events.occurred_at as observed_at
     from {{ ref('int_event_messages_resolved') }} as resolved
     inner join {{ ref('int_events_unioned') }} as events
         on events.message_id = resolved.message_id and events.channel = resolved.channel
 ),
 
-crm_statements as (
-    select * from salesforce_contact
-    union all
-    select * from salesforce_lead
-    union all
-    select * from hubspot_contact
-),
-
 records as (
     -- a record revloop created and nobody else changed since has no observed time: it states nothing
-    select * from crm_statements where observed_at is not null
+    {%- for source in crm_sources %}
+    select * from {{ source }} where observed_at is not null
     union all
+    {%- endfor %}
     select * from event_traits
 ),
 
@@ -184,13 +134,14 @@ stated as (
         records.observed_at
     from records
     {%- set fields = [] %}
-    {%- for source, names in written_fields.items() if names.get(attribute) %}
-    {%- do fields.append((source, names[attribute])) %}
+    {%- for source, spec in crm_sources.items() if spec.written.get(attribute) %}
+    {%- do fields.append((source, spec.written[attribute])) %}
     {%- endfor %}
     {%- if fields %}
     left join written
         on written.record_id = records.source_record_id
-        and written.crm = case when records.source = 'hubspot_contact' then 'hubspot' else 'salesforce' end
+        and written.crm = case records.source
+            {%- for source, spec in crm_sources.items() %} when '{{ source }}' then '{{ spec.crm }}'{% endfor %} end
         and written.field = case records.source
             {%- for source, name in fields %} when '{{ source }}' then '{{ name }}'{% endfor %} end
     {%- endif %}

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from activation.plan import KEY_FIELDS, CrmRecord, Plan, SyncPair
+from revloop.salesforce_user import made_by
 
 _SCHEMA = """
 create schema if not exists activation;
@@ -22,17 +23,26 @@ create table if not exists activation.sync_record_baselines (
 );
 """
 
-# A record last modified at or before revloop's previous write to it (plus the margin, for the CRM's clock
-# running ahead of ours) has not been changed by anyone else since: its baseline stays.
+# A record whose state as read before this write is revloop's own has not been changed by anyone else since
+# revloop's previous write: its baseline stays. Salesforce says who changed it last (by_revloop); elsewhere a
+# record last modified at or before revloop's previous write (plus a margin, for the CRM's clock running
+# ahead of ours) counts as unchanged.
 _UPSERT = """
-insert into activation.sync_record_baselines
-select crm, record_id, modified_before, written_at from baselines
-on conflict (crm, record_id) do update set
+update activation.sync_record_baselines t set
     modified_before = case
-        when excluded.modified_before <= written_at + interval '1 minute' then modified_before
-        else excluded.modified_before
+        when b.by_revloop then t.modified_before
+        when b.by_revloop is null and b.modified_before <= t.written_at + interval '1 minute'
+        then t.modified_before
+        else b.modified_before
     end,
-    written_at = excluded.written_at
+    written_at = b.written_at
+from baselines b
+where t.crm = b.crm and t.record_id = b.record_id;
+insert into activation.sync_record_baselines
+select crm, record_id, modified_before, written_at from baselines b
+where not exists (
+    select 1 from activation.sync_record_baselines t where t.crm = b.crm and t.record_id = b.record_id
+);
 """
 
 
@@ -55,19 +65,31 @@ def written_records(plan: Plan, pairs: Sequence[SyncPair]) -> list[CrmRecord]:
     return [records[key] for key in touched if key in records]
 
 
-def record_baselines(connection: duckdb.DuckDBPyConnection, records: Sequence[CrmRecord]) -> None:
-    """Remember, right after revloop wrote them, the records' modification times as read before the write."""
+def record_baselines(
+    connection: duckdb.DuckDBPyConnection, records: Sequence[CrmRecord], own_user: str | None = None
+) -> None:
+    """Remember, right after revloop wrote them, the records' modification times as read before the write.
+
+    own_user: revloop's Salesforce user id; a Salesforce record it changed last keeps its baseline."""
     connection.execute(_SCHEMA)
     if not records:
         return
     now = datetime.now(UTC)
-    latest = {(r.crm, r.record_id): r.modified_at for r in records}
+    latest = {(r.crm, r.record_id): r for r in records}
+
+    def by_revloop(record: CrmRecord) -> bool | None:
+        known = own_user and record.crm == "salesforce" and record.modified_by
+        return made_by(record.modified_by, own_user) if known else None
+
     table = pa.table(
         {
             "crm": [crm for crm, _ in latest],
             "record_id": [record_id for _, record_id in latest],
-            "modified_before": pa.array(list(latest.values()), pa.timestamp("us", tz="UTC")),
+            "modified_before": pa.array(
+                [r.modified_at for r in latest.values()], pa.timestamp("us", tz="UTC")
+            ),
             "written_at": pa.array([now] * len(latest), pa.timestamp("us", tz="UTC")),
+            "by_revloop": pa.array([by_revloop(r) for r in latest.values()], pa.bool_()),
         }
     )
     connection.register("baselines", table)

@@ -30,6 +30,7 @@ from activation.warehouse_state import (
     load_pairs,
 )
 from revloop.config.sync import Crm, ObjectMapping, SyncConfig, load_sync_config
+from revloop.salesforce_user import integration_user_id
 
 
 def run_sync(
@@ -39,11 +40,14 @@ def run_sync(
     config: SyncConfig | None = None,
     dry_run: bool = False,
     objects: list[str] | None = None,
+    retry_refused: bool = False,
 ) -> list[SyncReport]:
     """Plan and (unless dry_run) send every object of config/sync.yml; one report per object.
 
     With both CRMs this is the two-way sync; with one, the write-back of warehouse values (scores, segments)
-    into that CRM's existing records, for the objects that map such values.
+    into that CRM's existing records, for the objects that map such values. A write the CRM refused is sent
+    again only when it or its record changed, or with retry_refused (the daily reconciliation: an admin may
+    have fixed what made the CRM refuse it).
     """
     config = config or load_sync_config()
     crms = configured_crms(sf, hs)
@@ -52,6 +56,8 @@ def run_sync(
     store = ActivationStore(connection)
     run_id = uuid.uuid4().hex
     created = created_records(connection)
+    refused = frozenset() if retry_refused else store.refused()
+    own_user = integration_user_id(sf) if sf is not None else None
     reports = []
     associating: list[tuple[ObjectMapping, list[SyncPair], SyncReport]] = []
     for object_key, mapping in config.objects.items():
@@ -62,14 +68,16 @@ def run_sync(
         ):
             continue
         pairs = load_pairs(connection, mapping)
-        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created, crms)
+        plan = plan_object(
+            object_key, mapping, pairs, store.written(), config.tie_winner, created, crms, refused, own_user
+        )
         if not dry_run:
             record_conflicts(connection, object_key, plan.conflicts)
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )
         if not dry_run:
-            record_baselines(connection, written_records(plan, pairs))
+            record_baselines(connection, written_records(plan, pairs), own_user)
         if "companies" in mapping.associate and len(crms) == 2:
             associating.append((mapping, pairs, report))
         reports.append(report)

@@ -50,7 +50,8 @@ def raw_records(
         columns = {_squash(c): c for c in row}
         values = {f: row[columns[_squash(f)]] for f in fields if _squash(f) in columns}
         modified = row["system_modstamp"] if crm == "salesforce" else row["updated_at"]
-        records[record_id] = CrmRecord(crm, object_name, record_id, modified, values)
+        author = row.get("last_modified_by_id")  # Salesforce's LastModifiedById; HubSpot names none
+        records[record_id] = CrmRecord(crm, object_name, record_id, modified, values, author)
     return records
 
 

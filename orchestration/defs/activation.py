@@ -21,7 +21,7 @@ from activation.run import run_sync
 from activation.sync import SyncReport
 from ingestion.salesforce.client import connect
 from ingestion.warehouse import connect_warehouse
-from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.defs.ingestion import FULL_RECONCILIATION_TAG, WAREHOUSE_POOL
 from orchestration.defs.warehouse import dbt_models_in_layer
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.table_metadata import warehouse_table_metadata
@@ -133,8 +133,10 @@ def crm_sync(
     context.log.info(f"CRM sync mode: {mode}")
     sf = connect(sf_connection) if sf_connection else None
     hs = hs_connection.hubspot() if hs_connection else None
+    # the daily reconciliation sends again the writes a CRM refused (hourly runs hold them back)
+    retry_refused = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
     with connect_warehouse(warehouse.warehouse_file) as con:
-        reports = run_sync(con, sf, hs, dry_run=config.dry_run)
+        reports = run_sync(con, sf, hs, dry_run=config.dry_run, retry_refused=retry_refused)
     for report in reports:
         for error in report.errors:
             context.log.error(f"{report.object_key}: {error}")

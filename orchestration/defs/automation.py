@@ -3,6 +3,7 @@
 import json
 import smtplib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from dagster import (
@@ -25,7 +26,6 @@ from dagster_shared.error import SerializableErrorInfo
 from activation.mail import MailConfigError, SmtpSettings, send_mail
 from activation.store import last_written_at
 from ingestion.change_probe import (
-    OwnWrites,
     ProbeResult,
     hubspot_probe_client,
     probe_event_files,
@@ -37,6 +37,7 @@ from ingestion.salesforce.client import SalesforceApiError
 from orchestration.defs import ingestion
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from revloop.config.automation import alert_email, load_automation_config, poll_interval_seconds
+from revloop.salesforce_user import integration_user_id
 
 NEAR_REAL_TIME_JOB = "near_real_time_sync"
 # A run of any of these already brings the warehouse and the CRMs up to date: a sensor waits for it to end
@@ -128,7 +129,7 @@ def _channel_raw_keys(_source: str, channels: list[str]) -> Sequence[AssetKey]:
     default_status=DefaultSensorStatus.RUNNING,
     description="Polls Salesforce and HubSpot for records changed since its cursor (one query per object) "
     "and syncs the changed CRM's records to the warehouse and the other CRM. Changes that are revloop's own "
-    "writes (activation.written_values) start no run.",
+    "writes (Salesforce: made by revloop's user; HubSpot: activation.written_values) start no run.",
 )
 def crm_change_sensor(
     context: SensorEvaluationContext,
@@ -143,17 +144,18 @@ def crm_change_sensor(
     cursor = read_cursor(context.cursor)
     results: dict[str, ProbeResult] = {}
 
-    def own_writes(crm: str) -> OwnWrites:
-        # a record whose newest change is revloop's own write (activation.written_values) is no news
-        return lambda ids: last_written_at(warehouse.warehouse_file, crm, ids)
+    def hubspot_own_writes(ids: list[str]) -> Mapping[str, datetime] | None:
+        # a HubSpot record whose newest change is revloop's own write (activation.written_values) is no news
+        return last_written_at(warehouse.warehouse_file, "hubspot", ids)
 
     try:
         sf_connection = salesforce.connection()
         if sf_connection is not None:
             sf = salesforce_probe_client(sf_connection)
             previous = cursor.get("salesforce", {})
+            # a change whose author is revloop's own Salesforce user is no news
             results["salesforce"] = probe_salesforce(
-                sf, config.salesforce_objects, previous, own_writes("salesforce")
+                sf, config.salesforce_objects, previous, integration_user_id(sf)
             )
     except (ValueError, SalesforceApiError) as exc:
         results["salesforce"] = ProbeResult(skipped={"org": str(exc)})
@@ -162,7 +164,7 @@ def crm_change_sensor(
         if hs_connection is not None:
             hs = hubspot_probe_client(hs_connection)
             results["hubspot"] = probe_hubspot(
-                hs, config.hubspot_objects, cursor.get("hubspot", {}), own_writes("hubspot")
+                hs, config.hubspot_objects, cursor.get("hubspot", {}), hubspot_own_writes
             )
     except ValueError as exc:
         results["hubspot"] = ProbeResult(skipped={"portal": str(exc)})

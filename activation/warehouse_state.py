@@ -155,11 +155,12 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
 
 
 def created_records(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """(crm, record id) of every record revloop created, from activation.sync_log."""
+    """(crm, record id) of every record revloop created, from activation.sync_log: a create whose answer was
+    lost is logged 'updated' (the retried upsert met the record the first try made), and is revloop's too."""
     return {
         (row["crm"], row["record_id"])
         for row in _rows(connection, "activation", "sync_log")
-        if row["operation"] == "create" and row["status"] == "created" and row["record_id"]
+        if row["operation"] == "create" and row["status"] in ("created", "updated") and row["record_id"]
     }
 
 

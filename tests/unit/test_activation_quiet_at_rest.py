@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from activation.baselines import record_baselines
-from activation.plan import CrmRecord, SyncPair, Written, plan_object
+from activation.plan import CrmRecord, RecordWrite, SyncPair, Written, plan_object
+from activation.results import WriteResult
+from activation.store import ActivationStore
+from activation.warehouse_state import created_records
 from revloop.config.sync import load_sync_config
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -99,3 +102,16 @@ def test_a_salesforce_baseline_moves_only_for_another_authors_change():
     edited = datetime.now(UTC)
     record_baselines(c, [lead(at=edited, by=COLLEAGUE)], REVLOOP_USER)
     assert _baseline(c) == edited
+
+
+def test_a_create_whose_answer_was_lost_is_still_a_record_revloop_created():
+    store = ActivationStore(duckdb.connect())
+    made = RecordWrite("salesforce", "Lead", "create", "p1", None, {"Revloop_Id__c": "p1", "LastName": "Lee"})
+    again = RecordWrite(
+        "salesforce", "Lead", "create", "p2", None, {"Revloop_Id__c": "p2", "LastName": "Kim"}
+    )
+    # the second create's answer was lost; the retried upsert met the record the first try made: 'updated'
+    store.record(
+        "r1", "contact", [WriteResult(made, "created", "00QA"), WriteResult(again, "updated", "00QB")]
+    )
+    assert created_records(store.connection) == {("salesforce", "00QA"), ("salesforce", "00QB")}

@@ -82,7 +82,7 @@ def run_sync(
             associating.append((mapping, pairs, report))
         reports.append(report)
     if not dry_run:
-        record_created(connection, created_records(connection) - created)
+        record_created(connection, created_records(connection) - created, own_user)
     # after every object: a company (or deal) created in this run is then known by its partner link
     for mapping, pairs, report in associating:
         if mapping.hubspot == "deals":

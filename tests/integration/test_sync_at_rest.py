@@ -6,7 +6,7 @@ are printed (-s)."""
 import pytest
 
 from benchmarks.crm import world_sandbox
-from benchmarks.sync import build_warehouse, inject_faults, log_positions, run_sync_once
+from benchmarks.sync import build_warehouse, inject_faults, log_positions, print_run, run_sync_once
 from benchmarks.sync_at_rest import Round, run_rounds
 
 pytestmark = pytest.mark.slow
@@ -50,11 +50,8 @@ def test_after_a_faulty_sync_nothing_is_duplicated_and_the_settle_sync_sends_not
             for r in getattr(sandbox, crm).app.request_log
             if r.status in (0, 503)
         ]
-    for name, run in (("faulty", first), ("settle", second)):
-        print(
-            f"\n{name} sync: write calls {run.calls} (minimum {run.group_minimum.total()} calls), "
-            f"outcomes {dict(run.sent)}, duplicates {run.duplicates}, full scans {run.scans}"
-        )
+    print_run("\nfaulty sync", first)
+    print_run("settle sync", second)
     assert len(lost) == 8  # every injected lost answer was met, and retried
     assert first.duplicates == second.duplicates == NO_DUPLICATES
     assert first.sent["refused"] >= 2 and sum(first.calls.values()) > 0

@@ -102,6 +102,8 @@ def test_a_salesforce_baseline_moves_only_for_another_authors_change():
     edited = datetime.now(UTC)
     record_baselines(c, [lead(at=edited, by=COLLEAGUE)], REVLOOP_USER)
     assert _baseline(c) == edited
+    # the models compare the record's author with the user revloop wrote as
+    assert c.execute("select written_by from activation.sync_record_baselines").fetchone()[0] == REVLOOP_USER
 
 
 def test_a_create_whose_answer_was_lost_is_still_a_record_revloop_created():

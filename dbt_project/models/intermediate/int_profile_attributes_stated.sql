@@ -17,8 +17,14 @@
 {%- set known_stages = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity',
     'customer', 'evangelist', 'other', 'visitor'] -%}
 {%- set text = dbt.type_string() -%}
-{#- When a CRM record was last changed by anyone but revloop: before revloop's write, when that is its last. -#}
-{%- set observed = "case when baselines.written_until is not null and {0} <= baselines.written_until"
+{#- When a CRM record was last changed by anyone but revloop: before revloop's write, when that is its last.
+    Salesforce names who changed a record last ({1}, LastModifiedById): revloop's own user (written_by) or
+    someone else, whatever the clocks say. HubSpot names no author: a change no later than a minute after
+    revloop's write is revloop's. Ids compare by their 15-character form. -#}
+{%- set observed = "case when baselines.written_by is not null and {1} is not null"
+    ~ " then case when substr({1}, 1, 15) = substr(baselines.written_by, 1, 15)"
+    ~ " then baselines.modified_before else {0} end"
+    ~ " when baselines.written_until is not null and {0} <= baselines.written_until"
     ~ " then baselines.modified_before else {0} end" -%}
 {#- The CRM field (config/sync.yml) each CRM source's attribute is read from, where revloop writes it. -#}
 {%- set written_fields = {
@@ -38,9 +44,12 @@ with written as (
 ),
 
 baselines as (
-    select crm, record_id, modified_before, {{ dbt.dateadd('minute', 1, 'written_at') }} as written_until
+    select
+        crm, record_id, modified_before, written_by,
+        {{ dbt.dateadd('minute', 1, 'written_at') }} as written_until
     from ({{ source_or_empty('activation', 'sync_record_baselines', {
         'crm': 'string', 'record_id': 'string', 'modified_before': 'timestamp', 'written_at': 'timestamp',
+        'written_by': 'string',
     }) }}) as record_baselines
 ),
 
@@ -55,7 +64,7 @@ salesforce_contact as (
         records.profile_id,
         'salesforce_contact' as source,
         contacts.contact_id as source_record_id,
-        {{ observed.format('contacts.updated_at') }} as observed_at,
+        {{ observed.format('contacts.updated_at', 'contacts.updated_by_id') }} as observed_at,
         cast(contacts.email as {{ text }}) as email,
         cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
         cast(contacts.first_name as {{ text }}) as first_name,
@@ -82,7 +91,7 @@ salesforce_lead as (
         records.profile_id,
         'salesforce_lead' as source,
         leads.lead_id as source_record_id,
-        {{ observed.format('leads.updated_at') }} as observed_at,
+        {{ observed.format('leads.updated_at', 'leads.updated_by_id') }} as observed_at,
         cast(leads.email as {{ text }}) as email,
         cast(leads.phone as {{ text }}) as phone,
         cast(leads.first_name as {{ text }}) as first_name,
@@ -106,7 +115,7 @@ hubspot_contact as (
         records.profile_id,
         'hubspot_contact' as source,
         contacts.contact_id as source_record_id,
-        {{ observed.format('contacts.updated_at') }} as observed_at,
+        {{ observed.format('contacts.updated_at', 'null') }} as observed_at,
         cast(contacts.email as {{ text }}) as email,
         cast(coalesce(contacts.phone, contacts.mobile_phone) as {{ text }}) as phone,
         cast(contacts.first_name as {{ text }}) as first_name,

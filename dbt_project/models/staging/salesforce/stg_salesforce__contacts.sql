@@ -4,6 +4,7 @@ with versions as (
         'email': 'string', 'phone': 'string', 'mobile_phone': 'string', 'title': 'string',
         'department': 'string', 'lead_source': 'string', 'mailing_country': 'string',
         'mailing_city': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
+        'last_modified_by_id': 'string',
     }) }}
 )
 
@@ -24,5 +25,6 @@ select
     {{ clean_text('revloop_id__c') }} as revloop_id,
     {{ clean_text('hub_spot_id__c') }} as hubspot_id,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    {{ clean_text('last_modified_by_id') }} as updated_by_id
 from versions

@@ -96,13 +96,14 @@ def sync_crms(
     salesforce: SalesforceConnection | None,
     hubspot: HubSpotConnection | None,
     dry_run: bool = False,
+    retry_refused: bool = False,
 ) -> CrmSyncReport:
     """Sync the warehouse with the CRMs configured (activation.run.run_sync); with none, nothing runs and the
-    report's mode says what to set."""
+    report's mode says what to set. retry_refused: writes a CRM refused are sent again even if unchanged."""
     mode = sync_mode(salesforce is not None, hubspot is not None)
     if salesforce is None and hubspot is None:
         return CrmSyncReport(mode)
     sf = connect(salesforce) if salesforce else None
     hs = hubspot.hubspot() if hubspot else None
     with connect_warehouse(warehouse) as connection:
-        return CrmSyncReport(mode, run_sync(connection, sf, hs, dry_run=dry_run))
+        return CrmSyncReport(mode, run_sync(connection, sf, hs, dry_run=dry_run, retry_refused=retry_refused))

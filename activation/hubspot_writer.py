@@ -151,7 +151,7 @@ def write_hubspot(
         for start in range(0, len(group), HUBSPOT_BATCH_SIZE):
             chunk = group[start : start + HUBSPOT_BATCH_SIZE]
             try:
-                results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
+                results += isolate(chunk, send, lambda w, e: WriteResult(w, "refused", w.record_id, e))
             except CrmAccessDenied as exc:
                 exc.sent = results  # what landed before the refusal still gets logged and remembered
                 raise

@@ -1,15 +1,18 @@
 """Diff planning: exactly which records and fields change in each CRM, from desired, raw and written state."""
 
+import hashlib
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from activation.convert import RejectedValue, canonical, to_target
 from revloop.config.sync import Crm, FieldMapping, ObjectMapping
+from revloop.salesforce_user import made_by
 
 SALESFORCE_COLLECTION_SIZE = 200
 HUBSPOT_BATCH_SIZE = 100
@@ -31,6 +34,7 @@ class CrmRecord:
     record_id: str
     modified_at: datetime
     values: Mapping[str, Any]
+    modified_by: str | None = None  # the Salesforce user who last changed it (LastModifiedById)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,25 @@ class RecordWrite:
     fields: dict[str, Any]
     previous: dict[str, Any] = field(default_factory=dict)
     canonical: dict[str, Any] = field(default_factory=dict)  # what to remember as written, for echo checks
+    based_on: datetime | None = None  # the target record's modification time the write was planned from
+
+    def fingerprint(self) -> str:
+        """What makes two writes the same: the CRM, object, operation, target record and every value sent."""
+        target = self.record_id or f"key:{self.key}"
+        payload = [self.crm, self.object_name, self.operation, target, self.fields]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A time in UTC (a time without zone read as UTC), so that one instant always compares equal."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# Writes a CRM refused before, as (fingerprint, the target's modification time then): while both are unchanged
+# the same write would be refused again.
+RefusedWrites = Set[tuple[str, datetime | None]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,8 @@ class Plan:
     writes: list[RecordWrite] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    # writes not sent: the CRM refused this very write before and neither it nor its record changed since
+    held: list[RecordWrite] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Records per crm and operation, e.g. {'salesforce.update': 3}."""
@@ -129,6 +154,7 @@ class Plan:
             "rejected": len(self.rejections),
             "sample_rejections": [r.__dict__ for r in self.rejections[:samples]],
             "conflicts": len(self.conflicts),
+            "held_refused": len(self.held),
         }
 
 
@@ -221,9 +247,11 @@ class _Planner:
         created: Set[tuple[str, str]] = frozenset(),
         crms: Collection[Crm] = ("salesforce", "hubspot"),
         released: Set[tuple[str, Any]] = frozenset(),
+        refused: RefusedWrites = frozenset(),
+        own_user: str | None = None,
     ):
         self.mapping, self.written, self.tie_winner, self.holders = mapping, written, tie_winner, holders
-        self.created = created
+        self.created, self.refused, self.own_user = created, refused, own_user
         # when revloop last wrote each record: a record it created and nobody changed since holds no evidence
         self.last_written: dict[tuple[str, str], datetime] = {}
         for (crm, record_id, _), w in written.items():
@@ -325,12 +353,18 @@ class _Planner:
 
     def _untouched(self, record: CrmRecord, name: str | None, value: Any) -> bool:
         """Whether a record's value is revloop's own: what it wrote there, or a value of a record revloop
-        created that nobody changed since (the CRM's default on create, e.g. a new Lead's Status)."""
+        created that nobody changed since (the CRM's default on create, e.g. a new Lead's Status).
+
+        Salesforce names who changed a record last (LastModifiedById): revloop's own user means nobody else
+        did. HubSpot does not: there a change no later than revloop's last write to the record is none."""
         if self._written_value(record.crm, record.record_id, name) == value:
             return True
+        if (record.crm, record.record_id) not in self.created:
+            return False
+        if self.own_user and record.modified_by:
+            return made_by(record.modified_by, self.own_user)
         last = self.last_written.get((record.crm, record.record_id))
-        created = (record.crm, record.record_id) in self.created
-        return created and last is not None and record.modified_at <= last
+        return last is not None and record.modified_at <= last
 
     def _desired(self, pair: SyncPair, target: Crm) -> list[tuple[FieldMapping, Any]]:
         """Canonical values a target record should hold, from the other CRM or the warehouse.
@@ -466,18 +500,19 @@ class _Planner:
                 )
                 return
         if changes:
-            self.plan.writes.append(
-                RecordWrite(
-                    target,
-                    object_name,
-                    "update" if existing else "create",
-                    pair.key,
-                    existing.record_id if existing else None,
-                    changes,
-                    previous,
-                    written,
-                )
+            write = RecordWrite(
+                target,
+                object_name,
+                "update" if existing else "create",
+                pair.key,
+                existing.record_id if existing else None,
+                changes,
+                previous,
+                written,
+                as_utc(existing.modified_at) if existing else None,
             )
+            refused_before = (write.fingerprint(), write.based_on) in self.refused
+            (self.plan.held if refused_before else self.plan.writes).append(write)
 
 
 def _unique_holders(mapping: ObjectMapping, pairs: list[SyncPair]) -> dict[tuple[str, str, Any], str]:
@@ -518,15 +553,20 @@ def plan_object(
     tie_winner: Crm = "salesforce",
     created: Set[tuple[str, str]] = frozenset(),
     crms: Collection[Crm] = ("salesforce", "hubspot"),
+    refused: RefusedWrites = frozenset(),
+    own_user: str | None = None,
 ) -> Plan:
     """The writes that bring the configured CRMs to the desired state of one mapped object, and what was
     rejected. Both CRMs: the two-way sync; one: the write-back of warehouse values into that CRM only.
 
-    created: (crm, record id) of the records revloop created (activation.sync_log)."""
+    created: (crm, record id) of the records revloop created (activation.sync_log). refused: writes the CRM
+    refused before (ActivationStore.refused), held back while they and their record stay as they were.
+    own_user: revloop's Salesforce user id, which tells its own changes from anyone else's."""
     pairs = list(pairs)
     holders = _unique_holders(mapping, pairs)
     planner = _Planner(
-        object_key, mapping, written, tie_winner, holders, created, crms, _released_keys(pairs, written)
+        object_key, mapping, written, tie_winner, holders, created, crms, _released_keys(pairs, written),
+        refused, own_user,
     )
     for pair in pairs:
         planner.plan_pair(pair)

@@ -15,7 +15,8 @@ class WriteResult:
     """One record write as the CRM answered it: the record id (new for creates) or the error."""
 
     write: RecordWrite
-    status: str  # created | updated | refused (by the CRM, per record) | failed | skipped
+    # created | updated | refused (by the CRM: per record, or a request of it alone) | failed | skipped
+    status: str
     record_id: str | None = None
     error: str | None = None
 
@@ -25,7 +26,8 @@ def isolate(
     send: Callable[[Sequence[Item]], list[Result]],
     fail: Callable[[Item, str], Result],
 ) -> list[Result]:
-    """send(items); when the whole request is refused, split it in halves till the bad records stand alone."""
+    """send(items); when the whole request is refused, split it in halves till the bad records stand alone
+    (fail then gives each its result)."""
     try:
         return send(items)
     except RequestRefused as exc:

@@ -33,12 +33,13 @@ from activation.sync import SyncReport, run_plan
 from activation.warehouse_state import (
     contact_accounts,
     created_records,
+    current_records,
     deal_companies,
     hubspot_associations,
     load_pairs,
-    raw_records,
 )
 from revloop.config.sync import Crm, ObjectMapping, SyncConfig, load_sync_config
+from revloop.salesforce_user import integration_user_id
 
 
 def run_sync(
@@ -48,11 +49,14 @@ def run_sync(
     config: SyncConfig | None = None,
     dry_run: bool = False,
     objects: list[str] | None = None,
+    retry_refused: bool = False,
 ) -> list[SyncReport]:
     """Plan and (unless dry_run) send every object of config/sync.yml; one report per object.
 
     With both CRMs this is the two-way sync; with one, the write-back of warehouse values (scores, segments)
-    into that CRM's existing records, for the objects that map such values.
+    into that CRM's existing records, for the objects that map such values. A write the CRM refused is sent
+    again only when it or its record changed, or with retry_refused (the daily reconciliation: an admin may
+    have fixed what made the CRM refuse it).
     """
     config = config or load_sync_config()
     crms = configured_crms(sf, hs)
@@ -61,6 +65,8 @@ def run_sync(
     store = ActivationStore(connection)
     run_id = uuid.uuid4().hex
     created = created_records(connection)
+    refused = frozenset() if retry_refused else store.refused()
+    own_user = integration_user_id(sf) if sf is not None else None
     reports = []
     loaded: dict[str, list[SyncPair]] = {}
     associating: list[tuple[ObjectMapping, list[SyncPair], SyncReport]] = []
@@ -72,19 +78,21 @@ def run_sync(
         ):
             continue
         pairs = loaded[object_key] = load_pairs(connection, mapping)
-        plan = plan_object(object_key, mapping, pairs, store.written(), config.tie_winner, created, crms)
+        plan = plan_object(
+            object_key, mapping, pairs, store.written(), config.tie_winner, created, crms, refused, own_user
+        )
         if not dry_run:
             record_conflicts(connection, object_key, plan.conflicts)
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )
         if not dry_run:
-            record_baselines(connection, written_records(plan, pairs))
+            record_baselines(connection, written_records(plan, pairs), own_user)
         if mapping.associate and len(crms) == 2:
             associating.append((mapping, pairs, report))
         reports.append(report)
     if not dry_run:
-        record_created(connection, created_records(connection) - created)
+        record_created(connection, created_records(connection) - created, own_user)
     # after every object: a company (or deal) created in this run is then known by its partner link
     for mapping, pairs, report in associating:
         if mapping.hubspot == "deals":
@@ -147,7 +155,7 @@ def deal_contact_links(
     """
     known = partners(deal_pairs, person_pairs, linked_partners(store.written()))
     keys = {p.salesforce.record_id: p.key for p in deal_pairs if p.salesforce}
-    roles = raw_records(connection, "salesforce", ROLE_OBJECT, ["OpportunityId", "ContactId"]).values()
+    roles = current_records(connection, "salesforce", ROLE_OBJECT, ["OpportunityId", "ContactId"]).values()
     held_roles = {(r.values.get("OpportunityId"), r.values.get("ContactId")) for r in roles}
     deal_contacts = hubspot_associations(connection, "deals", "contacts")
     to_hubspot = plan_deal_contact_associations(

@@ -86,7 +86,7 @@ def write_salesforce(
         for start in range(0, len(group), SALESFORCE_COLLECTION_SIZE):
             chunk = group[start : start + SALESFORCE_COLLECTION_SIZE]
             try:
-                results += isolate(chunk, send, lambda w, e: WriteResult(w, "failed", w.record_id, e))
+                results += isolate(chunk, send, lambda w, e: WriteResult(w, "refused", w.record_id, e))
             except CrmAccessDenied as exc:
                 exc.sent = results  # what landed before the refusal still gets logged and remembered
                 raise

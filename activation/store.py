@@ -10,16 +10,17 @@ import duckdb
 import pyarrow as pa
 
 from activation.associations import AssociationResult
-from activation.plan import Rejection, Written, WrittenState
+from activation.plan import RecordWrite, RefusedWrites, Rejection, Written, WrittenState, as_utc
 from activation.results import WriteResult
-from ingestion.warehouse import connect_warehouse
+from ingestion.warehouse import WarehouseLocked, connect_warehouse
 
 _SCHEMA = """
 create schema if not exists activation;
 create table if not exists activation.sync_log (
     run_id varchar, object varchar, crm varchar, crm_object varchar, record_id varchar, revloop_id varchar,
     operation varchar, fields varchar, status varchar, error varchar, logged_at timestamptz,
-    first_seen_at timestamptz, last_seen_at timestamptz, seen_count integer
+    first_seen_at timestamptz, last_seen_at timestamptz, seen_count integer,
+    payload_sha varchar, record_modified_at timestamptz
 );
 create table if not exists activation.written_values (
     crm varchar, record_id varchar, field varchar, value_json varchar, run_id varchar, written_at timestamptz,
@@ -48,15 +49,15 @@ LOG_COLUMNS = (
     "first_seen_at",
     "last_seen_at",
     "seen_count",
+    "payload_sha",  # RecordWrite.fingerprint() of what was sent
+    "record_modified_at",  # the target record's modification time the write was planned from
 )
 # Outcomes that repeat unchanged run after run until someone fixes the record or the setup: one row each,
 # counted.
 REFUSALS = ("rejected", "refused", "failed", "skipped")
-# What makes two refusals the same: the record, what was sent, and the reason.
-_SAME_REFUSAL = " and ".join(
-    f"l.{c} is not distinct from r.{c}"
-    for c in ("crm", "crm_object", "record_id", "revloop_id", "operation", "fields", "status", "error")
-)
+# What makes two refusals the same: the record, what was sent (names and values), and the reason.
+_SAME_KEY = ("crm", "crm_object", "record_id", "revloop_id", "operation", "fields", "status", "error")
+_SAME_REFUSAL = " and ".join(f"l.{c} is not distinct from r.{c}" for c in (*_SAME_KEY, "payload_sha"))
 _MIGRATION = """
 alter table activation.sync_log add column if not exists first_seen_at timestamptz;
 alter table activation.sync_log add column if not exists last_seen_at timestamptz;
@@ -64,9 +65,15 @@ alter table activation.sync_log add column if not exists seen_count integer;
 update activation.sync_log set first_seen_at = logged_at, last_seen_at = logged_at, seen_count = 1
 where seen_count is null;
 """
+# Since refused writes are held back (ActivationStore.refused): what was sent, and the record's state then.
+_PAYLOAD_COLUMNS = """
+alter table activation.sync_log add column if not exists payload_sha varchar;
+alter table activation.sync_log add column if not exists record_modified_at timestamptz;
+"""
 # A refusal seen before gets its last_seen_at and count moved on; anything else is a new row.
 _LOG = f"""
-update activation.sync_log l set last_seen_at = r.last_seen_at, seen_count = l.seen_count + 1
+update activation.sync_log l set last_seen_at = r.last_seen_at, seen_count = l.seen_count + 1,
+    record_modified_at = r.record_modified_at
 from rows r where r.status in {REFUSALS} and {_SAME_REFUSAL};
 insert into activation.sync_log select * from rows r
 where not (r.status in {REFUSALS} and exists (select 1 from activation.sync_log l where {_SAME_REFUSAL}));
@@ -94,7 +101,8 @@ def last_written_at(warehouse: Path, crm: str, record_ids: Sequence[str]) -> dic
     if not warehouse.exists():
         return {}
     try:
-        with connect_warehouse(warehouse, read_only=True) as connection:
+        # a sensor answers at once: it does not wait for a run that holds the file
+        with connect_warehouse(warehouse, read_only=True, lock_wait=0) as connection:
             known = connection.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'activation' and table_name = 'written_values'"
@@ -108,7 +116,7 @@ def last_written_at(warehouse: Path, crm: str, record_ids: Sequence[str]) -> dic
                 "where crm = ? and record_id in (select record_id from ids) group by 1",
                 [crm],
             ).fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, WarehouseLocked):
         return None
     return dict(rows)
 
@@ -130,12 +138,14 @@ class ActivationStore:
                 "where table_schema = 'activation' and table_name = 'sync_log'"
             ).fetchall()
         }
-        if "seen_count" in columns:
+        if "payload_sha" in columns:
             return
         self.connection.execute("begin")
         try:
-            self.connection.execute(_MIGRATION)
-            self.connection.execute(_COLLAPSE)
+            if "seen_count" not in columns:
+                self.connection.execute(_MIGRATION)
+                self.connection.execute(_COLLAPSE)
+            self.connection.execute(_PAYLOAD_COLUMNS)
             self.connection.execute("commit")
         except Exception:
             self.connection.execute("rollback")
@@ -150,6 +160,29 @@ class ActivationStore:
             (crm, record_id, name): Written(json.loads(value), at)
             for crm, record_id, name, value, at in rows.fetchall()
         }
+
+    def refused(self) -> RefusedWrites:
+        """Writes a CRM refused, with the target record's modification time they were planned from."""
+        rows = self.connection.execute(
+            "select distinct payload_sha, record_modified_at from activation.sync_log "
+            "where status = 'refused' and payload_sha is not null"
+        )
+        return {(sha, as_utc(at)) for sha, at in rows.fetchall()}
+
+    def record_held(self, writes: Sequence[RecordWrite]) -> None:
+        """Writes held back as refused before: their refusals are seen again (last_seen_at, seen_count)."""
+        if not writes:
+            return
+        now = datetime.now(UTC)
+        self.connection.register("held", pa.table({"payload_sha": [w.fingerprint() for w in writes]}))
+        try:
+            self.connection.execute(
+                "update activation.sync_log set last_seen_at = ?, seen_count = seen_count + 1 "
+                "where status = 'refused' and payload_sha in (select payload_sha from held)",
+                [now],
+            )
+        finally:
+            self.connection.unregister("held")
 
     def associations(self, from_type: str, to_type: str) -> set[tuple[str, str]]:
         """(from id, to id) of the associations revloop created between two HubSpot object types."""
@@ -192,6 +225,8 @@ class ActivationStore:
                 now,
                 now,
                 1,
+                r.write.fingerprint(),
+                r.write.based_on,
             )
             for r in results
         ] + [
@@ -210,6 +245,8 @@ class ActivationStore:
                 now,
                 now,
                 1,
+                None,
+                None,
             )
             for j in rejections
         ]
@@ -250,6 +287,8 @@ class ActivationStore:
                 now,
                 now,
                 1,
+                None,
+                None,
             )
             for r in results
         ]
@@ -264,8 +303,11 @@ class ActivationStore:
     ) -> None:
         """sync_log rows and the rows of one remembered-state table, inserted in one transaction."""
         table, columns, rows = remembered
-        # a refusal listed twice in one call (same record, same reason) is still one refusal
-        log = list({tuple(row[2:10]) if row[8] in REFUSALS else (id(row),): row for row in log}.values())
+        # a refusal listed twice in one call (same record, same payload, same reason) is still one refusal
+        status = LOG_COLUMNS.index("status")
+        same = [LOG_COLUMNS.index(c) for c in (*_SAME_KEY, "payload_sha")]
+        unique = {tuple(row[i] for i in same) if row[status] in REFUSALS else (id(row),): row for row in log}
+        log = list(unique.values())
         self.connection.execute("begin")
         try:
             # Arrow tables, not executemany: DuckDB inserts row-bound parameters one statement at a time.

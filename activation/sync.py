@@ -141,6 +141,11 @@ def run_plan(
     store.record(report.run_id, plan.object_key, [], plan.rejections)
     if plan.rejections:
         statuses["rejected"] = len(plan.rejections)
+    # refused before and unchanged since: not sent again, its refusal seen once more
+    store.record_held(plan.held)
+    if plan.held:
+        statuses["held"] = len(plan.held)
+        outcomes.update(f"{w.crm}.{w.object_name}.{w.operation}.held" for w in plan.held)
     # writes releasing a revloop key go in calls before those taking it (release_phases); within a phase one
     # CRM object and operation after the other, so that each batch fills whole API calls
     unreleased: set[tuple[str, ...]] = set()  # keys whose release failed: taking them would hit the holder

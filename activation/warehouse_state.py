@@ -44,7 +44,8 @@ def current_records(
         columns = {_squash(c): c for c in row}
         values = {f: row[columns[_squash(f)]] for f in fields if _squash(f) in columns}
         modified = row["system_modstamp"] if crm == "salesforce" else row["updated_at"]
-        records[row["id"]] = CrmRecord(crm, object_name, row["id"], modified, values)
+        author = row.get("last_modified_by_id")  # Salesforce's LastModifiedById; HubSpot names none
+        records[row["id"]] = CrmRecord(crm, object_name, row["id"], modified, values, author)
     return records
 
 
@@ -149,11 +150,12 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
 
 
 def created_records(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """(crm, record id) of every record revloop created, from activation.sync_log."""
+    """(crm, record id) of every record revloop created, from activation.sync_log: a create whose answer was
+    lost is logged 'updated' (the retried upsert met the record the first try made), and is revloop's too."""
     return {
         (row["crm"], row["record_id"])
         for row in _rows(connection, "activation", "sync_log")
-        if row["operation"] == "create" and row["status"] == "created" and row["record_id"]
+        if row["operation"] == "create" and row["status"] in ("created", "updated") and row["record_id"]
     }
 
 

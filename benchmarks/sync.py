@@ -12,9 +12,10 @@ changed upstream, which must send no write at all. With --after-ingestion, the C
 the models rebuilt before one more sync, which shows what the first sync's own writes set off.
 
 With --faults, the first sync meets "commit then fail" answers (the write applied, then a 503 or a dropped
-connection) on both CRMs' write endpoints and a few records refused per record. Every run prints the
-duplicates found in the CRMs (records sharing a revloop key or, in HubSpot contacts, an e-mail) and the full
-scans in the emulators' request logs (listings and searches without a cursor filter, SOQL without WHERE)."""
+connection) on both CRMs' write endpoints and one record per CRM that refuses every write: the second sync
+holds those refused writes back (outcome `held`) and sends nothing either. Every run prints the duplicates
+found in the CRMs (records sharing a revloop key or, in HubSpot contacts, an e-mail) and the full scans in
+the emulators' request logs (listings and searches without a cursor filter, SOQL without WHERE)."""
 
 import argparse
 import math

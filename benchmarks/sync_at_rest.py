@@ -6,8 +6,10 @@ Seeds the sandbox with a world (its event files too), builds the warehouse (both
 ingested, dbt, identity resolution, segments, the sync models) and then, `--rounds` times: sync, ingest both
 CRMs again, rebuild. Nothing changes upstream after the first build, so every sync after the first must
 send no write call (counted from the emulators' request logs) and the profiles must not move between
-builds: per round it prints the write calls, the identity links that changed and the profile values that
+builds: per round it prints the write calls, the records' outcomes, the duplicates in the CRMs, the full
+scans among the reads since the previous sync, the identity links that changed and the profile values that
 changed (marts.customer_profiles, lead_score included). Exit status 1 if a sync after the first wrote.
+With --faults the first sync meets commit-then-fail answers and refused records (benchmarks.sync).
 """
 
 import argparse
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.crm import machine_line
-from benchmarks.sync import build_warehouse, log_positions, run_sync_once
+from benchmarks.sync import build_warehouse, inject_faults, log_positions, run_sync_once
 from ingestion.warehouse import connect_warehouse
 from revloop.profiles import profile_contract
 
@@ -69,15 +71,21 @@ def ingest_events(world, folder: Path, warehouse: Path) -> None:
 
 @dataclass(frozen=True)
 class Round:
-    """One sync and the rebuild after it: write calls per CRM, records planned, what moved in the profiles."""
+    """One sync and the rebuild after it: write calls per CRM, records planned and their outcomes, records
+    duplicated in the CRMs, full scans in the reads since the previous sync, what moved in the profiles."""
 
     calls: dict[str, int]  # record-writing calls per CRM, and HubSpot association calls
     planned: dict[str, int]
+    outcomes: dict[str, int]  # records per status (held: refused before, unchanged, not sent)
+    duplicates: dict[str, int]
+    scans: dict[str, int]
     moved: dict[str, int]
 
 
-def run_rounds(people: int, seed: int, rounds: int, workdir: Path) -> list[Round]:
-    """Build the warehouse of a world, then `rounds` times: sync, ingest the CRMs again, rebuild."""
+def run_rounds(people: int, seed: int, rounds: int, workdir: Path, faults: bool = False) -> list[Round]:
+    """Build the warehouse of a world, then `rounds` times: sync, ingest the CRMs again, rebuild.
+
+    faults: the first sync meets commit-then-fail answers and one refused record per CRM (inject_faults)."""
     from sandbox.runner import Sandbox
     from sandbox.world import generate_world
 
@@ -89,6 +97,8 @@ def run_rounds(people: int, seed: int, rounds: int, workdir: Path) -> list[Round
         build_warehouse(sandbox, warehouse, workdir)
         state = snapshot(warehouse)
         since = log_positions(sandbox)
+        if faults:
+            inject_faults(sandbox)
         for _ in range(rounds):
             run = run_sync_once(sandbox, warehouse, since)
             since = log_positions(sandbox)
@@ -97,7 +107,8 @@ def run_rounds(people: int, seed: int, rounds: int, workdir: Path) -> list[Round
             # association calls are writes too (the request-log count covers record writes only)
             associations = sum(n for name, n in run.groups.items() if name.endswith(".associate"))
             calls = {**run.calls, "hubspot associations": associations}
-            results.append(Round(calls, dict(sorted(run.planned.items())), moved(state, after)))
+            planned, outcomes = dict(sorted(run.planned.items())), dict(sorted(run.sent.items()))
+            results.append(Round(calls, planned, outcomes, run.duplicates, run.scans, moved(state, after)))
             state = after
     return results
 
@@ -107,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3, help="syncs, each followed by ingestion and rebuild")
+    parser.add_argument("--faults", action="store_true", help="commit-then-fail answers in the first sync")
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
     args = parser.parse_args(argv)
 
@@ -115,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
         print(machine_line())
-        rounds = run_rounds(args.people, args.seed, args.rounds, workdir)
+        rounds = run_rounds(args.people, args.seed, args.rounds, workdir, args.faults)
         for n, result in enumerate(rounds, 1):
             print(
-                f"sync {n}: write calls {result.calls}, records {result.planned}; "
+                f"sync {n}: write calls {result.calls}, records {result.planned}, "
+                f"outcomes {result.outcomes}, duplicates {result.duplicates}, "
+                f"full scans since the previous sync {result.scans}; "
                 f"then re-ingested and rebuilt, moved: {result.moved}"
             )
         later_writes = sum(sum(r.calls.values()) for r in rounds[1:])

@@ -35,19 +35,23 @@ from ingestion.salesforce.client import (
 )
 from ingestion.salesforce.query import soql_datetime
 from ingestion.salesforce.settings import CURSOR_FIELD, PRIMARY_KEY
+from revloop.salesforce_user import made_by
 
 # A probe runs inside a sensor tick (Dagster gives it 60 s): one quick retry, then skip until the next tick.
 PROBE_RETRIES = 1
 PROBE_TIMEOUT_S = 10.0
 # The marker of an object that had no record when first probed: its first record is then a change.
 NOTHING_YET = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
-# With own writes to recognise, a probe reads the ids and times of up to this many changed records.
+# With own writes to recognise, a probe reads who and when of up to this many changes.
 OWN_WRITE_PAGE = 200
-# A change stamped at most this long after revloop noted its write is revloop's own: the CRM stamps a write
-# before answering, so only clock skew needs room. A colleague's edit inside it waits for the hourly sync.
+# HubSpot says no author for an app's write: a change stamped at most this long after revloop noted its write
+# to the record is revloop's own (the CRM stamps a write before answering, so only clock skew needs room).
+# A colleague's edit inside it waits for the hourly sync. Salesforce names the author: LastModifiedById.
 OWN_WRITE_SLACK = timedelta(seconds=2)
 # record ids -> when revloop last wrote each (those it never wrote absent); None when that is unknown now.
 OwnWrites = Callable[[list[str]], Mapping[str, datetime] | None]
+# The Salesforce field naming the user who last changed a record.
+MODIFIED_BY_FIELD = "LastModifiedById"
 
 
 @dataclass
@@ -122,9 +126,10 @@ def salesforce_probe_client(connection: SalesforceConnection) -> Salesforce:
 
 
 def probe_salesforce(sf: Salesforce, objects: Iterable[str], cursor: Mapping[str, str],
-                     own_writes: OwnWrites | None = None) -> ProbeResult:
-    """Each sObject's newest SystemModstamp after its cursor, one query per object (LIMIT 1, or the
-    newest OWN_WRITE_PAGE changes when own_writes can tell revloop's own writes from other changes).
+                     own_user: str | None = None) -> ProbeResult:
+    """Each sObject's newest SystemModstamp after its cursor, one query per object (LIMIT 1, or with
+    own_user, revloop's Salesforce user id, the newest OWN_WRITE_PAGE changes and who made them): changes
+    all last made by own_user are revloop's own writes, whenever they happened.
 
     queryAll (include_deleted) so that a deletion, which moves SystemModstamp, counts as a change.
     """
@@ -134,8 +139,9 @@ def probe_salesforce(sf: Salesforce, objects: Iterable[str], cursor: Mapping[str
         since = _moment(cursor.get(name))
         # The literal is floored to the second; the exact comparison happens in _later.
         where = f" WHERE {CURSOR_FIELD} > {soql_datetime(since)}" if since else ""
-        limit = OWN_WRITE_PAGE if since and own_writes else 1
-        soql = (f"SELECT {PRIMARY_KEY}, {CURSOR_FIELD} FROM {name}{where} "
+        limit = OWN_WRITE_PAGE if since and own_user else 1
+        author = f", {MODIFIED_BY_FIELD}" if own_user else ""
+        soql = (f"SELECT {PRIMARY_KEY}, {CURSOR_FIELD}{author} FROM {name}{where} "
                 f"ORDER BY {CURSOR_FIELD} DESC LIMIT {limit}")
         try:
             with salesforce_errors(f"change probe of {name}"):
@@ -144,14 +150,17 @@ def probe_salesforce(sf: Salesforce, objects: Iterable[str], cursor: Mapping[str
             return name, None, str(exc), False
         if not records:
             return name, None if since else NOTHING_YET, None, False
-        stamps = [(r.get(PRIMARY_KEY), r.get(CURSOR_FIELD), _moment(r.get(CURSOR_FIELD))) for r in records]
-        unreadable = next((stamp for _, stamp, moment in stamps if moment is None), None)
-        if unreadable is not None or not stamps[0][2]:
+        stamps = [
+            (r.get(CURSOR_FIELD), _moment(r.get(CURSOR_FIELD)), r.get(MODIFIED_BY_FIELD)) for r in records
+        ]
+        unreadable = next((stamp for stamp, moment, _ in stamps if moment is None), None)
+        if unreadable is not None or not stamps[0][1]:
             return name, None, f"Salesforce {name} {CURSOR_FIELD} {unreadable!r} is not a time", False
         # the floored literal lets the cursor's own second back in: only later changes count
-        changes = [(str(i), m) for i, _, m in stamps if since is None or m > since]
-        own = only_own_writes(changes, own_writes, len(records) < limit)
-        return name, stamps[0][2].isoformat(), None, own
+        authors = [author for _, moment, author in stamps if since is None or moment > since]
+        # complete (fewer than the limit): no change by another user is left unread
+        own = bool(authors) and len(records) < limit and all(made_by(a, own_user) for a in authors)
+        return name, stamps[0][1].isoformat(), None, own
 
     return _result((read(name) for name in objects), cursor, _later)
 

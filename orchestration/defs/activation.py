@@ -17,7 +17,7 @@ from dagster import (
 from activation.crm_sync import CrmSyncReport, sync_crms
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
-from orchestration.shared import SYNC_LOG, WAREHOUSE_POOL, dbt_models_in_layer
+from orchestration.shared import FULL_RECONCILIATION_TAG, SYNC_LOG, WAREHOUSE_POOL, dbt_models_in_layer
 from orchestration.table_metadata import warehouse_table_metadata
 
 
@@ -77,8 +77,12 @@ def crm_sync(
     hubspot: HubSpotResource,
 ):
     file = warehouse.warehouse_file
+    # the daily reconciliation sends again the writes a CRM refused (hourly runs hold them back)
+    retry_refused = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
     with retried_only_if_transient():
-        report = sync_crms(file, salesforce.connection(), hubspot.connection(), dry_run=config.dry_run)
+        report = sync_crms(
+            file, salesforce.connection(), hubspot.connection(), config.dry_run, retry_refused=retry_refused
+        )
     if not report.ran:
         context.log.warning(f"No CRM write-back or sync: {report.mode}.")
         yield MaterializeResult(asset_key=SYNC_LOG, metadata={"mode": report.mode})

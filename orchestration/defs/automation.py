@@ -3,6 +3,7 @@
 import json
 import smtplib
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import reduce
 
 from dagster import (
@@ -24,7 +25,6 @@ from dagster_shared.error import SerializableErrorInfo
 from activation.mail import MailConfigError, SmtpSettings, send_mail
 from activation.store import last_written_at
 from ingestion.change_probe import (
-    OwnWrites,
     ProbeResult,
     hubspot_probe_client,
     probe_event_files,
@@ -36,6 +36,7 @@ from ingestion.salesforce.client import SalesforceApiError
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.shared import INGESTION_GROUP, raw_key, raw_tables
 from revloop.config.automation import alert_email, load_automation_config, poll_interval_seconds
+from revloop.salesforce_user import integration_user_id
 
 NEAR_REAL_TIME_JOB = "near_real_time_sync"
 # A run of any of these already brings the warehouse and the CRMs up to date: a sensor waits for it to end
@@ -127,7 +128,7 @@ def _channel_raw_tables(_source: str, channels: list[str]) -> AssetSelection:
     default_status=DefaultSensorStatus.RUNNING,
     description="Polls Salesforce and HubSpot for records changed since its cursor (one query per object) "
     "and syncs the changed CRM's records to the warehouse and the other CRM. Changes that are revloop's own "
-    "writes (activation.written_values) start no run.",
+    "writes (Salesforce: made by revloop's user; HubSpot: activation.written_values) start no run.",
 )
 def crm_change_sensor(
     context: SensorEvaluationContext,
@@ -142,17 +143,18 @@ def crm_change_sensor(
     cursor = read_cursor(context.cursor)
     results: dict[str, ProbeResult] = {}
 
-    def own_writes(crm: str) -> OwnWrites:
-        # a record whose newest change is revloop's own write (activation.written_values) is no news
-        return lambda ids: last_written_at(warehouse.warehouse_file, crm, ids)
+    def hubspot_own_writes(ids: list[str]) -> Mapping[str, datetime] | None:
+        # a HubSpot record whose newest change is revloop's own write (activation.written_values) is no news
+        return last_written_at(warehouse.warehouse_file, "hubspot", ids)
 
     try:
         sf_connection = salesforce.connection()
         if sf_connection is not None:
             sf = salesforce_probe_client(sf_connection)
             previous = cursor.get("salesforce", {})
+            # a change whose author is revloop's own Salesforce user is no news
             results["salesforce"] = probe_salesforce(
-                sf, config.salesforce_objects, previous, own_writes("salesforce")
+                sf, config.salesforce_objects, previous, integration_user_id(sf)
             )
     except (ValueError, SalesforceApiError) as exc:
         results["salesforce"] = ProbeResult(skipped={"org": str(exc)})
@@ -161,7 +163,7 @@ def crm_change_sensor(
         if hs_connection is not None:
             hs = hubspot_probe_client(hs_connection)
             results["hubspot"] = probe_hubspot(
-                hs, config.hubspot_objects, cursor.get("hubspot", {}), own_writes("hubspot")
+                hs, config.hubspot_objects, cursor.get("hubspot", {}), hubspot_own_writes
             )
     except ValueError as exc:
         results["hubspot"] = ProbeResult(skipped={"portal": str(exc)})

@@ -100,7 +100,9 @@ class SalesforceEmulator(Emulator):
                 endpoint="collection_upsert",
                 methods=["PATCH"],
             ),
+            Rule(_data("/chatter/users/me"), endpoint="chatter_me", methods=["GET"]),
             Rule("/services/oauth2/token", endpoint="oauth_token", methods=["POST"]),
+            Rule("/services/oauth2/userinfo", endpoint="userinfo", methods=["GET", "POST"]),
             Rule("/services/Soap/u/<version:version>", endpoint="soap_login", methods=["POST"]),
         ],
         converters={"version": _VersionConverter},
@@ -133,12 +135,26 @@ class SalesforceEmulator(Emulator):
         self.credentials = login.Credentials(
             username, password, security_token, access_token, INTEGRATION_USER_ID
         )
+        # access token -> the user its session runs as (the integration user's, and those of add_user)
+        self.sessions: dict[str, str] = {access_token: INTEGRATION_USER_ID}
 
     # Test and seeding interface -------------------------------------------------------------------
     def seed(self, object_name: str, records: list[dict]) -> list[str]:
         """Load records (Salesforce field names) as given; Id, audit fields, IsDeleted assigned if absent."""
         with self.lock:
             return self.org.seed(object_name, records)
+
+    def add_user(self, username: str, access_token: str, last_name: str = "Colleague") -> str:
+        """Another user of the org (a sales rep, an admin) with a session of their own; returns the user id.
+
+        Their writes through the API are stamped with their id (CreatedById, LastModifiedById), as
+        Salesforce stamps every change with the user who made it."""
+        with self.lock:
+            [user_id] = self.org.seed(
+                "User", [{"Username": username, "LastName": last_name, "Email": username}]
+            )
+            self.sessions[access_token] = user_id
+            return user_id
 
     def records(self, object_name: str, include_deleted: bool = False) -> list[dict]:
         """Copies of an object's records with Python values (datetime, date); deleted ones on request."""
@@ -178,6 +194,12 @@ class SalesforceEmulator(Emulator):
         return self.request_limit if self.request_limit is not None else DEFAULT_DAILY_REQUESTS
 
     # Hooks ----------------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            try:
+                return super().handle(request)
+            finally:
+                self.org.acting_user = INTEGRATION_USER_ID  # seeding and test edits act as before
     def carries_credentials(self, request: Request) -> bool:
         path = request.path.rstrip("/")
         return path == "/services/oauth2/token" or path.startswith("/services/Soap/u/")
@@ -186,7 +208,9 @@ class SalesforceEmulator(Emulator):
         if request.path.rstrip("/") == "/services/data" or self.carries_credentials(request):
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() in ("bearer", "oauth") and token == self.access_token:
+        user_id = self.sessions.get(token) if scheme.lower() in ("bearer", "oauth") else None
+        if user_id is not None:
+            self.org.acting_user = user_id  # requests run one at a time (Emulator.lock)
             return None
         return SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid").response()
 
@@ -556,6 +580,54 @@ class SalesforceEmulator(Emulator):
             "success": False,
             "errors": [dict(_ROLLED_BACK)],
         }
+
+    # The session's user ------------------------------------------------------------------------------
+    def _session_user(self) -> dict:
+        """The acting user's Id, Username and names (the integration user has no User row here)."""
+        user_id = self.org.acting_user
+        row = self.org.tables["User"].records.get(user_id)
+        if row is None:
+            username = self.credentials.username
+            return {"Id": user_id, "Username": username, "LastName": "Integration", "Email": username}
+        return row
+
+    def userinfo(self, request: Request) -> Response:
+        """The OpenID Connect UserInfo endpoint: who the access token's session runs as."""
+        user = self._session_user()
+        base = request.host_url.rstrip("/")
+        name = " ".join(part for part in (user.get("FirstName"), user["LastName"]) if part)
+        return json_response(
+            {
+                "sub": f"{base}/id/{login.ORG_ID}/{user['Id']}",
+                "user_id": user["Id"],
+                "organization_id": login.ORG_ID,
+                "preferred_username": user["Username"],
+                "name": name,
+                "given_name": user.get("FirstName"),
+                "family_name": user["LastName"],
+                "email": user["Email"],
+                "email_verified": True,
+                "active": True,
+                "user_type": "STANDARD",
+            }
+        )
+
+    @_api_call
+    def chatter_me(self, request: Request, version: str) -> Response:
+        """Connect REST API /chatter/users/me: the context user (a subset of the User Detail body)."""
+        user = self._session_user()
+        name = " ".join(part for part in (user.get("FirstName"), user["LastName"]) if part)
+        return json_response(
+            {
+                "id": user["Id"],
+                "username": user["Username"],
+                "name": name,
+                "displayName": name,
+                "email": user["Email"],
+                "type": "User",
+                "url": f"/services/data/v{version}/chatter/users/{user['Id']}",
+            }
+        )
 
     # Login ----------------------------------------------------------------------------------------
     def oauth_token(self, request: Request) -> Response:

@@ -12,7 +12,7 @@ from sandbox.salesforce.ids import make_id, normalize_id
 from sandbox.salesforce.schema import SfField
 from sandbox.salesforce.values import TEXT_TYPES, coerce, truncate_ms
 
-# The user the API session runs as: owner and author of everything written through the API.
+# The user revloop's API session runs as: owner and author of everything it writes through the API.
 INTEGRATION_USER_ID = make_id("005", 1, pod="0i")
 
 _AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
@@ -79,6 +79,8 @@ class SandboxOrg:
         # start times of transactions still open (SalesforceEmulator.begin_transaction): replication
         # resources cover nothing past the oldest
         self.open_transactions: list[datetime] = []
+        # The user of the session a request comes in on: stamped as CreatedById / LastModifiedById.
+        self.acting_user = INTEGRATION_USER_ID
 
     # Lookup -------------------------------------------------------------------------------------
     def table(self, object_name: str) -> SObjectTable | None:
@@ -205,9 +207,9 @@ class SandboxOrg:
         for name in _AUDIT_FIELDS:
             self._set_if_field(table, record, name, now)
         for name in ("CreatedById", "LastModifiedById"):
-            self._set_if_field(table, record, name, INTEGRATION_USER_ID)
+            self._set_if_field(table, record, name, self.acting_user)
         if record.get("OwnerId") is None:
-            self._set_if_field(table, record, "OwnerId", INTEGRATION_USER_ID)
+            self._set_if_field(table, record, "OwnerId", self.acting_user)
         derive(table.name, record)
         self._store(table, record["Id"], record)
         self._one_primary_role(table, record)
@@ -329,7 +331,7 @@ class SandboxOrg:
         now = self.now()
         self._set_if_field(table, record, "LastModifiedDate", now)
         self._set_if_field(table, record, "SystemModstamp", now)
-        self._set_if_field(table, record, "LastModifiedById", INTEGRATION_USER_ID)
+        self._set_if_field(table, record, "LastModifiedById", self.acting_user)
 
     def _check_writable(self, table: SObjectTable, values: dict[str, object], creating: bool = False) -> None:
         locked = [

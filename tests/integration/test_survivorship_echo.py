@@ -21,7 +21,7 @@ create table activation.written_values (
     crm varchar, record_id varchar, field varchar, value_json varchar, run_id varchar, written_at timestamptz
 );
 create table activation.sync_record_baselines (
-    crm varchar, record_id varchar, modified_before timestamptz, written_at timestamptz
+    crm varchar, record_id varchar, modified_before timestamptz, written_at timestamptz, written_by varchar
 );
 """
 Query = Callable[[str], list[tuple]]
@@ -45,7 +45,19 @@ def _check_echoes_are_ignored(
         "insert into activation.written_values values "
         f"('salesforce', '{lead_id}', 'Phone', '{json.dumps(phone)}', 'r1', '2100-01-01T00:00:00Z');"
         "insert into activation.sync_record_baselines values "
-        f"('hubspot', '{contact_id}', '2001-01-01T00:00:00Z', '2100-01-01T00:00:00Z')"
+        f"('hubspot', '{contact_id}', '2001-01-01T00:00:00Z', '2100-01-01T00:00:00Z', null)"
+    )
+    # Salesforce names a record's last author. Lead a: revloop (its user wrote there last) wrote it in 1990
+    # by our clock, long before the record's stamp; lead b: revloop wrote it in 2100 by our clock, but its
+    # last author is someone else. The author decides, not the clocks.
+    (lead_a, author_a, _), (lead_b, _, year_b) = query(
+        "select lead_id, updated_by_id, extract(year from updated_at) from staging.stg_salesforce__leads"
+        f" where updated_by_id is not null and lead_id <> '{lead_id}' order by lead_id limit 2"
+    )
+    execute(
+        "insert into activation.sync_record_baselines values "
+        f"('salesforce', '{lead_a}', '2001-01-01T00:00:00Z', '1990-01-01T00:00:00Z', '{author_a}'),"
+        f"('salesforce', '{lead_b}', '2001-01-01T00:00:00Z', '2100-01-01T00:00:00Z', '005REVLOOPUSER0AAA')"
     )
     rebuild()
     lead_statements = query(
@@ -62,6 +74,12 @@ def _check_echoes_are_ignored(
         f" where source_record_id = '{contact_id}'"
     )
     assert [int(y) for (y,) in years] == [2001]
+    for lead, year in ((lead_a, 2001), (lead_b, int(year_b))):
+        years = query(
+            "select distinct extract(year from observed_at) from intermediate.int_profile_attributes_stated"
+            f" where source_record_id = '{lead}'"
+        )
+        assert [int(y) for (y,) in years] == [year], lead
 
 
 def test_own_writes_are_no_evidence_on_duckdb(raw_warehouse, tmp_path: Path):

@@ -1,17 +1,61 @@
 """Quiet at rest, end to end: after the first sync, a sync separated from it only by re-ingesting what it
-wrote sends no write call, and the profiles do not move between the builds."""
+wrote sends no write call, and the profiles do not move between the builds; after a sync that met lost
+answers and refused records, the next one sends nothing. Each run's write calls, duplicates and full scans
+are printed (-s)."""
 
 import pytest
 
-from benchmarks.sync_at_rest import run_rounds
+from benchmarks.crm import world_sandbox
+from benchmarks.sync import build_warehouse, inject_faults, log_positions, print_run, run_sync_once
+from benchmarks.sync_at_rest import Round, run_rounds
 
 pytestmark = pytest.mark.slow
+NO_CALLS = {"salesforce": 0, "hubspot": 0, "hubspot associations": 0}
+NO_DUPLICATES = {"salesforce": 0, "hubspot": 0}
+
+
+def _print(name: str, rounds: list[Round]) -> None:
+    for n, r in enumerate(rounds, 1):
+        print(
+            f"\n{name} sync {n}: write calls {r.calls}, outcomes {r.outcomes}, duplicates {r.duplicates}, "
+            f"full scans since the previous sync {r.scans}, moved {r.moved}"
+        )
 
 
 def test_second_sync_after_reingesting_the_first_writes_nothing_and_profiles_stay(tmp_path):
     first, second = run_rounds(people=80, seed=7, rounds=2, workdir=tmp_path)
+    _print("two runs:", [first, second])
     assert sum(first.calls.values()) > 0 and first.planned
+    assert first.duplicates == second.duplicates == NO_DUPLICATES
     # the first sync's own writes changed no profile value; only the records it created joined profiles
     assert all(n == 0 for name, n in first.moved.items() if name != "crm links new"), first.moved
-    assert second.calls == {"salesforce": 0, "hubspot": 0, "hubspot associations": 0} and second.planned == {}
+    assert second.calls == NO_CALLS and second.planned == {}
+    # the ingestion between the syncs and the second sync read by cursor only
+    assert second.scans == {"salesforce": 0, "hubspot": 0}
     assert set(second.moved.values()) == {0}
+
+
+def test_after_a_faulty_sync_nothing_is_duplicated_and_the_settle_sync_sends_nothing(tmp_path):
+    """The first sync meets lost answers (commit then 503 or a dropped connection) on both CRMs' write
+    endpoints and one record per CRM that refuses every write; the next sync has nothing new to send."""
+    with world_sandbox(80, 7, tmp_path / "sandbox") as sandbox:
+        warehouse = tmp_path / "warehouse.duckdb"
+        build_warehouse(sandbox, warehouse, tmp_path)
+        inject_faults(sandbox)
+        first = run_sync_once(sandbox, warehouse, log_positions(sandbox))
+        second = run_sync_once(sandbox, warehouse, log_positions(sandbox))
+        lost = [
+            r
+            for crm in ("salesforce", "hubspot")
+            for r in getattr(sandbox, crm).app.request_log
+            if r.status in (0, 503)
+        ]
+    print_run("\nfaulty sync", first)
+    print_run("settle sync", second)
+    assert len(lost) == 8  # every injected lost answer was met, and retried
+    assert first.duplicates == second.duplicates == NO_DUPLICATES
+    assert first.sent["refused"] >= 2 and sum(first.calls.values()) > 0
+    # the refused writes are held (same record, same payload): no call at all
+    assert second.calls == {"salesforce": 0, "hubspot": 0} and sum(second.planned.values()) == 0
+    assert second.sent["held"] == 2 and not {"created", "updated", "refused", "failed"} & set(second.sent)
+    assert second.scans == {"salesforce": 0, "hubspot": 0}

@@ -1,16 +1,19 @@
 """Exactly once under faults: writes the CRM committed but whose answer was lost (a 503 or a dropped
 connection), partial 207 answers, refused credentials, and refusals logged once however often they repeat."""
 
+from datetime import UTC, datetime, timedelta
+
 import duckdb
 import pytest
 
 from activation.associations import Association, write_associations
 from activation.hubspot_writer import write_hubspot
-from activation.plan import Plan, RecordWrite, Rejection
+from activation.plan import CrmRecord, Plan, RecordWrite, Rejection, SyncPair, plan_object
 from activation.store import ActivationStore
 from activation.sync import run_plan
 from ingestion.hubspot.client import HubSpotConnection
 from ingestion.salesforce.client import SalesforceConnection, connect
+from revloop.config.sync import load_sync_config
 from sandbox.server import RESET
 
 
@@ -214,3 +217,50 @@ def test_an_old_sync_log_is_migrated_and_its_repeated_refusals_collapsed(tmp_pat
     assert _status_log(store) == {"rejected": 1, "updated": 3}
     ActivationStore(connection)  # a second open migrates nothing more
     assert _status_log(store) == {"rejected": 1, "updated": 3}
+
+
+def test_a_refused_write_is_not_sent_again_until_its_value_or_its_record_changes(hs_sandbox, hs, store):
+    """Write-back of a score into three HubSpot contacts; HubSpot refuses one of them (a validation rule)."""
+    contact = load_sync_config().objects["contact"]
+    ids = hs_sandbox.emulator.seed("contacts", [{"properties": {"email": f"p{i}@x.io"}} for i in range(3)])
+    hs_sandbox.emulator.faults.refuse([ids[1]], "lead_score is locked by a workflow")
+    read_at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def sync(score: float, modified: dict[str, datetime] | None = None) -> dict[str, int]:
+        """Plan from the warehouse's memory (as run_sync does) and send; the record writes it took."""
+        pairs = [
+            SyncPair(
+                f"k{i}",
+                hubspot=CrmRecord("hubspot", "contacts", rid, (modified or {}).get(rid, read_at), {}),
+                desired={"lead_score": score},
+            )
+            for i, rid in enumerate(ids)
+        ]
+        plan = plan_object(
+            "contact", contact, pairs, store.written(), crms=("hubspot",), refused=store.refused()
+        )
+        before = len(hs_sandbox.emulator.requests_to("/batch/update", "POST"))
+        report = run_plan(plan, store, None, hs, "contacts")
+        return {
+            **report.statuses,
+            "calls": len(hs_sandbox.emulator.requests_to("/batch/update", "POST")) - before,
+        }
+
+    assert sync(70) == {"updated": 2, "refused": 1, "calls": 1}
+    # nothing changed: the two written are remembered, the refused one is held; no call at all
+    assert sync(70) == {"held": 1, "calls": 0}
+    assert sync(70) == {"held": 1, "calls": 0}
+    refused = store.connection.execute(
+        "select record_id, seen_count, first_seen_at < last_seen_at from activation.sync_log "
+        "where status = 'refused'"
+    ).fetchall()
+    assert refused == [(ids[1], 3, True)]  # one row: refused once, then seen unchanged twice
+    # someone edits the refused contact (say, to unlock it): the write goes again
+    hs_sandbox.emulator.faults.refused_ids.clear()
+    edited = {ids[1]: read_at + timedelta(minutes=5)}
+    assert sync(70, edited) == {"updated": 1, "calls": 1}
+    assert sync(70, edited) == {"calls": 0}
+    # a new score for everyone: a new write, refused or not
+    hs_sandbox.emulator.faults.refuse([ids[0]], "lead_score is locked by a workflow")
+    assert sync(71, edited) == {"updated": 2, "refused": 1, "calls": 1}
+    assert sync(71, edited) == {"held": 1, "calls": 0}

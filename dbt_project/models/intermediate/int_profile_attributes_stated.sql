@@ -19,15 +19,22 @@
     {{ exceptions.raise_compiler_error("var('revloop')['lifecycle_stages'] is missing: run dbt through `python -m revloop.dbt`") }}
 {%- endif -%}
 {%- set text = dbt.type_string() -%}
-{#- When a CRM record was last changed by anyone but revloop: before revloop's write, when that is its last. -#}
-{%- set observed = "case when baselines.written_until is not null and {0} <= baselines.written_until"
+{#- When a CRM record was last changed by anyone but revloop: before revloop's write, when that is its last.
+    Salesforce names who changed a record last ({1}, LastModifiedById): revloop's own user (written_by) or
+    someone else, whatever the clocks say. HubSpot names no author: a change no later than a minute after
+    revloop's write is revloop's. Ids compare by their 15-character form. -#}
+{%- set observed = "case when baselines.written_by is not null and {1} is not null"
+    ~ " then case when substr({1}, 1, 15) = substr(baselines.written_by, 1, 15)"
+    ~ " then baselines.modified_before else {0} end"
+    ~ " when baselines.written_until is not null and {0} <= baselines.written_until"
     ~ " then baselines.modified_before else {0} end" -%}
 {#- Each CRM source: its staging model (row alias r) with any join it needs, the expression of each attribute
-    it states (the others are null) and the CRM field (config/sync.yml) each attribute is read from, where
-    revloop writes it. A Contact's company and industry are its Account's. -#}
+    it states (the others are null), the CRM field (config/sync.yml) each attribute is read from, where
+    revloop writes it, and the column naming who changed the record last (Salesforce only). A Contact's
+    company and industry are its Account's. -#}
 {%- set crm_sources = {
     'salesforce_contact': {
-        'crm': 'salesforce', 'model': 'stg_salesforce__contacts', 'id': 'contact_id',
+        'crm': 'salesforce', 'model': 'stg_salesforce__contacts', 'id': 'contact_id', 'author': 'r.updated_by_id',
         'joins': 'left join ' ~ ref('stg_salesforce__accounts') ~ ' as accounts on accounts.account_id = r.account_id',
         'values': {'email': 'r.email', 'phone': 'coalesce(r.phone, r.mobile_phone)', 'first_name': 'r.first_name',
             'last_name': 'r.last_name', 'company_name': 'accounts.account_name', 'job_title': 'r.job_title',
@@ -36,7 +43,7 @@
             'job_title': 'Title'},
     },
     'salesforce_lead': {
-        'crm': 'salesforce', 'model': 'stg_salesforce__leads', 'id': 'lead_id',
+        'crm': 'salesforce', 'model': 'stg_salesforce__leads', 'id': 'lead_id', 'author': 'r.updated_by_id',
         'values': {'email': 'r.email', 'phone': 'r.phone', 'first_name': 'r.first_name', 'last_name': 'r.last_name',
             'company_name': 'r.company_name', 'job_title': 'r.job_title', 'country': 'r.country', 'city': 'r.city',
             'industry': 'r.industry', 'lifecycle_stage': 'r.lead_status', 'annual_revenue': 'r.annual_revenue',
@@ -66,9 +73,12 @@ with written as (
 ),
 
 baselines as (
-    select crm, record_id, modified_before, {{ dbt.dateadd('minute', 1, 'written_at') }} as written_until
+    select
+        crm, record_id, modified_before, written_by,
+        {{ dbt.dateadd('minute', 1, 'written_at') }} as written_until
     from ({{ source_or_empty('activation', 'sync_record_baselines', {
         'crm': 'string', 'record_id': 'string', 'modified_before': 'timestamp', 'written_at': 'timestamp',
+        'written_by': 'string',
     }) }}) as record_baselines
 ),
 
@@ -84,7 +94,7 @@ crm_records as (
         records.profile_id,
         '{{ source }}' as source,
         r.{{ spec.id }} as source_record_id,
-        {{ observed.format('r.updated_at') }} as observed_at
+        {{ observed.format('r.updated_at', spec.get('author', 'null')) }} as observed_at
     from {{ ref(spec.model) }} as r
     inner join crm_records as records
         on records.source_system = '{{ spec.crm }}' and records.source_id = r.{{ spec.id }}

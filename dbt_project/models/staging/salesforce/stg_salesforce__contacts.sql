@@ -4,6 +4,7 @@ with versions as (
         'email': 'string', 'phone': 'string', 'mobile_phone': 'string', 'title': 'string',
         'department': 'string', 'lead_source': 'string', 'mailing_country': 'string',
         'mailing_city': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
+        'last_modified_by_id': 'string',
     }) }}
 )
 
@@ -25,5 +26,6 @@ select
     -- a contact merged away in HubSpot lives on in the record it was merged into
     {{ hubspot_current_id(clean_text('hub_spot_id__c'), 'contacts') }} as hubspot_id,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    {{ clean_text('last_modified_by_id') }} as updated_by_id
 from versions

@@ -5,6 +5,7 @@ with versions as (
         'lead_source': 'string', 'status': 'string', 'country': 'string', 'city': 'string',
         'annual_revenue': 'numeric', 'number_of_employees': 'bigint', 'is_converted': 'boolean',
         'converted_contact_id': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
+        'last_modified_by_id': 'string',
     }) }}
 )
 
@@ -30,5 +31,6 @@ select
     -- a contact merged away in HubSpot lives on in the record it was merged into
     {{ hubspot_current_id(clean_text('hub_spot_id__c'), 'contacts') }} as hubspot_id,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    {{ clean_text('last_modified_by_id') }} as updated_by_id
 from versions

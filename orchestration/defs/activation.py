@@ -78,11 +78,9 @@ def crm_sync(
 ):
     file = warehouse.warehouse_file
     # the daily reconciliation sends again the writes a CRM refused (hourly runs hold them back)
-    retry_refused = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
+    retry = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
     with retried_only_if_transient():
-        report = sync_crms(
-            file, salesforce.connection(), hubspot.connection(), config.dry_run, retry_refused=retry_refused
-        )
+        report = sync_crms(file, salesforce.connection(), hubspot.connection(), config.dry_run, retry)
     if not report.ran:
         context.log.warning(f"No CRM write-back or sync: {report.mode}.")
         yield MaterializeResult(asset_key=SYNC_LOG, metadata={"mode": report.mode})

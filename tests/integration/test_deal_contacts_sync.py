@@ -46,6 +46,34 @@ def _ingest(sf_sandbox, hs_sandbox, warehouse) -> None:
     make_pipeline(SALESFORCE_PIPELINE, SALESFORCE_DATASET, warehouse).run(salesforce_source(salesforce))
     hubspot = HubSpotConnection(hs_sandbox.token, hs_sandbox.url, str(hs_sandbox.ca_bundle))
     make_pipeline(HUBSPOT_PIPELINE, HUBSPOT_DATASET, warehouse).run(hubspot_source(hubspot))
+    _current_records(warehouse)
+
+
+# The sync's current-record models (dbt's activation.crm_*) over the raw tables they read. Every record here
+# has one version, none deleted, so a view of the raw table is what dbt's latest_records gives.
+CURRENT_MODELS = {
+    "crm_salesforce__contact": "raw_salesforce.contact",
+    "crm_salesforce__lead": "raw_salesforce.lead",
+    "crm_salesforce__account": "raw_salesforce.account",
+    "crm_salesforce__opportunity": "raw_salesforce.opportunity",
+    "crm_salesforce__opportunitycontactrole": "raw_salesforce.opportunitycontactrole",
+    "crm_hubspot__contacts": "raw_hubspot.contacts",
+    "crm_hubspot__companies": "raw_hubspot.companies",
+    "crm_hubspot__deals": "raw_hubspot.deals",
+}
+
+
+def _current_records(warehouse) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema if not exists activation")
+        for model, raw in CURRENT_MODELS.items():
+            schema, table = raw.split(".")
+            found = con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()[0][0]
+            if found:
+                con.execute(f"create or replace view activation.{model} as select * from {raw}")
 
 
 def _people(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], leads: list[tuple[str, str]]):

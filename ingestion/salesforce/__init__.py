@@ -46,7 +46,8 @@ def salesforce_source(
     since: datetime | None = None,
     lookback_seconds: float = LOOKBACK_SECONDS,
 ) -> Iterator[DltResource]:
-    """Lead, Contact, Account, Opportunity, User and Task, incrementally on SystemModstamp.
+    """Lead, Contact, Account, Opportunity, User, Task and OpportunityContactRole, incrementally on
+    SystemModstamp.
 
     Records with a value that does not parse go to rejections (load them with load_rejections after the
     run). since bounds the first run (None: the whole history); later runs continue from the cursor less

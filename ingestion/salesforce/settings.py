@@ -4,7 +4,9 @@ DATASET_NAME = "raw_salesforce"
 PIPELINE_NAME = "salesforce"
 QUARANTINE_SOURCE = "salesforce"
 
-DEFAULT_OBJECTS: tuple[str, ...] = ("Lead", "Contact", "Account", "Opportunity", "User", "Task")
+DEFAULT_OBJECTS: tuple[str, ...] = (
+    "Lead", "Contact", "Account", "Opportunity", "User", "Task", "OpportunityContactRole",
+)
 
 # Every object's SystemModstamp moves on any change, system ones included, and is indexed: the safe cursor.
 CURSOR_FIELD = "SystemModstamp"
@@ -51,6 +53,8 @@ STANDARD_FIELDS: dict[str, list[str]] = {
         "OwnerId", "WhoId", "WhatId", "Subject", "Description", "Status", "Priority", "ActivityDate",
         "IsClosed", "TaskSubtype",
     ],
+    # The Contacts playing a role on an Opportunity (deal contacts); it has no owner of its own.
+    "OpportunityContactRole": _SYSTEM + ["OpportunityId", "ContactId", "Role", "IsPrimary"],
 }
 
 # Compound fields (and binary ones) duplicate their components or do not belong in a warehouse row.

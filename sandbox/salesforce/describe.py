@@ -70,7 +70,7 @@ def field_description(f: SfField) -> dict:
         "idLookup": f.external_id or f.type == "id",
         "nillable": f.nillable,
         "updateable": f.updateable,
-        "createable": f.updateable,
+        "createable": f.createable,
         "defaultedOnCreate": system or f.type == "boolean" or f.name == "OwnerId",
         "calculated": False,
         "autoNumber": False,

@@ -16,8 +16,14 @@ class SfField:
     unique: bool = False
     nillable: bool = True
     updateable: bool = True
+    create_only: bool = False  # set on create, never updated (OpportunityContactRole.OpportunityId)
     reference_to: tuple[str, ...] = ()
     picklist: tuple[str, ...] = ()
+
+    @property
+    def createable(self) -> bool:
+        """Whether a create may set the field."""
+        return self.updateable or self.create_only
 
     @property
     def label(self) -> str:
@@ -78,6 +84,18 @@ INDUSTRIES = (
     "Education",
     "Media",
     "Energy",
+)
+# OpportunityContactRole.Role, the standard values of a new org
+CONTACT_ROLES = (
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
 )
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 
@@ -182,6 +200,17 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField("IsClosed", "boolean", nillable=False, updateable=False),
         SfField("TaskSubtype", "picklist", 255, picklist=("Task", "Email", "Call")),
     ],
+    # The role a Contact (never a Lead) plays on an Opportunity; one primary per Opportunity
+    "OpportunityContactRole": _system()
+    + [
+        SfField(
+            "OpportunityId", "reference", 18, nillable=False, updateable=False, create_only=True,
+            reference_to=("Opportunity",),
+        ),
+        SfField("ContactId", "reference", 18, nillable=False, reference_to=("Contact",)),
+        SfField("Role", "picklist", 40, picklist=CONTACT_ROLES),
+        SfField("IsPrimary", "boolean", nillable=False),
+    ],
     # Queues: a Group of Type Queue, the objects it may own (QueueSobject) and its members (GroupMember)
     "Group": [f for f in _system() if f.name != "IsDeleted"]
     + [
@@ -216,6 +245,7 @@ KEY_PREFIXES = {
     "Lead": "00Q",
     "User": "005",
     "Task": "00T",
+    "OpportunityContactRole": "00K",
     "Group": "00G",
     "QueueSobject": "03g",
     "GroupMember": "011",

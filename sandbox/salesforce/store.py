@@ -52,7 +52,7 @@ class SObjectTable:
             f.name
             for f in self.fields.values()
             if not f.nillable
-            and f.updateable
+            and f.createable
             and f.type != "boolean"
             and f.name not in defaults
             and f.name != "OwnerId"
@@ -187,7 +187,7 @@ class SandboxOrg:
 
     def create(self, table: SObjectTable, values: dict[str, object]) -> str:
         """Insert a record from parsed values; returns the new id."""
-        self._check_writable(table, values)
+        self._check_writable(table, values, creating=True)
         missing = [name for name in table.required_on_create() if values.get(name) is None]
         if missing:
             raise SalesforceError(
@@ -207,6 +207,7 @@ class SandboxOrg:
             self._set_if_field(table, record, "OwnerId", INTEGRATION_USER_ID)
         derive(table.name, record)
         self._store(table, record["Id"], record)
+        self._one_primary_role(table, record)
         return record["Id"]
 
     def update(self, table: SObjectTable, record_id: str, values: dict[str, object]) -> str:
@@ -226,6 +227,7 @@ class SandboxOrg:
         self._touch(table, record)
         derive(table.name, record)
         self._store(table, current["Id"], record)
+        self._one_primary_role(table, record)
         return current["Id"]
 
     def delete(self, table: SObjectTable, record_id: str) -> str:
@@ -236,7 +238,31 @@ class SandboxOrg:
         record = dict(current, IsDeleted=True)
         self._touch(table, record)
         self._store(table, current["Id"], record)
+        self._delete_roles_of(table, current["Id"])
         return current["Id"]
+
+    def _one_primary_role(self, table: SObjectTable, record: dict) -> None:
+        """A contact role made primary takes the flag from its Opportunity's other roles (one primary)."""
+        if table.name != "OpportunityContactRole" or not record.get("IsPrimary"):
+            return
+        for other in list(self.rows(table, include_deleted=False)):
+            sibling = other["OpportunityId"] == record["OpportunityId"] and other["Id"] != record["Id"]
+            if sibling and other["IsPrimary"]:
+                demoted = dict(other, IsPrimary=False)
+                self._touch(table, demoted)
+                self._store(table, other["Id"], demoted)
+
+    def _delete_roles_of(self, table: SObjectTable, record_id: str) -> None:
+        """Deleting an Opportunity or a Contact deletes the contact roles that name it."""
+        column = {"Opportunity": "OpportunityId", "Contact": "ContactId"}.get(table.name)
+        if column is None:
+            return
+        roles = self.tables["OpportunityContactRole"]
+        for role in list(self.rows(roles, include_deleted=False)):
+            if role[column] == record_id:
+                deleted = dict(role, IsDeleted=True)
+                self._touch(roles, deleted)
+                self._store(roles, role["Id"], deleted)
 
     def upsert(
         self, table: SObjectTable, field_name: str, key: object, values: dict[str, object]
@@ -302,8 +328,11 @@ class SandboxOrg:
         self._set_if_field(table, record, "SystemModstamp", now)
         self._set_if_field(table, record, "LastModifiedById", INTEGRATION_USER_ID)
 
-    def _check_writable(self, table: SObjectTable, values: dict[str, object]) -> None:
-        locked = [name for name in values if not table.fields[name].updateable]
+    def _check_writable(self, table: SObjectTable, values: dict[str, object], creating: bool = False) -> None:
+        locked = [
+            name for name in values
+            if not (table.fields[name].createable if creating else table.fields[name].updateable)
+        ]
         if locked:
             raise SalesforceError(
                 400,

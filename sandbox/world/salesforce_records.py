@@ -1,10 +1,11 @@
-"""The Salesforce org's view of the world: Users, Accounts, Leads, Contacts, Opportunities and Tasks."""
+"""The Salesforce org's view of the world: Users, Accounts, Leads, Contacts, Opportunities (with their
+contact roles) and Tasks."""
 
 import random
 from datetime import datetime, timedelta
 
 from sandbox.salesforce.ids import make_id
-from sandbox.salesforce.schema import INDUSTRIES, KEY_PREFIXES, LEAD_SOURCES
+from sandbox.salesforce.schema import CONTACT_ROLES, INDUSTRIES, KEY_PREFIXES, LEAD_SOURCES
 from sandbox.world.contact_formats import vary_email, vary_phone
 from sandbox.world.population import COUNTRIES, PRODUCTS, Company, Person, Population, Rep
 from sandbox.world.timing import ms, stamps
@@ -36,14 +37,14 @@ class SalesforceBuilder:
     def __init__(self, population: Population, rng: random.Random, as_of: datetime) -> None:
         self.population, self.rng, self.as_of = population, rng, as_of
         self.start = as_of - timedelta(days=365)
-        self.records: dict[str, list[dict]] = {
-            name: [] for name in ("User", "Account", "Lead", "Contact", "Opportunity", "Task")
-        }
+        objects = ("User", "Account", "Lead", "Contact", "Opportunity", "Task", "OpportunityContactRole")
+        self.records: dict[str, list[dict]] = {name: [] for name in objects}
         self.user_ids: dict[int, str] = {}
         self.account_ids: dict[int, str] = {}
         self.deleted_ids: list[str] = []
         self.person_ids: dict[str, dict[str, list[str]]] = {}  # person -> {"Lead": [...], "Contact": [...]}
         self.clusters: list[dict] = []
+        self.buyers: dict[str, Person] = {}  # a won Opportunity -> the person whose purchase it records
 
     def _new_id(self, object_name: str) -> str:
         return make_id(KEY_PREFIXES[object_name], len(self.records[object_name]) + 1)
@@ -71,6 +72,8 @@ class SalesforceBuilder:
         self._opportunities()
         self._tasks()
         self._clusters()
+        # last, so that every record before it comes out as it did before contact roles were seeded
+        self._contact_roles()
         return self.records
 
     def _users(self) -> None:
@@ -269,14 +272,15 @@ class SalesforceBuilder:
     def _opportunities(self) -> None:
         rng = self.rng
         accounts = {c.index: c for c in self.population.companies if c.index in self.account_ids}
-        purchases: dict[int, list[datetime]] = {}
+        purchases: dict[int, list[tuple[Person, datetime]]] = {}
         for person in self.population.people:
             if person.purchased and person.company and person.company.index in accounts:
-                purchases.setdefault(person.company.index, []).append(person.purchased_at)
+                purchases.setdefault(person.company.index, []).append((person, person.purchased_at))
         for index, company in accounts.items():
             owner = self._owner(self.population.reps[index % len(self.population.reps)])
-            for won_at in purchases.get(index, []):
-                self._opportunity(company, "Closed Won", won_at, owner, "New Business")
+            for buyer, won_at in purchases.get(index, []):
+                won = self._opportunity(company, "Closed Won", won_at, owner, "New Business")
+                self.buyers[won["Id"]] = buyer
             if company.is_customer:
                 for _ in range(rng.randint(1, 2)):
                     won = self.as_of - timedelta(days=rng.uniform(200, 360))
@@ -292,6 +296,40 @@ class SalesforceBuilder:
         for record in rng.sample(self.records["Opportunity"], min(2, len(self.records["Opportunity"]) // 20)):
             record["IsDeleted"] = True
             self.deleted_ids.append(record["Id"])
+
+    def _contact_roles(self) -> None:
+        """Up to three Contacts of its Account on each Opportunity, one of them primary: the buyer, on the
+        Opportunity of a purchase, when the buyer is a Contact there. Roles of a deleted Opportunity are
+        deleted with it."""
+        rng = self.rng
+        contacts_by_account: dict[str, list[dict]] = {}
+        for contact in self.records["Contact"]:
+            contacts_by_account.setdefault(contact["AccountId"], []).append(contact)
+        for opportunity in self.records["Opportunity"]:
+            contacts = contacts_by_account.get(opportunity["AccountId"], [])
+            if not contacts:
+                continue
+            buyer = self.buyers.get(opportunity["Id"])
+            buyer_ids = set(self.person_ids.get(buyer.person_id, {}).get("Contact", [])) if buyer else set()
+            chosen = [c for c in contacts if c["Id"] in buyer_ids][:1]
+            others = [c for c in contacts if c not in chosen]
+            chosen += rng.sample(others, min(len(others), rng.randint(0 if chosen else 1, 3 - len(chosen))))
+            for position, contact in enumerate(chosen):
+                created = ms(max(opportunity["CreatedDate"], contact["CreatedDate"]))
+                modified = max(created, opportunity["SystemModstamp"])
+                record = self._system("OpportunityContactRole", created, modified, None)
+                record.update(
+                    {
+                        "OpportunityId": opportunity["Id"],
+                        "ContactId": contact["Id"],
+                        "Role": "Economic Buyer" if contact["Id"] in buyer_ids else rng.choice(CONTACT_ROLES),
+                        "IsPrimary": position == 0,
+                        "IsDeleted": opportunity["IsDeleted"],
+                    }
+                )
+                self.records["OpportunityContactRole"].append(record)
+                if record["IsDeleted"]:
+                    self.deleted_ids.append(record["Id"])
 
     def _tasks(self) -> None:
         rng = self.rng

@@ -222,6 +222,11 @@ def build_truth(
             for rep in population.reps
         ],
         "deleted_records": {"salesforce": salesforce.deleted_ids, "hubspot": hubspot.archived_ids},
+        # the won Opportunity each purchase made, and who bought (its primary contact role when a Contact)
+        "purchase_opportunities": [
+            {"opportunity_id": opportunity_id, "person_id": person.person_id}
+            for opportunity_id, person in salesforce.buyers.items()
+        ],
         "modstamp_clusters": [
             {**c, "SystemModstamp": iso_z(c["SystemModstamp"])} for c in salesforce.clusters
         ],

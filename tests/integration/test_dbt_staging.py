@@ -41,6 +41,10 @@ INTERFACE = {
         "opportunity_id", "account_id", "owner_id", "opportunity_name", "stage_name", "amount", "close_date",
         "probability", "is_closed", "is_won", "lead_source", "opportunity_type", "created_at", "updated_at",
     ],
+    "stg_salesforce__opportunity_contact_roles": [
+        "contact_role_id", "opportunity_id", "contact_id", "role", "is_primary", "created_at", "updated_at",
+        "modified_at",
+    ],
     "stg_salesforce__users": [
         "user_id", "username", "first_name", "last_name", "full_name", "email", "is_active", "title",
         "department", "country", "created_at", "updated_at",
@@ -80,6 +84,9 @@ LIVE_RECORDS = {
     "stg_salesforce__accounts": ("raw_salesforce.account", "id", "not is_deleted"),
     "stg_salesforce__opportunities": ("raw_salesforce.opportunity", "id", "not is_deleted"),
     "stg_salesforce__tasks": ("raw_salesforce.task", "id", "not is_deleted"),
+    "stg_salesforce__opportunity_contact_roles": (
+        "raw_salesforce.opportunitycontactrole", "id", "not is_deleted"
+    ),
     "stg_salesforce__users": ('raw_salesforce."user"', "id", "true"),
     "stg_hubspot__contacts": ("raw_hubspot.contacts", "id", "not archived"),
     "stg_hubspot__companies": ("raw_hubspot.companies", "id", "not archived"),

@@ -17,7 +17,7 @@ from sandbox.world import generate_world
 
 REPO = Path(__file__).resolve().parents[2]
 RAW_TABLES = {
-    "raw_salesforce": {"lead", "contact", "account", "opportunity", "user", "task"},
+    "raw_salesforce": {"lead", "contact", "account", "opportunity", "user", "task", "opportunitycontactrole"},
     "raw_hubspot": {
         "contacts",
         "companies",

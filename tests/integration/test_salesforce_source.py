@@ -293,7 +293,8 @@ def test_connection_from_environment_trusts_the_sandbox_bundle(sf_sandbox, wareh
 
     source = salesforce_source(connection)
     assert list(source.resources) == [
-        "lead", "contact", "account", "opportunity", "user", "task", "deleted_records",
+        "lead", "contact", "account", "opportunity", "user", "task", "opportunitycontactrole",
+        "deleted_records",
     ]
     assert sf_sandbox.emulator.request_log == [], "building the source must not reach the org"
     pipeline = make_pipeline(PIPELINE_NAME, DATASET_NAME)

@@ -80,7 +80,7 @@ def test_later_soql_rereads_the_last_cursor_value():
 
 def test_settings_cover_the_default_objects_with_their_key_and_cursor():
     tables = [table_name(o) for o in DEFAULT_OBJECTS]
-    assert tables == ["lead", "contact", "account", "opportunity", "user", "task"]
+    assert tables == ["lead", "contact", "account", "opportunity", "user", "task", "opportunitycontactrole"]
     for object_name in DEFAULT_OBJECTS:
         assert {"Id", "SystemModstamp"} <= set(STANDARD_FIELDS[object_name])
         assert not any(name.endswith("__c") for name in STANDARD_FIELDS[object_name])

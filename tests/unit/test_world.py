@@ -105,7 +105,9 @@ def test_as_of_defaults_to_today_midnight_utc():
 
 
 def test_salesforce_records_use_only_schema_fields_and_valid_values(world):
-    assert set(world.salesforce) == {"User", "Account", "Lead", "Contact", "Opportunity", "Task"}
+    assert set(world.salesforce) == {
+        "User", "Account", "Lead", "Contact", "Opportunity", "Task", "OpportunityContactRole",
+    }
     all_ids = {r["Id"]: name for name, records in world.salesforce.items() for r in records}
     for name, records in world.salesforce.items():
         schema = {f.name: f for f in STANDARD_FIELDS[name]}
@@ -152,6 +154,31 @@ def test_salesforce_required_business_fields_are_consistent(world):
     assert all(u["Country"] and u["Department"] for u in users)
     deleted = [r for name in ("Lead", "Opportunity") for r in world.salesforce[name] if r["IsDeleted"]]
     assert deleted
+
+
+def test_contact_roles_name_contacts_of_the_account_one_primary_each_the_buyer_first(world):
+    sf = world.salesforce
+    opportunities = {o["Id"]: o for o in sf["Opportunity"]}
+    contacts = {c["Id"]: c for c in sf["Contact"]}
+    roles = sf["OpportunityContactRole"]
+    assert len(roles) > len(opportunities) // 2
+    primaries: Counter = Counter()
+    for role in roles:
+        opportunity = opportunities[role["OpportunityId"]]
+        # only Contacts (never Leads) play roles, and those of the Opportunity's Account
+        assert contacts[role["ContactId"]]["AccountId"] == opportunity["AccountId"]
+        assert role["IsDeleted"] == opportunity["IsDeleted"]
+        primaries[role["OpportunityId"]] += role["IsPrimary"]
+    assert set(primaries.values()) == {1}
+    assert any(o["IsDeleted"] for o in opportunities.values() if o["Id"] in primaries)
+    people = {p["person_id"]: p for p in world.truth["people"]}
+    primary_of = {r["OpportunityId"]: r["ContactId"] for r in roles if r["IsPrimary"]}
+    bought = world.truth["purchase_opportunities"]
+    assert bought and all(opportunities[b["opportunity_id"]]["StageName"] == "Closed Won" for b in bought)
+    buyers_as_contacts = [b for b in bought if people[b["person_id"]]["salesforce"]["contacts"]]
+    assert len(buyers_as_contacts) > 10
+    for b in buyers_as_contacts:
+        assert primary_of[b["opportunity_id"]] in people[b["person_id"]]["salesforce"]["contacts"]
 
 
 def test_shared_system_modstamp_cluster_spans_a_page_boundary(world):

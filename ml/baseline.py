@@ -70,6 +70,12 @@ class BaseRate:
     rule: str
 
 
+def baseline_columns(task: TaskName) -> tuple[str, ...]:
+    """The feature columns the task's rules and base rate read (the scoring snapshot needs no more)."""
+    base = ("days_known", "purchase_count", "days_since_last_purchase", "days_since_last_interaction")
+    return tuple(dict.fromkeys((*base, "meaningful_recent", *RULES[task])))
+
+
 def rule_logits(task: TaskName, frame: pd.DataFrame) -> np.ndarray:
     """The uncalibrated rule score of each row (higher: more likely); rows lacking a feature count it as 0."""
     total = np.zeros(len(frame))

@@ -54,6 +54,7 @@ def open_features(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise FeaturesMissing(f"{path}: no warehouse file; {BUILD_HINT}")
     con = connect_warehouse(path, read_only=True)
+    con.execute("set enable_progress_bar = false")  # long reads would draw a bar on the caller's terminal
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [FEATURES_SCHEMA, FEATURES_TABLE],

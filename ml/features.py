@@ -181,6 +181,12 @@ AS_OF_RULES: dict[str, str] = {
         "the latest value the profile's own events stated before the as-of date"
     ),
     "labels (label_*)": "only the days from the as-of date on; null until the whole horizon has passed",
+    "churn population and label (label_churn)": (
+        "customers are people who bought or whose account won a deal before the as-of date (the relationship "
+        "is the account's); not churned when they or their account buy (a deal of the account won in the "
+        "label window, whenever created) or they engage in the window. Account wins from the as-of date on "
+        "reach only this label, never a feature; purchase labels stay the buyers' own"
+    ),
 }
 
 # Columns the warehouse has no history of: not in marts.ml_features, so no model reads them as of a date.

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from ml.features import FEATURES_SCHEMA, FEATURES_TABLE, narrow_columns, open_features, read_frame
-from ml.tasks import BINARY_LABEL, MAX_HOLDOUT_ROWS, task_dates
+from ml.tasks import BINARY_LABEL, CHURN_POPULATION_COLUMNS, MAX_HOLDOUT_ROWS, task_dates
 from revloop.config.models import ModelsConfig, TaskName
 
 FEATURES = f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"
@@ -20,7 +20,12 @@ FEATURES = f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"
 # each task's 0/1 label and the rows that carry it, as SQL over marts.ml_features (alias f) joined to the
 # snapshot's median future engagement (alias medians): the same rules as ml.tasks on a DataFrame
 LABELS: dict[TaskName, tuple[str, str]] = {
-    "churn": ("f.label_churn", "f.label_churn is not null and coalesce(f.purchase_count, 0) > 0"),
+    "churn": (
+        "f.label_churn",
+        "f.label_churn is not null and ("
+        + " or ".join(f"coalesce(f.{column}, 0) > 0" for column in CHURN_POPULATION_COLUMNS)
+        + ")",
+    ),
     "purchase": ("f.label_purchase", "f.label_purchase is not null"),
     "engagement": (
         "case when f.label_engagement_count > medians.snapshot_median then 1 else 0 end",

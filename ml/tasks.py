@@ -45,10 +45,20 @@ class TaskSplit:
     population: dict[str, int]  # labelled rows of the training and holdout snapshots before sampling
 
 
+# who churn is about: in B2B the customer relationship is the account's, so a person is a customer when they
+# bought before the as-of date or their account won a deal before it (marts.ml_features' label_churn)
+CHURN_POPULATION_COLUMNS = ("purchase_count", "account_won_deal_count")
+
+
 def eligible_for_scoring(task: TaskName, frame: pd.DataFrame) -> pd.Series:
-    """Rows a task predicts for: churn only for customers (who bought before), the others for everyone."""
+    """Rows a task predicts for: churn only for customers (who bought, or whose account won a deal, before
+    the as-of date), the others for everyone."""
     if task == "churn":
-        return frame["purchase_count"].fillna(0) > 0
+        customer = pd.Series(False, index=frame.index)
+        for column in CHURN_POPULATION_COLUMNS:
+            if column in frame.columns:
+                customer |= frame[column].fillna(0) > 0
+        return customer
     return pd.Series(True, index=frame.index)
 
 

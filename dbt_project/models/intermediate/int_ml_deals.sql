@@ -3,7 +3,8 @@
       when none is primary); HubSpot: a contact associated with the deal.
     - involved: another contact role on a Salesforce Opportunity that has a primary contact.
     - account: a contact of the deal's account (Salesforce Account, HubSpot company) with no part in it.
-    A won deal is a purchase of its buyers only; for colleagues it is an account feature. closed_at is null
+    A won deal is a purchase of its buyers only; for colleagues it is an account feature, and it makes everyone
+    at the account a customer whose churn is the account's (marts.ml_features.label_churn). closed_at is null
     while open. -#}
 
 with identities as (

@@ -5,7 +5,10 @@
     are rebuilt as of the date, not read from today's profile, which would reveal the future; firmographics
     are the latest the person's own events stated before the date (int_ml_trait_statements). CRM-stated
     firmographics and the company match are no feature: the CRM tables keep only today's values. A won deal
-    is a purchase of its buyers (int_ml_deals); their colleagues see it in the account_* columns. -#}
+    is a purchase of its buyers (int_ml_deals); their colleagues see it in the account_* columns. Churn is
+    the account's relationship: its population is everyone who bought or whose account won a deal before the
+    date, and an account win in the window (a colleague's renewal) is no churn; wins after the date only ever
+    reach label_churn. Purchase labels stay the buyers' own. -#}
 {%- set cfg = var('revloop', {}).get('models') or {} -%}
 {%- set engagement = cfg.get('engagement') or {} -%}
 {%- set tasks = cfg.get('tasks') or {} -%}
@@ -156,6 +159,22 @@ deal_features as (
     group by base.profile_id, base.as_of_date
 ),
 
+-- the future: labels only. Wins of the profile's accounts in the churn window, whenever the deal was
+-- created: a renewal by a colleague is no churn of the account's relationship
+account_renewals as (
+    select
+        base.profile_id,
+        base.as_of_date,
+        count(*) as future_account_wins_churn
+    from base
+    inner join {{ ref('int_ml_deals') }} as deals
+        on deals.profile_id = base.profile_id
+        and deals.is_won
+        and cast(deals.closed_at as date) >= base.as_of_date
+        and cast(deals.closed_at as date) < {{ dbt.dateadd('day', churn_days, 'base.as_of_date') }}
+    group by base.profile_id, base.as_of_date
+),
+
 traits as (
     select
         base.profile_id,
@@ -223,6 +242,7 @@ joined as (
         coalesce(purchase_features.future_purchases_purchase, 0) as future_purchases_purchase,
         coalesce(activity_features.future_meaningful_churn, 0) as future_meaningful_churn,
         coalesce(activity_features.future_meaningful_engagement, 0) as future_meaningful_engagement,
+        coalesce(account_renewals.future_account_wins_churn, 0) as future_account_wins_churn,
         coalesce(deal_features.open_deal_count, 0) as open_deal_count,
         coalesce(crm_features.has_crm_lead, 0) as has_crm_lead,
         coalesce(crm_features.has_crm_contact, 0) as has_crm_contact,
@@ -261,6 +281,8 @@ joined as (
         on purchase_features.profile_id = base.profile_id and purchase_features.as_of_date = base.as_of_date
     left join deal_features
         on deal_features.profile_id = base.profile_id and deal_features.as_of_date = base.as_of_date
+    left join account_renewals
+        on account_renewals.profile_id = base.profile_id and account_renewals.as_of_date = base.as_of_date
     left join crm_features
         on crm_features.profile_id = base.profile_id and crm_features.as_of_date = base.as_of_date
     left join trait_features
@@ -340,9 +362,14 @@ select
     end as job_seniority,
     employee_count,
     -- labels: the future of the as-of date, null until its window has passed
+    -- churn is the account's: customers are people who bought or whose account won a deal before the date
+    -- (ml.tasks.CHURN_POPULATION_COLUMNS); neither they nor their account buying again, nor their own
+    -- engagement, in the window is churn
     case
-        when purchase_count = 0 or {{ dbt.dateadd('day', churn_days, 'as_of_date') }} > anchor_date then null
-        when future_purchases_churn = 0 and future_meaningful_churn < {{ churn_min_events }} then 1
+        when purchase_count = 0 and account_won_deal_count = 0 then null
+        when {{ dbt.dateadd('day', churn_days, 'as_of_date') }} > anchor_date then null
+        when future_purchases_churn = 0 and future_account_wins_churn = 0
+            and future_meaningful_churn < {{ churn_min_events }} then 1
         else 0
     end as label_churn,
     case

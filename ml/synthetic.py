@@ -55,7 +55,7 @@ def synthetic_snapshots(
                 "is_scoring_snapshot": index == 0,
                 "days_since_last_purchase": np.round(last_purchase),
                 "purchase_count": purchases,
-                "account_won_deal_count": np.where(customer, rng.integers(1, 3, profiles), 0),
+                "account_won_deal_count": customer.astype(int),  # every customer's account won a deal
                 "meaningful_recent": recent,
                 "meaningful_previous": previous,
                 "meaningful_trend": recent - previous,

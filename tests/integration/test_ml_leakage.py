@@ -5,6 +5,8 @@
   older one, and must show in the next snapshot.
 - The buyer of each purchase Opportunity (the world's truth) is its buyer in int_ml_deals; colleagues at the
   account only see the win as an account feature.
+- Churn is the account's relationship: a colleague's win in a churn label window is no churn of the people
+  at that account, and it reaches only the label.
 - On the HubSpot-only 200-person world the purchase model scored a holdout AUC of 1.0 while every contact of a
   company counted its deals as their own purchases; with the deal's associated contacts it no longer does.
 """
@@ -19,6 +21,7 @@ import pytest
 from ml.features import FeatureSet, feature_set, read_features
 from ml.registry import ModelRegistry
 from ml.training import train_models
+from revloop.config.models import load_models_config
 from sandbox.world import generate_world
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 from tests.fixtures.warehouse import load_raw_warehouse
@@ -151,6 +154,32 @@ def test_no_feature_moves_for_a_change_on_or_after_its_as_of_date(planted):
         old_values = before.merge(keys)[column].fillna(-1).to_numpy()
         new_values = after.merge(keys)[column].fillna(-1).to_numpy()
         assert (old_values == new_values).all(), column
+
+
+def test_a_colleagues_win_is_no_churn_of_the_account_in_the_snapshots_whose_window_holds_it(planted):
+    before_path, after_path, at, person = planted
+    # everyone at the planted account: customers there have a renewal in these windows, so none churned
+    at_account = {
+        row[0]
+        for row in _rows(
+            after_path,
+            "select profile_id from intermediate.int_ml_deals where deal_id = '006PLANTED000001AAA'",
+        )
+    }
+    assert person["profile_id"] in at_account
+    after = read_features(after_path)
+    window = after[
+        after["profile_id"].isin(at_account)
+        & (after["as_of_date"] <= at.date())
+        & (after["as_of_date"] > at.date() - timedelta(days=load_models_config().tasks.churn.horizon_days))
+        & after["label_churn"].notna()
+    ]
+    assert len(window) > 0, "no customer of the planted account has a churn label whose window holds the win"
+    assert (window["label_churn"] == 0).all()
+    # and the population: a label only for people who bought or whose account won before the as-of date
+    labelled = after[after["label_churn"].notna()]
+    assert ((labelled["purchase_count"] > 0) | (labelled["account_won_deal_count"] > 0)).all()
+    assert ((labelled["purchase_count"] == 0) & (labelled["account_won_deal_count"] > 0)).any()
 
 
 def test_the_model_card_names_features_as_of_rules_and_what_has_no_history():

@@ -3,11 +3,14 @@
     python -m benchmarks.ml --profiles 1000000
 
 Writes a synthetic marts.ml_features (ml.synthetic: planted signal, one row per profile and snapshot) to a
-fresh DuckDB file, then times train_models (3 tasks: fit, calibrate, evaluate, register) and score_profiles
-(predict every profile, merge into ml.predictions through dlt) with the shipped config's estimators.
+fresh DuckDB file, one snapshot at a time, then runs train_models (3 tasks: sample, fit, calibrate,
+evaluate, register) and score_profiles (predict every profile, merge into ml.predictions through dlt) with
+the shipped config's estimators. Each step runs in a process of its own, which reports its wall time, CPU
+time and peak resident memory: the figures of one step are not mixed with another's.
 """
 
 import argparse
+import multiprocessing
 import os
 import platform
 import resource
@@ -20,7 +23,7 @@ from pathlib import Path
 from ingestion.warehouse import connect_warehouse
 from ml.registry import ModelRegistry
 from ml.scoring import score_profiles
-from ml.synthetic import synthetic_features
+from ml.synthetic import synthetic_snapshots
 from ml.training import train_models
 from revloop.config.models import load_models_config
 
@@ -31,13 +34,56 @@ def peak_rss_mb() -> float:
 
 
 def write_features(profiles: int, warehouse: Path, config, seed: int) -> int:
-    """marts.ml_features of `profiles` synthetic profiles; returns its row count."""
-    frame = synthetic_features(profiles, config, seed=seed)
+    """marts.ml_features of `profiles` synthetic profiles, written a snapshot at a time; its row count."""
+    rows = 0
     with connect_warehouse(warehouse) as con:
         con.execute("create schema marts")
-        con.register("frame", frame)
-        con.execute("create table marts.ml_features as select * from frame")
-    return len(frame)
+        for snapshot in synthetic_snapshots(profiles, config, seed=seed):
+            con.register("snapshot", snapshot)
+            if rows:
+                con.execute("insert into marts.ml_features select * from snapshot")
+            else:
+                con.execute("create table marts.ml_features as select * from snapshot")
+            con.unregister("snapshot")
+            rows += len(snapshot)
+    return rows
+
+
+def _train(warehouse: Path, registry: Path) -> list[str]:
+    reports = train_models(warehouse, registry=ModelRegistry(registry))
+    lines = []
+    for task, report in reports.items():
+        metrics = report.metrics
+        lines.append(
+            f"  {task}: {report.status}, training rows {metrics.get('training_rows', 0):,}, "
+            f"holdout rows {metrics.get('holdout_rows', 0):,}, AUC {metrics.get('auc', float('nan')):.3f}"
+        )
+    return lines
+
+
+def _score(warehouse: Path, registry: Path) -> list[str]:
+    report = score_profiles(warehouse, registry=ModelRegistry(registry))
+    counts = ", ".join(f"{task} {rows:,}" for task, rows in report.rows.items())
+    return [f"  {sum(report.rows.values()):,} predictions ({counts})"]
+
+
+def _measured(step, args, results) -> None:
+    wall, cpu = time.perf_counter(), time.process_time()
+    lines = step(*args)
+    results.put((time.perf_counter() - wall, time.process_time() - cpu, peak_rss_mb(), lines))
+
+
+def run_step(name: str, step, *args) -> None:
+    """Run a step in a fresh process and print its wall time, CPU time (all its threads) and peak RSS."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_measured, args=(step, args, results))
+    process.start()
+    wall, cpu, peak, lines = results.get()
+    process.join()
+    print(f"{name}: {wall:.1f}s wall, {cpu:.1f}s CPU, peak RSS {peak:,.0f} MB")
+    for line in lines:
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,26 +109,8 @@ def main(argv: list[str] | None = None) -> None:
             f"features: {args.profiles:,} profiles, {rows:,} rows ({config.snapshots.count} snapshots) "
             f"generated and written in {time.perf_counter() - started:.1f}s"
         )
-        registry = ModelRegistry(workdir / "models")
-
-        started = time.perf_counter()
-        reports = train_models(warehouse, config=config, registry=registry)
-        seconds = time.perf_counter() - started
-        print(f"train_models: {seconds:.1f}s, peak RSS {peak_rss_mb():,.0f} MB")
-        for task, report in reports.items():
-            metrics = report.metrics
-            print(
-                f"  {task}: {report.status}, training rows {metrics.get('training_rows', 0):,}, "
-                f"holdout rows {metrics.get('holdout_rows', 0):,}, AUC {metrics.get('auc', float('nan')):.3f}"
-            )
-
-        started = time.perf_counter()
-        scoring = score_profiles(warehouse, config=config, registry=registry)
-        seconds = time.perf_counter() - started
-        print(
-            f"score_profiles: {seconds:.1f}s for {sum(scoring.rows.values()):,} predictions "
-            f"({', '.join(f'{t} {n:,}' for t, n in scoring.rows.items())}), peak RSS {peak_rss_mb():,.0f} MB"
-        )
+        run_step("train_models", _train, warehouse, workdir / "models")
+        run_step("score_profiles", _score, warehouse, workdir / "models")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         if args.workdir is None:

@@ -6,7 +6,8 @@ engagement trend beats a null. Each rule is a fixed logistic score over a few fe
 shifted so that its mean equals the base rate observed in the warehouse (the prior below when none is seen):
 
 - purchase: more orders, a recent order and recent meaningful engagement raise it;
-- churn (customers only): a long time since the last order or interaction and fading engagement raise it;
+- churn (customers: they or their account bought): a long time since the last order or interaction and
+  fading engagement raise it;
 - engagement: recent and rising meaningful engagement raise it.
 
 The RFM logistic regression is the yardstick of every training run: fitted on the same training snapshots
@@ -22,7 +23,7 @@ from scipy.special import expit
 
 from ml.features import FeatureSet, feature_matrix
 from ml.pipelines import BUILDERS, signed_log1p
-from ml.tasks import eligible_for_scoring
+from ml.tasks import CHURN_POPULATION_COLUMNS, eligible_for_scoring
 from revloop.config.models import ModelsConfig, TaskName
 
 BASELINE_VERSION = "baseline"
@@ -70,6 +71,13 @@ class BaseRate:
     rule: str
 
 
+def baseline_columns(task: TaskName) -> tuple[str, ...]:
+    """The feature columns the task's rules and base rate read (the scoring snapshot needs no more)."""
+    base = ("days_known", "purchase_count", "days_since_last_purchase", "days_since_last_interaction")
+    churn = (*CHURN_POPULATION_COLUMNS, "days_since_account_win") if task == "churn" else ()
+    return tuple(dict.fromkeys((*base, *churn, "meaningful_recent", *RULES[task])))
+
+
 def rule_logits(task: TaskName, frame: pd.DataFrame) -> np.ndarray:
     """The uncalibrated rule score of each row (higher: more likely); rows lacking a feature count it as 0."""
     total = np.zeros(len(frame))
@@ -94,10 +102,17 @@ def base_rate(task: TaskName, frame: pd.DataFrame, config: ModelsConfig) -> Base
         rule = f"profiles who bought in the last {window:.0f} days"
         share = float((since_purchase <= window).mean()) if len(eligible) and window > 0 else 0.0
     elif task == "churn":
-        # customers known a whole horizon who neither bought nor interacted in it
+        # customers known a whole horizon who neither bought (nor did their account) nor interacted in it
         old = eligible[eligible["days_known"] >= task_config.horizon_days]
-        rule = f"customers with no order and no interaction in the last {task_config.horizon_days} days"
-        quiet = (old["days_since_last_purchase"] > task_config.horizon_days) & (
+        rule = (
+            f"customers with no order, no account win and no interaction in the last "
+            f"{task_config.horizon_days} days"
+        )
+        last_bought = old["days_since_last_purchase"].astype("float64").fillna(NEVER_DAYS)
+        if "days_since_account_win" in old.columns:
+            account_win = old["days_since_account_win"].astype("float64").fillna(NEVER_DAYS)
+            last_bought = last_bought.clip(upper=account_win)
+        quiet = (last_bought > task_config.horizon_days) & (
             old["days_since_last_interaction"].fillna(NEVER_DAYS) > task_config.horizon_days
         )
         share = float(quiet.mean()) if len(old) else 0.0
@@ -148,5 +163,5 @@ def baseline_card(task: TaskName, rate: BaseRate, reason: str) -> dict:
         "base_rate": rate.value,
         "base_rate_observed": rate.observed,
         "base_rate_rule": rate.rule,
-        "eligible": "customers (bought before)" if task == "churn" else "every profile",
+        "eligible": "customers (they or their account bought before)" if task == "churn" else "every profile",
     }

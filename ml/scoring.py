@@ -11,14 +11,24 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from ingestion.warehouse import make_pipeline, warehouse_path
-from ml.baseline import BASELINE_VERSION, base_rate, baseline_card, rule_scores
-from ml.features import FeatureSet, feature_matrix, read_features
+from ml.baseline import BASELINE_VERSION, base_rate, baseline_card, baseline_columns, rule_scores
+from ml.features import (
+    FEATURES_SCHEMA,
+    FEATURES_TABLE,
+    FeatureSet,
+    feature_matrix,
+    narrow_columns,
+    open_features,
+    read_batches,
+    read_frame,
+)
 from ml.registry import ModelRegistry, ModelVersion
 from ml.tasks import eligible_for_scoring
 from revloop.config.models import TASKS, ModelsConfig, TaskName, load_models_config
 
 PIPELINE_NAME, DATASET_NAME, TABLE_NAME = "ml_predictions", "ml", "predictions"
 PRIMARY_KEY = ("profile_id", "task", "model_version")
+FEATURES = f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"
 SCHEMA = pa.schema(
     [
         pa.field("profile_id", pa.string(), nullable=False),
@@ -112,33 +122,52 @@ def score_profiles(
     scored_at: datetime | None = None,
 ) -> ScoringReport:
     """Score every profile of the scoring snapshot with each task's current model, or the baseline rules
-    while a task has none, and write ml.predictions."""
+    while a task has none, and write ml.predictions. Models score the snapshot in Arrow batches of
+    BATCH_ROWS; the rules read only their few columns (their base rate needs the whole snapshot)."""
     warehouse = Path(warehouse or warehouse_path())
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
     scored_at = scored_at or datetime.now(UTC)
-    frame = read_features(warehouse, scoring_only=True)
-    report = ScoringReport(scored_at, frame["as_of_date"].iloc[0] if len(frame) else None)
+    current = {task: registry.current(task) for task in tasks}
     tables = []
-    with threadpool_limits(limits=config.training.threads):
-        for task in tasks:
+    with open_features(warehouse) as con, threadpool_limits(limits=config.training.threads):
+        as_of_date = con.execute(
+            f"select min(as_of_date) from {FEATURES} where is_scoring_snapshot"
+        ).fetchone()[0]
+        report = ScoringReport(scored_at, as_of_date)
+        columns = {column[0] for column in con.execute(f"select * from {FEATURES} limit 0").description}
+        for task in (t for t in tasks if current[t] is None):
+            needed = ["profile_id", "as_of_date", *(c for c in baseline_columns(task) if c in columns)]
+            frame = read_frame(
+                con,
+                f"select {', '.join(needed)} from {FEATURES} where is_scoring_snapshot order by profile_id",
+            )
+            rate = base_rate(task, frame, config)
+            card = baseline_card(task, rate, _why_baseline(registry, task))
+            registry.save_baseline_card(task, card)
+            report.baselines[task] = card
             eligible = frame[eligible_for_scoring(task, frame)]
-            version = registry.current(task)
-            if version is None:
-                rate = base_rate(task, frame, config)
-                card = baseline_card(task, rate, _why_baseline(registry, task))
-                registry.save_baseline_card(task, card)
-                report.baselines[task] = card
-                table = prediction_rows(
+            tables.append(
+                prediction_rows(
                     task, BASELINE_VERSION, rule_scores(task, eligible, rate), eligible, scored_at
                 )
-            else:
-                scores = predict(version, version.load(), eligible)
-                table = prediction_rows(task, version.version, scores, eligible, scored_at)
-            report.rows[task] = table.num_rows
-            report.model_versions[task] = version.version if version else BASELINE_VERSION
-            if table.num_rows:
-                tables.append(table)
+            )
+            report.rows[task] = len(eligible)
+        models = {task: (version, version.load()) for task, version in current.items() if version is not None}
+        if models:
+            sql = (
+                f"select {narrow_columns(con)} from {FEATURES} where is_scoring_snapshot order by profile_id"
+            )
+            for batch in read_batches(con, sql):
+                for task, (version, model) in models.items():
+                    eligible = batch[eligible_for_scoring(task, batch)]
+                    scores = predict(version, model, eligible)
+                    tables.append(prediction_rows(task, version.version, scores, eligible, scored_at))
+                    report.rows[task] = report.rows.get(task, 0) + len(eligible)
+    for task in tasks:
+        report.rows.setdefault(task, 0)
+        report.model_versions[task] = current[task].version if current[task] else BASELINE_VERSION
+    tables = [table for table in tables if table.num_rows]
     if tables:
         write_predictions(tables, warehouse)
     return report

@@ -1,5 +1,6 @@
 """Synthetic feature tables shaped like marts.ml_features, with planted signal: for tests and benchmarks."""
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import numpy as np
@@ -15,7 +16,15 @@ COUNTRIES = np.array(
 def synthetic_features(
     profiles: int, config: ModelsConfig, anchor: date = date(2026, 6, 1), seed: int = 7
 ) -> pd.DataFrame:
-    """`profiles` profiles on every snapshot of `config`; labels drawn from features through a logistic link.
+    """`profiles` profiles on every snapshot of `config` (synthetic_snapshots, in one frame)."""
+    return pd.concat(list(synthetic_snapshots(profiles, config, anchor, seed)), ignore_index=True)
+
+
+def synthetic_snapshots(
+    profiles: int, config: ModelsConfig, anchor: date = date(2026, 6, 1), seed: int = 7
+) -> Iterator[pd.DataFrame]:
+    """`profiles` profiles, one frame per snapshot of `config`, newest first; labels drawn from features
+    through a logistic link.
 
     Churn depends on recency and the engagement trend, purchase on pricing views, demo requests and
     customer status, engagement on recent engagement; each with noise, so a good model reaches an AUC
@@ -23,7 +32,6 @@ def synthetic_features(
     """
     rng = np.random.default_rng(seed)
     snapshots = config.snapshots
-    frames = []
     activity = rng.lognormal(0.0, 0.7, profiles)
     intent = rng.normal(0.0, 1.0, profiles)
     customer = rng.random(profiles) < 0.35
@@ -47,6 +55,7 @@ def synthetic_features(
                 "is_scoring_snapshot": index == 0,
                 "days_since_last_purchase": np.round(last_purchase),
                 "purchase_count": purchases,
+                "account_won_deal_count": customer.astype(int),  # every customer's account won a deal
                 "meaningful_recent": recent,
                 "meaningful_previous": previous,
                 "meaningful_trend": recent - previous,
@@ -69,8 +78,7 @@ def synthetic_features(
         ):
             if as_of + timedelta(days=config.tasks.of(task).horizon_days) > anchor:
                 frame[column] = np.nan
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+        yield frame
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

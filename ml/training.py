@@ -17,10 +17,18 @@ from threadpoolctl import threadpool_limits
 from ingestion.warehouse import warehouse_path
 from ml.baseline import BASELINE_VERSION, rfm_baseline_scores, rule_logits
 from ml.evaluation import calibration_plot, holdout_metrics, roc_plot, top_features
-from ml.features import FeatureSet, feature_matrix, feature_set, present_features, read_features
+from ml.features import (
+    AS_OF_RULES,
+    FeatureSet,
+    feature_matrix,
+    feature_set,
+    left_out_features,
+    present_features,
+)
 from ml.pipelines import build_classifier, calibration_method
 from ml.registry import ModelRegistry, ModelVersion, update_card
 from ml.runs import run_rows, write_runs
+from ml.sampling import task_rows
 from ml.tasks import LABEL_COLUMNS, NotEnoughData, TaskSplit, split
 from revloop.config.models import TASKS, ModelsConfig, TaskName, load_models_config
 
@@ -138,22 +146,50 @@ def train_task(
     config: ModelsConfig,
     registry: ModelRegistry,
     as_of: date | None = None,
+    population: dict[str, int] | None = None,
 ) -> TrainingReport:
-    """Train one task on the training snapshots, evaluate it on the holdout, save it, promote it or not."""
+    """Train one task on the training snapshots, evaluate it on the holdout, save it, promote it or not.
+    `population`: the rows of each part before the warehouse sampled `frame` (for the model card)."""
     with threadpool_limits(limits=config.training.threads):
-        return _train_task(task, frame, config, registry, as_of)
+        return _train_task(task, frame, config, registry, as_of, population)
+
+
+def _skipped(task: TaskName, registry: ModelRegistry, reason: str) -> TrainingReport:
+    current = registry.current(task)
+    return TrainingReport(
+        task, "skipped", reason, current_version=current.version if current else BASELINE_VERSION
+    )
+
+
+def sample_sizes(data: TaskSplit, population: dict[str, int] | None) -> dict[str, object]:
+    """Rows and positives of the training and holdout sets, and the rows they were sampled from."""
+    population = population or data.population
+    return {
+        "training_rows": int(len(data.y_train)),
+        "training_positives": int(data.y_train.sum()),
+        "training_population_rows": int(population["training"]),
+        "holdout_rows": int(len(data.y_holdout)),
+        "holdout_positives": int(data.y_holdout.sum()),
+        "holdout_population_rows": int(population["holdout"]),
+        "sampling": "seeded, stratified on the label: each label value keeps its share of the rows",
+    }
 
 
 def _train_task(
-    task: TaskName, frame: pd.DataFrame, config: ModelsConfig, registry: ModelRegistry, as_of: date | None
+    task: TaskName,
+    frame: pd.DataFrame,
+    config: ModelsConfig,
+    registry: ModelRegistry,
+    as_of: date | None,
+    population: dict[str, int] | None,
 ) -> TrainingReport:
     current = registry.current(task)
     try:
         data = split(task, frame, config, as_of)
     except NotEnoughData as exc:
-        current_version = current.version if current else BASELINE_VERSION
-        return TrainingReport(task, "skipped", str(exc), current_version=current_version)
-    features = present_features(feature_set(frame), data.train)
+        return _skipped(task, registry, str(exc))
+    available = feature_set(frame)
+    features = present_features(available, data.train)
     task_config = config.tasks.of(task)
     seed = config.training.random_seed
     method = calibration_method(config.training.calibration, data.y_train)
@@ -184,6 +220,9 @@ def _train_task(
         },
         "holdout_as_of_dates": list(data.holdout_dates),
         "features": {"numeric": list(features.numeric), "categorical": list(features.categorical)},
+        "as_of_rules": AS_OF_RULES,
+        "left_out_features": left_out_features(available, features),
+        "sample": sample_sizes(data, population),
         "estimator": task_config.estimator,
         "calibration": method,
         "random_seed": seed,
@@ -221,7 +260,15 @@ def train_models(
     warehouse = Path(warehouse or warehouse_path())
     config = config or load_models_config()
     registry = registry or ModelRegistry(warehouse=warehouse)
-    frame = read_features(warehouse)
-    reports = {task: train_task(task, frame, config, registry, _as_date(as_of)) for task in tasks}
+    as_of = _as_date(as_of)
+    reports = {}
+    for task in tasks:
+        # each task reads only its own snapshots, sampled in the warehouse: never the whole feature table
+        try:
+            rows = task_rows(warehouse, task, config, as_of)
+        except NotEnoughData as exc:
+            reports[task] = _skipped(task, registry, str(exc))
+            continue
+        reports[task] = train_task(task, rows.frame, config, registry, as_of, rows.population)
     write_runs(run_rows(reports.values(), datetime.now(UTC)), warehouse)
     return reports

@@ -134,8 +134,11 @@ def test_scoring_writes_one_row_per_profile_and_version_deterministically(traine
     assert _query(warehouse, scores_sql) == before  # same version, same scores; merged, not appended
     assert second.rows == first.rows
     profiles = _query(warehouse, "select count(*) from marts.ml_features where is_scoring_snapshot")[0][0]
+    # churn scores customers: people who bought or whose account won a deal before the as-of date
     customers = _query(
-        warehouse, "select count(*) from marts.ml_features where is_scoring_snapshot and purchase_count > 0"
+        warehouse,
+        "select count(*) from marts.ml_features "
+        "where is_scoring_snapshot and (purchase_count > 0 or account_won_deal_count > 0)",
     )[0][0]
     assert first.rows == {"churn": customers, "purchase": profiles, "engagement": profiles}
     assert all(0.0 <= score <= 1.0 for _, _, score in before)

@@ -87,6 +87,17 @@ def test_base_rate_is_observed_when_purchases_exist_and_a_prior_otherwise():
         days_known=[10.0, 14.0], days_since_last_purchase=[3.0, 9.0], purchase_count=[1, 1]
     )
     assert base_rate("churn", young_customers, CONFIG).observed is False
+    # a colleague's recent win keeps a quiet person of the account from the churn base rate
+    at_accounts = _people(
+        days_known=[200.0, 200.0],
+        days_since_last_purchase=[np.nan, np.nan],
+        purchase_count=[0, 0],
+        account_won_deal_count=[1, 1],
+        days_since_account_win=[10.0, 150.0],
+        days_since_last_interaction=[120.0, 120.0],
+    )
+    churn = base_rate("churn", at_accounts, CONFIG)
+    assert churn.observed and churn.value == 0.5 and "account win" in churn.rule
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,19 @@ def test_churn_learns_and_scores_only_customers():
     assert eligible_for_scoring("purchase", frame).all()
 
 
+def test_churn_counts_everyone_at_a_customer_account_as_a_customer():
+    # the relationship is the account's: a colleague of the buyer is a customer too, a prospect is not
+    frame = pd.DataFrame(
+        {
+            "purchase_count": [2, 0, 0, np.nan],
+            "account_won_deal_count": [1, 1, 0, 0],
+        }
+    )
+    assert eligible_for_scoring("churn", frame).tolist() == [True, True, False, False]
+    # a feature table without the account column (events only): buyers alone
+    assert eligible_for_scoring("churn", frame[["purchase_count"]]).tolist() == [True, False, False, False]
+
+
 def test_engagement_label_is_above_the_snapshot_median():
     frame = pd.DataFrame(
         {

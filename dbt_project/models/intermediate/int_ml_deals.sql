@@ -1,6 +1,11 @@
-{#- CRM deals of each profile: Salesforce opportunities of the accounts of the profile's contacts, and HubSpot
-    deals associated with the profile's contacts or with their companies. closed_at is null while open. -#}
-{%- set text = dbt.type_string() -%}
+{#- CRM deals of each profile, with the part the profile plays in each (deal_role):
+    - buyer: the purchase is theirs. Salesforce: the Opportunity's primary contact role (every contact role
+      when none is primary); HubSpot: a contact associated with the deal.
+    - involved: another contact role on a Salesforce Opportunity that has a primary contact.
+    - account: a contact of the deal's account (Salesforce Account, HubSpot company) with no part in it.
+    A won deal is a purchase of its buyers only; for colleagues it is an account feature, and it makes everyone
+    at the account a customer whose churn is the account's (marts.ml_features.label_churn). closed_at is null
+    while open. -#}
 
 with identities as (
     select profile_id, source_system, source_id
@@ -8,48 +13,102 @@ with identities as (
     where source_system in ('salesforce', 'hubspot')
 ),
 
-salesforce_deals as (
-    select distinct
-        identities.profile_id,
-        'salesforce_opportunity' as deal_source,
-        opportunities.opportunity_id as deal_id,
-        opportunities.amount,
-        opportunities.created_at,
-        case when opportunities.is_closed then cast(opportunities.close_date as {{ dbt.type_timestamp() }})
-        end as closed_at,
-        coalesce(opportunities.is_won, false) as is_won
-    from {{ ref('stg_salesforce__opportunities') }} as opportunities
-    inner join {{ ref('stg_salesforce__contacts') }} as contacts on contacts.account_id = opportunities.account_id
-    inner join identities on identities.source_system = 'salesforce' and identities.source_id = contacts.contact_id
+opportunities as (
+    select
+        opportunity_id as deal_id,
+        account_id,
+        amount,
+        created_at,
+        case when is_closed then cast(close_date as {{ dbt.type_timestamp() }}) end as closed_at,
+        coalesce(is_won, false) as is_won
+    from {{ ref('stg_salesforce__opportunities') }}
 ),
 
-hubspot_deal_contacts as (
-    select deal_id, associated_id as contact_id
+contact_roles as (
+    select
+        roles.opportunity_id,
+        roles.contact_id,
+        roles.is_primary,
+        max(case when roles.is_primary then 1 else 0 end) over (partition by roles.opportunity_id) as has_primary
+    from {{ ref('stg_salesforce__opportunity_contact_roles') }} as roles
+),
+
+salesforce_links as (
+    select
+        opportunity_id as deal_id,
+        contact_id,
+        case when is_primary or has_primary = 0 then 'buyer' else 'involved' end as deal_role
+    from contact_roles
+    union all
+    select opportunities.deal_id, contacts.contact_id, 'account'
+    from opportunities
+    inner join {{ ref('stg_salesforce__contacts') }} as contacts on contacts.account_id = opportunities.account_id
+),
+
+hubspot_links as (
+    select deal_id, associated_id as contact_id, 'buyer' as deal_role
     from {{ ref('stg_hubspot__deal_associations') }}
     where associated_type = 'contacts'
-    union
-    select deals.deal_id, companies.contact_id
+    union all
+    select deals.deal_id, companies.contact_id, 'account'
     from {{ ref('stg_hubspot__deal_associations') }} as deals
     inner join {{ ref('stg_hubspot__contact_company_associations') }} as companies
         on companies.company_id = deals.associated_id
     where deals.associated_type = 'companies'
 ),
 
-hubspot_deals as (
-    select distinct
+links as (
+    select
         identities.profile_id,
-        'hubspot_deal' as deal_source,
+        'salesforce_opportunity' as deal_source,
+        opportunities.deal_id,
+        opportunities.amount,
+        opportunities.created_at,
+        opportunities.closed_at,
+        opportunities.is_won,
+        salesforce_links.deal_role
+    from opportunities
+    inner join salesforce_links on salesforce_links.deal_id = opportunities.deal_id
+    inner join identities
+        on identities.source_system = 'salesforce' and identities.source_id = salesforce_links.contact_id
+    union all
+    select
+        identities.profile_id,
+        'hubspot_deal',
         deals.deal_id,
         deals.amount,
         deals.created_at,
-        case when deals.is_closed then cast(deals.close_date as {{ dbt.type_timestamp() }}) end as closed_at,
-        coalesce(deals.is_won, false) as is_won
+        case when deals.is_closed then cast(deals.close_date as {{ dbt.type_timestamp() }}) end,
+        coalesce(deals.is_won, false),
+        hubspot_links.deal_role
     from {{ ref('stg_hubspot__deals') }} as deals
-    inner join hubspot_deal_contacts on hubspot_deal_contacts.deal_id = deals.deal_id
+    inner join hubspot_links on hubspot_links.deal_id = deals.deal_id
     inner join identities
-        on identities.source_system = 'hubspot' and identities.source_id = hubspot_deal_contacts.contact_id
+        on identities.source_system = 'hubspot' and identities.source_id = hubspot_links.contact_id
+),
+
+-- a profile with several records on one deal plays its strongest part in it
+strongest as (
+    select
+        profile_id,
+        deal_source,
+        deal_id,
+        amount,
+        created_at,
+        closed_at,
+        is_won,
+        min(case deal_role when 'buyer' then 1 when 'involved' then 2 else 3 end) as role_rank
+    from links
+    group by profile_id, deal_source, deal_id, amount, created_at, closed_at, is_won
 )
 
-select * from salesforce_deals
-union all
-select * from hubspot_deals
+select
+    profile_id,
+    deal_source,
+    deal_id,
+    amount,
+    created_at,
+    closed_at,
+    is_won,
+    case role_rank when 1 then 'buyer' when 2 then 'involved' else 'account' end as deal_role
+from strongest

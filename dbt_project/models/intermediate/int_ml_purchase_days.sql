@@ -1,5 +1,6 @@
 {#- The days each profile bought something: an "Order Completed" event, or a closed-won Salesforce opportunity
-    or HubSpot deal (warehouses without event files still get purchases). One row per profile and day, so
+    or HubSpot deal the profile is a buyer of (int_ml_deals: not every colleague at the account; warehouses
+    without event files still get purchases). One row per profile and day, so
     that an order seen both as an event and as a won deal counts once; the amount is the larger of the two. -#}
 
 with orders as (
@@ -12,7 +13,7 @@ with orders as (
 won_deals as (
     select profile_id, cast(closed_at as date) as purchase_date, sum(coalesce(amount, 0)) as amount
     from {{ ref('int_ml_deals') }}
-    where is_won and closed_at is not null
+    where is_won and closed_at is not null and deal_role = 'buyer'
     group by profile_id, cast(closed_at as date)
 ),
 

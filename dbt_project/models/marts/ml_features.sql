@@ -1,8 +1,14 @@
 {#- Features and labels of the predictive models: one row per profile and as-of date (int_ml_snapshots).
     Feature columns only look at what happened before as_of_date; label_* columns only at the days from
     as_of_date on, and stay null until their whole window has passed (always null in the scoring snapshot).
-    Training never reads a label_* column as a feature. Lifecycle stage, CRM presence and purchases are
-    rebuilt as of the date, not read from today's profile, which would reveal the future. -#}
+    Training never reads a label_* column as a feature. Lifecycle stage, CRM presence, purchases and deals
+    are rebuilt as of the date, not read from today's profile, which would reveal the future; firmographics
+    are the latest the person's own events stated before the date (int_ml_trait_statements). CRM-stated
+    firmographics and the company match are no feature: the CRM tables keep only today's values. A won deal
+    is a purchase of its buyers (int_ml_deals); their colleagues see it in the account_* columns. Churn is
+    the account's relationship: its population is everyone who bought or whose account won a deal before the
+    date, and an account win in the window (a colleague's renewal) is no churn; wins after the date only ever
+    reach label_churn. Purchase labels stay the buyers' own. -#}
 {%- set cfg = var('revloop', {}).get('models') or {} -%}
 {%- set engagement = cfg.get('engagement') or {} -%}
 {%- set tasks = cfg.get('tasks') or {} -%}
@@ -25,23 +31,7 @@ with snapshots as (
 ),
 
 profiles as (
-    select
-        profile_id,
-        first_seen_at,
-        industry,
-        country,
-        cast(employee_count as {{ dbt.type_float() }}) as employee_count,
-        cast(annual_revenue as {{ dbt.type_float() }}) as annual_revenue,
-        case when company_record_id is not null then 1 else 0 end as has_matched_company,
-        case
-            when job_title is null then null
-            when lower(job_title) like '%chief%' or lower(job_title) like '%founder%'
-                or lower(job_title) like '%president%' and lower(job_title) not like '%vice%' then 'c_level'
-            when lower(job_title) like '%vp%' or lower(job_title) like '%vice president%' then 'vp'
-            when lower(job_title) like '%director%' or lower(job_title) like '%head%' then 'director'
-            when lower(job_title) like '%manager%' or lower(job_title) like '%lead%' then 'manager'
-            else 'individual'
-        end as job_seniority
+    select profile_id, first_seen_at
     from {{ ref('int_profiles_enriched') }}
     where first_seen_at is not null
 ),
@@ -148,14 +138,70 @@ deal_features as (
     select
         base.profile_id,
         base.as_of_date,
-        sum(case when deals.closed_at is null or cast(deals.closed_at as date) >= base.as_of_date then 1 else 0 end)
+        -- the profile's own deals (buyer or another contact role)
+        sum(case when deals.deal_role <> 'account'
+            and (deals.closed_at is null or cast(deals.closed_at as date) >= base.as_of_date) then 1 else 0 end)
             as open_deal_count,
-        sum(case when cast(deals.closed_at as date) < base.as_of_date and not deals.is_won then 1 else 0 end)
-            as lost_deal_count
+        sum(case when deals.deal_role <> 'account'
+            and cast(deals.closed_at as date) < base.as_of_date and not deals.is_won then 1 else 0 end)
+            as lost_deal_count,
+        -- every deal of the profile's accounts, the profile's own included
+        sum(case when deals.closed_at is null or cast(deals.closed_at as date) >= base.as_of_date then 1 else 0 end)
+            as account_open_deal_count,
+        sum(case when cast(deals.closed_at as date) < base.as_of_date and deals.is_won then 1 else 0 end)
+            as account_won_deal_count,
+        min(case when cast(deals.closed_at as date) < base.as_of_date and deals.is_won
+            then {{ dbt.datediff('cast(deals.closed_at as date)', 'base.as_of_date', 'day') }} end)
+            as days_since_account_win
     from base
     inner join {{ ref('int_ml_deals') }} as deals
         on deals.profile_id = base.profile_id and cast(deals.created_at as date) < base.as_of_date
     group by base.profile_id, base.as_of_date
+),
+
+-- the future: labels only. Wins of the profile's accounts in the churn window, whenever the deal was
+-- created: a renewal by a colleague is no churn of the account's relationship
+account_renewals as (
+    select
+        base.profile_id,
+        base.as_of_date,
+        count(*) as future_account_wins_churn
+    from base
+    inner join {{ ref('int_ml_deals') }} as deals
+        on deals.profile_id = base.profile_id
+        and deals.is_won
+        and cast(deals.closed_at as date) >= base.as_of_date
+        and cast(deals.closed_at as date) < {{ dbt.dateadd('day', churn_days, 'base.as_of_date') }}
+    group by base.profile_id, base.as_of_date
+),
+
+traits as (
+    select
+        base.profile_id,
+        base.as_of_date,
+        statements.attribute,
+        statements.attribute_value,
+        row_number() over (
+            partition by base.profile_id, base.as_of_date, statements.attribute
+            order by statements.stated_at desc, statements.message_id
+        ) as recency
+    from base
+    inner join {{ ref('int_ml_trait_statements') }} as statements
+        on statements.profile_id = base.profile_id and cast(statements.stated_at as date) < base.as_of_date
+),
+
+trait_features as (
+    select
+        profile_id,
+        as_of_date,
+        max(case when attribute = 'industry' then attribute_value end) as industry,
+        max(case when attribute = 'country' then attribute_value end) as country,
+        max(case when attribute = 'job_title' then lower(attribute_value) end) as job_title,
+        max(case when attribute = 'employee_count' then {{ safe_number('attribute_value', 'float') }} end)
+            as employee_count
+    from traits
+    where recency = 1
+    group by profile_id, as_of_date
 ),
 
 crm_records as (
@@ -196,6 +242,7 @@ joined as (
         coalesce(purchase_features.future_purchases_purchase, 0) as future_purchases_purchase,
         coalesce(activity_features.future_meaningful_churn, 0) as future_meaningful_churn,
         coalesce(activity_features.future_meaningful_engagement, 0) as future_meaningful_engagement,
+        coalesce(account_renewals.future_account_wins_churn, 0) as future_account_wins_churn,
         coalesce(deal_features.open_deal_count, 0) as open_deal_count,
         coalesce(crm_features.has_crm_lead, 0) as has_crm_lead,
         coalesce(crm_features.has_crm_contact, 0) as has_crm_contact,
@@ -219,7 +266,14 @@ joined as (
         coalesce(purchase_features.purchase_amount_total, 0) as purchase_amount_total,
         purchase_features.days_since_last_purchase,
         purchase_features.days_since_first_purchase,
-        coalesce(deal_features.lost_deal_count, 0) as lost_deal_count
+        coalesce(deal_features.lost_deal_count, 0) as lost_deal_count,
+        coalesce(deal_features.account_open_deal_count, 0) as account_open_deal_count,
+        coalesce(deal_features.account_won_deal_count, 0) as account_won_deal_count,
+        deal_features.days_since_account_win,
+        trait_features.industry,
+        trait_features.country,
+        trait_features.job_title,
+        trait_features.employee_count
     from base
     left join activity_features
         on activity_features.profile_id = base.profile_id and activity_features.as_of_date = base.as_of_date
@@ -227,8 +281,12 @@ joined as (
         on purchase_features.profile_id = base.profile_id and purchase_features.as_of_date = base.as_of_date
     left join deal_features
         on deal_features.profile_id = base.profile_id and deal_features.as_of_date = base.as_of_date
+    left join account_renewals
+        on account_renewals.profile_id = base.profile_id and account_renewals.as_of_date = base.as_of_date
     left join crm_features
         on crm_features.profile_id = base.profile_id and crm_features.as_of_date = base.as_of_date
+    left join trait_features
+        on trait_features.profile_id = base.profile_id and trait_features.as_of_date = base.as_of_date
 )
 
 select
@@ -279,6 +337,9 @@ select
     -- pipeline and lifecycle as of the date
     open_deal_count,
     lost_deal_count,
+    account_open_deal_count,
+    account_won_deal_count,
+    days_since_account_win,
     has_crm_lead,
     has_crm_contact,
     case
@@ -287,17 +348,28 @@ select
         when has_crm_lead = 1 or has_crm_contact = 1 then 'lead'
         else 'visitor'
     end as lifecycle_stage,
-    -- firmographic fit
+    -- firmographic fit, as the person's events stated it before the date
     industry,
     country,
-    job_seniority,
-    employee_count,
-    annual_revenue,
-    has_matched_company,
-    -- labels: the future of the as-of date, null until its window has passed
     case
-        when purchase_count = 0 or {{ dbt.dateadd('day', churn_days, 'as_of_date') }} > anchor_date then null
-        when future_purchases_churn = 0 and future_meaningful_churn < {{ churn_min_events }} then 1
+        when job_title is null then null
+        when job_title like '%chief%' or job_title like '%founder%'
+            or job_title like '%president%' and job_title not like '%vice%' then 'c_level'
+        when job_title like '%vp%' or job_title like '%vice president%' then 'vp'
+        when job_title like '%director%' or job_title like '%head%' then 'director'
+        when job_title like '%manager%' or job_title like '%lead%' then 'manager'
+        else 'individual'
+    end as job_seniority,
+    employee_count,
+    -- labels: the future of the as-of date, null until its window has passed
+    -- churn is the account's: customers are people who bought or whose account won a deal before the date
+    -- (ml.tasks.CHURN_POPULATION_COLUMNS); neither they nor their account buying again, nor their own
+    -- engagement, in the window is churn
+    case
+        when purchase_count = 0 and account_won_deal_count = 0 then null
+        when {{ dbt.dateadd('day', churn_days, 'as_of_date') }} > anchor_date then null
+        when future_purchases_churn = 0 and future_account_wins_churn = 0
+            and future_meaningful_churn < {{ churn_min_events }} then 1
         else 0
     end as label_churn,
     case

@@ -91,9 +91,49 @@ def test_the_dbt_profile_reads_the_same_variables_with_the_same_defaults(env):
     """dbt cannot call duckdb_settings: its profile repeats the variables and defaults, kept equal here."""
     profile = yaml.safe_load(PROFILES.read_text())["revloop"]["outputs"]["duckdb"]
     render = jinja2.Environment().from_string
+    # temp_directory is a connect-time option (config_options), the others are set on each cursor
     rendered = {
         key: render(value).render(env_var=lambda name, default="": env.get(name, default))
-        for key, value in profile["settings"].items()
+        for key, value in {**profile["settings"], **profile["config_options"]}.items()
     }
     path = env.get("WAREHOUSE_PATH", "data/warehouse.duckdb")
     assert rendered == duckdb_settings(Path(path), env=env)
+
+
+def test_dbt_models_still_run_after_a_query_spilled(tmp_path):
+    """dbt-duckdb sets the profile's `settings` on every model's cursor; DuckDB refuses to set temp_directory
+    again once a query has spilled there, so it must come with the connection, not with each cursor."""
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments import Environment
+
+    warehouse = tmp_path / "w.duckdb"
+    env = {
+        "WAREHOUSE_PATH": str(warehouse),
+        "REVLOOP_DUCKDB_MEMORY_LIMIT": "64MB",
+        "REVLOOP_DUCKDB_THREADS": "1",
+    }
+    profile = yaml.safe_load(PROFILES.read_text())["revloop"]["outputs"]["duckdb"]
+    render = jinja2.Environment().from_string
+
+    def rendered(section: str) -> dict[str, str]:
+        return {
+            key: render(value).render(env_var=lambda name, default="": env.get(name, default))
+            for key, value in profile.get(section, {}).items()
+        }
+
+    creds = DuckDBCredentials(
+        path=str(warehouse), settings=rendered("settings"), config_options=rendered("config_options")
+    )
+    con = Environment.initialize_db(creds)
+    try:
+        model = Environment.initialize_cursor(creds, con.cursor())
+        model.execute("create table t as select md5(range::varchar) s from range(2000000)")
+        model.execute("select s, count(*) from t group by s order by s limit 1").fetchall()
+        assert any(Path(f"{warehouse}.tmp").iterdir())  # the sort spilled beside the warehouse
+        next_model = Environment.initialize_cursor(creds, con.cursor())
+        assert next_model.execute("select count(*) from t").fetchone() == (2_000_000,)
+        assert next_model.execute("select current_setting('temp_directory')").fetchone() == (
+            f"{warehouse}.tmp",
+        )
+    finally:
+        con.close()

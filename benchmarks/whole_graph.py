@@ -1,0 +1,488 @@
+"""Whole-graph benchmark: every asset materialised as a user does it, with time and peak memory per stage.
+
+    python -m benchmarks.whole_graph                                     # quick check: 2,000 people
+    python -m benchmarks.whole_graph --people 100000 --events 20000000   # the issue's size
+
+A spawned process generates the synthetic world of --people, writes its event files and serves it in the
+sandbox CRMs; bulk event lines (sandbox.world.write_bulk_events, over --event-people visitors) top the files
+up to --events lines. An aiosmtpd sink in this process receives the handoff e-mails. Then
+`dagster asset materialize --select '*' -m orchestration.definitions` runs in its own process group on a fresh
+warehouse and DAGSTER_HOME, while a sampler reads /proc every --sample-seconds: the resident memory (RSS) of
+that process and all its descendants (dbt included) summed, and their CPU time. Stages are the run's Dagster
+steps, dated from its event log (plus start-up before the first step and shut-down after the last). Printed
+per stage: wall seconds, CPU seconds of the tree, peak RSS of the tree and the process that held most of it;
+then which stage held the peak. The run is killed when the machine's MemAvailable falls under --min-free-gb.
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.crm import machine_line, peak_rss_mb
+
+REPO = Path(__file__).resolve().parent.parent
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Step metadata worth a column of the report, by step (what the CRM writes and the handoffs amounted to).
+STEP_FACTS = {
+    "crm_sync": ("api_calls_used", "api_calls_minimum"),
+    "marts__lead_handoffs": ("handed_off", "owners_set", "tasks_created", "stale_leads"),
+}
+
+
+# --- the process tree, read from /proc --------------------------------------------------------------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (field 3 on), or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def process_tree(root: int) -> list[int]:
+    """root and every live descendant of it."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
+            children[int(fields[1])].append(int(entry.name))
+    tree, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack.extend(children.get(pid, ()))
+    return tree
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children it has waited for (user + system)."""
+    fields = _stat_fields(pid)
+    if not fields:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+
+
+def process_label(pid: int) -> str:
+    """A short name for a process: its command without the interpreter ("dbt build", "dagster asset")."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            args = [a.decode(errors="replace") for a in cmdline.read().split(b"\0") if a]
+    except OSError:
+        return "?"
+    if args and Path(args[0]).name.startswith("python"):
+        args = args[1:]
+        if args[:1] == ["-m"]:
+            args = args[1:]
+    return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(args[:2])) or "?"
+
+
+def mem_available_bytes() -> int:
+    """The kernel's estimate of memory available to new work (MemAvailable)."""
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One look at the tree: when, its summed RSS, its CPU seconds so far, and its largest process."""
+
+    at: float  # epoch seconds, like Dagster's event timestamps
+    rss: int
+    cpu: float
+    top_label: str
+    top_rss: int
+
+
+@dataclass
+class TreeSampler:
+    """Samples a process tree in a thread; kills the tree's process group when free memory runs low."""
+
+    root: int
+    interval: float
+    min_free: int
+    samples: list[Sample] = field(default_factory=list)
+    lowest_free: int | None = None
+    aborted: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "TreeSampler":
+        self._thread = threading.Thread(target=self._run, name="tree-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    def sample(self) -> Sample:
+        pids = process_tree(self.root)
+        sizes = {pid: rss_bytes(pid) for pid in pids}
+        top = max(sizes, key=sizes.get)
+        # a child's CPU joins its parent's once waited for: count the live tree's own plus waited-for time
+        cpu = sum(cpu_seconds(pid) for pid in pids)
+        return Sample(time.time(), sum(sizes.values()), cpu, process_label(top), sizes[top])
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if _stat_fields(self.root) is None:
+                return
+            self.samples.append(self.sample())
+            free = mem_available_bytes()
+            self.lowest_free = free if self.lowest_free is None else min(self.lowest_free, free)
+            if free < self.min_free and self.aborted is None:
+                self.aborted = f"MemAvailable {free / 2**30:.1f} GB < {self.min_free / 2**30:.1f} GB"
+                kill_group(self.root)
+            self._stop.wait(self.interval)
+
+
+def kill_group(leader: int) -> None:
+    """SIGKILL the process group that `leader` started (nothing when it is gone)."""
+    try:
+        os.killpg(leader, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# --- stages from the run's event log ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stretch of the run: its name, start and end (epoch seconds), and facts from its metadata."""
+
+    name: str
+    start: float
+    end: float
+    facts: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    """A stage's wall seconds, the tree's CPU seconds during it, and its peak sample."""
+
+    stage: Stage
+    seconds: float
+    cpu: float
+    peak: Sample | None
+
+
+def run_stages(dagster_home: Path, started: float, ended: float) -> tuple[list[Stage], str]:
+    """The steps of the run in dagster_home as contiguous stages (start-up first), and the run's status."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return [Stage("start-up (no run was recorded)", started, ended)], "NOT STARTED"
+        run = runs[0]
+        first: dict[str, float] = {}
+        facts: dict[str, dict] = defaultdict(dict)
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None or entry.step_key is None:
+                continue
+            if event.event_type == DagsterEventType.STEP_START:
+                first.setdefault(entry.step_key, entry.timestamp)
+            elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                metadata = event.event_specific_data.materialization.metadata
+                for name in STEP_FACTS.get(entry.step_key, ()):
+                    if name in metadata:
+                        facts[entry.step_key][name] = metadata[name].value
+        status = run.status.value
+    steps = sorted(first.items(), key=lambda item: item[1])
+    if not steps:
+        return [Stage("start-up", started, ended)], status
+    # the in-process executor runs one step at a time: a step lasts until the next one starts
+    bounds = [started] + [at for _, at in steps] + [ended]
+    names = ["start-up"] + [name for name, _ in steps]
+    return [
+        Stage(name, bounds[i], bounds[i + 1], facts.get(name, {})) for i, name in enumerate(names)
+    ], status
+
+
+def stage_figures(stages: list[Stage], samples: list[Sample]) -> list[StageFigures]:
+    """Each stage's seconds, CPU (from the first sample in it to the first after it) and peak sample."""
+    figures = []
+    for stage in stages:
+        inside = [s for s in samples if stage.start <= s.at < stage.end]
+        after = next((s for s in samples if s.at >= stage.end), samples[-1] if samples else None)
+        before = inside[0] if inside else after
+        cpu = after.cpu - before.cpu if before and after else 0.0
+        peak = max(inside, key=lambda s: s.rss) if inside else None
+        figures.append(StageFigures(stage, stage.end - stage.start, max(cpu, 0.0), peak))
+    return figures
+
+
+def print_report(figures: list[StageFigures], total_cpu: float | None) -> None:
+    print(f"\n{'stage':28s} {'seconds':>8s} {'CPU s':>8s} {'peak RSS':>10s}  largest process at the peak")
+    for f in figures:
+        peak = f.peak
+        where = f"{peak.top_label} {peak.top_rss / 2**20:,.0f} MB" if peak else "-"
+        rss = f"{peak.rss / 2**20:,.0f} MB" if peak else "-"
+        facts = ", ".join(f"{k} {v}" for k, v in f.stage.facts.items())
+        print(
+            f"{f.stage.name:28s} {f.seconds:8.1f} {f.cpu:8.1f} {rss:>10s}  {where}"
+            + (f"  ({facts})" if facts else "")
+        )
+    total = sum(f.seconds for f in figures)
+    held = max((f for f in figures if f.peak), key=lambda f: f.peak.rss, default=None)
+    cpu = f", CPU {total_cpu:,.1f} s (all processes of the run)" if total_cpu is not None else ""
+    print(f"{'whole run':28s} {total:8.1f}{cpu}")
+    if held:
+        print(
+            f"peak RSS of the run's process tree: {held.peak.rss / 2**30:.2f} GB during {held.stage.name} "
+            f"({held.peak.top_label} {held.peak.top_rss / 2**30:.2f} GB of it)"
+        )
+
+
+# --- the world: sandbox process, event files, SMTP sink ---------------------------------------------------
+
+
+def serve_sandbox(people: int, seed: int, folder: Path, events_dir: Path, pipe) -> None:
+    """(Spawned process) generate the world, write its event files, serve it until asked to stop."""
+    import gc
+
+    from sandbox.runner import Sandbox
+    from sandbox.world import generate_world
+
+    started = time.perf_counter()
+    world = generate_world(people=people, seed=seed)
+    world.write_events(events_dir)
+    described = {
+        "event lines": sum(len(lines) for lines in world.event_files.lines.values()),
+        **{f"Salesforce {name}": len(rows) for name, rows in world.salesforce.items()},
+        **{f"HubSpot {name}": len(rows) for name, rows in world.hubspot.items()},
+    }
+    sandbox = Sandbox.start(folder, world)
+    del world
+    gc.collect()
+    pipe.send((sandbox.env(), described, time.perf_counter() - started))
+    pipe.recv()  # the benchmark's signal to stop
+    pipe.send({crm: crm_writes(getattr(sandbox, crm).app.request_log) for crm in ("salesforce", "hubspot")})
+    sandbox.stop()
+
+
+def crm_writes(log) -> int:
+    """Requests that wrote to a CRM: every non-GET request but searches and batch reads."""
+    return sum(
+        1
+        for request in log
+        if request.method != "GET"
+        and not any(p in request.path for p in ("/search", "/batch/read", "/query"))
+    )
+
+
+class MailSink:
+    """An aiosmtpd handler that counts the messages it receives."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages += 1
+        await asyncio.sleep(0)
+        return "250 OK"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- the run ----------------------------------------------------------------------------------------------
+
+
+def materialize_everything(
+    env: dict[str, str], log: Path, sampler_args: dict
+) -> tuple[int, float, float, TreeSampler, float]:
+    """`dagster asset materialize --select '*'` in its own process group, sampled while it runs.
+
+    Returns its exit code, start and end (epoch seconds), the sampler and the CPU seconds of the whole tree.
+    """
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "asset",
+        "materialize",
+        "--select",
+        "*",
+        "-m",
+        "orchestration.definitions",
+    ]
+    with open(log, "w") as out:
+        started = time.time()
+        child = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        sampler = TreeSampler(child.pid, **sampler_args).start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the run, report the stages it got through
+            sampler.aborted = "interrupted"
+            kill_group(child.pid)
+            _, status, usage = os.wait4(child.pid, 0)
+        ended = time.time()
+        sampler.stop()
+        kill_group(child.pid)  # anything the run left behind in its group goes too
+    return os.waitstatus_to_exitcode(status), started, ended, sampler, usage.ru_utime + usage.ru_stime
+
+
+def run_environment(workdir: Path, sandbox_env: dict[str, str], smtp_port: int) -> dict[str, str]:
+    """What the run sees: the sandbox CRMs, the SMTP sink, a fresh warehouse and DAGSTER_HOME in workdir."""
+    dagster_home = workdir / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "config" / "dagster.yaml", dagster_home / "dagster.yaml")
+    return {
+        **os.environ,
+        **sandbox_env,
+        "WAREHOUSE_PATH": str(workdir / "warehouse.duckdb"),
+        "EVENTS_DIR": str(workdir / "events"),
+        "DAGSTER_HOME": str(dagster_home),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_FROM": "revloop@sellwise.io",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=2000, help="people of the world in the sandbox CRMs")
+    parser.add_argument(
+        "--events", type=int, default=100_000, help="event lines in all (the world's own, topped up in bulk)"
+    )
+    parser.add_argument(
+        "--event-people", type=int, help="visitors behind the bulk event lines (default: --people)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sample-seconds", type=float, default=0.5, help="how often memory is sampled")
+    parser.add_argument(
+        "--min-free-gb", type=float, default=3.0, help="kill the run when MemAvailable falls under this"
+    )
+    parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    from aiosmtpd.controller import Controller
+
+    from sandbox.world import write_bulk_events
+
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="revloop-bench-graph-"))).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    events_dir = workdir / "events"
+    print(machine_line(), flush=True)
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    sandbox = context.Process(
+        target=serve_sandbox,
+        args=(args.people, args.seed, workdir / "sandbox", events_dir, theirs),
+        daemon=True,
+    )
+    sandbox.start()
+    sink = MailSink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        sandbox_env, world, seconds = ours.recv()
+        print(
+            f"world of {args.people:,} people generated, written and served in {seconds:.1f}s: "
+            + ", ".join(f"{name} {count:,}" for name, count in world.items()),
+            flush=True,
+        )
+        bulk = max(0, args.events - world["event lines"])
+        if bulk:
+            started = time.perf_counter()
+            write_bulk_events(events_dir, bulk, args.event_people or args.people, args.seed)
+            print(
+                f"{bulk:,} bulk event lines over {args.event_people or args.people:,} visitors written in "
+                f"{time.perf_counter() - started:.1f}s",
+                flush=True,
+            )
+        size = sum(f.stat().st_size for f in events_dir.rglob("*") if f.is_file())
+        print(f"event files: {world['event lines'] + bulk:,} lines, {size / 1e9:.2f} GB", flush=True)
+
+        env = run_environment(workdir, sandbox_env, smtp.port)
+        log = workdir / "materialize.log"
+        print(
+            f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; log in {log}",
+            flush=True,
+        )
+        code, started, ended, sampler, total_cpu = materialize_everything(
+            env,
+            log,
+            {"interval": args.sample_seconds, "min_free": int(args.min_free_gb * 2**30)},
+        )
+        print(f"load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        stages, status = run_stages(workdir / "dagster_home", started, ended)
+        print_report(stage_figures(stages, sampler.samples), total_cpu)
+        ours.send("stop")
+        writes = ours.recv()
+        print(
+            f"CRM write calls: Salesforce {writes['salesforce']:,}, HubSpot {writes['hubspot']:,}; "
+            f"e-mails received by the SMTP sink: {sink.messages:,}"
+        )
+        print(
+            f"sandbox process peak RSS {peak_rss_of(sandbox.pid):,.0f} MB (not part of the run); "
+            f"this process's peak {peak_rss_mb():,.0f} MB; lowest MemAvailable during the run "
+            f"{(sampler.lowest_free or 0) / 2**30:.1f} GB"
+        )
+        if sampler.aborted:
+            print(f"ABORTED ({sampler.aborted}): the run was killed in its last stage", file=sys.stderr)
+        if code or status != "SUCCESS":
+            print(f"the run ended with exit code {code}, status {status}: see {log}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        smtp.stop()
+        if sandbox.is_alive():
+            sandbox.terminate()
+        sandbox.join(timeout=30)
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def peak_rss_of(pid: int | None) -> float:
+    """Another live process's peak resident memory in MB (VmHWM), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, TypeError):
+        return 0.0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

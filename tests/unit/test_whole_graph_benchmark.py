@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.whole_graph import Sample, Stage, TreeSampler, process_tree, stage_figures
+from benchmarks.whole_graph import Sample, Stage, TreeSampler, kill_group, process_tree, stage_figures
 
 # A parent that starts a child holding 200 MB, then both wait to be killed.
 GRANDCHILD = (
@@ -31,7 +31,7 @@ def test_sampler_sums_the_memory_of_every_descendant():
         assert sample.top_rss > 200 * 2**20
         assert sample.top_label.startswith("-c")
     finally:
-        subprocess.run(["kill", "-9", f"-{parent.pid}"], check=False)
+        kill_group(parent.pid)
         parent.wait()
 
 
@@ -42,7 +42,7 @@ def test_the_sampler_kills_the_run_when_free_memory_runs_low():
         assert run.wait(timeout=20) == -9
     finally:
         sampler.stop()
-        subprocess.run(["kill", "-9", f"-{run.pid}"], check=False)
+        kill_group(run.pid)
     assert sampler.aborted and sampler.aborted.startswith("MemAvailable")
 
 

@@ -19,7 +19,9 @@ from tests.fixtures.postgres import PostgresDatabase
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 UPSTREAM_NODES = ["+customer_profiles", "+identity_links", "+int_handoff_signals"]
-BUILT = ["customer_profiles", "identity_links", "segment_memberships", "path:models/sync", "path:models/handoff"]
+BUILT = [
+    "customer_profiles", "identity_links", "segment_memberships", "path:models/sync", "path:models/handoff"
+]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from activation.run import run_sync
 from activation.sync import SyncReport
 from ingestion.hubspot import HubSpotConnection
 from ingestion.salesforce.client import SalesforceConnection, connect
-from ingestion.warehouse import connect_warehouse
+from revloop.warehouse import connect_warehouse
 
 
 def sync_mode(salesforce: bool, hubspot: bool) -> str:

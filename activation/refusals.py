@@ -8,8 +8,8 @@ met known refusals, at the earliest last_seen_at after every logged row.
 from pathlib import Path
 
 from activation.store import REFUSALS
-from ingestion.warehouse import Connection, connect_warehouse, table_exists
 from revloop.checks import CheckOutcome, rounded
+from revloop.warehouse import Connection, connect_warehouse, table_exists
 
 LATEST_RUN_START_SQL = """
 with bounds as (select max(logged_at) as logged, max(last_seen_at) as seen from activation.sync_log)

@@ -12,7 +12,7 @@ import pyarrow as pa
 from activation.associations import AssociationResult
 from activation.plan import RecordWrite, RefusedWrites, Rejection, Written, WrittenState, as_utc
 from activation.results import WriteResult
-from ingestion.warehouse import WarehouseLocked, connect_warehouse
+from revloop.warehouse import WarehouseLocked, connect_warehouse
 
 _SCHEMA = """
 create schema if not exists activation;

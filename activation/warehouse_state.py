@@ -8,8 +8,8 @@ from typing import Any
 import duckdb
 
 from activation.plan import KEY_FIELDS, CrmRecord, SyncPair
-from ingestion.warehouse import fetch_dicts, table_exists
 from revloop.config.sync import Crm, ObjectMapping
+from revloop.warehouse import fetch_dicts, table_exists
 
 ENRICHED_COLUMNS = ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential", "segments")
 RAW_SCHEMA: dict[Crm, str] = {"salesforce": "raw_salesforce", "hubspot": "raw_hubspot"}

@@ -62,7 +62,7 @@ class Measurement:
 
 def run_source(source: str, url: str, token: str, ca_bundle: str, warehouse: Path) -> SourceRun:
     """Run the named source's pipeline against the sandbox at url into warehouse (in a worker process)."""
-    from ingestion.warehouse import make_pipeline
+    from revloop.warehouse import make_pipeline
 
     if source == "salesforce":
         from ingestion.salesforce import SalesforceConnection, salesforce_source, settings

@@ -30,8 +30,8 @@ from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, s
 from activation.handoff.store import HandoffStore
 from activation.mail import SmtpSettings
 from benchmarks.crm import machine_line, peak_rss_mb
-from ingestion.warehouse import connect_warehouse
 from revloop.config.handoff import Notifications, load_handoff_config
+from revloop.warehouse import connect_warehouse
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 BASE, CAP = timedelta(minutes=5), timedelta(hours=6)

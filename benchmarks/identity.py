@@ -204,7 +204,7 @@ def generate_records(records: int, seed: int = 7) -> pa.Table:
 
 def prepare(warehouse: Path, records: int, seed: int) -> tuple[int, int]:
     """Write the generated rows as intermediate.int_identity_records; (rows, records)."""
-    from ingestion.warehouse import connect_warehouse
+    from revloop.warehouse import connect_warehouse
 
     table = generate_records(records, seed)
     with connect_warehouse(warehouse) as con:
@@ -231,7 +231,7 @@ def run_identity(warehouse: Path) -> tuple[float, float, float, str]:
 
 def planted_links(warehouse: Path) -> str:
     """How the planted second cookies and strangers came out: second-<n> belongs to usr_<n>."""
-    from ingestion.warehouse import connect_warehouse
+    from revloop.warehouse import connect_warehouse
 
     with connect_warehouse(warehouse, read_only=True) as con:
         right, wrong = con.execute(
@@ -257,7 +257,7 @@ def accuracy(warehouse: Path) -> str:
     carries its person's number. Recall counts the pairs the data supports: a person's CRM records (one
     e-mail) and, apart, their website user, cookie and second cookie (no e-mail on the website here).
     """
-    from ingestion.warehouse import connect_warehouse
+    from revloop.warehouse import connect_warehouse
 
     person = (
         "case when source_id like 'stranger-%' or source_id like 'colleague-%' then source_id "

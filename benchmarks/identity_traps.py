@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.crm import machine_line
 from identity.evaluation import format_score, score
-from ingestion.warehouse import connect_warehouse
+from revloop.warehouse import connect_warehouse
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # run by the subprocess with the old code first on sys.path: resolve the records, keep (source_id, profile_id)
@@ -53,7 +53,7 @@ def build_records(people: int, seed: int, folder: Path) -> tuple[pa.Table, dict]
     from ingestion.quarantine import Rejections
     from ingestion.salesforce import SalesforceConnection, salesforce_source
     from ingestion.salesforce import settings as sf_settings
-    from ingestion.warehouse import make_pipeline
+    from revloop.warehouse import make_pipeline
     from sandbox.runner import SANDBOX_TOKEN, Sandbox
     from sandbox.world import generate_world
 

@@ -66,8 +66,8 @@ def revloop_events(events_dir: Path, warehouse: Path) -> Measurement:
 
 def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
     """DuckDB's own newline-delimited JSON reader over the same files into one table (with the settings
-    revloop gives every connection: ingestion.warehouse.duckdb_settings)."""
-    from ingestion.warehouse import connect_warehouse
+    revloop gives every connection: revloop.warehouse.duckdb_settings)."""
+    from revloop.warehouse import connect_warehouse
 
     files = [str(path) for suffix in FILE_SUFFIXES for path in sorted(events_dir.glob(f"*/*{suffix}"))]
     started, cpu_started = time.perf_counter(), cpu_seconds()
@@ -86,7 +86,7 @@ def duckdb_read_json_auto(events_dir: Path, warehouse: Path) -> Measurement:
 
 def count_rows(warehouse: Path, tables: list[str]) -> int:
     """Rows in the given tables (schema.table) of the warehouse; missing ones count 0."""
-    from ingestion.warehouse import connect_warehouse, table_exists
+    from revloop.warehouse import connect_warehouse, table_exists
 
     with connect_warehouse(warehouse, read_only=True) as con:
         return sum(

@@ -20,12 +20,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion.warehouse import connect_warehouse
 from ml.registry import ModelRegistry
 from ml.scoring import score_profiles
 from ml.synthetic import synthetic_snapshots
 from ml.training import train_models
 from revloop.config.models import load_models_config
+from revloop.warehouse import connect_warehouse
 
 
 def peak_rss_mb() -> float:

@@ -22,11 +22,11 @@ import yaml
 
 from identity import resolve_identities
 from ingestion.load import load_source
-from ingestion.warehouse import connect_warehouse
 from ml.registry import ModelRegistry
 from ml.scoring import ScoringReport, score_profiles
 from ml.training import TrainingReport, train_models
 from revloop.config import config_dir
+from revloop.warehouse import connect_warehouse
 from sandbox.world.shop import ShopWorld, generate_shop, young_shop
 
 PURCHASE_HORIZON_DAYS = 90

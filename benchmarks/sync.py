@@ -178,7 +178,7 @@ def run_sync_once(sandbox, warehouse: Path, scans_since: dict[str, int]) -> Sync
     from activation.run import run_sync
     from ingestion.hubspot import HubSpotConnection
     from ingestion.salesforce.client import SalesforceConnection, connect
-    from ingestion.warehouse import connect_warehouse
+    from revloop.warehouse import connect_warehouse
     from sandbox.runner import SANDBOX_TOKEN
 
     ca_bundle = str(sandbox.tls.ca_bundle)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from benchmarks.crm import machine_line
 from benchmarks.sync import build_warehouse, inject_faults, log_positions, run_sync_once
-from ingestion.warehouse import connect_warehouse
 from revloop.profiles import profile_contract
+from revloop.warehouse import connect_warehouse
 
 
 def profile_columns() -> tuple[str, ...]:

@@ -10,9 +10,9 @@ from pathlib import Path
 from collector.app import create_app
 from collector.server import build_server
 from collector.snapshot import snapshot_path
-from ingestion.warehouse import events_dir
 from revloop.config import ConfigError
 from revloop.config.collector import load_collector_config
+from revloop.warehouse import events_dir
 
 log = logging.getLogger("collector")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from collector.snapshot import served_columns
-from ingestion.warehouse import Connection, connect_warehouse
 from revloop.profiles import profile_contract
+from revloop.warehouse import Connection, connect_warehouse
 
 # By id first; by e-mail (several profiles may share one) the most recently seen wins.
 _FIND_PROFILE = """

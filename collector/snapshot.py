@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from collector.writer import fsync_dir
-from ingestion.warehouse import connect_warehouse, warehouse_path
 from revloop.profiles import profile_contract
+from revloop.warehouse import connect_warehouse, warehouse_path
 
 SNAPSHOT_ENV = "REVLOOP_PROFILE_SNAPSHOT"
 SNAPSHOT_NAME = "profile_snapshot.duckdb"

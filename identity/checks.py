@@ -7,8 +7,8 @@ e-mails in one profile are either a CRM duplicate whose e-mail changed or two pe
 from pathlib import Path
 
 from identity.records import CRM_SYSTEMS
-from ingestion.warehouse import connect_warehouse, table_exists
 from revloop.checks import CheckOutcome, rounded
+from revloop.warehouse import connect_warehouse, table_exists
 
 EXAMPLES = 5
 PROFILE_MAP, IDENTITY_RECORDS = "identity.profile_map", "intermediate.int_identity_records"

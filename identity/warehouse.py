@@ -11,7 +11,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from identity.records import COLUMNS
 from identity.resolve import PROFILE_MAP_SCHEMA, Resolution
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 PIPELINE_NAME = "identity"
 DATASET_NAME = "identity"

@@ -15,7 +15,7 @@ from ingestion.hubspot import settings as hs_settings
 from ingestion.quarantine import Rejections, load_rejections
 from ingestion.salesforce import SalesforceConnection, salesforce_source
 from ingestion.salesforce import settings as sf_settings
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 if TYPE_CHECKING:
     import dlt
@@ -69,7 +69,7 @@ def raw_source(
 def raw_pipeline(
     origin: Origin, warehouse: Path | None = None, destination: "TDestinationReferenceArg | None" = None
 ) -> "dlt.Pipeline":
-    """The dlt pipeline of the source that reads `origin` (see ingestion.warehouse.make_pipeline)."""
+    """The dlt pipeline of the source that reads `origin` (see revloop.warehouse.make_pipeline)."""
     pipeline_name, dataset = source_names(origin)
     return make_pipeline(pipeline_name, dataset, warehouse, destination)
 

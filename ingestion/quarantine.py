@@ -18,7 +18,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from ingestion.warehouse import make_pipeline, state_dir
+from revloop.warehouse import make_pipeline, state_dir
 
 QUARANTINE_DATASET = "quarantine"
 REJECTED_RECORDS_TABLE = "rejected_records"

@@ -8,8 +8,8 @@ tables) are the records loaded, and quarantine.rejected_records rows of the sour
 from pathlib import Path
 
 from ingestion.quarantine import QUARANTINE_DATASET, REJECTED_RECORDS_TABLE
-from ingestion.warehouse import connect_warehouse, state_dir, table_exists
 from revloop.checks import CheckOutcome, rounded
+from revloop.warehouse import connect_warehouse, state_dir, table_exists
 
 REJECTED_IN_WINDOW_SQL = f"""
 select count(*) from {QUARANTINE_DATASET}.{REJECTED_RECORDS_TABLE}

@@ -3,7 +3,7 @@ ever holds the file a run writes.
 
 DuckDB allows one writer per file, and any other process holding it, read-only included, makes that writer
 wait. A reader instead opens a copy: the warehouse is held only while its bytes are copied (writers wait
-that long, see ingestion.warehouse.wait_for_lock), and only when it changed since the last copy. While a
+that long, see revloop.warehouse.wait_for_lock), and only when it changed since the last copy. While a
 run writes, readers answer from the last copy rather than wait for the run.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import WarehouseLocked, connect_warehouse, state_dir
+from revloop.warehouse import WarehouseLocked, connect_warehouse, state_dir
 
 log = logging.getLogger(__name__)
 

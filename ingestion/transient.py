@@ -6,7 +6,7 @@ import requests
 import urllib3.exceptions
 
 from ingestion.retry import RETRYABLE_STATUSES
-from ingestion.warehouse import WarehouseLocked, is_lock_error
+from revloop.warehouse import WarehouseLocked, is_lock_error
 
 # Network failures that outlived the HTTP clients' own retries.
 _NETWORK = (

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingestion.warehouse import Connection, connect_warehouse, table_exists, warehouse_path
+from revloop.warehouse import Connection, connect_warehouse, table_exists, warehouse_path
 
 FEATURES_SCHEMA, FEATURES_TABLE = "marts", "ml_features"
 KEY_COLUMNS = ("profile_id", "as_of_date", "snapshot_index", "is_scoring_snapshot")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import joblib
 
-from ingestion.warehouse import state_dir
+from revloop.warehouse import state_dir
 
 MODEL_FILE, CARD_FILE, CURRENT_FILE = "model.joblib", "card.json", "current.json"
 BASELINE_CARD_FILE = "baseline.json"

@@ -7,7 +7,7 @@ from pathlib import Path
 import dlt
 import pyarrow as pa
 
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 PIPELINE_NAME, DATASET_NAME, TABLE_NAME = "ml_model_runs", "ml", "model_runs"
 SCHEMA = pa.schema(

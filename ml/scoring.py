@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
-from ingestion.warehouse import make_pipeline, warehouse_path
 from ml.baseline import BASELINE_VERSION, base_rate, baseline_card, baseline_columns, rule_scores
 from ml.features import (
     FEATURES_SCHEMA,
@@ -25,6 +24,7 @@ from ml.features import (
 from ml.registry import ModelRegistry, ModelVersion
 from ml.tasks import eligible_for_scoring
 from revloop.config.models import TASKS, ModelsConfig, TaskName, load_models_config
+from revloop.warehouse import make_pipeline, warehouse_path
 
 PIPELINE_NAME, DATASET_NAME, TABLE_NAME = "ml_predictions", "ml", "predictions"
 PRIMARY_KEY = ("profile_id", "task", "model_version")

@@ -14,7 +14,6 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from ingestion.warehouse import warehouse_path
 from ml.baseline import BASELINE_VERSION, rfm_baseline_scores, rule_logits
 from ml.evaluation import calibration_plot, holdout_metrics, roc_plot, top_features
 from ml.features import (
@@ -31,6 +30,7 @@ from ml.runs import run_rows, write_runs
 from ml.sampling import task_rows
 from ml.tasks import LABEL_COLUMNS, NotEnoughData, TaskSplit, split
 from revloop.config.models import TASKS, ModelsConfig, TaskName, load_models_config
+from revloop.warehouse import warehouse_path
 
 Status = Literal["promoted", "kept", "skipped"]
 

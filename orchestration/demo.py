@@ -10,9 +10,9 @@ from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, Definitions
 
-from ingestion.warehouse import warehouse_path
 from orchestration import summary
 from orchestration.defs.runs import describe, report_skipped_steps
+from revloop.warehouse import warehouse_path
 
 # Stages follow the asset groups; any group not listed here runs after them, in name order.
 STAGE_ORDER = ("ingestion", "warehouse", "ml", "activation")

@@ -9,7 +9,7 @@ from ingestion.hubspot import HubSpotConnection
 from ingestion.hubspot.client import DEFAULT_BASE_URL
 from ingestion.salesforce import SalesforceConnection
 from ingestion.salesforce.settings import DEFAULT_API_VERSION
-from ingestion.warehouse import DEFAULT_EVENTS_DIR, DEFAULT_WAREHOUSE_PATH
+from revloop.warehouse import DEFAULT_EVENTS_DIR, DEFAULT_WAREHOUSE_PATH
 
 
 class WarehouseResource(ConfigurableResource):

@@ -3,9 +3,9 @@
 from collections.abc import Callable
 from pathlib import Path
 
-from ingestion.warehouse import connect_warehouse, database_file, list_tables, table_exists, warehouse_path
 from ml.registry import ModelRegistry
 from revloop.config.models import TASKS
+from revloop.warehouse import connect_warehouse, database_file, list_tables, table_exists, warehouse_path
 
 # dlt's bookkeeping tables: not data an analyst queries.
 _INTERNAL_PREFIX = "_dlt_"

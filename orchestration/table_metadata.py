@@ -10,8 +10,8 @@ from typing import Any
 
 from dagster import MetadataValue
 
-from ingestion.warehouse import Connection, connect_warehouse
 from revloop.privacy import mask_pii_enabled, mask_rows
+from revloop.warehouse import Connection, connect_warehouse
 
 SAMPLE_ROWS = 5
 SAMPLE_COLUMNS = 12

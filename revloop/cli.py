@@ -112,17 +112,17 @@ def unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | N
 
 
 def _status(args: argparse.Namespace) -> int:
-    from ingestion.warehouse import warehouse_path
     from revloop.status import render as render_status
+    from revloop.warehouse import warehouse_path
 
     print(render_status((args.warehouse or warehouse_path()).resolve()))
     return 0
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from ingestion.warehouse import warehouse_path
     from revloop.doctor import FAIL, run_checks
     from revloop.doctor import render as render_checks
+    from revloop.warehouse import warehouse_path
 
     checks = run_checks((args.warehouse or warehouse_path()).resolve())
     print(render_checks(checks))

@@ -65,7 +65,7 @@ def missing_warehouse(args: list[str], env: dict[str, str]) -> str | None:
         return None
     if (env.get("DBT_TARGET") or "duckdb") != "duckdb":
         return None
-    from ingestion.warehouse import warehouse_path
+    from revloop.warehouse import warehouse_path
 
     warehouse = Path(env["WAREHOUSE_PATH"]) if env.get("WAREHOUSE_PATH") else warehouse_path()
     if warehouse.exists():

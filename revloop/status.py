@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 
 from activation.mail import MailConfigError, SmtpSettings
-from ingestion.warehouse import connect_warehouse, events_dir
 from revloop.config import config_dir
 from revloop.redact import mask
+from revloop.warehouse import connect_warehouse, events_dir
 
 RUNS_SHOWN = 5
 

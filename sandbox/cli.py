@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from ingestion.warehouse import warehouse_path
+from revloop.warehouse import warehouse_path
 from sandbox.runner import Sandbox
 from sandbox.state import (
     SandboxStateError,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.warehouse import state_dir
+from revloop.warehouse import state_dir
 from sandbox.hubspot import state as hubspot_state
 from sandbox.runner import Sandbox
 from sandbox.salesforce import state as salesforce_state
@@ -66,7 +66,7 @@ class SavedSandbox:
 
 
 def state_path(warehouse: Path) -> Path:
-    """The sandbox's state file, in the warehouse's local state folder (ingestion.warehouse.state_dir)."""
+    """The sandbox's state file, in the warehouse's local state folder (revloop.warehouse.state_dir)."""
     return state_dir(warehouse) / FILE_NAME
 
 

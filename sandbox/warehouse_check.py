@@ -5,7 +5,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import connect_warehouse
+from revloop.warehouse import connect_warehouse
 from sandbox.hubspot import state as hubspot_state
 from sandbox.runner import Sandbox
 from sandbox.salesforce import state as salesforce_state

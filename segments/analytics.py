@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display: plots are rendered to PNG only
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ingestion.warehouse import connect_warehouse
+from revloop.warehouse import connect_warehouse
 from segments.conversions import KINDS  # noqa: E402
 from segments.materialize import HISTORY, SegmentReport  # noqa: E402
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.warehouse import connect_warehouse, warehouse_path
+from revloop.warehouse import connect_warehouse, warehouse_path
 from segments.compiler import PROFILES, CompiledSegment, compile_segment, profile_columns, table_columns
 from segments.connection import PostgresConnection, in_list
 from segments.conversions import KINDS, OutcomeQuery, outcome_queries

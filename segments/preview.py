@@ -8,8 +8,8 @@ from typing import Any
 import duckdb
 
 from ingestion.reader_copy import open_reader_copy
-from ingestion.warehouse import WarehouseLocked, warehouse_path
 from revloop.privacy import mask_pii_enabled, mask_records
+from revloop.warehouse import WarehouseLocked, warehouse_path
 from segments.compiler import compile_segment, profile_columns
 from segments.conversions import DEFAULT_KIND, KINDS, outcome_queries
 from segments.definitions import SegmentError, SegmentFile, load_segment

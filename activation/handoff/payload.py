@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ingestion.warehouse import fetch_dicts
+from revloop.warehouse import fetch_dicts
 
 # the columns of a touch that say when and what; every other non-empty column is one of its properties
 TOUCH_KEYS = ("occurred_at", "channel", "event_name")

@@ -33,9 +33,9 @@ from activation.mail import SmtpSettings
 from activation.store import ActivationStore
 from ingestion.hubspot import HubSpotConnection
 from ingestion.salesforce.client import SalesforceConnection, connect
-from ingestion.warehouse import connect_warehouse, state_dir, table_exists
 from revloop.config.assignment import AssignmentConfig, load_assignment_config
 from revloop.config.handoff import HandoffConfig, load_handoff_config
+from revloop.warehouse import connect_warehouse, state_dir, table_exists
 
 SIGNALS = "intermediate.int_handoff_signals"
 BEHAVIORS = "intermediate.int_handoff_behaviors"

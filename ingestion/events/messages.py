@@ -18,7 +18,7 @@ from ingestion.events.settings import (
     MAX_LINE_BYTES,
     MESSAGE_TYPES,
 )
-from ingestion.warehouse import connect_warehouse
+from revloop.warehouse import connect_warehouse
 
 # Segment Spec fields with a type (Spec "Common fields" and the per-call pages): those sent as strings
 # (ids, names, ISO 8601 timestamps) and those sent as objects. JSON null counts as absent.

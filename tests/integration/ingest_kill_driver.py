@@ -12,7 +12,7 @@ import dlt
 from ingestion.events import events_source
 from ingestion.events import settings as events_settings
 from ingestion.quarantine import Rejections, load_rejections
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 # Steps at whose end the process can be killed: the third refusal spooled (mid-extract), then the end of
 # each dlt step of the events pipeline and of the quarantine pipeline.

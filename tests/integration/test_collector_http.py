@@ -23,8 +23,8 @@ from ingestion.events import events_source
 from ingestion.events import settings as events_settings
 from ingestion.events.files import event_files
 from ingestion.quarantine import Rejections
-from ingestion.warehouse import make_pipeline
 from revloop.config.collector import load_collector_config
+from revloop.warehouse import make_pipeline
 
 WEBSITE_KEY, EMAIL_KEY = "wk_test_website_9f2c", "wk_test_email_41ab"
 ENV = {"REVLOOP_WRITE_KEY_WEBSITE": WEBSITE_KEY, "REVLOOP_WRITE_KEY_EMAIL": EMAIL_KEY}

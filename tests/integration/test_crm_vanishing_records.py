@@ -14,7 +14,7 @@ from ingestion.hubspot import HubSpotConnection, hubspot_source
 from ingestion.hubspot import settings as hs_settings
 from ingestion.salesforce import DATASET_NAME, PIPELINE_NAME, salesforce_source
 from ingestion.salesforce.client import SalesforceConnection
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 
 

@@ -14,7 +14,7 @@ from ingestion.salesforce import DATASET_NAME as SALESFORCE_DATASET
 from ingestion.salesforce import PIPELINE_NAME as SALESFORCE_PIPELINE
 from ingestion.salesforce import salesforce_source
 from ingestion.salesforce.client import SalesforceConnection, connect
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 from sandbox.server import RESET
 
 DEAL_TO_CONTACT = 3  # HubSpot's default deal -> contact association type

@@ -9,7 +9,7 @@ import pytest
 from ingestion.events import events_source
 from ingestion.events.settings import CHANNELS
 from ingestion.quarantine import Rejections, load_rejections
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 
 def event(message_id: str, event_name: str = "Page Viewed", **fields) -> str:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from ingestion.hubspot import DATASET_NAME, PIPELINE_NAME, HubSpotConnection, hubspot_source
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 

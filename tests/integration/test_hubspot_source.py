@@ -13,7 +13,7 @@ from ingestion.hubspot import DATASET_NAME, PIPELINE_NAME, HubSpotConnection, hu
 from ingestion.hubspot.records import epoch_ms
 from ingestion.hubspot.settings import SEARCH_LOOKBACK_SECONDS
 from ingestion.quarantine import Rejections, load_rejections
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 # Seeded history ends well before "now", so the lookback window of a second run holds only new changes.
 HISTORY_START = datetime(2026, 6, 1, 9, tzinfo=UTC)

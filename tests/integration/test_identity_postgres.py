@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from identity import resolve_identities
-from ingestion.warehouse import state_dir
+from revloop.warehouse import state_dir
 from tests.fixtures.postgres import BuiltPostgres, PostgresDatabase, database_copy
 from tests.integration.test_identity_resolution import (
     MINIMUM,

@@ -11,7 +11,7 @@ from identity import resolve_identities
 from ingestion.events import events_source
 from ingestion.events import settings as events_settings
 from ingestion.quarantine import Rejections
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 from sandbox.world import generate_world
 from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
 from tests.fixtures.postgres import PostgresDatabase

@@ -10,7 +10,7 @@ from ingestion.hubspot import _flatten, _rejecter
 from ingestion.hubspot.records import flatten_associations, flatten_object, flatten_owner
 from ingestion.quarantine import Rejections, load_rejections
 from ingestion.salesforce.records import typed_records
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 GOOD = {
     "type": "track", "event": "Demo Requested", "messageId": "good-1", "userId": "u-1",

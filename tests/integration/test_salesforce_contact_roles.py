@@ -10,7 +10,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from ingestion.salesforce import DATASET_NAME, PIPELINE_NAME, salesforce_source
 from ingestion.salesforce.client import SalesforceConnection
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 
 

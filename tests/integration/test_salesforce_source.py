@@ -9,7 +9,7 @@ import pytest
 from ingestion.quarantine import Rejections, load_rejections
 from ingestion.salesforce import DATASET_NAME, PIPELINE_NAME, salesforce_source
 from ingestion.salesforce.client import SalesforceConnection, SalesforceRequestLimitExceeded
-from ingestion.warehouse import make_pipeline
+from revloop.warehouse import make_pipeline
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 

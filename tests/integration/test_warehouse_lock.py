@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.warehouse import WarehouseLocked, connect_warehouse, make_pipeline
+from revloop.warehouse import WarehouseLocked, connect_warehouse, make_pipeline
 from segments.preview import open_read_only
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 

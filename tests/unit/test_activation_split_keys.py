@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from activation.plan import CrmRecord, SyncPair, Written, plan_object, release_phases
 from activation.store import ActivationStore
 from activation.sync import run_plan
-from ingestion.warehouse import connect_warehouse
 from revloop.config.sync import load_sync_config
+from revloop.warehouse import connect_warehouse
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 CONTACT = load_sync_config().objects["contact"]

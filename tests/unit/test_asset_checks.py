@@ -13,12 +13,12 @@ from activation.store import ActivationStore
 from identity.checks import conflicting_crm_emails
 from ingestion.quarantine import Rejections, load_rejections
 from ingestion.quarantine_rate import quarantine_rate
-from ingestion.warehouse import connect_warehouse, make_pipeline
 from ml.registry import ModelRegistry
 from orchestration.defs import checks
 from orchestration.resources import WarehouseResource
 from revloop.checks import env_share, rounded
 from revloop.model_quality import model_above_baseline
+from revloop.warehouse import connect_warehouse, make_pipeline
 
 # profile, system, record type, record id, e-mail: one row per record and e-mail seen
 IDENTITY_ROWS = [

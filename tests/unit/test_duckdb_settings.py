@@ -6,7 +6,7 @@ import jinja2
 import pytest
 import yaml
 
-from ingestion.warehouse import (
+from revloop.warehouse import (
     WarehouseConfigError,
     connect_warehouse,
     duckdb_destination,

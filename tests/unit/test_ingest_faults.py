@@ -14,7 +14,7 @@ from ingestion.hubspot.records import merged_ids
 from ingestion.salesforce.client import SalesforceApiError, salesforce_errors, updated_between
 from ingestion.salesforce.query import build_soql_for_ids
 from ingestion.transient import is_transient
-from ingestion.warehouse import WarehouseConfigError, WarehouseLocked, lock_wait_seconds, wait_for_lock
+from revloop.warehouse import WarehouseConfigError, WarehouseLocked, lock_wait_seconds, wait_for_lock
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from ingestion.events.settings import PIPELINE_NAME
 from ingestion.load import load_source, source_names
 from ingestion.quarantine import spool_file
-from ingestion.warehouse import connect_warehouse
+from revloop.warehouse import connect_warehouse
 
 
 def _event(message_id: str) -> str:

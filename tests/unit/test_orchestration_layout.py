@@ -84,4 +84,4 @@ def test_only_the_warehouse_module_opens_duckdb_connections():
             for node in ast.walk(_tree(path))
         )
     )
-    assert opening == ["ingestion/warehouse.py"]
+    assert opening == ["revloop/warehouse.py"]

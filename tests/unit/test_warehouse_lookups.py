@@ -2,7 +2,7 @@
 
 import pytest
 
-from ingestion.warehouse import connect_warehouse, database_file, fetch_dicts, list_tables, table_exists
+from revloop.warehouse import connect_warehouse, database_file, fetch_dicts, list_tables, table_exists
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""dlt's DuckDB credentials whose connections wait for the warehouse file lock (ingestion.warehouse)."""
+"""dlt's DuckDB credentials whose connections wait for the warehouse file lock (revloop.warehouse)."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ import duckdb
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool, DuckDbCredentials
 
-from ingestion.warehouse import wait_for_lock
+from revloop.warehouse import wait_for_lock
 
 
 class _WaitingPool(DuckDbConnectionPool):

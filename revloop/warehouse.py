@@ -223,7 +223,7 @@ def duckdb_destination(warehouse: Path):
     """The DuckDB warehouse as a dlt destination, whose connections wait for the file lock."""
     import dlt
 
-    from ingestion.duckdb_destination import WaitingDuckDbCredentials
+    from revloop.dlt_destination import WaitingDuckDbCredentials
 
     # Loads need not keep file order (queries sort): without it DuckDB inserts ~25% faster.
     settings = {"preserve_insertion_order": False, **duckdb_settings(warehouse)}

@@ -24,13 +24,11 @@ from hubspot.crm.properties import PropertyCreate
 from activation.once import create_each_once, create_once
 from activation.plan import HUBSPOT_BATCH_SIZE, RecordWrite
 from activation.results import CrmAccessDenied, Held, RequestRefused, WriteResult, refuse, send_batches
+from revloop.profiles import profile_contract
 
 # Properties revloop creates when missing (contract.md), with their HubSpot type and field type.
 REVLOOP_PROPERTIES: dict[str, tuple[str, str]] = {
-    "lead_score": ("number", "number"),
-    "churn_risk": ("number", "number"),
-    "purchase_likelihood": ("number", "number"),
-    "engagement_potential": ("number", "number"),
+    **{score: ("number", "number") for score in profile_contract().scores},
     "segments": ("string", "textarea"),
     "revloop_id": ("string", "text"),
     "salesforce_id": ("string", "text"),

@@ -67,11 +67,10 @@ def create_each_once(
 
     if held is None:
         return attempt()
-    lookup = held
 
     def find() -> list[Result] | None:
         todo = pending()
-        for i, record_id in zip(todo, lookup([items[i] for i in todo]), strict=True):
+        for i, record_id in zip(todo, held([items[i] for i in todo]), strict=True):
             if record_id:
                 done[i] = found(items[i], record_id)
         return None if pending() else [done[i] for i in range(len(items))]

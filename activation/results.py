@@ -1,4 +1,5 @@
-"""The outcome of sending one planned record write, as activation.sync_log records it."""
+"""The outcome of sending planned record writes (as activation.sync_log records it), and the batching every
+CRM writer shares: batches of a size, a refused batch split till the bad records stand alone."""
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass

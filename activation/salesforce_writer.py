@@ -118,5 +118,6 @@ def write_salesforce(
 
     groups: dict[tuple[str, str, bool], list[RecordWrite]] = {}
     for write in sorted(writes, key=lambda w: w.operation != "create"):  # creates first, as planned
-        groups.setdefault((write.operation, write.object_name, REVLOOP_KEY in write.fields), []).append(write)
+        upsert = write.operation == "create" and REVLOOP_KEY in write.fields
+        groups.setdefault((write.operation, write.object_name, upsert), []).append(write)
     return send_batches(groups.values(), SALESFORCE_COLLECTION_SIZE, send, refuse)

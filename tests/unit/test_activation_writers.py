@@ -83,8 +83,9 @@ def test_a_refused_collection_is_split_and_per_record_refusals_are_kept():
 
 def test_updates_and_upserts_are_patched_in_collections_of_200_and_a_403_carries_what_landed():
     updates = [
-        RecordWrite("salesforce", "Lead", "update", f"k{i}", f"00Q{i}", {"OwnerId": "005"})
+        RecordWrite("salesforce", "Lead", "update", f"k{i}", f"00Q{i}", {"OwnerId": "005"} | key)
         for i in range(250)
+        for key in [{"Revloop_Id__c": f"k{i}"} if i % 2 else {}]  # an update may write the key too
     ]
     upsert = RecordWrite("salesforce", "Lead", "create", "k", None, {"Revloop_Id__c": "k", "LastName": "X"})
     sf = FakeSalesforce(statuses=[200, 200, 403])

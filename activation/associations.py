@@ -21,7 +21,7 @@ from hubspot.crm.associations.v4 import (
 
 from activation.once import create_once
 from activation.plan import KEY_FIELDS, WrittenState
-from activation.results import CrmAccessDenied, RequestRefused, isolate
+from activation.results import CrmAccessDenied, RequestRefused, send_batches
 
 # HubSpot takes more associations a call; 100 matches the object batches and keeps a refused batch small.
 ASSOCIATION_BATCH_SIZE = 100
@@ -149,15 +149,13 @@ def write_associations(
     groups: dict[tuple[str, str], list[Association]] = {}
     for association in associations:
         groups.setdefault((association.from_type, association.to_type), []).append(association)
-    results: list[AssociationResult] = []
 
     def send(chunk: Sequence[Association]) -> list[AssociationResult]:
         if calls is not None:
             calls[f"hubspot.{chunk[0].from_type}.associate"] += 1
         return _send(hs, chunk)
 
-    for group in groups.values():
-        for start in range(0, len(group), ASSOCIATION_BATCH_SIZE):
-            chunk = group[start : start + ASSOCIATION_BATCH_SIZE]
-            results += isolate(chunk, send, lambda a, e: AssociationResult(a, "failed", e))
-    return results
+    def fail(association: Association, error: str) -> AssociationResult:
+        return AssociationResult(association, "failed", error)
+
+    return send_batches(groups.values(), ASSOCIATION_BATCH_SIZE, send, fail)

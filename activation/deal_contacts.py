@@ -5,12 +5,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceError
 
 from activation.associations import Association, AssociationResult
-from activation.once import create_once
-from activation.plan import SALESFORCE_COLLECTION_SIZE, SyncPair
-from activation.results import CrmAccessDenied, RequestRefused, isolate
+from activation.plan import RecordWrite, SyncPair
+from activation.salesforce_writer import write_salesforce
 
 ROLE_OBJECT = "OpportunityContactRole"
 # Key prefixes of the Salesforce records a contact role joins: only a Contact (never a Lead) plays a role.
@@ -104,72 +102,32 @@ def _soql_ids(ids: Iterable[str]) -> str:
     return ", ".join(f"'{i}'" for i in sorted(set(ids)))
 
 
-def _held(sf: Salesforce, roles: Sequence[Association]) -> set[tuple[str, str]]:
-    """(Opportunity, Contact) of the given roles' Opportunities that Salesforce holds now (a SOQL read)."""
+def _role(role: Association) -> RecordWrite:
+    fields = {"OpportunityId": role.from_id, "ContactId": role.to_id}
+    return RecordWrite("salesforce", ROLE_OBJECT, "create", role.key, None, fields)
+
+
+def _held(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[str | None]:
+    """The id of each role Salesforce holds now (a SOQL read of the roles of their Opportunities)."""
     soql = (
-        f"SELECT OpportunityId, ContactId FROM {ROLE_OBJECT} "
-        f"WHERE OpportunityId IN ({_soql_ids(r.from_id for r in roles)})"
+        f"SELECT Id, OpportunityId, ContactId FROM {ROLE_OBJECT} "
+        f"WHERE OpportunityId IN ({_soql_ids(w.fields['OpportunityId'] for w in writes)})"
     )
-    return {(r["OpportunityId"], r["ContactId"]) for r in sf.query_all(soql)["records"]}
-
-
-def _create(sf: Salesforce, roles: Sequence[Association]) -> list[AssociationResult]:
-    """One sObject Collections POST creating the roles; a record Salesforce refuses is refused alone."""
-    records = [
-        {"attributes": {"type": ROLE_OBJECT}, "OpportunityId": r.from_id, "ContactId": r.to_id} for r in roles
-    ]
-    body = {"allOrNone": False, "records": records}
-    try:
-        answers = sf.restful("composite/sobjects", method="POST", json=body)
-    except SalesforceError as exc:
-        if exc.status in (401, 403):
-            raise CrmAccessDenied("salesforce", exc.status, str(exc.content)) from exc
-        if exc.status in (400, 404):
-            raise RequestRefused(f"{exc.status}: {exc.content}") from exc
-        raise
-    results = []
-    for role, answer in zip(roles, answers, strict=True):
-        if answer.get("success"):
-            results.append(AssociationResult(role, "associated"))
-        else:
-            errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in answer.get("errors", []))
-            results.append(AssociationResult(role, "refused", errors))
-    return results
-
-
-def _send(sf: Salesforce, roles: Sequence[Association]) -> list[AssociationResult]:
-    """Create roles exactly once: the POST is not idempotent (Salesforce would hold a pair twice), so after
-    a time-out, reset or 5xx the roles already there are looked up and only the others sent again."""
-    found: list[AssociationResult] = []
-    pending = list(roles)
-
-    def create() -> list[AssociationResult]:
-        return found + _create(sf, pending)
-
-    def find() -> list[AssociationResult] | None:
-        held = _held(sf, pending)
-        found.extend(AssociationResult(r, "associated") for r in pending if (r.from_id, r.to_id) in held)
-        pending[:] = [r for r in pending if (r.from_id, r.to_id) not in held]
-        return None if pending else found
-
-    return create_once(create, find)
+    held = {(r["OpportunityId"], r["ContactId"]): r["Id"] for r in sf.query_all(soql)["records"]}
+    return [held.get((w.fields["OpportunityId"], w.fields["ContactId"])) for w in writes]
 
 
 def write_contact_roles(
     sf: Salesforce, roles: Sequence[Association], calls: Counter[str] | None = None
 ) -> list[AssociationResult]:
-    """Create contact roles in collections of 200; a refused collection is split to isolate the bad role.
+    """Create contact roles through the Salesforce batch writer, each exactly once: the POST is not
+    idempotent (Salesforce would hold a pair twice), so after a time-out, reset or 5xx the roles already
+    there are looked up and only the others sent again.
 
     calls, when given, counts the collection calls sent as 'salesforce.OpportunityContactRole.create'.
     """
-    results: list[AssociationResult] = []
-
-    def send(chunk: Sequence[Association]) -> list[AssociationResult]:
-        if calls is not None:
-            calls[f"salesforce.{ROLE_OBJECT}.create"] += 1
-        return _send(sf, chunk)
-
-    for start in range(0, len(roles), SALESFORCE_COLLECTION_SIZE):
-        chunk = roles[start : start + SALESFORCE_COLLECTION_SIZE]
-        results += isolate(chunk, send, lambda r, e: AssociationResult(r, "failed", e))
-    return results
+    writes = [_role(role) for role in roles]
+    role_of = {id(write): role for write, role in zip(writes, roles, strict=True)}
+    results = write_salesforce(sf, writes, calls, lambda todo: _held(sf, todo))
+    status = {"created": "associated"}
+    return [AssociationResult(role_of[id(r.write)], status.get(r.status, r.status), r.error) for r in results]

@@ -1,4 +1,6 @@
-"""HubSpot write-back: missing revloop properties created, then batch upsert / update (100 inputs a call)."""
+"""The HubSpot batch writer of every revloop write (the sync's records, the handoff's owners and tasks):
+batch upsert / update / create of 100 inputs a call with per-input results (a 207 handled input by input);
+missing revloop properties created first."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -6,24 +8,27 @@ from collections.abc import Sequence
 from hubspot import HubSpot
 from hubspot.crm.objects import (
     ApiException,
+    AssociationSpec,
     BatchInputSimplePublicObjectBatchInput,
+    BatchInputSimplePublicObjectBatchInputForCreate,
     BatchInputSimplePublicObjectBatchInputUpsert,
+    PublicAssociationsForObject,
     SimplePublicObjectBatchInput,
+    SimplePublicObjectBatchInputForCreate,
     SimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectId,
 )
 from hubspot.crm.properties import ApiException as PropertiesApiException
 from hubspot.crm.properties import PropertyCreate
 
-from activation.once import create_once
+from activation.once import create_each_once, create_once
 from activation.plan import HUBSPOT_BATCH_SIZE, RecordWrite
-from activation.results import CrmAccessDenied, RequestRefused, WriteResult, isolate
+from activation.results import CrmAccessDenied, Held, RequestRefused, WriteResult, refuse, send_batches
+from revloop.profiles import profile_contract
 
 # Properties revloop creates when missing (contract.md), with their HubSpot type and field type.
 REVLOOP_PROPERTIES: dict[str, tuple[str, str]] = {
-    "lead_score": ("number", "number"),
-    "churn_risk": ("number", "number"),
-    "purchase_likelihood": ("number", "number"),
-    "engagement_potential": ("number", "number"),
+    **{score: ("number", "number") for score in profile_contract().scores},
     "segments": ("string", "textarea"),
     "revloop_id": ("string", "text"),
     "salesforce_id": ("string", "text"),
@@ -31,6 +36,9 @@ REVLOOP_PROPERTIES: dict[str, tuple[str, str]] = {
 # The unique property a created record is upserted by, so that a rerun after a crash creates no duplicate.
 UPSERT_KEY = {"contacts": "email"}
 DEFAULT_UPSERT_KEY = "revloop_id"
+# Object types created by a plain batch create (nothing unique to upsert by), with the property whose unique
+# value ties each created record to its input (a batch answer is not in input order).
+CREATE_KEY = {"tasks": "hs_task_subject"}
 
 
 def _refused(exc: ApiException) -> Exception:
@@ -77,11 +85,10 @@ def ensure_properties(hs: HubSpot, object_type: str, names: Sequence[str]) -> li
     return created
 
 
-def _per_record(
-    writes: Sequence[RecordWrite], answer: object, key: str | None
-) -> list[WriteResult]:
+def _per_record(writes: Sequence[RecordWrite], answer: object, key: str | None) -> list[WriteResult]:
     """Each input's outcome from a batch answer, 200 or 207: results matched by id (or by the upsert key),
     errors by the ids in their context; an input in neither is failed, never assumed written."""
+
     def ident(write: RecordWrite) -> str:
         return str(write.fields[key] if key else write.record_id).lower()
 
@@ -107,10 +114,42 @@ def _per_record(
     return results
 
 
-def _send(hs: HubSpot, object_type: str, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """One batch call (upsert or update, both idempotent and so retried by the client); a 4xx refuses the
-    whole batch, a 207 refuses some of its inputs."""
+def _for_create(write: RecordWrite) -> SimplePublicObjectBatchInputForCreate:
+    links = [
+        PublicAssociationsForObject(
+            to=SimplePublicObjectId(id=to_id),
+            types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=type_id)],
+        )
+        for to_id, type_id in write.associations
+    ]
+    return SimplePublicObjectBatchInputForCreate(properties=write.fields, associations=links)
+
+
+def _insert(
+    hs: HubSpot, object_type: str, writes: Sequence[RecordWrite], held: Held | None
+) -> list[WriteResult]:
+    """Plain batch create: not idempotent (the client never retries it), so each record is created once
+    (create_each_once, with held)."""
+    key = CREATE_KEY[object_type]
+
+    def create(todo: Sequence[RecordWrite]) -> list[WriteResult]:
+        body = BatchInputSimplePublicObjectBatchInputForCreate(inputs=[_for_create(w) for w in todo])
+        try:
+            return _per_record(todo, hs.crm.objects.batch_api.create(object_type, body), key)
+        except ApiException as exc:
+            raise _refused(exc) from exc
+
+    return create_each_once(writes, create, held, lambda w, record_id: WriteResult(w, "created", record_id))
+
+
+def _send(
+    hs: HubSpot, object_type: str, writes: Sequence[RecordWrite], held: Held | None
+) -> list[WriteResult]:
+    """One batch call: update by id or upsert by the upsert key (both idempotent and so retried by the
+    client), or a plain create (_insert); a 4xx refuses the whole batch, a 207 some of its inputs."""
     creating = writes[0].operation == "create"
+    if creating and object_type in CREATE_KEY:
+        return _insert(hs, object_type, writes, held)
     batch_api = hs.crm.objects.batch_api
     key = UPSERT_KEY.get(object_type, DEFAULT_UPSERT_KEY) if creating else None
     try:
@@ -131,28 +170,24 @@ def _send(hs: HubSpot, object_type: str, writes: Sequence[RecordWrite]) -> list[
 
 
 def write_hubspot(
-    hs: HubSpot, object_type: str, writes: Sequence[RecordWrite], calls: Counter[str] | None = None
+    hs: HubSpot,
+    object_type: str,
+    writes: Sequence[RecordWrite],
+    calls: Counter[str] | None = None,
+    held: Held | None = None,
 ) -> list[WriteResult]:
-    """Send writes of one object type in batches of 100; a refused batch is split to isolate the bad input.
+    """Every HubSpot write of one object type revloop makes: per operation, batches of 100 with per-input
+    results; a refused batch is split to isolate the bad input. A 401/403 raises CrmAccessDenied at once
+    (exc.sent: what landed before; splitting would only repeat it).
 
-    A 401/403 raises CrmAccessDenied at once (splitting would only repeat it).
-
-    calls, when given, counts the batch calls sent per 'hubspot.<object type>.<operation>'.
+    calls, when given, counts the batch calls sent per 'hubspot.<object type>.<operation>'; held finds the
+    records of plain creates that HubSpot holds already (see _insert).
     """
-    results: list[WriteResult] = []
 
     def send(chunk: Sequence[RecordWrite]) -> list[WriteResult]:
         if calls is not None:
             calls[f"hubspot.{object_type}.{chunk[0].operation}"] += 1
-        return _send(hs, object_type, chunk)
+        return _send(hs, object_type, chunk, held)
 
-    for operation in ("create", "update"):
-        group = [w for w in writes if w.operation == operation]
-        for start in range(0, len(group), HUBSPOT_BATCH_SIZE):
-            chunk = group[start : start + HUBSPOT_BATCH_SIZE]
-            try:
-                results += isolate(chunk, send, lambda w, e: WriteResult(w, "refused", w.record_id, e))
-            except CrmAccessDenied as exc:
-                exc.sent = results  # what landed before the refusal still gets logged and remembered
-                raise
-    return results
+    groups = [[w for w in writes if w.operation == operation] for operation in ("create", "update")]
+    return send_batches(groups, HUBSPOT_BATCH_SIZE, send, refuse)

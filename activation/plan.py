@@ -64,6 +64,8 @@ class RecordWrite:
     previous: dict[str, Any] = field(default_factory=dict)
     canonical: dict[str, Any] = field(default_factory=dict)  # what to remember as written, for echo checks
     based_on: datetime | None = None  # the target record's modification time the write was planned from
+    # HubSpot creates: (record id, HubSpot-defined association type) each created record is linked to
+    associations: tuple[tuple[str, int], ...] = ()
 
     def fingerprint(self) -> str:
         """What makes two writes the same: the CRM, object, operation, target record and every value sent."""

@@ -1,6 +1,7 @@
-"""The outcome of sending one planned record write, as activation.sync_log records it."""
+"""The outcome of sending planned record writes (as activation.sync_log records it), and the batching every
+CRM writer shares: batches of a size, a refused batch split till the bad records stand alone."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -8,6 +9,8 @@ from activation.plan import RecordWrite
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+# The ids of the records a CRM holds already for the given creates (None where it holds none).
+Held = Callable[[Sequence[RecordWrite]], list[str | None]]
 
 
 @dataclass
@@ -37,6 +40,29 @@ def isolate(
         return isolate(items[:middle], send, fail) + isolate(items[middle:], send, fail)
 
 
+def send_batches(
+    groups: Iterable[Sequence[Item]],
+    size: int,
+    send: Callable[[Sequence[Item]], list[Result]],
+    fail: Callable[[Item, str], Result],
+) -> list[Result]:
+    """Each group sent in batches of size, each isolated; on CrmAccessDenied exc.sent is what landed."""
+    results: list[Result] = []
+    for group in groups:
+        for start in range(0, len(group), size):
+            try:
+                results += isolate(group[start : start + size], send, fail)
+            except CrmAccessDenied as exc:
+                exc.sent = list(results)  # what landed before the refusal still gets logged and remembered
+                raise
+    return results
+
+
+def refuse(write: RecordWrite, error: str) -> WriteResult:
+    """The result of a write whose request, of it alone, the CRM refused."""
+    return WriteResult(write, "refused", write.record_id, error)
+
+
 class RequestRefused(Exception):
     """A CRM refused a whole batch request for something in its records (a 4xx, not a limit or outage)."""
 
@@ -46,7 +72,7 @@ class CrmAccessDenied(Exception):
 
     def __init__(self, crm: str, status: int, detail: str):
         self.crm = crm
-        self.sent: list[WriteResult] = []  # writes of the same call that landed before the refusal
+        self.sent: list = []  # results of the same call that landed before the refusal
         super().__init__(
             f"{crm} answered {status} to revloop: write-back to {crm} stopped for this run. A 401 means the "
             "credentials are wrong or expired; a 403 missing write permissions or scopes, or an exhausted "

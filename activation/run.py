@@ -97,18 +97,18 @@ def run_sync(
     for mapping, pairs, report in associating:
         if mapping.hubspot == "deals":
             if "companies" in mapping.associate:
-                send_associations(store, hs, deal_company_associations(connection, store, pairs), report)
+                send_links(store, hs, deal_company_associations(connection, store, pairs), report)
             if "contacts" in mapping.associate:
                 people = _person_pairs(connection, config, loaded)
                 hubspot_links, roles = deal_contact_links(connection, store, pairs, people)
-                send_associations(store, hs, hubspot_links, report)
-                send_contact_roles(store, sf, roles, report)
+                send_links(store, hs, hubspot_links, report)
+                send_links(store, sf, roles, report)
         else:
             done = hubspot_associations(connection, "contacts", "companies")
             done |= store.associations("contacts", "companies")
             linked = linked_partners(store.written())
             planned = plan_contact_companies(contact_accounts(connection), pairs, done, linked)
-            send_associations(store, hs, planned, report)
+            send_links(store, hs, planned, report)
     return reports
 
 
@@ -167,47 +167,37 @@ def deal_contact_links(
     return to_hubspot, to_salesforce
 
 
-def send_contact_roles(
-    store: ActivationStore, sf: Salesforce | None, planned: list[Association], report: SyncReport
+def send_links(
+    store: ActivationStore,
+    client: Salesforce | HubSpot | None,
+    planned: list[Association],
+    report: SyncReport,
 ) -> None:
-    """Create planned Opportunity contact roles (not in a dry run); calls and outcomes join the report."""
+    """Create planned links of one CRM (HubSpot associations or Salesforce contact roles) with its client,
+    unless a dry run; the plan counts them and the calls they need, calls and outcomes join the report."""
     if not planned:
         return
-    call_name = f"salesforce.{ROLE_OBJECT}.create"
-    report.plan["contact_roles"] = len(planned)
-    calls_needed = math.ceil(len(planned) / SALESFORCE_COLLECTION_SIZE)
-    report.plan["api_calls"] = {**report.plan.get("api_calls", {}), call_name: calls_needed}
-    if report.dry_run or sf is None:
-        return
-    calls: Counter[str] = Counter()
-    try:
-        results = write_contact_roles(sf, planned, calls)
-    except CrmAccessDenied as exc:
-        report.errors.append(str(exc))
-        return
-    _report_links(store, report, results, f"salesforce.{ROLE_OBJECT}.create", calls)
-
-
-def send_associations(
-    store: ActivationStore, hs: HubSpot | None, planned: list[Association], report: SyncReport
-) -> None:
-    """Create planned associations (not in a dry run); calls and outcomes join the report."""
-    if not planned:
-        return
-    call_name = f"hubspot.{planned[0].from_type}.associate"
-    report.plan["associations"] = report.plan.get("associations", 0) + len(planned)
-    calls_needed = math.ceil(len(planned) / ASSOCIATION_BATCH_SIZE)
+    first = planned[0]
+    on_salesforce = first.crm == "salesforce"
+    plan_key = "contact_roles" if on_salesforce else "associations"
+    call_name = (
+        f"salesforce.{ROLE_OBJECT}.create" if on_salesforce else f"hubspot.{first.from_type}.associate"
+    )
+    batch_size = SALESFORCE_COLLECTION_SIZE if on_salesforce else ASSOCIATION_BATCH_SIZE
+    report.plan[plan_key] = report.plan.get(plan_key, 0) + len(planned)
     api_calls = report.plan.get("api_calls", {})
-    report.plan["api_calls"] = {**api_calls, call_name: api_calls.get(call_name, 0) + calls_needed}
-    if report.dry_run or hs is None:
+    calls_needed = api_calls.get(call_name, 0) + math.ceil(len(planned) / batch_size)
+    report.plan["api_calls"] = {**api_calls, call_name: calls_needed}
+    if report.dry_run or client is None:
         return
     calls: Counter[str] = Counter()
+    write = write_contact_roles if on_salesforce else write_associations
     try:
-        results = write_associations(hs, planned, calls)
+        results = write(client, planned, calls)
     except CrmAccessDenied as exc:
         report.errors.append(str(exc))
         return
-    _report_links(store, report, results, f"hubspot.{planned[0].from_type}.associate", calls)
+    _report_links(store, report, results, call_name, calls)
 
 
 def _report_links(

@@ -1,13 +1,16 @@
-"""Salesforce write-back: describe checked first, then sObject Collections (200 records a call)."""
+"""The Salesforce batch writer of every revloop write (the sync's records, the handoff's owners and tasks,
+contact roles): sObject Collections of 200 records with per-record results; describe checked first."""
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from activation.once import create_each_once
 from activation.plan import SALESFORCE_COLLECTION_SIZE, RecordWrite
-from activation.results import CrmAccessDenied, RequestRefused, WriteResult, isolate
+from activation.results import CrmAccessDenied, Held, RequestRefused, WriteResult, refuse, send_batches
 
 REVLOOP_KEY = "Revloop_Id__c"
 
@@ -39,27 +42,23 @@ def check_fields(sf: Salesforce, object_name: str, names: Sequence[str]) -> None
         raise MissingSalesforceFields(object_name, missing)
 
 
-def _send(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
-    """One collection PATCH, idempotent and so retried by the session: upsert by Revloop_Id__c for creates
-    (a retry after a commit finds the record the first try created), update by Id otherwise."""
-    creating = writes[0].operation == "create"
-    records = [
-        {"attributes": {"type": w.object_name}, **({} if creating else {"Id": w.record_id}), **w.fields}
-        for w in writes
-    ]
-    path = f"composite/sobjects/{writes[0].object_name}/{REVLOOP_KEY}" if creating else "composite/sobjects"
+def _call(sf: Salesforce, method: str, path: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One sObject Collections call with allOrNone=false: the per-record answers, in input order."""
     try:
-        answers = sf.restful(path, method="PATCH", json={"allOrNone": False, "records": records})
+        return sf.restful(path, method=method, json={"allOrNone": False, "records": records})
     except SalesforceError as exc:
         if exc.status in (401, 403):
             raise CrmAccessDenied("salesforce", exc.status, str(exc.content)) from exc
         if exc.status in (400, 404):
             raise RequestRefused(f"{exc.status}: {exc.content}") from exc
         raise
+
+
+def _results(writes: Sequence[RecordWrite], answers: Sequence[dict[str, Any]]) -> list[WriteResult]:
     results = []
     for write, answer in zip(writes, answers, strict=True):
         if answer.get("success"):
-            status = "created" if answer.get("created") else "updated"
+            status = "created" if answer.get("created", write.operation == "create") else "updated"
             results.append(WriteResult(write, status, answer.get("id") or write.record_id))
         else:
             errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in answer.get("errors", []))
@@ -67,27 +66,58 @@ def _send(sf: Salesforce, writes: Sequence[RecordWrite]) -> list[WriteResult]:
     return results
 
 
-def write_salesforce(
-    sf: Salesforce, writes: Sequence[RecordWrite], calls: Counter[str] | None = None
-) -> list[WriteResult]:
-    """Send writes of one sObject in collections of 200; a refused call is split to isolate the bad record.
+def _record(write: RecordWrite) -> dict[str, Any]:
+    return {
+        "attributes": {"type": write.object_name},
+        **({"Id": write.record_id} if write.record_id else {}),
+        **write.fields,
+    }
 
-    calls, when given, counts the collection calls sent per 'salesforce.<sObject>.<operation>'.
+
+def _insert(sf: Salesforce, writes: Sequence[RecordWrite], held: Held | None) -> list[WriteResult]:
+    """POST: not idempotent (the session never retries it), so each record is created once
+    (create_each_once, with held)."""
+
+    def create(todo: Sequence[RecordWrite]) -> list[WriteResult]:
+        return _results(todo, _call(sf, "POST", "composite/sobjects", [_record(w) for w in todo]))
+
+    return create_each_once(writes, create, held, lambda w, record_id: WriteResult(w, "created", record_id))
+
+
+def _send(sf: Salesforce, writes: Sequence[RecordWrite], held: Held | None) -> list[WriteResult]:
+    """One collection call: update by Id (PATCH); a create carrying Revloop_Id__c upserted by it (PATCH, so
+    idempotent and retried by the session: a retry after a commit finds the record the first try created);
+    any other create POSTed once (_insert)."""
+    first = writes[0]
+    if first.operation == "update":
+        return _results(writes, _call(sf, "PATCH", "composite/sobjects", [_record(w) for w in writes]))
+    if REVLOOP_KEY in first.fields:
+        path = f"composite/sobjects/{first.object_name}/{REVLOOP_KEY}"
+        return _results(writes, _call(sf, "PATCH", path, [_record(w) for w in writes]))
+    return _insert(sf, writes, held)
+
+
+def write_salesforce(
+    sf: Salesforce,
+    writes: Sequence[RecordWrite],
+    calls: Counter[str] | None = None,
+    held: Held | None = None,
+) -> list[WriteResult]:
+    """Every Salesforce write revloop makes: per sObject and operation, collections of 200 with per-record
+    results; a refused call is split to isolate the bad record. A 401/403 raises CrmAccessDenied (exc.sent:
+    what landed before).
+
+    calls, when given, counts the collection calls sent per 'salesforce.<sObject>.<operation>'; held finds
+    the records of creates without Revloop_Id__c that Salesforce holds already (see _insert).
     """
-    results: list[WriteResult] = []
 
     def send(chunk: Sequence[RecordWrite]) -> list[WriteResult]:
         if calls is not None:
             calls[f"salesforce.{chunk[0].object_name}.{chunk[0].operation}"] += 1
-        return _send(sf, chunk)
+        return _send(sf, chunk, held)
 
-    for operation in ("create", "update"):
-        group = [w for w in writes if w.operation == operation]
-        for start in range(0, len(group), SALESFORCE_COLLECTION_SIZE):
-            chunk = group[start : start + SALESFORCE_COLLECTION_SIZE]
-            try:
-                results += isolate(chunk, send, lambda w, e: WriteResult(w, "refused", w.record_id, e))
-            except CrmAccessDenied as exc:
-                exc.sent = results  # what landed before the refusal still gets logged and remembered
-                raise
-    return results
+    groups: dict[tuple[str, str, bool], list[RecordWrite]] = {}
+    for write in sorted(writes, key=lambda w: w.operation != "create"):  # creates first, as planned
+        upsert = write.operation == "create" and REVLOOP_KEY in write.fields
+        groups.setdefault((write.operation, write.object_name, upsert), []).append(write)
+    return send_batches(groups.values(), SALESFORCE_COLLECTION_SIZE, send, refuse)

@@ -9,9 +9,11 @@ import duckdb
 
 from activation.plan import KEY_FIELDS, CrmRecord, SyncPair
 from revloop.config.sync import Crm, ObjectMapping
+from revloop.profiles import profile_contract
 from revloop.warehouse import fetch_dicts, table_exists
 
-ENRICHED_COLUMNS = ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential", "segments")
+# What revloop writes to the CRMs: the profile contract's scores and the segments
+ENRICHED_COLUMNS = (*profile_contract().scores, "segments")
 RAW_SCHEMA: dict[Crm, str] = {"salesforce": "raw_salesforce", "hubspot": "raw_hubspot"}
 # The association tables ingestion/hubspot loads (settings.ASSOCIATIONS), per from object type.
 ASSOCIATION_TABLES = {"contacts": "contact_company_associations", "deals": "deal_associations"}

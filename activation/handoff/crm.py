@@ -1,7 +1,7 @@
-"""CRM side of a handoff: owner through the sync's writers, follow-up tasks batched, task status read back.
+"""CRM side of a handoff: owners and follow-up tasks written through the CRMs' batch writers (the sync's),
+task status read back.
 
-Writes and task look-ups are batched: Salesforce sObject Collections and IN lists of 200, HubSpot batch APIs
-of 100."""
+Task look-ups are batched too: Salesforce IN lists of 200, HubSpot batch APIs of 100."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,21 +12,13 @@ from hubspot.crm.associations.v4 import (
     BatchInputPublicFetchAssociationsBatchRequest,
     PublicFetchAssociationsBatchRequest,
 )
-from hubspot.crm.objects import (
-    ApiException,
-    AssociationSpec,
-    BatchInputSimplePublicObjectBatchInputForCreate,
-    BatchReadInputSimplePublicObjectId,
-    PublicAssociationsForObject,
-    SimplePublicObjectBatchInputForCreate,
-    SimplePublicObjectId,
-)
+from hubspot.crm.objects import ApiException, BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from activation.hubspot_writer import write_hubspot
-from activation.plan import HUBSPOT_BATCH_SIZE, SALESFORCE_COLLECTION_SIZE, RecordWrite
-from activation.results import WriteResult
+from activation.plan import HUBSPOT_BATCH_SIZE, RecordWrite
+from activation.results import CrmAccessDenied, Held, WriteResult
 from activation.salesforce_writer import write_salesforce
 
 OWNER_FIELD = {"salesforce": "OwnerId", "hubspot": "hubspot_owner_id"}
@@ -55,120 +47,98 @@ class TaskResult:
     error: str | None = None
 
 
+def _write(
+    sf: Salesforce | None, hs: HubSpot | None, writes: Sequence[RecordWrite], held: Held | None = None
+) -> list[WriteResult]:
+    """writes through each CRM's batch writer, per CRM and object; a CRM not configured skips its writes."""
+    groups: dict[tuple[str, str], list[RecordWrite]] = {}
+    for write in writes:
+        groups.setdefault((write.crm, write.object_name), []).append(write)
+    results: list[WriteResult] = []
+    for (crm, obj), group in groups.items():
+        if crm == "salesforce" and sf is not None:
+            results += write_salesforce(sf, group, held=held)
+        elif crm == "hubspot" and hs is not None:
+            results += write_hubspot(hs, obj, group, held=held)
+        else:
+            results += [WriteResult(w, "skipped", w.record_id, f"{crm} is not configured") for w in group]
+    return results
+
+
 def set_owners(
     sf: Salesforce | None, hs: HubSpot | None, owners: Sequence[tuple[str, str, str, str, str]]
 ) -> list[WriteResult]:
-    """Owner updates (crm, object, record id, owner id, profile id) through the sync's batched writers."""
-    writes = [
-        RecordWrite(crm, obj, "update", profile_id, record_id, {OWNER_FIELD[crm]: owner})
-        for crm, obj, record_id, owner, profile_id in owners
-    ]
-    results: list[WriteResult] = []
-    by_object: dict[tuple[str, str], list[RecordWrite]] = {}
-    for write in writes:
-        by_object.setdefault((write.crm, write.object_name), []).append(write)
-    for (crm, obj), group in by_object.items():
-        client = sf if crm == "salesforce" else hs
-        if client is None:
-            results += [WriteResult(w, "skipped", w.record_id, f"{crm} is not configured") for w in group]
-        elif crm == "salesforce":
-            results += write_salesforce(sf, group)
-        else:
-            results += write_hubspot(hs, obj, group)
-    return results
+    """Owner updates (crm, object, record id, owner id, profile id) through the CRMs' batch writers."""
+    return _write(
+        sf,
+        hs,
+        [
+            RecordWrite(crm, obj, "update", profile_id, record_id, {OWNER_FIELD[crm]: owner})
+            for crm, obj, record_id, owner, profile_id in owners
+        ],
+    )
 
 
-def _salesforce_tasks(sf: Salesforce, requests: Sequence[TaskRequest]) -> list[TaskResult]:
-    results = []
-    for start in range(0, len(requests), SALESFORCE_COLLECTION_SIZE):
-        chunk = requests[start : start + SALESFORCE_COLLECTION_SIZE]
-        records = [
-            {
-                "attributes": {"type": "Task"},
-                "WhoId": r.who_id,
-                "OwnerId": r.owner_id,
-                "Subject": r.subject[:255],
-                "Description": r.body[:32000],
-                "ActivityDate": r.due.isoformat(),
-                "Priority": SF_PRIORITY.get(r.priority, "Normal"),
-                "Status": "Not Started",
-            }
-            for r in chunk
-        ]
-        try:
-            answers = sf.restful(
-                "composite/sobjects", method="POST", json={"allOrNone": False, "records": records}
-            )
-        except SalesforceError as exc:
-            results += [TaskResult(r, None, f"{exc.status}: {exc.content}") for r in chunk]
-            continue
-        for request, answer in zip(chunk, answers, strict=True):
-            if answer.get("success"):
-                results.append(TaskResult(request, answer["id"]))
-            else:
-                errors = "; ".join(
-                    f"{e.get('statusCode')}: {e.get('message')}" for e in answer.get("errors", [])
-                )
-                results.append(TaskResult(request, None, errors))
-    return results
+def _task(request: TaskRequest) -> RecordWrite:
+    """A task request as a create of the CRM's batch writer, keyed by its unique subject."""
+    if request.crm == "salesforce":
+        fields = {
+            "WhoId": request.who_id,
+            "OwnerId": request.owner_id,
+            "Subject": request.subject[:255],
+            "Description": request.body[:32000],
+            "ActivityDate": request.due.isoformat(),
+            "Priority": SF_PRIORITY.get(request.priority, "Normal"),
+            "Status": "Not Started",
+        }
+        return RecordWrite("salesforce", "Task", "create", request.subject, None, fields)
+    fields = {
+        "hs_task_subject": request.subject,
+        "hs_task_body": request.body,
+        "hs_timestamp": datetime.combine(request.due, time(9), UTC).isoformat().replace("+00:00", "Z"),
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": HS_PRIORITY.get(request.priority, "MEDIUM"),
+        "hs_task_type": "TODO",
+        "hubspot_owner_id": request.owner_id,
+    }
+    links = ((request.who_id, TASK_TO_CONTACT),)
+    return RecordWrite("hubspot", "tasks", "create", request.subject, None, fields, associations=links)
 
 
-def _hubspot_tasks(hs: HubSpot, requests: Sequence[TaskRequest]) -> list[TaskResult]:
-    results = []
-    for start in range(0, len(requests), HUBSPOT_BATCH_SIZE):
-        chunk = requests[start : start + HUBSPOT_BATCH_SIZE]
-        inputs = [
-            SimplePublicObjectBatchInputForCreate(
-                properties={
-                    "hs_task_subject": r.subject,
-                    "hs_task_body": r.body,
-                    "hs_timestamp": datetime.combine(r.due, time(9), UTC).isoformat().replace("+00:00", "Z"),
-                    "hs_task_status": "NOT_STARTED",
-                    "hs_task_priority": HS_PRIORITY.get(r.priority, "MEDIUM"),
-                    "hs_task_type": "TODO",
-                    "hubspot_owner_id": r.owner_id,
-                },
-                associations=[
-                    PublicAssociationsForObject(
-                        to=SimplePublicObjectId(id=r.who_id),
-                        types=[
-                            AssociationSpec(
-                                association_category="HUBSPOT_DEFINED", association_type_id=TASK_TO_CONTACT
-                            )
-                        ],
-                    )
-                ],
-            )
-            for r in chunk
-        ]
-        try:
-            answer = hs.crm.objects.batch_api.create(
-                "tasks", BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs)
-            )
-        except ApiException as exc:
-            results += [TaskResult(r, None, f"{exc.status}: {exc.reason}") for r in chunk]
-            continue
-        # a batch answer is not in input order: the unique subject ties each task to its request
-        by_subject = {(t.properties or {}).get("hs_task_subject"): t.id for t in answer.results}
-        for request in chunk:
-            task_id = by_subject.get(request.subject)
-            results.append(TaskResult(request, task_id, None if task_id else "missing from HubSpot's answer"))
-    return results
+def _failure(exc: Exception) -> str:
+    """The error a task gets when its CRM's call failed as a whole."""
+    if isinstance(exc, SalesforceError):
+        return f"{exc.status}: {exc.content}"
+    if isinstance(exc, ApiException):
+        return f"{exc.status}: {exc.reason}"
+    return str(exc)
 
 
 def create_tasks(
     sf: Salesforce | None, hs: HubSpot | None, requests: Sequence[TaskRequest]
 ) -> list[TaskResult]:
-    """Create tasks: Salesforce Tasks with WhoId (200 a call), HubSpot tasks on the contact (100 a call)."""
+    """Create tasks through the CRMs' batch writers: Salesforce Tasks with WhoId (200 a call), HubSpot tasks
+    on the contact (100 a call), each once (after an ambiguous failure found by subject first). A CRM's
+    error answer becomes the error of each of its tasks not created."""
+    by_subject = {r.subject: r for r in requests}
+
+    def held(writes: Sequence[RecordWrite]) -> list[str | None]:
+        found = find_tasks(sf, hs, [by_subject[w.key] for w in writes])
+        return [found.get(w.key) for w in writes]
+
     results: list[TaskResult] = []
-    for crm, client, create in (("salesforce", sf, _salesforce_tasks), ("hubspot", hs, _hubspot_tasks)):
-        group = [r for r in requests if r.crm == crm]
-        if not group:
-            continue
-        if client is None:
-            results += [TaskResult(r, None, f"{crm} is not configured") for r in group]
-        else:
-            results += create(client, group)
+    for crm in ("salesforce", "hubspot"):
+        writes = [_task(r) for r in requests if r.crm == crm]
+        try:
+            answered = _write(sf, hs, writes, held)
+        except (CrmAccessDenied, SalesforceError, ApiException) as exc:
+            answered = list(exc.sent) if isinstance(exc, CrmAccessDenied) else []
+            landed = {id(r.write) for r in answered}
+            answered += [WriteResult(w, "failed", None, _failure(exc)) for w in writes if id(w) not in landed]
+        for result in answered:
+            task_id = result.record_id if result.status == "created" else None
+            error = None if task_id else result.error
+            results.append(TaskResult(by_subject[result.write.key], task_id, error))
     return results
 
 

@@ -7,14 +7,9 @@ import duckdb
 import pytest
 
 from activation.run import run_sync
-from ingestion.hubspot import DATASET_NAME as HUBSPOT_DATASET
-from ingestion.hubspot import PIPELINE_NAME as HUBSPOT_PIPELINE
-from ingestion.hubspot import HubSpotConnection, hubspot_source
-from ingestion.salesforce import DATASET_NAME as SALESFORCE_DATASET
-from ingestion.salesforce import PIPELINE_NAME as SALESFORCE_PIPELINE
-from ingestion.salesforce import salesforce_source
+from ingestion.hubspot import HubSpotConnection
+from ingestion.load import load_source
 from ingestion.salesforce.client import SalesforceConnection, connect
-from revloop.warehouse import make_pipeline
 from sandbox.server import RESET
 
 DEAL_TO_CONTACT = 3  # HubSpot's default deal -> contact association type
@@ -39,13 +34,12 @@ def hs(hs_sandbox):
 
 
 def _ingest(sf_sandbox, hs_sandbox, warehouse) -> None:
-    """Both CRMs into the warehouse with the real dlt sources (deltas after the first run)."""
+    """Both CRMs into the warehouse through the assets' load sequence (deltas after the first run)."""
     salesforce = SalesforceConnection(
         instance_url=sf_sandbox.url, access_token=sf_sandbox.token, ca_bundle=sf_sandbox.ca_bundle
     )
-    make_pipeline(SALESFORCE_PIPELINE, SALESFORCE_DATASET, warehouse).run(salesforce_source(salesforce))
-    hubspot = HubSpotConnection(hs_sandbox.token, hs_sandbox.url, str(hs_sandbox.ca_bundle))
-    make_pipeline(HUBSPOT_PIPELINE, HUBSPOT_DATASET, warehouse).run(hubspot_source(hubspot))
+    load_source(salesforce, warehouse)
+    load_source(HubSpotConnection(hs_sandbox.token, hs_sandbox.url, str(hs_sandbox.ca_bundle)), warehouse)
     _current_records(warehouse)
 
 

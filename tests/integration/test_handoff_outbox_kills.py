@@ -15,6 +15,7 @@ import pytest
 from activation.handoff import run_handoffs
 from activation.handoff.notify import message_id
 from activation.mail import SmtpSettings
+from sandbox.server import RESET
 from tests.fixtures.salesforce import salesforce_client
 from tests.fixtures.smtp import _free_port
 
@@ -185,6 +186,28 @@ def test_a_kill_between_handoff_steps_loses_and_doubles_nothing(
     # a third run does nothing at all
     again = _run(path, sf, hs, smtp, T + timedelta(minutes=20))
     assert again.tasks_created == 0 and again.emails == {} and len(inbox.messages) == sum(delivered.values())
+
+
+@pytest.mark.parametrize("lost_answer", [503, RESET])
+def test_a_task_create_whose_answer_is_lost_is_looked_up_and_made_once(
+    lost_answer, sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path
+):
+    sf_box = sf_sandbox_factory()
+    leads, contact = _world(sf_box, hs_sandbox, tmp_path / "w.duckdb")
+    sf, hs = salesforce_client(sf_box), hs_sandbox.client()
+    sf_box.emulator.faults.fail_after_commit(lost_answer, 1, "/composite/sobjects", "POST")
+    hs_sandbox.emulator.faults.fail_after_commit(lost_answer, 1, "/tasks/batch/create", "POST")
+
+    report = _run(tmp_path / "w.duckdb", sf, hs, smtp_sink[0], T)
+    # the same run finds what the lost answers created (by subject) and sends nothing twice
+    assert report.errors == [] and report.tasks_created == 3
+    assert len(sf_box.emulator.records("Task")) == 2 and _hs_tasks(hs, contact) == 1
+    lost = 0 if lost_answer == RESET else 503
+    assert [r.status for r in sf_box.emulator.requests_to("/composite/sobjects", "POST")] == [lost]
+    assert [r.status for r in hs_sandbox.emulator.requests_to("/tasks/batch/create", "POST")] == [lost]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        missing = con.execute("select count(*) from activation.lead_handoffs where task_id is null")
+        assert missing.fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("step", REMINDER_STEPS)

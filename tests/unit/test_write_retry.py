@@ -4,7 +4,7 @@ import pytest
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.response import HTTPResponse
 
-from activation.once import create_once, is_ambiguous
+from activation.once import create_each_once, create_once, is_ambiguous
 from ingestion.retry import idempotent, retry_policy
 
 
@@ -93,3 +93,31 @@ def test_create_once_raises_a_refusal_at_once():
     with pytest.raises(_Status):
         create_once(lambda: (_ for _ in ()).throw(_Status(400)), lambda: found.append(1), backoff_s=0)
     assert found == [] and not is_ambiguous(_Status(404)) and is_ambiguous(_Status(502))
+
+
+def test_create_each_once_creates_again_only_the_items_the_lookup_does_not_find(monkeypatch):
+    monkeypatch.setattr("activation.once.time.sleep", lambda _s: None)
+    sent, answers = [], iter([_Status(504), None])
+
+    def create(items):
+        sent.append(list(items))
+        if (answer := next(answers)) is not None:
+            raise answer
+        return [f"new-{i}" for i in items]
+
+    held = {"b": "old-b"}
+    results = create_each_once(
+        ["a", "b", "c"], create, lambda items: [held.get(i) for i in items], lambda i, found: found
+    )
+    assert results == ["new-a", "old-b", "new-c"] and sent == [["a", "b", "c"], ["a", "c"]]
+
+
+def test_create_each_once_raises_a_refusal_without_a_lookup():
+    looked = []
+
+    def create(items):
+        raise _Status(400)
+
+    with pytest.raises(_Status):
+        create_each_once(["a"], create, lambda items: looked.append(items) or [None], lambda i, found: found)
+    assert looked == []

@@ -276,3 +276,17 @@ def probe_webhooks(spool: WebhookSpool, object_types: Iterable[str], cursor: Map
     baseline = {name: cursor.get(name, "0") for name in object_types}
     return _result((read(name) for name in object_types), baseline,
                    lambda marker, previous: previous is None or int(marker) > int(previous))
+
+
+def with_announced(written: Mapping[str, datetime] | None, spool: WebhookSpool,
+                   ids: list[str]) -> Mapping[str, datetime] | None:
+    """revloop's own writes plus the changes webhooks announced, the newest per record: a poll's change
+    that a webhook announced is the webhook sensor's to run. None when the own writes cannot be read now."""
+    if written is None:
+        return None
+    try:
+        announced = spool.announced(ids)
+    except sqlite3.Error:
+        return written  # the poll then runs it, as it would without webhooks
+    both = (written, announced)
+    return {i: max(known[i] for known in both if i in known) for i in {*written, *announced}}

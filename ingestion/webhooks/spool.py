@@ -110,8 +110,9 @@ class WebhookSpool:
             connection.close()
         return [SpooledEvent(s, kind, object_id, _moment(ms)) for s, kind, object_id, ms in rows]
 
-    def announced(self, object_type: str, object_ids: Sequence[str]) -> dict[str, datetime]:
-        """The newest change time a webhook reported for each of the records (those never reported absent)."""
+    def announced(self, object_ids: Sequence[str]) -> dict[str, datetime]:
+        """The newest change time a webhook reported for each record id, of any object type (ids never
+        reported are absent)."""
         if not object_ids or not self.path.exists():
             return {}
         connection = self._connect()
@@ -120,8 +121,7 @@ class WebhookSpool:
             connection.executemany("insert or ignore into wanted values (?)", [(str(i),) for i in object_ids])
             rows = connection.execute(
                 "select object_id, max(occurred_at_ms) from hubspot_events "
-                "where object_type = ? and object_id in (select object_id from wanted) group by object_id",
-                [object_type],
+                "where object_id in (select object_id from wanted) group by object_id"
             ).fetchall()
         finally:
             connection.close()

@@ -260,7 +260,7 @@ def probe_webhooks(spool: WebhookSpool, object_types: Iterable[str], cursor: Map
     Unlike a poll, an event is news from the first probe on: HubSpot sent it because a record changed.
     Events that are all revloop's own writes (as probe_hubspot tells them) advance the cursor only.
     """
-    cursor = {name: value for name, value in cursor.items() if value.isdigit()}
+    cursor = {name: value for name, value in cursor.items() if isinstance(value, str) and value.isdigit()}
 
     def read(object_type: str) -> tuple[str, str | None, str | None, bool]:
         try:

@@ -114,6 +114,8 @@ def test_the_probe_reports_spooled_changes_once_and_skips_own_writes(tmp_path):
     assert ours.changed == [] and int(ours.cursor(cursor)["contacts"]) > int(cursor["contacts"])
     theirs = probe_webhooks(spool, ["contacts"], cursor, lambda ids: {"101": at - timedelta(hours=1)})
     assert theirs.changed == ["contacts"]
+    damaged = probe_webhooks(spool, ["contacts"], {"contacts": 7.5, "deals": "x"})
+    assert damaged.changed == ["contacts"], "a damaged cursor starts again from the first event"
 
 
 def test_the_poll_leaves_announced_changes_to_the_webhook_sensor(tmp_path):

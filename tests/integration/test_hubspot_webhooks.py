@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
-from hubspot.crm.contacts import SimplePublicObjectInput, SimplePublicObjectInputForCreate
+from hubspot.crm.contacts import PublicMergeInput, SimplePublicObjectInput, SimplePublicObjectInputForCreate
 
 from collector.app import create_app
 from collector.server import BackgroundServer
@@ -184,3 +184,40 @@ def test_unknown_paths_are_404(collector, method, path):
 def test_a_known_path_with_a_wrong_method_stays_405(collector):
     assert requests.get(f"{collector.url}/v1/track", timeout=10).status_code == 405
     assert requests.get(f"{collector.url}/webhooks/hubspot", timeout=10).status_code == 405
+
+
+def test_deletions_and_merges_are_announced_and_failed_deliveries_retried(collector, hs_sandbox, hs_client,
+                                                                          tmp_path):
+    url = f"{collector.url}/webhooks/hubspot"
+    contacts = hs_client.crm.contacts
+    first, second, third = (
+        contacts.basic_api.create(SimplePublicObjectInputForCreate(properties={"email": f"p{i}@example.com"}))
+        .id for i in range(3)
+    )
+    sender = hs_sandbox.emulator.deliver_webhooks(WebhookTarget(url=url, client_secret=SECRET))
+    try:
+        contacts.basic_api.archive(third)
+        merged = contacts.basic_api.merge(
+            public_merge_input=PublicMergeInput(primary_object_id=first, object_id_to_merge=second)
+        )
+        assert sender.flush()
+    finally:
+        hs_sandbox.emulator.deliver_webhooks(None)
+    kinds = {(kind, object_id) for _, kind, object_id in _rows(collector.app.webhooks.spool.path)}
+    assert kinds == {("contact.deletion", third), ("contact.merge", merged.id)}
+
+    # a receiver that is down (503: webhooks not configured yet) gets the batch again, attempt by attempt
+    down = create_app(load_collector_config(), tmp_path / "events2", tmp_path / "snap2.duckdb", {},
+                      tmp_path / "spool2.sqlite3")
+    server = BackgroundServer(down)
+    target = WebhookTarget(url=f"{server.url}/webhooks/hubspot", client_secret=SECRET, max_attempts=3,
+                           first_backoff_s=0.01)
+    retrying = hs_sandbox.emulator.deliver_webhooks(target)
+    try:
+        contacts.basic_api.update(merged.id, SimplePublicObjectInput(properties={"phone": "7"}))
+        assert retrying.flush()
+    finally:
+        hs_sandbox.emulator.deliver_webhooks(None)
+        server.stop()
+    assert [(d.status, d.attempt) for d in retrying.deliveries] == [(503, 0), (503, 1), (503, 2)]
+    assert [json.loads(d.body)[0]["attemptNumber"] for d in retrying.deliveries] == [0, 1, 2]

@@ -4,11 +4,21 @@ spools, and the webhook sensor requests the run the poll would, with no poll."""
 import json
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
 from hubspot.crm.contacts import PublicMergeInput, SimplePublicObjectInput, SimplePublicObjectInputForCreate
 
 from collector.app import create_app
@@ -102,6 +112,22 @@ def test_a_contact_changed_in_the_sandbox_reaches_the_sensor_by_webhook(
             instance=instance, cursor=context.cursor, definitions=defs, resources=warehouse
         )
         assert isinstance(automation.hubspot_webhook_sensor(again), SkipReason), "each event starts one run"
+
+        # a change arriving while a sync runs waits for that run, then starts its own
+        run = instance.add_run(DagsterRun(job_name="hourly_sync", run_id=str(uuid.uuid4()),
+                                          status=DagsterRunStatus.STARTED))
+        assert _post(url, _batch(9)).status_code == 200
+        waiting = build_sensor_context(
+            instance=instance, cursor=again.cursor, definitions=defs, resources=warehouse
+        )
+        skipped = automation.hubspot_webhook_sensor(waiting)
+        assert isinstance(skipped, SkipReason) and run.run_id in skipped.skip_message
+        assert waiting.cursor == again.cursor
+        instance.report_run_failed(run)
+        assert isinstance(automation.hubspot_webhook_sensor(waiting), RunRequest)
+    sensor = automation.hubspot_webhook_sensor
+    assert sensor in defs.sensors and sensor.default_status == DefaultSensorStatus.RUNNING
+    assert sensor.minimum_interval_seconds <= 5
 
 
 def test_a_bad_signature_is_401_and_nothing_is_kept(collector):

@@ -1,4 +1,5 @@
-"""The WSGI app: Segment's HTTP Tracking API (/v1/track, /v1/batch, ...) and GET /v1/profiles/<key>."""
+"""The WSGI app: Segment's HTTP Tracking API (/v1/track, /v1/batch, ...), GET /v1/profiles/<key>, HubSpot's
+webhooks (POST /webhooks/hubspot) and GET /health."""
 
 import json
 import logging
@@ -9,14 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from collector.auth import basic_auth_user, bearer_token, channel_for, token_matches
 from collector.messages import BATCH_ENDPOINTS, ENDPOINT_TYPES, Problem, RequestRefused, Validator, prepare
 from collector.profiles import NoSnapshot, ProfileStore
+from collector.webhooks import WEBHOOK_PATH, HubSpotWebhooks
 from collector.writer import Writers
+from ingestion.webhooks.spool import WebhookSpool, spool_path
 from revloop.config.collector import CollectorConfig, Limits
 
 log = logging.getLogger(__name__)
@@ -103,12 +106,17 @@ class Collector:
     profiles: ProfileStore
     profile_token: str | None
     profile_token_env: str
+    webhooks: HubSpotWebhooks
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
+    # Only known endpoints match: any other path is a 404, never a 405 (which would say the path exists).
+    _collect_names = ", ".join(sorted({*ENDPOINT_TYPES, *BATCH_ENDPOINTS}))
     url_map = Map(
         [
+            Rule("/health", endpoint="health", methods=["GET"]),
+            Rule(WEBHOOK_PATH, endpoint="hubspot_webhook", methods=["POST"]),
             Rule("/v1/profiles/<path:key>", endpoint="profile", methods=["GET"]),
-            Rule("/v1/<endpoint>", endpoint="collect", methods=["POST", "OPTIONS"]),
+            Rule(f"/v1/<any({_collect_names}):endpoint>", endpoint="collect", methods=["POST", "OPTIONS"]),
         ]
     )
 
@@ -120,14 +128,14 @@ class Collector:
         try:
             endpoint, args = self.url_map.bind_to_environ(environ).match()
             response = getattr(self, endpoint)(request, **args)
+        except NotFound:
+            response = error(404, "not_found", [Problem(f"no endpoint {request.method} {request.path}")])
         except HTTPException as exc:
             response = error(exc.code or 500, exc.name.lower().replace(" ", "_"), [Problem(exc.description)])
         return response(environ, start_response)
 
     def collect(self, request: Request, endpoint: str) -> Response:
         """POST /v1/<track|identify|page|screen|group|alias|batch> (and analytics.js's /v1/t, /v1/b, ...)."""
-        if endpoint not in ENDPOINT_TYPES and endpoint not in BATCH_ENDPOINTS:
-            return error(404, "not_found", [Problem(f"no endpoint /v1/{endpoint}")])
         if request.method == "OPTIONS":
             return Response(status=204, headers=CORS_HEADERS)
         received_at = self.clock()
@@ -174,6 +182,19 @@ class Collector:
         problem = Problem("missing or unknown write key (HTTP basic auth user, or writeKey in the body)")
         return error(401, "unauthorized", [problem], {**CORS_HEADERS, "WWW-Authenticate": "Basic"})
 
+    def health(self, request: Request) -> Response:
+        """GET /health (no token): the server answers, and which parts are on; names, never keys or paths."""
+        return json_response({
+            "status": "ok",
+            "channels": sorted(set(self.write_keys.values())),
+            "profile_api": bool(self.profile_token),
+            "hubspot_webhooks": bool(self.webhooks.secret),
+        }, headers={"Cache-Control": "no-store"})
+
+    def hubspot_webhook(self, request: Request) -> Response:
+        """POST /webhooks/hubspot: a signed batch of HubSpot change events into the webhook spool."""
+        return self.webhooks.receive(request, error)
+
     def profile(self, request: Request, key: str) -> Response:
         """GET /v1/profiles/<profile_id or e-mail>: traits, scores and segments from the snapshot."""
         if not self.profile_token:
@@ -194,9 +215,11 @@ class Collector:
 
 
 def create_app(
-    config: CollectorConfig, events_dir: Path, snapshot: Path, environ: Mapping[str, str]
+    config: CollectorConfig, events_dir: Path, snapshot: Path, environ: Mapping[str, str],
+    webhook_spool: Path | None = None,
 ) -> Collector:
-    """The collector over `events_dir` and `snapshot`, with keys and token read from `environ`."""
+    """The collector over `events_dir`, `snapshot` and the webhook spool (default: the warehouse's), with
+    keys, token and webhook secret read from `environ`."""
     keys = config.write_keys(environ)
     writers = Writers(
         events_dir,
@@ -211,4 +234,11 @@ def create_app(
         profiles=ProfileStore(snapshot),
         profile_token=environ.get(config.profile_api.token_env) or None,
         profile_token_env=config.profile_api.token_env,
+        webhooks=HubSpotWebhooks(
+            secret=environ.get(config.hubspot_webhooks.client_secret_env) or None,
+            secret_env=config.hubspot_webhooks.client_secret_env,
+            spool=WebhookSpool(webhook_spool or spool_path()),
+            public_url=environ.get(config.hubspot_webhooks.public_url_env) or None,
+            max_bytes=config.limits.max_request_bytes,
+        ),
     )

@@ -1,4 +1,4 @@
-"""Cheap "has anything changed since the cursor?" probes of both CRMs and the event folders.
+"""Cheap "has anything changed since the cursor?" probes of both CRMs, the event folders and webhooks.
 
 Each probe reads one marker per object (the newest modification time, or a digest of a channel's files)
 and compares it with the cursor a caller kept from the last probe. An object without a cursor value
@@ -8,6 +8,7 @@ that cannot be read (CRM down, bad token, throttled) is skipped with the reason 
 
 import dataclasses
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from ingestion.salesforce.client import (
 )
 from ingestion.salesforce.query import soql_datetime
 from ingestion.salesforce.settings import CURSOR_FIELD, PRIMARY_KEY
+from ingestion.webhooks.spool import WebhookSpool
 from revloop.salesforce_user import made_by
 
 # A probe runs inside a sensor tick (Dagster gives it 60 s): one quick retry, then skip until the next tick.
@@ -249,3 +251,42 @@ def probe_event_files(events_dir: Path, cursor: Mapping[str, str],
 
     return _result((read(channel) for channel in channels), cursor,
                    lambda marker, previous: marker != previous)
+
+
+def probe_webhooks(spool: WebhookSpool, object_types: Iterable[str], cursor: Mapping[str, str],
+                   own_writes: OwnWrites | None = None) -> ProbeResult:
+    """Each object type with HubSpot webhook events spooled after its cursor (the last event number seen).
+
+    Unlike a poll, an event is news from the first probe on: HubSpot sent it because a record changed.
+    Events that are all revloop's own writes (as probe_hubspot tells them) advance the cursor only.
+    """
+    cursor = {name: value for name, value in cursor.items() if isinstance(value, str) and value.isdigit()}
+
+    def read(object_type: str) -> tuple[str, str | None, str | None, bool]:
+        try:
+            events = spool.since(int(cursor.get(object_type, "0")), object_type, OWN_WRITE_PAGE)
+        except sqlite3.Error as exc:
+            return object_type, None, f"webhook spool {spool.path} unreadable: {exc}", False
+        if not events:
+            return object_type, None, None, False
+        changes = [(event.object_id, event.occurred_at) for event in events]
+        own = only_own_writes(changes, own_writes, complete=len(events) < OWN_WRITE_PAGE)
+        return object_type, str(events[0].seq), None, own
+
+    baseline = {name: cursor.get(name, "0") for name in object_types}
+    return _result((read(name) for name in object_types), baseline,
+                   lambda marker, previous: previous is None or int(marker) > int(previous))
+
+
+def with_announced(written: Mapping[str, datetime] | None, spool: WebhookSpool,
+                   ids: list[str]) -> Mapping[str, datetime] | None:
+    """revloop's own writes plus the changes webhooks announced, the newest per record: a poll's change
+    that a webhook announced is the webhook sensor's to run. None when the own writes cannot be read now."""
+    if written is None:
+        return None
+    try:
+        announced = spool.announced(ids)
+    except sqlite3.Error:
+        return written  # the poll then runs it, as it would without webhooks
+    both = (written, announced)
+    return {i: max(known[i] for known in both if i in known) for i in {*written, *announced}}

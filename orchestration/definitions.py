@@ -69,6 +69,7 @@ defs = Definitions(
     ],
     sensors=[
         automation.crm_change_sensor,
+        automation.hubspot_webhook_sensor,
         automation.event_files_sensor,
         automation.run_failure_alert,
         runs.skipped_steps_report,

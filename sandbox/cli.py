@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from revloop.warehouse import warehouse_path
+from sandbox.hubspot.webhooks import WebhookTarget
 from sandbox.runner import Sandbox
 from sandbox.state import (
     SandboxStateError,
@@ -28,6 +29,7 @@ from sandbox.state import (
 from sandbox.warehouse_check import check_warehouse
 from sandbox.world import generate_world
 
+WEBHOOK_SECRET_VARIABLE = "HUBSPOT_CLIENT_SECRET"
 DEFAULT_PEOPLE = 2000
 DEFAULT_SEED = 7
 # Live records of these objects are counted in the start-up line.
@@ -62,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sf-port", type=int, default=8710, help="Salesforce emulator port (0: any)")
     parser.add_argument("--hs-port", type=int, default=8711, help="HubSpot emulator port (0: any)")
     parser.add_argument("--no-events", action="store_true", help="do not write the world's event files")
+    parser.add_argument(
+        "--webhook-url",
+        help="post HubSpot webhooks for contact, company and deal changes to this URL, signed with "
+        f"{WEBHOOK_SECRET_VARIABLE} as HubSpot signs them (e.g. http://127.0.0.1:8088/webhooks/hubspot)",
+    )
     parser.add_argument(
         "command",
         nargs=argparse.REMAINDER,
@@ -140,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     """Start the sandbox (exit status 2 when its saved state or the warehouse does not fit)."""
     args = _parser().parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    secret = os.environ.get(WEBHOOK_SECRET_VARIABLE)
+    if args.webhook_url and not secret:
+        print(f"error: --webhook-url needs {WEBHOOK_SECRET_VARIABLE} (the collector checks it)",
+              file=sys.stderr)
+        return 2
     warehouse = warehouse_path()
     state = (args.state or state_path(warehouse)).resolve()
     try:
@@ -157,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_check:
                 return 2
         keeper = StateKeeper(state, stamp, sandbox).start()
+        if args.webhook_url:
+            sandbox.hubspot.app.deliver_webhooks(WebhookTarget(args.webhook_url, secret))
+            print(f"HubSpot webhooks go to {args.webhook_url}", flush=True)
         if command:
             return _run_with_sandbox(command, sandbox)
         stop = threading.Event()
@@ -168,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return 0
     finally:
+        sandbox.hubspot.app.deliver_webhooks(None)
         sandbox.stop()
         if keeper is not None:
             keeper.stop()

@@ -1,4 +1,5 @@
-"""Near-real-time sync: sensors that poll the CRMs and the event folders, and the run-failure alert."""
+"""Near-real-time sync: sensors that poll the CRMs and the event folders, one that reads HubSpot's webhooks,
+and the run-failure alert."""
 
 import json
 import smtplib
@@ -30,9 +31,12 @@ from ingestion.change_probe import (
     probe_event_files,
     probe_hubspot,
     probe_salesforce,
+    probe_webhooks,
     salesforce_probe_client,
+    with_announced,
 )
 from ingestion.salesforce.client import SalesforceApiError
+from ingestion.webhooks.spool import WebhookSpool, spool_path
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.shared import INGESTION_GROUP, raw_key, raw_tables
 from revloop.config.automation import alert_email, load_automation_config, poll_interval_seconds
@@ -50,6 +54,8 @@ IN_FLIGHT = [
     DagsterRunStatus.CANCELING,
 ]
 TRIGGER_TAG = "revloop/changed"
+# The webhook sensor reads a local file only, so it looks often: a change starts its run within seconds.
+WEBHOOK_INTERVAL_S = 5
 
 
 def downstream_of(raw: AssetSelection) -> AssetSelection:
@@ -143,9 +149,11 @@ def crm_change_sensor(
     cursor = read_cursor(context.cursor)
     results: dict[str, ProbeResult] = {}
 
-    def hubspot_own_writes(ids: list[str]) -> Mapping[str, datetime] | None:
-        # a HubSpot record whose newest change is revloop's own write (activation.written_values) is no news
-        return last_written_at(warehouse.warehouse_file, "hubspot", ids)
+    def hubspot_known(ids: list[str]) -> Mapping[str, datetime] | None:
+        # no news: revloop's own writes (activation.written_values), and changes a webhook announced (the
+        # webhook sensor runs them)
+        written = last_written_at(warehouse.warehouse_file, "hubspot", ids)
+        return with_announced(written, WebhookSpool(spool_path(warehouse.warehouse_file)), ids)
 
     try:
         sf_connection = salesforce.connection()
@@ -163,13 +171,33 @@ def crm_change_sensor(
         if hs_connection is not None:
             hs = hubspot_probe_client(hs_connection)
             results["hubspot"] = probe_hubspot(
-                hs, config.hubspot_objects, cursor.get("hubspot", {}), hubspot_own_writes
+                hs, config.hubspot_objects, cursor.get("hubspot", {}), hubspot_known
             )
     except ValueError as exc:
         results["hubspot"] = ProbeResult(skipped={"portal": str(exc)})
     if not results:
         return SkipReason("neither Salesforce nor HubSpot is configured")
     return decide(context, results, _crm_raw_tables)
+
+
+@sensor(
+    name="hubspot_webhook_sensor",
+    job=near_real_time_sync,
+    minimum_interval_seconds=WEBHOOK_INTERVAL_S,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Reads the HubSpot webhook events the collector verified and kept (POST /webhooks/hubspot) "
+    "and starts the same run as crm_change_sensor for the changed HubSpot objects, without waiting for its "
+    "poll. Changes that are revloop's own writes start no run. Without webhooks it finds nothing to do.",
+)
+def hubspot_webhook_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    busy = run_in_flight(context.instance)
+    if busy:
+        return SkipReason(busy)
+    spool = WebhookSpool(spool_path(warehouse.warehouse_file))
+    previous = read_cursor(context.cursor).get("hubspot", {})
+    result = probe_webhooks(spool, load_automation_config().hubspot_objects, previous,
+                            lambda ids: last_written_at(warehouse.warehouse_file, "hubspot", ids))
+    return decide(context, {"hubspot": result}, _crm_raw_tables)
 
 
 @sensor(

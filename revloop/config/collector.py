@@ -57,6 +57,16 @@ class ProfileApi(BaseModel):
     token_env: str = Field(default="REVLOOP_PROFILE_API_TOKEN", pattern=ENV_NAME)
 
 
+class HubSpotWebhookSettings(BaseModel):
+    """POST /webhooks/hubspot: the variables holding the app's client secret and the URL HubSpot calls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_secret_env: str = Field(default="HUBSPOT_CLIENT_SECRET", pattern=ENV_NAME)
+    # set when a proxy stands in front: HubSpot signs the URL it calls, not the one the collector sees
+    public_url_env: str = Field(default="HUBSPOT_WEBHOOK_URL", pattern=ENV_NAME)
+
+
 class CollectorConfig(BaseModel):
     """The whole of config/collector.yml."""
 
@@ -67,6 +77,7 @@ class CollectorConfig(BaseModel):
     rotation: Rotation = Field(default_factory=Rotation)
     server: ServerSettings = Field(default_factory=ServerSettings)
     profile_api: ProfileApi = Field(default_factory=ProfileApi)
+    hubspot_webhooks: HubSpotWebhookSettings = Field(default_factory=HubSpotWebhookSettings)
 
     @field_validator("channels")
     @classmethod

@@ -19,6 +19,7 @@ from sandbox.hubspot.schema import LAST_MODIFIED_PROPERTY, PROPERTIES
 from sandbox.hubspot.search import find_matches
 from sandbox.hubspot.store import ObjectStore, StoredRecord, record_json
 from sandbox.hubspot.timestamps import iso_ms, parse_moment
+from sandbox.hubspot.webhooks import WebhookSender, WebhookTarget
 from sandbox.server import Emulator, Faults, json_response
 
 OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-27": "tasks"}
@@ -127,6 +128,21 @@ class HubSpotEmulator(Emulator):
         self.associations = AssociationGraph()
         self.owners: dict[str, dict[str, Any]] = {}
         self._search_cache: OrderedDict[tuple, tuple[int, list[StoredRecord]]] = OrderedDict()
+        self.webhooks: WebhookSender | None = None
+        for object_type, store in self.stores.items():
+            store.listener = functools.partial(self._changed, object_type)
+
+    def deliver_webhooks(self, target: WebhookTarget | None) -> WebhookSender | None:
+        """From now on, post each change of a subscribed record to target as HubSpot does (None: stop)."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        self.webhooks = None if target is None else WebhookSender(target, self.clock)
+        return self.webhooks
+
+    def _changed(self, object_type: str, change: str, record: StoredRecord, details: dict[str, Any]) -> None:
+        if self.webhooks is not None:
+            self.webhooks.announce(object_type, change, record.id, record.archived_at or record.updated_at,
+                                   **details)
 
     def now(self) -> datetime:
         """The emulator clock, at HubSpot's millisecond precision."""
@@ -155,7 +171,7 @@ class HubSpotEmulator(Emulator):
                         True,
                         _moment(seed.get("archivedAt")) or record.updated_at,
                     )
-                store.insert(record)
+                store.insert(record, announce=False)
                 ids.append(record.id)
         return ids
 

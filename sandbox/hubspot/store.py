@@ -10,6 +10,9 @@ from sandbox.hubspot.schema import LAST_MODIFIED_PROPERTY, MERGED_IDS_PROPERTY
 from sandbox.hubspot.timestamps import iso_ms
 
 T = TypeVar("T")
+# (change, record, details) after each write: creation, propertyChange (details: the property and value),
+# deletion, merge (details: the merged ids); the emulator turns them into webhook events.
+ChangeListener = Callable[[str, "StoredRecord", dict[str, Any]], None]
 
 
 @dataclass
@@ -43,6 +46,7 @@ class ObjectStore:
         self._unique_index: dict[tuple[str, str], str] = {}
         self._memo: dict[Any, Any] = {}
         self._memo_version = 0
+        self.listener: ChangeListener | None = None
 
     # Reading -----------------------------------------------------------------------------------------
     def get(self, record_id: str, include_archived: bool = False) -> StoredRecord | None:
@@ -100,7 +104,12 @@ class ObjectStore:
         self._next_id += 1
         return str(self._next_id - 1)
 
-    def insert(self, record: StoredRecord) -> StoredRecord:
+    def _announce(self, change: str, record: StoredRecord, **details: Any) -> None:
+        if self.listener is not None:
+            self.listener(change, record, details)
+
+    def insert(self, record: StoredRecord, announce: bool = True) -> StoredRecord:
+        """Store a new record; announce=False for seeding, which HubSpot would not report as a change."""
         if not record.history:
             record.history = {
                 n: [(v, record.created_at)] for n, v in record.properties.items() if v is not None
@@ -112,18 +121,24 @@ class ObjectStore:
         self._index(record)
         self._sorted_ids = None
         self.version += 1
+        if announce:
+            self._announce("creation", record)
         return record
 
     def update(self, record: StoredRecord, values: dict[str, str | None], now: datetime) -> StoredRecord:
         self._unindex(record)
+        changed = []
         for name, value in values.items():
             if record.properties.get(name) != value:
                 record.history.setdefault(name, []).append((value, now))
+                changed.append(name)
             record.properties[name] = value
         record.updated_at = now
         self._stamp_system(record)
         self._index(record)
         self.version += 1
+        for name in changed:
+            self._announce("propertyChange", record, propertyName=name, propertyValue=values[name])
         return record
 
     def merge(self, primary: StoredRecord, merged: StoredRecord, now: datetime) -> StoredRecord:
@@ -142,18 +157,21 @@ class ObjectStore:
                 history.setdefault(name, []).extend(changes)
         created = min(primary.created_at, merged.created_at)
         survivor = StoredRecord(self.new_id(), values, created, now, history=history)
-        self.insert(survivor)
+        self.insert(survivor, announce=False)
         for old_id in old_ids:
             self.aliases[old_id] = survivor.id
         for old_id, target in self.aliases.items():
             if target in old_ids:
                 self.aliases[old_id] = survivor.id
+        self._announce("merge", survivor, primaryObjectId=primary.id, mergedObjectIds=[merged.id],
+                       newObjectId=survivor.id)
         return survivor
 
     def archive(self, record: StoredRecord, now: datetime) -> None:
         self._unindex(record)
         record.archived, record.archived_at = True, now
         self.version += 1
+        self._announce("deletion", record, changeFlag="DELETED")
 
     # Internals ---------------------------------------------------------------------------------------
     def _stamp_system(self, record: StoredRecord) -> None:

@@ -26,7 +26,7 @@ ASSET_KEY = re.compile(r"`([a-z_][a-z0-9_]*(?:/[a-z0-9_*]+)+)`")
 # The tables the Python steps create with their own DDL (segments and ml are loaded through dlt/SQL files
 # and are dbt sources, like these).
 PYTHON_DDL = (store._SCHEMA, conflicts._SCHEMA, baselines._SCHEMA, handoff_store._SCHEMA)
-DBT_TABLE_NAME = "dagster/table_name"
+TABLE_NAME = "dagster/table_name"
 
 
 def readme_map(text: str) -> tuple[dict[str, list[str]], set[str], list[str]]:
@@ -48,6 +48,12 @@ def readme_map(text: str) -> tuple[dict[str, list[str]], set[str], list[str]]:
             duplicates.append(table[1])
         tables[table[1]] = ASSET_KEY.findall(cells[1])
     return tables, other_assets, duplicates
+
+
+def _raw_table(key: str) -> str | None:
+    """raw/<source>/<table> is raw_<source>.<table>; None for another key."""
+    parts = key.split("/")
+    return f"raw_{parts[1]}.{parts[2]}" if parts[0] == "raw" and len(parts) == 3 else None
 
 
 def _row(table: str, key: str | None) -> str:
@@ -96,13 +102,14 @@ def built_tables(built_warehouse: BuiltWarehouse, dbt_keys: dict[str, str]) -> s
 
 @pytest.fixture(scope="module")
 def assets() -> dict[str, str | None]:
-    """Every asset key of the code location -> the schema.table dbt builds for it (None for the others)."""
+    """Every asset key of the code location -> the schema.table it is (dbt models, raw tables) or None."""
     from orchestration.definitions import defs
 
     keys = {}
     for spec in defs.resolve_all_asset_specs():
-        table_name = spec.metadata.get(DBT_TABLE_NAME)
-        keys[spec.key.to_user_string()] = ".".join(str(table_name).split(".")[-2:]) if table_name else None
+        key, table_name = spec.key.to_user_string(), str(spec.metadata.get(TABLE_NAME, "")).split(".")
+        # dbt's models say database.schema.table; dlt's raw tables say the table alone
+        keys[key] = ".".join(table_name[-2:]) if len(table_name) == 3 else _raw_table(key)
     return keys
 
 
@@ -135,12 +142,14 @@ def test_the_map_names_every_dagster_asset_and_no_other(documented, assets: dict
     named = {key for keys in tables.values() for key in keys} | other_assets
     problems = []
     for key in sorted(set(assets) - named):
-        table = assets[key]
-        problems.append(
-            f"add the row: {_row(table, key)}" if table
-            else f"name the asset `{key}` in the row of the table it fills, or under 'Assets that are not "
-            "warehouse tables'"
-        )
+        if assets[key]:
+            problems.append(f"add the row: {_row(assets[key], key)}")
+        else:
+            table = key.replace("/", ".") if key.count("/") == 1 else "<schema.table>"
+            problems.append(
+                f"name `{key}` in the row of the table it fills (e.g. add the row: {_row(table, key)}), "
+                "or under 'Assets that are not warehouse tables'"
+            )
     for table, keys in sorted(tables.items()):
         if not keys:
             problems.append(f"the row of `{table}` names no Dagster asset")
@@ -152,10 +161,10 @@ def test_the_map_names_every_dagster_asset_and_no_other(documented, assets: dict
     assert not problems, f"README {SECTION!r} and the Dagster definitions disagree:\n" + "\n".join(problems)
 
 
-def test_each_dbt_asset_is_on_the_row_of_the_table_it_builds(documented, assets: dict[str, str | None]):
+def test_each_dbt_and_raw_asset_is_on_the_row_of_its_table(documented, assets: dict[str, str | None]):
     tables, _ = documented
     wrong = [
-        f"the row of `{table}` must name `{key}` (dbt builds `{key}` into `{table}`)"
+        f"the row of `{table}` must name `{key}` (the asset `{key}` is `{table}`)"
         for key, table in sorted(assets.items())
         if table and key not in tables.get(table, [key])
     ]

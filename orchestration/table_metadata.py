@@ -1,4 +1,4 @@
-"""Row count and a small secrets-free sample of a warehouse table, as Dagster materialization metadata.
+"""Row count, column types and a small secrets-free sample of a warehouse table, as Dagster metadata.
 
 Personal data (e-mails, phones, names) is masked in the sample unless REVLOOP_MASK_PII turns that off.
 """
@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableSchema
 
 from revloop.privacy import mask_pii_enabled, mask_rows
 from revloop.warehouse import Connection, connect_warehouse
@@ -48,16 +48,15 @@ def sample_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]], hidde
 def table_metadata(
     con: Connection, schema: str, table: str, mask_pii: bool | None = None
 ) -> dict[str, Any]:
-    """dagster/row_count and a Markdown `sample` of the first rows of schema.table (masked: mask_pii)."""
+    """dagster/row_count, dagster/column_schema (names and warehouse types) and a Markdown `sample` of the
+    first rows of schema.table (masked: mask_pii)."""
     name = f"{quote(schema)}.{quote(table)}"
-    columns = [
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
+    types = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    columns = [column for column, _ in types]
     if not columns:
         raise LookupError(f"{schema}.{table} does not exist in the warehouse")
     shown = [c for c in columns if not SECRET_COLUMN.search(c)]
@@ -72,6 +71,7 @@ def table_metadata(
             sample = mask_rows(shown, sample)
     return {
         "dagster/row_count": MetadataValue.int(rows),
+        "dagster/column_schema": TableSchema(columns=[TableColumn(c, data_type) for c, data_type in types]),
         "sample": MetadataValue.md(sample_markdown(shown, sample, hidden)),
     }
 

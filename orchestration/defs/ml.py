@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from ml import score_profiles, train_models
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import PREDICTIONS, WAREHOUSE_POOL, model_key
 from orchestration.table_metadata import warehouse_tables_metadata
@@ -37,9 +38,9 @@ def models(context: AssetExecutionContext, warehouse: WarehouseResource):
     for task, report in reports.items():
         context.log.info(f"{task}: {report.status} ({report.reason})")
         metadata = {**report.metadata(), "report": MetadataValue.md(report.markdown())}
-        yield MaterializeResult(asset_key=model_key(task), metadata=metadata)
+        yield MaterializeResult(asset_key=model_key(task), metadata=rounded_metadata(metadata))
     runs = warehouse_tables_metadata(warehouse.warehouse_file, [tuple(MODEL_RUNS.path)])
-    yield MaterializeResult(asset_key=MODEL_RUNS, metadata=runs.get(tuple(MODEL_RUNS.path), {}))
+    yield MaterializeResult(asset_key=MODEL_RUNS, metadata=rounded_metadata(runs.get(tuple(MODEL_RUNS.path))))
 
 
 @multi_asset(
@@ -57,6 +58,5 @@ def models(context: AssetExecutionContext, warehouse: WarehouseResource):
 def predictions(context: AssetExecutionContext, warehouse: WarehouseResource):
     report = score_profiles(warehouse=warehouse.warehouse_file)
     table = warehouse_tables_metadata(warehouse.warehouse_file, [tuple(PREDICTIONS.path)])
-    yield MaterializeResult(
-        asset_key=PREDICTIONS, metadata={**report.metadata(), **table.get(tuple(PREDICTIONS.path), {})}
-    )
+    metadata = {**report.metadata(), **table.get(tuple(PREDICTIONS.path), {})}
+    yield MaterializeResult(asset_key=PREDICTIONS, metadata=rounded_metadata(metadata))

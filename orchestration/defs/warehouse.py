@@ -20,6 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import WAREHOUSE_POOL, dbt_asset_key, dbt_project
 from orchestration.table_metadata import warehouse_tables_metadata
@@ -74,7 +75,7 @@ def _built_node(event, nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator:
-    """The events of a dbt build, each built model's with its row count and a sample of its rows."""
+    """The events of a dbt build, floats rounded; each built model's with its rows, columns and sample."""
     # DuckDB has one writer: read the built relations only once the dbt process has exited.
     events, failure = [], None
     try:
@@ -86,8 +87,10 @@ def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResour
     found = warehouse_tables_metadata(warehouse.warehouse_file, {(n["schema"], n["alias"]) for n in built})
     for event in events:
         node = _built_node(event, nodes)
-        extra = found.get((node["schema"], node["alias"])) if node else None
-        yield event.with_metadata({**event.metadata, **extra}) if extra else event
+        extra = found.get((node["schema"], node["alias"]), {}) if node else {}
+        metadata = dict(getattr(event, "metadata", None) or {})
+        shown = rounded_metadata({**metadata, **extra})
+        yield event.with_metadata(shown) if shown != metadata else event
     if failure is not None:
         raise failure
 
@@ -118,7 +121,7 @@ dbt_after_handoff = dbt_phase("dbt_after_handoff", select=HANDOFF_OUTPUTS)
 )
 def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseResource):
     summary = resolve_identities(warehouse=warehouse.warehouse_file)
-    metadata = asdict(summary)
+    metadata = rounded_metadata(asdict(summary))
     context.log.info(f"identity resolution: {metadata}")
     tables = warehouse_tables_metadata(warehouse.warehouse_file, [("identity", t) for t in IDENTITY_TABLES])
     for table in IDENTITY_TABLES:

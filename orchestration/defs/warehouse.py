@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
@@ -16,10 +17,11 @@ from dagster import (
     Output,
     multi_asset,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
+from orchestration.dbt_descriptions import dbt_test_description, node_description
 from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import WAREHOUSE_POOL, dbt_asset_key, dbt_project
@@ -38,13 +40,36 @@ IDENTITY_TABLES = ("profile_map", "profile_changes")
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Raw sources keyed like the dlt assets, identity tables like the identity asset, models by layer."""
+    """Raw sources keyed like the dlt assets, identity tables like the identity asset, models by layer;
+    descriptions from the ymls (no raw SQL), each dbt test's check described in one full sentence."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         return dbt_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "warehouse"
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return node_description(dbt_resource_props)
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = manifest["nodes"][unique_id]
+        tested = manifest["nodes"].get(test.get("attached_node") or "")
+        return AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=dbt_test_description(test, tested),
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+            automation_condition=spec.automation_condition,
+            partitions_def=spec.partitions_def,
+        )
 
 
 def dbt_phase(name: str, select: str = "fqn:*", exclude: str | None = None):

@@ -75,4 +75,4 @@ def dbt_test_description(test: Mapping[str, Any], tested: Mapping[str, Any] | No
         sentence = f"dbt test {metadata.get('name') or test['name']}"
     on = f" in {relation_name(tested)}" if tested and not own else ""
     rows = f" (rows where {where})" if where else ""
-    return f"{sentence}{on}{rows}. dbt test: {test['name']}"
+    return f"{sentence.rstrip('.')}{on}{rows}. dbt test: {test['name']}"

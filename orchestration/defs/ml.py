@@ -10,6 +10,12 @@ from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.config.models import TASKS
 
 MODEL_RUNS = AssetKey(["ml", "model_runs"])
+# hourly_sync rebuilds marts.ml_features but neither trains nor scores: the UI shows these assets Unsynced.
+DAILY = (
+    " Rebuilt by daily_models (02:30), not by hourly_sync: after an hourly sync the UI marks it Unsynced"
+    " (marts.ml_features is newer), as expected until the next daily_models run; profiles keep the latest"
+    " scores meanwhile."
+)
 
 
 @multi_asset(
@@ -19,7 +25,8 @@ MODEL_RUNS = AssetKey(["ml", "model_runs"])
             group_name="ml",
             kinds={"scikit-learn"},
             deps=[AssetKey(["marts", "ml_features"])],
-            description=f"The promoted {task} model: retrained daily, promoted only if it beats the current.",
+            description=f"The promoted {task} model: retrained daily, promoted only if it beats the current."
+            + DAILY,
         )
         for task in TASKS
     ]
@@ -28,7 +35,8 @@ MODEL_RUNS = AssetKey(["ml", "model_runs"])
             MODEL_RUNS,
             group_name="ml",
             kinds={"duckdb"},
-            description="ml.model_runs: every training attempt's holdout metrics next to the RFM baseline's.",
+            description="ml.model_runs: every training attempt's holdout metrics next to the RFM baseline's."
+            + DAILY,
         )
     ],
     pool=WAREHOUSE_POOL,
@@ -50,7 +58,7 @@ def models(context: AssetExecutionContext, warehouse: WarehouseResource):
             group_name="ml",
             kinds={"scikit-learn", "duckdb"},
             deps=[model_key(task) for task in TASKS],
-            description="ml.predictions: one score per profile, task and model version.",
+            description="ml.predictions: one score per profile, task and model version." + DAILY,
         )
     ],
     pool=WAREHOUSE_POOL,

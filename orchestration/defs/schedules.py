@@ -24,7 +24,8 @@ hourly_sync = define_asset_job(
     "hourly_sync",
     selection=AssetSelection.groups("ingestion", "warehouse", "activation"),
     description="Ingest both CRMs and the event files, rebuild identities, profiles, scores and segments, "
-    "then sync the CRMs and write the enriched fields back.",
+    "then sync the CRMs and write the enriched fields back. Training and scoring (the ml group) are left to "
+    "daily_models: after this job the UI shows the ml assets Unsynced, as expected.",
 )
 
 daily_reconciliation = define_asset_job(

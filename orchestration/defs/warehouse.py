@@ -146,12 +146,13 @@ dbt_after_handoff = dbt_phase("dbt_after_handoff", select=HANDOFF_OUTPUTS)
 )
 def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseResource):
     summary = resolve_identities(warehouse=warehouse.warehouse_file)
-    metadata = rounded_metadata(asdict(summary))
-    context.log.info(f"identity resolution: {metadata}")
+    metadata = asdict(summary)
+    context.log.info(f"identity resolution: {rounded_metadata(metadata)}")
     tables = warehouse_tables_metadata(warehouse.warehouse_file, [("identity", t) for t in IDENTITY_TABLES])
     for table in IDENTITY_TABLES:
         key = AssetKey(["identity", table])
-        yield MaterializeResult(asset_key=key, metadata={**metadata, **tables.get(tuple(key.path), {})})
+        table_metadata = tables.get(tuple(key.path), {})
+        yield MaterializeResult(asset_key=key, metadata=rounded_metadata({**metadata, **table_metadata}))
 
 
 def dbt_resource() -> DbtCliResource:

@@ -47,7 +47,7 @@ id_reconciliation = define_asset_job(
 
 daily_models = define_asset_job(
     "daily_models",
-    selection=AssetSelection.groups("ml") | AssetSelection.keys(PREDICTIONS).downstream(include_self=False),
+    selection=AssetSelection.groups("ml") | AssetSelection.assets(PREDICTIONS).downstream(include_self=False),
     description="Retrain and promote the churn, purchase and engagement models, score every profile, "
     "and rebuild the profiles that carry the scores.",
 )

@@ -60,9 +60,20 @@ def dbt_asset_key(node: Mapping[str, Any]) -> AssetKey:
 
 
 @functools.cache
+def _manifest() -> Mapping[str, Any]:
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
 def _manifest_nodes() -> tuple[Mapping[str, Any], ...]:
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    return tuple(manifest["nodes"].values())
+    return tuple(_manifest()["nodes"].values())
+
+
+def source_columns(schema: str, table: str) -> dict[str, str]:
+    """Column descriptions of a table dbt reads as a source (raw and Python-built tables), else nothing."""
+    for source in _manifest()["sources"].values():
+        if (source["schema"], source["identifier"]) == (schema, table):
+            return {name: column.get("description") or "" for name, column in source["columns"].items()}
+    return {}
 
 
 def dbt_models_in_layer(layer: str) -> list[AssetKey]:

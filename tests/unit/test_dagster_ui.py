@@ -241,3 +241,23 @@ def test_the_unsynced_models_after_an_hourly_sync_are_explained(defs):
     for key in ml:
         assert "Unsynced" in graph.get(key).description and "daily_models" in graph.get(key).description, key
     assert "Unsynced" in defs.resolve_job_def("hourly_sync").description
+
+
+def test_a_python_built_table_shows_the_types_and_descriptions_dbt_declares_for_it(tmp_path):
+    from orchestration.shared import source_columns
+    from orchestration.table_metadata import warehouse_tables_metadata
+
+    declared = source_columns("identity", "profile_map")
+    assert len(declared) > 3 and all(declared.values())
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema identity")
+        con.execute(f"create table identity.profile_map ({', '.join(f'{c} varchar' for c in declared)})")
+
+    found = warehouse_tables_metadata(path, [("identity", "profile_map")])
+
+    columns = found[("identity", "profile_map")]["dagster/column_schema"].schema.columns
+    assert [(c.name, c.type, c.description) for c in columns] == [
+        (name, "VARCHAR", text) for name, text in declared.items()
+    ]
+    assert source_columns("identity", "no_such_table") == {}

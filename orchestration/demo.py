@@ -16,9 +16,9 @@ from orchestration.defs.runs import describe, report_skipped_steps
 from orchestration.shared import STAGE_TAG, STAGES, stage_selection
 from revloop.warehouse import warehouse_path
 
-# Only warnings and errors of the runs reach the terminal: progress lines say the rest.
 # Run tag of the demo's runs: which stage of how many.
 DEMO_TAG = "revloop/demo_stage"
+# Only warnings and errors of the runs reach the terminal: progress lines say the rest.
 QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # What each stage adds, counted in the warehouse after it: (label, summary section).
 STAGE_COUNTS: dict[str, tuple[tuple[str, Callable], ...]] = {

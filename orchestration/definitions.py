@@ -14,6 +14,7 @@ from orchestration.defs import (
     schedules,
     segments,
     serving,
+    stages,
     warehouse,
 )
 from orchestration.resources import build_resources
@@ -60,6 +61,8 @@ defs = Definitions(
         schedules.daily_reconciliation,
         schedules.id_reconciliation,
         automation.near_real_time_sync,
+        *stages.STAGE_JOBS,
+        stages.full_build,
     ],
     schedules=[
         schedules.hourly_sync_schedule,

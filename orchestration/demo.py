@@ -1,4 +1,5 @@
-"""The end-to-end run of `make demo`: materialise every asset stage by stage, then print what landed."""
+"""The end-to-end run of `make demo`: run each stage's job (ingest, transform, score, activate), then print
+what landed. The runs show in the UI under those job names."""
 
 import contextlib
 import os
@@ -12,10 +13,11 @@ from dagster import AssetKey, DagsterInstance, Definitions
 
 from orchestration import summary
 from orchestration.defs.runs import describe, report_skipped_steps
+from orchestration.shared import STAGE_TAG, STAGES, stage_selection
 from revloop.warehouse import warehouse_path
 
-# Stages follow the asset groups; any group not listed here runs after them, in name order.
-STAGE_ORDER = ("ingestion", "warehouse", "ml", "activation")
+# Run tag of the demo's runs: which stage of how many.
+DEMO_TAG = "revloop/demo_stage"
 # Only warnings and errors of the runs reach the terminal: progress lines say the rest.
 QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # What each stage adds, counted in the warehouse after it: (label, summary section).
@@ -34,31 +36,31 @@ STAGE_COUNTS: dict[str, tuple[tuple[str, Callable], ...]] = {
 
 @dataclass(frozen=True)
 class Stage:
-    """One run of the demo: a group's assets, plus those of earlier groups that read its outputs."""
+    """One run of the demo: the job of a group's stage and its assets, in dependency order."""
 
     name: str
+    job: str
     keys: tuple[AssetKey, ...]
 
 
 def plan_stages(defs: Definitions) -> list[Stage]:
-    """Every materialisable asset in dependency order, cut into one stage per group.
+    """Every materialisable asset in dependency order, cut into the stages of shared.STAGES.
 
     An asset runs in its group's stage, or later when it reads an asset of a later stage (the profiles,
-    in `warehouse`, read the scores of `ml`), so each stage only reads what earlier stages built.
+    in `warehouse`, read the scores of `ml`), so each stage only reads what earlier stages built. An asset
+    of a group no stage names is an error: it would run in no job.
     """
     graph = defs.resolve_asset_graph()
     keys = [key for key in graph.toposorted_asset_keys if graph.get(key).is_materializable]
-    groups = {key: graph.get(key).group_name or "default" for key in keys}
-    order = list(STAGE_ORDER) + sorted(set(groups.values()) - set(STAGE_ORDER))
-    rank: dict[AssetKey, int] = {}
-    for key in keys:
-        parents = [rank[p] for p in graph.get(key).parent_keys if p in rank]
-        rank[key] = max([order.index(groups[key]), *parents])
-    return [
-        Stage(name, tuple(key for key in keys if rank[key] == index))
-        for index, name in enumerate(order)
-        if any(rank[key] == index for key in keys)
-    ]
+    stages = []
+    for group, job in STAGES:
+        selected = stage_selection(group).resolve(graph)
+        stages.append(Stage(group, job, tuple(key for key in keys if key in selected)))
+    unstaged = set(keys).difference(*(stage.keys for stage in stages))
+    if unstaged:
+        names = ", ".join(sorted(key.to_user_string() for key in unstaged))
+        raise ValueError(f"assets in no stage of orchestration.shared.STAGES (add their group): {names}")
+    return [stage for stage in stages if stage.keys]
 
 
 def stage_counts(name: str) -> str:
@@ -75,19 +77,23 @@ def run_stage(
     defs: Definitions, instance: DagsterInstance, stage: Stage, number: int, total: int, log: Path
 ) -> bool:
     """Materialise one stage as a Dagster run and print one progress line with its counts."""
-    print(f"[{number}/{total}] {stage.name}: {len(stage.keys)} assets ...", flush=True)
+    print(f"[{number}/{total}] {stage.name}: {len(stage.keys)} assets, job {stage.job} ...", flush=True)
     started = time.monotonic()
     # dbt's and dlt's own output goes to the log file: the terminal shows progress, warnings and errors.
     with open(log, "a") as sink, contextlib.redirect_stdout(sink):
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            asset_selection=list(stage.keys), instance=instance, run_config=QUIET_RUN, raise_on_error=False
+        result = defs.resolve_job_def(stage.job).execute_in_process(
+            instance=instance,
+            run_config=QUIET_RUN,
+            raise_on_error=False,
+            tags={STAGE_TAG: stage.name, DEMO_TAG: f"{number}/{total}"},
         )
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     skipped = report_skipped_steps(instance, result.run_id)
     outcome = ("done" if not skipped else "done with skipped steps") if result.success else "FAILED"
     print(
         f"[{number}/{total}] {stage.name} {outcome} in {time.monotonic() - started:.0f}s: "
-        f"{len(materialized)}/{len(stage.keys)} assets materialised (run {result.run_id[:8]})",
+        f"{len(materialized)}/{len(stage.keys)} assets materialised "
+        f"(job {stage.job}, run {result.run_id[:8]})",
         flush=True,
     )
     if skipped:

@@ -20,6 +20,10 @@ FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
 # Run tag of the daily id reconciliation: Salesforce also lists every id per object to find purged records.
 ID_RECONCILIATION_TAG = "revloop/id_reconciliation"
 INGESTION_GROUP = "ingestion"
+# The stages of a full build (`make demo`), in order: (asset group, the job that runs the stage).
+STAGES = (("ingestion", "ingest"), ("warehouse", "transform"), ("ml", "score"), ("activation", "activate"))
+FULL_BUILD_JOB = "full_build"
+STAGE_TAG = "revloop/stage"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -56,9 +60,20 @@ def dbt_asset_key(node: Mapping[str, Any]) -> AssetKey:
 
 
 @functools.cache
+def _manifest() -> Mapping[str, Any]:
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
 def _manifest_nodes() -> tuple[Mapping[str, Any], ...]:
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    return tuple(manifest["nodes"].values())
+    return tuple(_manifest()["nodes"].values())
+
+
+def source_columns(schema: str, table: str) -> dict[str, str]:
+    """Column descriptions of a table dbt reads as a source (raw and Python-built tables), else nothing."""
+    for source in _manifest()["sources"].values():
+        if (source["schema"], source["identifier"]) == (schema, table):
+            return {name: column.get("description") or "" for name, column in source["columns"].items()}
+    return {}
 
 
 def dbt_models_in_layer(layer: str) -> list[AssetKey]:
@@ -66,3 +81,13 @@ def dbt_models_in_layer(layer: str) -> list[AssetKey]:
     built = ("model", "seed", "snapshot")
     keys = (dbt_asset_key(node) for node in _manifest_nodes() if node["resource_type"] in built)
     return sorted(key for key in keys if key.path[0] == layer)
+
+
+def stage_selection(group: str) -> AssetSelection:
+    """The assets of one stage: its group's and those downstream of it, except what reads a later stage's
+    assets (the profiles, in `warehouse`, read the scores of `ml`): each stage reads only earlier stages."""
+    groups = [name for name, _ in STAGES]
+    selection = AssetSelection.groups(group).downstream()
+    for later in groups[groups.index(group) + 1 :]:
+        selection = selection - AssetSelection.groups(later).downstream()
+    return selection

@@ -1,15 +1,16 @@
-"""Row count and a small secrets-free sample of a warehouse table, as Dagster materialization metadata.
+"""Row count, column types and a small secrets-free sample of a warehouse table, as Dagster metadata.
 
 Personal data (e-mails, phones, names) is masked in the sample unless REVLOOP_MASK_PII turns that off.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableSchema
 
+from orchestration.shared import source_columns
 from revloop.privacy import mask_pii_enabled, mask_rows
 from revloop.warehouse import Connection, connect_warehouse
 
@@ -46,18 +47,22 @@ def sample_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]], hidde
 
 
 def table_metadata(
-    con: Connection, schema: str, table: str, mask_pii: bool | None = None
+    con: Connection,
+    schema: str,
+    table: str,
+    mask_pii: bool | None = None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """dagster/row_count and a Markdown `sample` of the first rows of schema.table (masked: mask_pii)."""
+    """dagster/row_count, dagster/column_schema (names, warehouse types and `descriptions`) and a Markdown
+    `sample` of the first rows of schema.table (masked: mask_pii)."""
     name = f"{quote(schema)}.{quote(table)}"
-    columns = [
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
+    described = descriptions or {}
+    types = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    columns = [column for column, _ in types]
     if not columns:
         raise LookupError(f"{schema}.{table} does not exist in the warehouse")
     shown = [c for c in columns if not SECRET_COLUMN.search(c)]
@@ -72,6 +77,9 @@ def table_metadata(
             sample = mask_rows(shown, sample)
     return {
         "dagster/row_count": MetadataValue.int(rows),
+        "dagster/column_schema": MetadataValue.table_schema(
+            TableSchema([TableColumn(c, kind, description=described.get(c) or None) for c, kind in types])
+        ),
         "sample": MetadataValue.md(sample_markdown(shown, sample, hidden)),
     }
 
@@ -79,7 +87,8 @@ def table_metadata(
 def warehouse_tables_metadata(
     warehouse: Path, tables: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """table_metadata for each (schema, table) that exists, through one read-only connection."""
+    """table_metadata for each (schema, table) that exists, through one read-only connection; the columns
+    of a table dbt declares as a source carry its descriptions."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     wanted = list(tables)
     if not wanted or not Path(warehouse).exists():
@@ -87,7 +96,8 @@ def warehouse_tables_metadata(
     with connect_warehouse(warehouse, read_only=True) as con:
         for schema, table in wanted:
             try:
-                found[(schema, table)] = table_metadata(con, schema, table)
+                described = source_columns(schema, table)
+                found[(schema, table)] = table_metadata(con, schema, table, descriptions=described)
             except LookupError:
                 continue
     return found

@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from activation.crm_sync import CrmSyncReport, sync_crms
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.shared import FULL_RECONCILIATION_TAG, SYNC_LOG, WAREHOUSE_POOL, dbt_models_in_layer
@@ -83,10 +84,10 @@ def crm_sync(
         report = sync_crms(file, salesforce.connection(), hubspot.connection(), config.dry_run, retry)
     if not report.ran:
         context.log.warning(f"No CRM write-back or sync: {report.mode}.")
-        yield MaterializeResult(asset_key=SYNC_LOG, metadata={"mode": report.mode})
+        yield MaterializeResult(asset_key=SYNC_LOG, metadata=rounded_metadata({"mode": report.mode}))
         return
     context.log.info(f"CRM sync mode: {report.mode}")
     for error in report.errors:
         context.log.error(error)
     table = warehouse_table_metadata(file, "activation", "sync_log")
-    yield MaterializeResult(asset_key=SYNC_LOG, metadata={**sync_metadata(report), **table})
+    yield MaterializeResult(asset_key=SYNC_LOG, metadata=rounded_metadata({**sync_metadata(report), **table}))

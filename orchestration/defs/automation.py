@@ -38,14 +38,21 @@ from ingestion.change_probe import (
 from ingestion.salesforce.client import SalesforceApiError
 from ingestion.webhooks.spool import WebhookSpool, spool_path
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
-from orchestration.shared import INGESTION_GROUP, raw_key, raw_tables
+from orchestration.shared import FULL_BUILD_JOB, INGESTION_GROUP, STAGES, raw_key, raw_tables
 from revloop.config.automation import alert_email, load_automation_config, poll_interval_seconds
 from revloop.salesforce_user import integration_user_id
 
 NEAR_REAL_TIME_JOB = "near_real_time_sync"
 # A run of any of these already brings the warehouse and the CRMs up to date: a sensor waits for it to end
-# instead of queueing another behind it (__ASSET_JOB: a materialisation started by hand or the CLI).
-BLOCKING_JOBS = (NEAR_REAL_TIME_JOB, "hourly_sync", "__ASSET_JOB")
+# instead of queueing another behind it (the stages of a full build, as `make demo` runs them; __ASSET_JOB: a
+# materialisation started by hand or the CLI).
+BLOCKING_JOBS = (
+    NEAR_REAL_TIME_JOB,
+    "hourly_sync",
+    FULL_BUILD_JOB,
+    *(job for _, job in STAGES),
+    "__ASSET_JOB",
+)
 IN_FLIGHT = [
     DagsterRunStatus.QUEUED,
     DagsterRunStatus.NOT_STARTED,

@@ -13,6 +13,7 @@ from ingestion.events.settings import PIPELINE_NAME as EVENTS_PIPELINE
 from ingestion.hubspot.settings import PIPELINE_NAME as HUBSPOT_PIPELINE
 from ingestion.quarantine_rate import quarantine_rate
 from ingestion.salesforce.settings import PIPELINE_NAME as SALESFORCE_PIPELINE
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import SYNC_LOG, WAREHOUSE_POOL, model_key, raw_key
 from revloop.checks import CheckOutcome, env_share
@@ -32,7 +33,10 @@ LOADED_SOURCES = {
 def check_result(outcome: CheckOutcome, severity: AssetCheckSeverity) -> AssetCheckResult:
     """The Dagster result of a verdict: its summary as description, its rounded figures as metadata."""
     return AssetCheckResult(
-        passed=outcome.passed, severity=severity, description=outcome.summary, metadata=outcome.metadata
+        passed=outcome.passed,
+        severity=severity,
+        description=outcome.summary,
+        metadata=rounded_metadata(outcome.metadata),
     )
 
 

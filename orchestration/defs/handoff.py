@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from activation.handoff import hand_off_leads
 from activation.mail import SmtpSettings
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.shared import SYNC_LOG, WAREHOUSE_POOL
@@ -54,4 +55,4 @@ def lead_handoffs(
         context.log.error(error)
     table = warehouse_table_metadata(warehouse.warehouse_file, "activation", "lead_handoffs")
     summary = MetadataValue.md(report.markdown())
-    return MaterializeResult(metadata={**report.metadata(), "summary": summary, **table})
+    return MaterializeResult(metadata=rounded_metadata({**report.metadata(), "summary": summary, **table}))

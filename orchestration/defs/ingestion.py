@@ -20,6 +20,7 @@ from ingestion.hubspot import HubSpotConnection
 from ingestion.load import Origin, load_source, raw_pipeline, raw_source
 from ingestion.quarantine import Rejections
 from ingestion.salesforce import SalesforceConnection
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
 from orchestration.shared import (
@@ -88,7 +89,8 @@ def load_raw(
         extra = tables.get((dataset, result.asset_key.path[-1])) or {
             "dagster/row_count": 0, "sample": MetadataValue.md("_no rows yet_")
         }
-        yield MaterializeResult(asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra})
+        metadata = rounded_metadata({**(result.metadata or {}), **extra})
+        yield MaterializeResult(asset_key=result.asset_key, metadata=metadata)
 
 
 def not_configured(context, source: str, variables: str) -> Iterator[MaterializeResult]:
@@ -97,9 +99,8 @@ def not_configured(context, source: str, variables: str) -> Iterator[Materialize
     reason = f"{source} is not configured: set {variables}"
     context.log.warning(f"{reason}. Its raw tables are treated as empty; everything downstream still runs.")
     for key in sorted(context.selected_asset_keys):
-        yield MaterializeResult(
-            asset_key=key, metadata={"not_configured": reason, "dagster/row_count": 0}
-        )
+        metadata = rounded_metadata({"not_configured": reason, "dagster/row_count": 0})
+        yield MaterializeResult(asset_key=key, metadata=metadata)
 
 
 def load_crm(

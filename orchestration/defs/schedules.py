@@ -24,7 +24,8 @@ hourly_sync = define_asset_job(
     "hourly_sync",
     selection=AssetSelection.groups("ingestion", "warehouse", "activation"),
     description="Ingest both CRMs and the event files, rebuild identities, profiles, scores and segments, "
-    "then sync the CRMs and write the enriched fields back.",
+    "then sync the CRMs and write the enriched fields back. Training and scoring (the ml group) are left to "
+    "daily_models: after this job the UI shows the ml assets Unsynced, as expected.",
 )
 
 daily_reconciliation = define_asset_job(
@@ -46,7 +47,7 @@ id_reconciliation = define_asset_job(
 
 daily_models = define_asset_job(
     "daily_models",
-    selection=AssetSelection.groups("ml") | AssetSelection.keys(PREDICTIONS).downstream(include_self=False),
+    selection=AssetSelection.groups("ml") | AssetSelection.assets(PREDICTIONS).downstream(include_self=False),
     description="Retrain and promote the churn, purchase and engagement models, score every profile, "
     "and rebuild the profiles that carry the scores.",
 )

@@ -5,6 +5,7 @@ dbt builds marts.segment_memberships and marts.segment_history over them (phase 
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import CUSTOMER_PROFILES, WAREHOUSE_POOL
 from orchestration.table_metadata import warehouse_tables_metadata
@@ -54,5 +55,5 @@ def segment_memberships(context: AssetExecutionContext, warehouse: WarehouseReso
     summary = MetadataValue.md(report_with_history(report, warehouse.warehouse_file))
     tables = warehouse_tables_metadata(warehouse.warehouse_file, TABLES)
     metadata = {**report.metadata(), "segment_report": summary, **tables.get(TABLES[0], {})}
-    yield MaterializeResult(asset_key=MEMBERSHIPS, metadata=metadata)
-    yield MaterializeResult(asset_key=HISTORY, metadata=tables.get(TABLES[1], {}))
+    yield MaterializeResult(asset_key=MEMBERSHIPS, metadata=rounded_metadata(metadata))
+    yield MaterializeResult(asset_key=HISTORY, metadata=rounded_metadata(tables.get(TABLES[1])))

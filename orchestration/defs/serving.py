@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from collector.snapshot import snapshot_path, write_profile_snapshot
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import CUSTOMER_PROFILES, SEGMENT_MEMBERSHIPS, WAREHOUSE_POOL
 from orchestration.table_metadata import warehouse_table_metadata
@@ -25,12 +26,11 @@ from orchestration.table_metadata import warehouse_table_metadata
 def profile_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     stats = write_profile_snapshot(warehouse.warehouse_file, snapshot_path(warehouse.warehouse_file))
     context.log.info(f"profile snapshot written to {stats.path}")
-    return MaterializeResult(
-        metadata={
-            "profiles": stats.profiles,
-            "segment_memberships": stats.memberships,
-            "score_factors": stats.score_factors,
-            "path": str(stats.path),
-            **warehouse_table_metadata(stats.path, "main", "profiles"),
-        }
-    )
+    metadata = {
+        "profiles": stats.profiles,
+        "segment_memberships": stats.memberships,
+        "score_factors": stats.score_factors,
+        "path": str(stats.path),
+        **warehouse_table_metadata(stats.path, "main", "profiles"),
+    }
+    return MaterializeResult(metadata=rounded_metadata(metadata))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
@@ -16,10 +17,12 @@ from dagster import (
     Output,
     multi_asset,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
+from orchestration.dbt_descriptions import dbt_test_description, node_description
+from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import WAREHOUSE_POOL, dbt_asset_key, dbt_project
 from orchestration.table_metadata import warehouse_tables_metadata
@@ -37,13 +40,36 @@ IDENTITY_TABLES = ("profile_map", "profile_changes")
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Raw sources keyed like the dlt assets, identity tables like the identity asset, models by layer."""
+    """Raw sources keyed like the dlt assets, identity tables like the identity asset, models by layer;
+    descriptions from the ymls (no raw SQL), each dbt test's check described in one full sentence."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         return dbt_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "warehouse"
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return node_description(dbt_resource_props)
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = manifest["nodes"][unique_id]
+        tested = manifest["nodes"].get(test.get("attached_node") or "")
+        return AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=dbt_test_description(test, tested),
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+            automation_condition=spec.automation_condition,
+            partitions_def=spec.partitions_def,
+        )
 
 
 def dbt_phase(name: str, select: str = "fqn:*", exclude: str | None = None):
@@ -74,7 +100,7 @@ def _built_node(event, nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator:
-    """The events of a dbt build, each built model's with its row count and a sample of its rows."""
+    """The events of a dbt build, floats rounded; each built model's with its rows, columns and sample."""
     # DuckDB has one writer: read the built relations only once the dbt process has exited.
     events, failure = [], None
     try:
@@ -86,8 +112,10 @@ def with_table_metadata(invocation: DbtCliInvocation, warehouse: WarehouseResour
     found = warehouse_tables_metadata(warehouse.warehouse_file, {(n["schema"], n["alias"]) for n in built})
     for event in events:
         node = _built_node(event, nodes)
-        extra = found.get((node["schema"], node["alias"])) if node else None
-        yield event.with_metadata({**event.metadata, **extra}) if extra else event
+        extra = found.get((node["schema"], node["alias"]), {}) if node else {}
+        metadata = dict(getattr(event, "metadata", None) or {})
+        shown = rounded_metadata({**metadata, **extra})
+        yield event.with_metadata(shown) if shown != metadata else event
     if failure is not None:
         raise failure
 
@@ -119,11 +147,12 @@ dbt_after_handoff = dbt_phase("dbt_after_handoff", select=HANDOFF_OUTPUTS)
 def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseResource):
     summary = resolve_identities(warehouse=warehouse.warehouse_file)
     metadata = asdict(summary)
-    context.log.info(f"identity resolution: {metadata}")
+    context.log.info(f"identity resolution: {rounded_metadata(metadata)}")
     tables = warehouse_tables_metadata(warehouse.warehouse_file, [("identity", t) for t in IDENTITY_TABLES])
     for table in IDENTITY_TABLES:
         key = AssetKey(["identity", table])
-        yield MaterializeResult(asset_key=key, metadata={**metadata, **tables.get(tuple(key.path), {})})
+        table_metadata = tables.get(tuple(key.path), {})
+        yield MaterializeResult(asset_key=key, metadata=rounded_metadata({**metadata, **table_metadata}))
 
 
 def dbt_resource() -> DbtCliResource:

@@ -127,7 +127,7 @@ def test_a_hubspot_merge_retires_both_old_ids_in_raw_and_staging(hs_sandbox, hs_
     assert merges == sorted([(ana, survivor), (ana_again, survivor)])
     raw = _sql(warehouse, "select id, email from raw_hubspot.contacts order by id")
     assert [row[0] for row in raw] == sorted([ana, ana_again, bob, survivor], key=int)  # lost: nothing
-    assert_dbt_ok(run_dbt(["run", "--select", "stg_hubspot__contacts",
+    assert_dbt_ok(run_dbt(["run", "--select", "stg_hubspot__contacts", "stg_hubspot__companies",
                            "stg_hubspot__contact_company_associations"], tmp_path))
     staged = _sql(warehouse, "select contact_id, email from staging.stg_hubspot__contacts order by 1")
     assert staged == [(bob, "bob@acme.test"), (survivor, "ana@acme.test")]  # doubled: nothing

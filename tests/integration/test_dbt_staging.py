@@ -92,8 +92,10 @@ LIVE_RECORDS = {
     "stg_hubspot__companies": ("raw_hubspot.companies", "id", "not archived"),
     "stg_hubspot__deals": ("raw_hubspot.deals", "id", "not archived"),
     "stg_hubspot__owners": ("raw_hubspot.owners", "id", "true"),
+    # links to companies archived since the contact was loaded are not live (HubSpot drops them)
     "stg_hubspot__contact_company_associations": (
-        "raw_hubspot.contact_company_associations", "(from_id, to_id, association_type_id)", "true"
+        "raw_hubspot.contact_company_associations", "(from_id, to_id, association_type_id)",
+        "to_id in (select company_id from staging.stg_hubspot__companies)",
     ),
     "stg_hubspot__deal_associations": (
         "raw_hubspot.deal_associations", "(from_id, to_type, to_id, association_type_id)", "true"

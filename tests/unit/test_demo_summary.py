@@ -3,6 +3,7 @@
 import json
 
 import duckdb
+import pytest
 from dagster import AssetKey, Definitions, asset
 
 from orchestration import summary
@@ -34,16 +35,23 @@ def test_stages_follow_groups_and_move_readers_of_later_stages_after_them():
     def snapshot():
         return 1
 
+    @asset(group_name="serving")
+    def lone():
+        return 1
+
     stages = plan_stages(Definitions(assets=[synced, snapshot, profiles, scores, staged, raw]))
 
-    assert [(s.name, [k.path[-1] for k in s.keys]) for s in stages] == [
-        ("ingestion", ["raw"]),
-        ("warehouse", ["staged"]),
-        ("ml", ["scores", "profiles"]),
-        ("activation", ["synced"]),
-        ("serving", ["snapshot"]),
+    # each stage is a named job; an asset of another group runs with the latest stage it reads
+    assert [(s.name, s.job, [k.path[-1] for k in s.keys]) for s in stages] == [
+        ("ingestion", "ingest", ["raw"]),
+        ("warehouse", "transform", ["staged"]),
+        ("ml", "score", ["scores", "profiles", "snapshot"]),
+        ("activation", "activate", ["synced"]),
     ]
     assert all(isinstance(key, AssetKey) for stage in stages for key in stage.keys)
+    # an asset of a group no stage names, reading none, would run in no job: the plan says which
+    with pytest.raises(ValueError, match="lone"):
+        plan_stages(Definitions(assets=[synced, snapshot, profiles, scores, staged, raw, lone]))
 
 
 def make_warehouse(path):

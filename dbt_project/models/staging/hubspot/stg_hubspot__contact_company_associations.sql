@@ -18,6 +18,9 @@ links as (
     where lower(trim(from_type)) = 'contacts' and lower(trim(to_type)) = 'companies'
 )
 
+-- A company archived since its contacts were last loaded keeps their links in raw (a contact's links are
+-- replaced only when the contact is loaded again): only links to live companies are kept, as HubSpot shows.
 select contact_id, company_id, association_type_id, is_primary
 from links
-where contact_id is not null and company_id is not null
+where contact_id is not null
+    and company_id in (select company_id from {{ ref('stg_hubspot__companies') }})

@@ -1,5 +1,6 @@
 """Holdout metrics of a classifier: AUC, PR-AUC, Brier score, sample sizes, top features, and plots."""
 
+import copy
 import io
 
 import matplotlib
@@ -36,13 +37,34 @@ def top_features(model, x: pd.DataFrame, y: np.ndarray, count: int, seed: int) -
         x, y = x.iloc[np.sort(rows)], y[np.sort(rows)]
     if len(np.unique(y)) < 2:
         return []
+    scored, matrix, names = encoded_once(model, x)
     result = permutation_importance(
-        model, x, y, scoring="roc_auc", n_repeats=IMPORTANCE_REPEATS, random_state=seed, n_jobs=1
+        scored, matrix, y, scoring="roc_auc", n_repeats=IMPORTANCE_REPEATS, random_state=seed, n_jobs=1
     )
     order = np.argsort(-result.importances_mean)[:count]
-    return [
-        {"feature": x.columns[i], "importance": round(float(result.importances_mean[i]), 5)} for i in order
-    ]
+    return [{"feature": names[i], "importance": round(float(result.importances_mean[i]), 5)} for i in order]
+
+
+def encoded_once(model, x: pd.DataFrame) -> tuple[object, object, list[str]]:
+    """What to permute: the model, its input rows and their column names.
+
+    When the pipeline's encoder maps each column to one column of the same name (the gradient-boosting
+    encoder does), the rows are encoded once and a copy of the model skips encoding: shuffling an encoded
+    column is shuffling its raw column (encoding is row by row, and scikit-learn shuffles every column with
+    the same seed), so the importances are the same, and the encoder, slow on text columns, runs once
+    instead of once per shuffle. Otherwise the model and the raw rows.
+    """
+    unchanged = model, x, list(x.columns)
+    if len(model.calibrated_classifiers_) != 1:  # one encoder per fold model
+        return unchanged
+    encoder = model.calibrated_classifiers_[0].estimator.named_steps["encode"]
+    names = list(encoder.get_feature_names_out())
+    if sorted(names) != sorted(x.columns):
+        return unchanged
+    skipping = copy.deepcopy(model)
+    for calibrated in skipping.calibrated_classifiers_:
+        calibrated.estimator.set_params(encode="passthrough")
+    return skipping, encoder.transform(x), names
 
 
 def _png(figure) -> bytes:

@@ -106,42 +106,24 @@ links as (
 ranked as (
     select
         links.*,
-        case deal_role when 'buyer' then 1 when 'involved' then 2 else 3 end as role_rank
+        min(case deal_role when 'buyer' then 1 when 'involved' then 2 else 3 end)
+            over (partition by profile_id, deal_source, deal_id) as role_rank,
+        case deal_role when 'buyer' then 1 when 'involved' then 2 else 3 end as link_rank
     from links
-),
+)
 
 -- a profile with several records on one deal plays its strongest part in it, since its earliest record of
 -- that part; it is at the account since its earliest record of any part
-strongest as (
-    select
-        profile_id,
-        deal_source,
-        deal_id,
-        amount,
-        created_at,
-        closed_at,
-        is_won,
-        min(role_rank) as role_rank,
-        min(linked_at) as account_linked_at
-    from ranked
-    group by profile_id, deal_source, deal_id, amount, created_at, closed_at, is_won
-)
-
 select
-    strongest.profile_id,
-    strongest.deal_source,
-    strongest.deal_id,
-    strongest.amount,
-    strongest.created_at,
-    strongest.closed_at,
-    strongest.is_won,
-    case strongest.role_rank when 1 then 'buyer' when 2 then 'involved' else 'account' end as deal_role,
-    min(ranked.linked_at) as role_linked_at,
-    strongest.account_linked_at
-from strongest
-inner join ranked
-    on ranked.profile_id = strongest.profile_id and ranked.deal_source = strongest.deal_source
-    and ranked.deal_id = strongest.deal_id and ranked.role_rank = strongest.role_rank
-group by
-    strongest.profile_id, strongest.deal_source, strongest.deal_id, strongest.amount, strongest.created_at,
-    strongest.closed_at, strongest.is_won, strongest.role_rank, strongest.account_linked_at
+    profile_id,
+    deal_source,
+    deal_id,
+    amount,
+    created_at,
+    closed_at,
+    is_won,
+    case role_rank when 1 then 'buyer' when 2 then 'involved' else 'account' end as deal_role,
+    min(case when link_rank = role_rank then linked_at end) as role_linked_at,
+    min(linked_at) as account_linked_at
+from ranked
+group by profile_id, deal_source, deal_id, amount, created_at, closed_at, is_won, role_rank

@@ -162,15 +162,19 @@ AS_OF_RULES: dict[str, str] = {
         "HubSpot associated contact), closed before the as-of date"
     ),
     "deals (open_deal_count, lost_deal_count)": (
-        "the profile's own deals created before the as-of date, open or closed as of it"
+        "the profile's own deals created before the as-of date, its contact role (HubSpot: association) "
+        "existing before it, open or closed as of it"
     ),
     "account (account_open_deal_count, account_won_deal_count, days_since_account_win)": (
-        "deals of the profile's accounts created and won before the as-of date; a colleague's win is this "
-        "feature, never the profile's purchase label. Who belongs to an account and who has a deal role is "
-        "today's (the CRMs keep no history of it)"
+        "deals created (and won) before the as-of date of the accounts the profile was at before it: from "
+        "its contact's creation there (HubSpot: once contact and company existed). A colleague's win is this "
+        "feature, never the profile's purchase label. The account is the contact's account today: the CRMs "
+        "keep no history of a contact moving, nor dates of HubSpot associations"
     ),
     "lifecycle_stage, has_crm_lead, has_crm_contact": (
-        "rebuilt from purchases, open deals and CRM records created before the as-of date"
+        "rebuilt from purchases, deals and CRM records created before the as-of date: customer exactly when "
+        "the profile is in the churn population (it bought, or its account won a deal, before the date), "
+        "else opportunity (own open deal), lead (a CRM record) or visitor"
     ),
     "firmographics (industry, country, job_seniority, employee_count)": (
         "the latest value the profile's own events stated before the as-of date"
@@ -189,6 +193,14 @@ NO_HISTORY: dict[str, str] = {
     "CRM firmographics (industry, country, job title, employees, annual revenue) and the company match": (
         "the CRM tables keep only today's values (dlt merges each change over the last): read as of an "
         "older date they would leak what happened after it"
+    ),
+    "CRM-stated lifecycle stage and lead status (HubSpot lifecyclestage, hs_lead_status; Salesforce Lead "
+    "Status, IsConverted)": (
+        "today's values only (a contact becomes 'customer' when it buys): lifecycle_stage is rebuilt from "
+        "dated deals and records instead"
+    ),
+    "stage, probability, amount and expected close date of open deals": (
+        "today's values only: an open deal counts as of a date only by its creation and close dates"
     ),
 }
 

@@ -15,6 +15,9 @@ OPEN_DEAL_STAGES = (
     "decisionmakerboughtin",
     "contractsent",
 )
+# Title words of the people who sign for a company, most senior first: a deal's decision maker is the most
+# senior contact of its company.
+SENIORITY = ("CEO", "CFO", "CTO", "VP", "Head", "Director", "Manager", "Lead")
 # HubSpot numbers each object type's records independently; distinct ranges keep test output readable.
 _FIRST_ID = {"contacts": 1001, "companies": 5_000_001, "deals": 9_000_001, "tasks": 12_000_001}
 
@@ -30,7 +33,10 @@ class HubSpotBuilder:
         self.associations: list[tuple[str, str, str, str]] = []
         self.owner_ids: dict[int, str] = {}
         self.company_ids: dict[int, str] = {}
-        self.contacts_by_company: dict[int, list[str]] = {}
+        # each person's first contact at a company (not a later duplicate): who a deal is associated with
+        self.contacts_by_company: dict[int, list[tuple[Person, str]]] = {}
+        # the deal of each purchase: who bought, and the contacts associated with it
+        self.purchase_deals: dict[str, tuple[Person, list[str]]] = {}
         self.person_ids: dict[str, list[str]] = {}
         self.archived_ids: dict[str, list[str]] = {"contacts": [], "companies": [], "deals": []}
 
@@ -164,12 +170,14 @@ class HubSpotBuilder:
 
     def _contact(self, person: Person, properties: dict, created: datetime, updated: datetime) -> None:
         record = self._record("contacts", properties, created, updated)
+        first = person.person_id not in self.person_ids
         self.person_ids.setdefault(person.person_id, []).append(record["id"])
         if person.company and person.company.index in self.company_ids:
             self.associations.append(
                 ("contacts", record["id"], "companies", self.company_ids[person.company.index])
             )
-            self.contacts_by_company.setdefault(person.company.index, []).append(record["id"])
+            if first:
+                self.contacts_by_company.setdefault(person.company.index, []).append((person, record["id"]))
 
     def _task(self, person: Person) -> None:
         rng = self.rng
@@ -192,7 +200,7 @@ class HubSpotBuilder:
         )
         self.associations.append(("tasks", record["id"], "contacts", contact_id))
 
-    def _deal(self, company: Company, stage: str, close: datetime) -> None:
+    def _deal(self, company: Company, stage: str, close: datetime, buyer: Person | None = None) -> None:
         rng = self.rng
         created = ms(
             max(
@@ -219,19 +227,43 @@ class HubSpotBuilder:
             updated,
         )
         self.associations.append(("deals", record["id"], "companies", self.company_ids[company.index]))
-        contacts = self.contacts_by_company.get(company.index)
-        if contacts:
-            self.associations.append(("deals", record["id"], "contacts", rng.choice(contacts)))
+        contacts = self._deal_contacts(company, buyer)
+        for contact_id in contacts:
+            self.associations.append(("deals", record["id"], "contacts", contact_id))
+        if buyer:
+            self.purchase_deals[record["id"]] = (buyer, contacts)
+
+    def _deal_contacts(self, company: Company, buyer: Person | None) -> list[str]:
+        """The contacts a deal of `company` is associated with, as a rep would: the buyer of a purchase (when
+        a contact there), often with the company's decision maker, its most senior contact; any other deal
+        has the decision maker, sometimes with the next most senior contact."""
+        people = sorted(
+            self.contacts_by_company.get(company.index, []),
+            key=lambda pair: (_seniority(pair[0].title), pair[1]),
+        )
+        if not people:
+            return []
+        decision_maker = people[0][1]
+        own = [contact_id for person, contact_id in people if buyer is not None and person is buyer]
+        if own:
+            joins = own[0] != decision_maker and self.rng.random() < 0.5
+            return [own[0], decision_maker] if joins else own
+        if len(people) > 1 and self.rng.random() < 0.4:
+            return [decision_maker, people[1][1]]
+        return [decision_maker]
 
     def _deals(self) -> None:
         rng = self.rng
         companies = {c.index: c for c in self.population.companies if c.index in self.company_ids}
         for person in self.population.people:
             if person.purchased and person.company and person.company.index in companies:
-                self._deal(person.company, "closedwon", person.purchased_at)
+                self._deal(person.company, "closedwon", person.purchased_at, buyer=person)
         for company in companies.values():
             if company.is_customer:
                 self._deal(company, "closedwon", self.as_of - timedelta(days=rng.uniform(200, 360)))
+            # most deals a company opens are lost: an open deal is a signal, not a certain purchase
+            for _ in range(rng.choices((0, 1, 2, 3), weights=(2, 3, 2, 1))[0]):
+                self._deal(company, "closedlost", self.as_of - timedelta(days=rng.uniform(5, 330)))
             if rng.random() < 0.4:
                 if rng.random() < 0.3:
                     self._deal(company, "closedlost", self.as_of - timedelta(days=rng.uniform(5, 300)))
@@ -249,3 +281,9 @@ class HubSpotBuilder:
             for record in self.rng.sample(records, max(1, int(len(records) * share)) if records else 0):
                 record["archived"] = True
                 self.archived_ids[object_type].append(record["id"])
+
+
+def _seniority(title: str) -> int:
+    """The rank of a job title in SENIORITY (lower is more senior); titles without those words come last."""
+    words = title.replace(",", " ").split()
+    return next((rank for rank, word in enumerate(SENIORITY) if word in words), len(SENIORITY))

@@ -227,6 +227,12 @@ def build_truth(
             {"opportunity_id": opportunity_id, "person_id": person.person_id}
             for opportunity_id, person in salesforce.buyers.items()
         ],
+        # the won HubSpot deal each purchase made, who bought, and the contacts associated with it (the
+        # buyer's own when a contact there, often with the company's decision maker)
+        "purchase_deals": [
+            {"deal_id": deal_id, "person_id": person.person_id, "contact_ids": contact_ids}
+            for deal_id, (person, contact_ids) in hubspot.purchase_deals.items()
+        ],
         "modstamp_clusters": [
             {**c, "SystemModstamp": iso_z(c["SystemModstamp"])} for c in salesforce.clusters
         ],

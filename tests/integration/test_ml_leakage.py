@@ -1,10 +1,12 @@
 """No feature reads past its snapshot's as-of date, and purchases belong to the people who bought.
 
 - A change planted on the day of an as-of date (a CRM title and company change, the person's own event
-  restating title and company, a colleague's won deal) must not move any feature of that snapshot or an
-  older one, and must show in the next snapshot.
+  restating title and company, a colleague's won deal, a contact joining an open deal of their account) must
+  not move any feature of that snapshot or an older one, account features included, and must show in the
+  next snapshot.
 - The buyer of each purchase Opportunity (the world's truth) is its buyer in int_ml_deals; colleagues at the
-  account only see the win as an account feature.
+  account only see the win as an account feature. A HubSpot purchase deal's buyers are the contacts it is
+  associated with (the buyer's own, often with the company's decision maker), not a random colleague.
 - Churn is the account's relationship: a colleague's win in a churn label window is no churn of the people
   at that account, and it reaches only the label.
 - On the HubSpot-only 200-person world the purchase model scored a holdout AUC of 1.0 while every contact of a
@@ -105,7 +107,46 @@ def _plant(warehouse: Path, at: datetime) -> dict[str, str]:
             """,
             [at, at, at, patch, user_id],
         )
-    return {"profile_id": profile_id, "contact_id": contact_id, "account_id": account_id}
+        role = _plant_role(con, at)
+    return {"profile_id": profile_id, "contact_id": contact_id, "account_id": account_id, **role}
+
+
+def _plant_role(con: duckdb.DuckDBPyConnection, at: datetime) -> dict[str, str]:
+    """At `at`: a contact joins a deal of their account, open from before the as-of date until after the next
+    one, as a contact role beside its primary one. Returns the contact's profile."""
+    role_profile, contact_id, opportunity_id = con.execute(
+        """
+        select identities.profile_id, contacts.contact_id, opportunities.id
+        from staging.stg_salesforce__contacts as contacts
+        inner join intermediate.int_identities_resolved as identities
+            on identities.source_system = 'salesforce' and identities.source_id = contacts.contact_id
+        inner join intermediate.int_profiles_enriched as profiles
+            on profiles.profile_id = identities.profile_id
+        inner join raw_salesforce.opportunity as opportunities
+            on opportunities.account_id = contacts.account_id
+        where profiles.first_seen_at < ? and cast(opportunities.created_date as date) < ?
+            and not coalesce(opportunities.is_deleted, false)
+            and (not opportunities.is_closed or opportunities.close_date > ?)
+            and exists (select 1 from raw_salesforce.opportunitycontactrole as roles
+                where roles.opportunity_id = opportunities.id and roles.is_primary)
+            and not exists (select 1 from raw_salesforce.opportunitycontactrole as roles
+                where roles.opportunity_id = opportunities.id and roles.contact_id = contacts.contact_id)
+        order by identities.profile_id, opportunities.id limit 1
+        """,
+        [at - timedelta(days=60), at.date(), at.date() + timedelta(days=31)],
+    ).fetchone()
+    con.execute(
+        """
+        insert into raw_salesforce.opportunitycontactrole
+        select * replace (
+            '00KPLANTED000001AAA' as id, ? as opportunity_id, ? as contact_id, false as is_primary,
+            ? as created_date, ? as last_modified_date, ? as system_modstamp, false as is_deleted,
+            'planted-role' as _dlt_id)
+        from raw_salesforce.opportunitycontactrole limit 1
+        """,
+        [opportunity_id, contact_id, at, at, at],
+    )
+    return {"role_profile_id": role_profile}
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +182,15 @@ def test_no_feature_moves_for_a_change_on_or_after_its_as_of_date(planted):
     assert changed == [], f"features that read past their as-of date: {changed}"
 
     # the change is real and shows in the next snapshot: the plant would be caught if it leaked
-    def person_row(frame):
-        rows = frame[(frame["profile_id"] == person["profile_id"]) & (frame["as_of_date"] > at.date())]
+    def person_row(frame, profile_id=person["profile_id"]):
+        rows = frame[(frame["profile_id"] == profile_id) & (frame["as_of_date"] > at.date())]
         return rows.sort_values("as_of_date").iloc[0]
 
     was, now = person_row(before), person_row(after)
     assert now["account_won_deal_count"] == was["account_won_deal_count"] + 1
+    # the planted contact role: the profile's own open deal from the next snapshot on
+    role_was, role_now = (person_row(frame, person["role_profile_id"]) for frame in (before, after))
+    assert role_now["open_deal_count"] == role_was["open_deal_count"] + 1
     assert (now["industry"], now["job_seniority"], now["employee_count"]) == ("Planted", "c_level", 99999)
     # the colleague's win is no purchase of this person: not a label, not a purchase count
     keys = before[KEYS].merge(after[KEYS])
@@ -180,6 +224,11 @@ def test_a_colleagues_win_is_no_churn_of_the_account_in_the_snapshots_whose_wind
     labelled = after[after["label_churn"].notna()]
     assert ((labelled["purchase_count"] > 0) | (labelled["account_won_deal_count"] > 0)).all()
     assert ((labelled["purchase_count"] == 0) & (labelled["account_won_deal_count"] > 0)).any()
+    # the churn population is lifecycle_stage 'customer' as of the date: every customer whose label window
+    # has passed has a label, and no one else
+    assert (labelled["lifecycle_stage"] == "customer").all()
+    windowed = after[after["as_of_date"] <= labelled["as_of_date"].max()]
+    assert windowed.loc[windowed["lifecycle_stage"] == "customer", "label_churn"].notna().all()
 
 
 def test_the_model_card_names_features_as_of_rules_and_what_has_no_history():
@@ -231,6 +280,45 @@ def test_a_purchase_opportunity_belongs_to_its_buyer_not_to_every_colleague(buil
         """,
     )[0]
     assert wrong == 0
+
+
+def test_a_hubspot_purchase_deal_belongs_to_the_contacts_it_is_associated_with(built, raw_warehouse):
+    truth = raw_warehouse.world.truth
+    contacts = {p["person_id"]: set(p["hubspot"]["contacts"]) for p in truth["people"]}
+    identities = dict(
+        _rows(
+            built,
+            "select source_id, profile_id from intermediate.int_identities_resolved "
+            "where source_system = 'hubspot'",
+        )
+    )
+    roles: dict[str, dict[str, str]] = {}
+    for deal_id, profile_id, role in _rows(
+        built,
+        "select deal_id, profile_id, deal_role from intermediate.int_ml_deals "
+        "where deal_source = 'hubspot_deal'",
+    ):
+        roles.setdefault(deal_id, {})[profile_id] = role
+    checked = own = decision_makers = colleagues = 0
+    for purchase in truth["purchase_deals"]:
+        associated = {identities[c] for c in purchase["contact_ids"] if c in identities}
+        deal = roles.get(purchase["deal_id"])
+        if not deal or not associated:
+            continue  # an archived deal or contact
+        assert {p for p, role in deal.items() if role == "buyer"} == associated, purchase
+        buyer = {identities[c] for c in contacts[purchase["person_id"]] if c in identities}
+        own += bool(buyer & associated)
+        decision_makers += bool(associated - buyer)
+        colleagues += sum(1 for p, role in deal.items() if role == "account")
+        checked += 1
+    # the buyer's own contact where they are one, the company's decision maker with or instead of them, and
+    # colleagues who only see the win as an account feature
+    assert checked >= 10 and own >= 5 and decision_makers >= 5 and colleagues >= 10, (
+        checked,
+        own,
+        decision_makers,
+        colleagues,
+    )
 
 
 def test_the_hubspot_only_world_no_longer_scores_a_perfect_holdout(tmp_path_factory):

@@ -138,11 +138,11 @@ deal_features as (
     select
         base.profile_id,
         base.as_of_date,
-        -- the profile's own deals (buyer or another contact role)
-        sum(case when deals.deal_role <> 'account'
+        -- the profile's own deals (buyer or another contact role), its part in them begun before the date
+        sum(case when deals.deal_role <> 'account' and cast(deals.role_linked_at as date) < base.as_of_date
             and (deals.closed_at is null or cast(deals.closed_at as date) >= base.as_of_date) then 1 else 0 end)
             as open_deal_count,
-        sum(case when deals.deal_role <> 'account'
+        sum(case when deals.deal_role <> 'account' and cast(deals.role_linked_at as date) < base.as_of_date
             and cast(deals.closed_at as date) < base.as_of_date and not deals.is_won then 1 else 0 end)
             as lost_deal_count,
         -- every deal of the profile's accounts, the profile's own included
@@ -156,6 +156,8 @@ deal_features as (
     from base
     inner join {{ ref('int_ml_deals') }} as deals
         on deals.profile_id = base.profile_id and cast(deals.created_at as date) < base.as_of_date
+        -- the profile was at the deal's account before the date
+        and cast(deals.account_linked_at as date) < base.as_of_date
     group by base.profile_id, base.as_of_date
 ),
 
@@ -342,8 +344,9 @@ select
     days_since_account_win,
     has_crm_lead,
     has_crm_contact,
+    -- a customer is who churn scores: they bought, or their account won a deal, before the date
     case
-        when purchase_count > 0 then 'customer'
+        when purchase_count > 0 or account_won_deal_count > 0 then 'customer'
         when open_deal_count > 0 then 'opportunity'
         when has_crm_lead = 1 or has_crm_contact = 1 then 'lead'
         else 'visitor'

@@ -21,6 +21,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
+from orchestration.dbt_cli import DbtCli
 from orchestration.dbt_descriptions import dbt_test_description, node_description
 from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
@@ -155,9 +156,9 @@ def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseReso
         yield MaterializeResult(asset_key=key, metadata=rounded_metadata({**metadata, **table_metadata}))
 
 
-def dbt_resource() -> DbtCliResource:
+def dbt_resource() -> DbtCli:
     """dbt from this virtualenv, on the project and profiles of dbt_project/."""
-    return DbtCliResource(
+    return DbtCli(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),

@@ -59,6 +59,7 @@ defs = Definitions(
         schedules.daily_models,
         schedules.daily_reconciliation,
         schedules.id_reconciliation,
+        schedules.weekly_full_refresh,
         automation.near_real_time_sync,
     ],
     schedules=[
@@ -66,6 +67,7 @@ defs = Definitions(
         schedules.daily_models_schedule,
         schedules.daily_reconciliation_schedule,
         schedules.id_reconciliation_schedule,
+        schedules.weekly_full_refresh_schedule,
     ],
     sensors=[
         automation.crm_change_sensor,

@@ -19,6 +19,7 @@ import pytest
 from identity import resolve_identities
 from tests.fixtures.built import AFTER_IDENTITY, BEFORE_IDENTITY
 from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
+from tests.fixtures.postgres import database_copy
 from tests.fixtures.shared import copy_warehouse
 from tests.fixtures.warehouse import RawWarehouse
 
@@ -244,3 +245,70 @@ def test_the_second_load_changed_what_the_first_build_showed(halves: Halves):
         [(event,)] = staged("select event_name from staging.stg_events__website_messages"
                             f" where message_id = '{ids['message']}'")
         assert event != "Replayed"
+
+
+# Changes of one load on PostgreSQL: a newer lead version, a lead deleted, a contact archived, another
+# merged away, a message resent from a file that sorts first (its copy now wins).
+POSTGRES_LOAD = """
+update raw_salesforce.lead set title = 'Changed', system_modstamp = system_modstamp + interval '1 day',
+    _dlt_load_id = %(load)s where id = (select min(id) from raw_salesforce.lead where not is_deleted);
+update raw_salesforce.lead set is_deleted = true, system_modstamp = system_modstamp + interval '1 day',
+    _dlt_load_id = %(load)s where id = (select max(id) from raw_salesforce.lead where not is_deleted);
+update raw_hubspot.contacts set archived = true, updated_at = updated_at + interval '1 day',
+    _dlt_load_id = %(load)s where id = (select min(id) from raw_hubspot.contacts where not archived);
+create table raw_hubspot.contact_merges as
+    select max(id) as id, min(id) as merged_into_id, %(load)s as _dlt_load_id
+    from raw_hubspot.contacts where not archived;
+insert into raw_events.website ({columns})
+    select {resent} from raw_events.website
+    where message_id = (select min(message_id) from raw_events.website);
+"""
+RESENT = {"source_file": "'0-resent.jsonl'", "event": "'Resent'", "_dlt_load_id": "%(load)s"}
+POSTGRES_STAGED = (
+    "stg_salesforce__leads", "stg_hubspot__contacts", "stg_events__website_messages", "stg_salesforce__tasks",
+)
+
+
+@pytest.mark.postgres
+def test_an_incremental_run_equals_a_full_refresh_on_postgres(raw_postgres_template, tmp_path: Path):
+    with database_copy(raw_postgres_template, "revloop_test_incremental") as database:
+        env = database.dbt_env()
+        assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], tmp_path, env))
+        with database.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("select column_name from information_schema.columns"
+                           " where table_schema = 'raw_events' and table_name = 'website'")
+            columns = [row[0] for row in cursor.fetchall()]
+            load = POSTGRES_LOAD.format(
+                columns=", ".join(columns), resent=", ".join(RESENT.get(c, c) for c in columns)
+            )
+            cursor.execute(load, {"load": f"{time.time():.6f}"})
+        assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], tmp_path, env))
+        with database.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("create schema incremental")
+            for model in POSTGRES_STAGED:
+                cursor.execute(f"create table incremental.{model} as select * from staging.{model}")
+        assert_dbt_ok(run_dbt(["run", "--full-refresh", *STAGING_SELECTION], tmp_path, env))
+        with database.connect() as connection, connection.cursor() as cursor:
+            for model in POSTGRES_STAGED:
+                cursor.execute(
+                    "select string_agg(quote_ident(column_name), ', ' order by ordinal_position)"
+                    " from information_schema.columns where table_schema = 'staging' and table_name = %s"
+                    " and column_name <> '_dlt_load_id'",
+                    [model],
+                )
+                columns = cursor.fetchone()[0]
+                for a, b in (("incremental", "staging"), ("staging", "incremental")):
+                    cursor.execute(f"select count(*) from (select {columns} from {a}.{model}"
+                                   f" except all select {columns} from {b}.{model}) as different")
+                    assert cursor.fetchone()[0] == 0, model
+            staged = "select count(*) from incremental.{} where {}"
+            cursor.execute(staged.format("stg_salesforce__leads", "job_title = 'Changed'"))
+            assert cursor.fetchone()[0] == 1
+            cursor.execute("select count(*) from incremental.stg_events__website_messages"
+                           " where event_name = 'Resent'")
+            assert cursor.fetchone()[0] == 1
+            cursor.execute(staged.format(
+                "stg_hubspot__contacts c join raw_hubspot.contacts r on r.id = c.contact_id",
+                "r.archived or r.id in (select id from raw_hubspot.contact_merges)",
+            ))
+            assert cursor.fetchone()[0] == 0

@@ -7,7 +7,6 @@ event that the original (read later) beats. The second load brings the held rows
 _dlt_load_id, as a dlt merge (CRM tables) or append (events) would, plus a hard delete and a HubSpot merge.
 """
 
-import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ class Halves:
     incremental: Path
     full: Path
     first_build: dict[str, list]
-    timings: dict[str, float]
 
 
 def _key(schema: str, table: str) -> str:
@@ -152,12 +150,6 @@ FIRST_BUILD = {
 }
 
 
-def _dbt(args: list[str], work: Path, env: dict[str, str]) -> float:
-    started = time.monotonic()
-    assert_dbt_ok(run_dbt(args, work, env))
-    return time.monotonic() - started
-
-
 @pytest.fixture(scope="module")
 def halves(raw_warehouse: RawWarehouse, tmp_path_factory) -> Halves:
     work = tmp_path_factory.mktemp("incremental")
@@ -166,20 +158,19 @@ def halves(raw_warehouse: RawWarehouse, tmp_path_factory) -> Halves:
     env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"}
     with duckdb.connect(str(warehouse)) as con:
         ids = split_in_halves(con)
-    timings = {"first": _dbt(["run", *STAGING_SELECTION], work, env)}
+    assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], work, env))
     with duckdb.connect(str(warehouse)) as con:
         first = {name: con.execute(sql).fetchall() for name, sql in FIRST_BUILD.items()}
         first["ids"] = ids
         load_second_half(con, ids)
-    timings["incremental"] = _dbt(["run", *BEFORE_IDENTITY], work, env)
+    assert_dbt_ok(run_dbt(["run", *BEFORE_IDENTITY], work, env))
     resolve_identities(warehouse)
-    _dbt(["run", *AFTER_IDENTITY], work, env)
+    assert_dbt_ok(run_dbt(["run", *AFTER_IDENTITY], work, env))
     snapshot = work / "incremental.duckdb"
     shutil.copyfile(warehouse, snapshot)
     # the full build of the same raw tables, at the same path (dbt parses partially), identity as it stands
-    timings["full"] = _dbt(["run", "--full-refresh"], work, env)
-    (work / "timings.json").write_text(json.dumps(timings))
-    return Halves(snapshot, warehouse, first, timings)
+    assert_dbt_ok(run_dbt(["run", "--full-refresh"], work, env))
+    return Halves(snapshot, warehouse, first)
 
 
 def _differences(con, table: str) -> int:

@@ -60,6 +60,7 @@ defs = Definitions(
         schedules.daily_models,
         schedules.daily_reconciliation,
         schedules.id_reconciliation,
+        schedules.weekly_full_refresh,
         automation.near_real_time_sync,
         *stages.STAGE_JOBS,
         stages.full_build,
@@ -69,6 +70,7 @@ defs = Definitions(
         schedules.daily_models_schedule,
         schedules.daily_reconciliation_schedule,
         schedules.id_reconciliation_schedule,
+        schedules.weekly_full_refresh_schedule,
     ],
     sensors=[
         automation.crm_change_sensor,

@@ -19,6 +19,8 @@ WAREHOUSE_POOL = "warehouse"
 FULL_RECONCILIATION_TAG = "revloop/full_reconciliation"
 # Run tag of the daily id reconciliation: Salesforce also lists every id per object to find purged records.
 ID_RECONCILIATION_TAG = "revloop/id_reconciliation"
+# Run tag of the weekly full refresh: dbt rebuilds its incremental models from every raw row (--full-refresh).
+DBT_FULL_REFRESH_TAG = "revloop/dbt_full_refresh"
 INGESTION_GROUP = "ingestion"
 # The stages of a full build (`make demo`), in order: (asset group, the job that runs the stage).
 STAGES = (("ingestion", "ingest"), ("warehouse", "transform"), ("ml", "score"), ("activation", "activate"))

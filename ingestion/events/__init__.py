@@ -3,12 +3,13 @@
 from pathlib import Path
 
 import dlt
+import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 from ingestion.events.destination import loaded_message_ids
 from ingestion.events.read_ahead import read_ahead
 from ingestion.events.reader import read_channel
-from ingestion.events.settings import CHANNELS, EVENT_COLUMNS
+from ingestion.events.settings import CHANNELS, EVENT_COLUMNS, LOAD_ID_COLUMN
 from ingestion.quarantine import Rejections
 
 
@@ -31,7 +32,11 @@ def channel_resource(events_dir: Path, channel: str, rejections: Rejections) -> 
         files = read_channel(
             events_dir / channel, channel, rejections, loaded, lambda: loaded_message_ids(pipeline, channel)
         )
-        yield from read_ahead(files)
+        # dlt adds its load id to Arrow tables only when told to for every source: the events add their
+        # own, which drives the incremental staging models (dbt_project/macros/staging/incremental.sql).
+        load_id = pa.scalar(dlt.current.load_package_state()["load_id"], pa.string())
+        for table in read_ahead(files):
+            yield table.append_column(LOAD_ID_COLUMN, pa.repeat(load_id, table.num_rows))
 
     return channel_events
 

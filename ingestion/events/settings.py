@@ -51,6 +51,9 @@ EVENT_COLUMNS: TTableSchemaColumns = {
     "source_line": {"data_type": "bigint", "nullable": False},
 }
 
+# dlt's load id, added to every row the resource yields (not part of EVENT_SCHEMA, which the reader builds).
+LOAD_ID_COLUMN = "_dlt_load_id"
+
 _ARROW_TYPES = {
     "text": pa.string(),
     "bigint": pa.int64(),

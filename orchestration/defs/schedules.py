@@ -5,7 +5,13 @@ from collections.abc import Mapping
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
-from orchestration.shared import FULL_RECONCILIATION_TAG, ID_RECONCILIATION_TAG, PREDICTIONS, raw_tables
+from orchestration.shared import (
+    DBT_FULL_REFRESH_TAG,
+    FULL_RECONCILIATION_TAG,
+    ID_RECONCILIATION_TAG,
+    PREDICTIONS,
+    raw_tables,
+)
 
 SCHEDULES_VARIABLE = "REVLOOP_SCHEDULES"
 
@@ -45,6 +51,14 @@ id_reconciliation = define_asset_job(
     tags={ID_RECONCILIATION_TAG: "true"},
 )
 
+weekly_full_refresh = define_asset_job(
+    "weekly_full_refresh",
+    selection=AssetSelection.groups("warehouse", "activation"),
+    description="dbt rebuilds every model from all raw rows (--full-refresh: the incremental staging models "
+    "too, which hourly runs only update with what was loaded since), then everything downstream is synced.",
+    tags={DBT_FULL_REFRESH_TAG: "true"},
+)
+
 daily_models = define_asset_job(
     "daily_models",
     selection=AssetSelection.groups("ml") | AssetSelection.assets(PREDICTIONS).downstream(include_self=False),
@@ -77,5 +91,12 @@ id_reconciliation_schedule = ScheduleDefinition(
     name="id_reconciliation_schedule",
     job=id_reconciliation,
     cron_schedule="50 4 * * *",  # every day at 04:50, after the daily reconciliation, between hourly syncs
+    default_status=default_schedule_status(),
+)
+
+weekly_full_refresh_schedule = ScheduleDefinition(
+    name="weekly_full_refresh_schedule",
+    job=weekly_full_refresh,
+    cron_schedule="20 5 * * 0",  # Sundays at 05:20, after the id reconciliation, between hourly syncs
     default_status=default_schedule_status(),
 )

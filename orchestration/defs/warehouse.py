@@ -25,7 +25,7 @@ from orchestration.dbt_cli import DbtCli
 from orchestration.dbt_descriptions import dbt_test_description, node_description
 from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
-from orchestration.shared import WAREHOUSE_POOL, dbt_asset_key, dbt_project
+from orchestration.shared import DBT_FULL_REFRESH_TAG, WAREHOUSE_POOL, dbt_asset_key, dbt_project
 from orchestration.table_metadata import warehouse_tables_metadata
 from revloop.dbt import DBT_PROJECT_DIR, dbt_vars
 
@@ -86,10 +86,15 @@ def dbt_phase(name: str, select: str = "fqn:*", exclude: str | None = None):
         pool=WAREHOUSE_POOL,
     )
     def phase(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars())], context=context)
-        yield from with_table_metadata(invocation, warehouse)
+        args = ["build", *full_refresh_flag(context.run.tags), "--vars", json.dumps(dbt_vars())]
+        yield from with_table_metadata(dbt.cli(args, context=context), warehouse)
 
     return phase
+
+
+def full_refresh_flag(run_tags: Mapping[str, str]) -> list[str]:
+    """["--full-refresh"] in a run tagged for it (the weekly full refresh), else nothing."""
+    return ["--full-refresh"] if run_tags.get(DBT_FULL_REFRESH_TAG) == "true" else []
 
 
 def _built_node(event, nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:

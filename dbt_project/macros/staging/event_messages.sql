@@ -22,16 +22,24 @@
     )
 {%- endmacro %}
 
-{#- A staging model of raw_events.<channel>: one row per message id, typed columns and extracted traits. -#}
+{#- A staging model of raw_events.<channel>: one row per message id, typed columns and extracted traits.
+    Incremental (see incremental.sql): a run reads every copy of the message ids loaded since the last. -#}
 {% macro stg_event_messages(channel) -%}
 with source as (
-    {{ source_or_empty('raw_events', channel, {
+    select * from ({{ source_or_empty('raw_events', channel, {
         'message_id': 'string', 'type': 'string', 'event': 'string', 'name': 'string', 'user_id': 'string',
         'anonymous_id': 'string', 'group_id': 'string', 'previous_id': 'string', 'timestamp': 'timestamp',
         'sent_at': 'timestamp', 'received_at': 'timestamp', 'email': 'string', 'phone': 'string',
         'ip': 'string', 'user_agent': 'string', 'device_id': 'string', 'properties': 'string',
         'traits': 'string', 'context': 'string', 'source_file': 'string', 'source_line': 'bigint',
-    }) }}
+        '_dlt_load_id': 'string',
+    }) }}) as raw_messages
+    {%- if is_incremental() %}
+    where message_id in (
+        select message_id
+        from ({{ rows_loaded_since_last_run('raw_events', channel, {'message_id': 'string'}) }}) as loaded
+    )
+    {%- endif %}
 ),
 
 copies as (
@@ -96,6 +104,7 @@ select
     {{ event_property(['form_id', 'formId']) }} as form_id,
     {{ event_property(['query', 'search_query', 'searchQuery']) }} as search_query,
     source_file,
-    source_line
+    source_line,
+    _dlt_load_id
 from messages
 {%- endmacro %}

@@ -1,1 +1,2 @@
+{{ config(unique_key='message_id') }}
 {{ stg_event_messages('website') }}

@@ -1,3 +1,4 @@
+{{ config(unique_key='company_id', post_hook="{{ forget_gone_hubspot_records('companies') }}") }}
 with versions as (
     {{ hubspot_records('companies', {
         'name': 'string', 'domain': 'string', 'industry': 'string', 'annualrevenue': 'numeric',
@@ -19,5 +20,6 @@ select
     {{ clean_text('lifecyclestage') }} as lifecycle_stage,
     {{ clean_text('hubspot_owner_id') }} as owner_id,
     created_at,
-    updated_at
+    updated_at,
+    _dlt_load_id
 from versions

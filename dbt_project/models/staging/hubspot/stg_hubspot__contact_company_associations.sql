@@ -1,3 +1,5 @@
+-- A view: merges move links between keys, and the raw link table is small.
+{{ config(materialized='view') }}
 -- One row per contact, company and association type (HubSpot lists the primary link, type 1, beside the
 -- unlabelled one, type 279): filter is_primary for one company per contact.
 with source as (

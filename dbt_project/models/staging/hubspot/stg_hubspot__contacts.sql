@@ -1,3 +1,4 @@
+{{ config(unique_key='contact_id', post_hook="{{ forget_gone_hubspot_records('contacts') }}") }}
 with versions as (
     {{ hubspot_records('contacts', {
         'email': 'string', 'firstname': 'string', 'lastname': 'string', 'phone': 'string',
@@ -24,5 +25,6 @@ select
     {{ clean_text('hs_lead_status') }} as lead_status,
     {{ clean_text('hubspot_owner_id') }} as owner_id,
     created_at,
-    updated_at
+    updated_at,
+    _dlt_load_id
 from versions

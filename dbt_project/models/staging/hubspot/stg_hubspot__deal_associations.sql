@@ -1,3 +1,5 @@
+-- A view: merges move links between keys, and the raw link table is small.
+{{ config(materialized='view') }}
 -- One row per deal, associated record and association type.
 with source as (
     {{ source_or_empty('raw_hubspot', 'deal_associations', {

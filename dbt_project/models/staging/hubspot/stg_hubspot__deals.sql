@@ -1,3 +1,4 @@
+{{ config(unique_key='deal_id', post_hook="{{ forget_gone_hubspot_records('deals') }}") }}
 with versions as (
     {{ hubspot_records('deals', {
         'dealname': 'string', 'amount': 'numeric', 'dealstage': 'string', 'pipeline': 'string',
@@ -19,5 +20,6 @@ select
     coalesce(hs_is_closed_won, lower(trim(dealstage)) = 'closedwon') as is_won,
     {{ clean_text('hubspot_owner_id') }} as owner_id,
     created_at,
-    updated_at
+    updated_at,
+    _dlt_load_id
 from versions

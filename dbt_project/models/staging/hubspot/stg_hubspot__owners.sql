@@ -1,3 +1,4 @@
+{{ config(unique_key='owner_id') }}
 -- Archived owners stay (flagged): records keep naming the owner they had.
 with versions as (
     {{ hubspot_records('owners', {
@@ -13,5 +14,6 @@ select
     {{ clean_text('user_id') }} as user_id,
     coalesce(archived, false) as is_archived,
     created_at,
-    updated_at
+    updated_at,
+    _dlt_load_id
 from versions

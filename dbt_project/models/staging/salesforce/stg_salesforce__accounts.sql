@@ -1,3 +1,4 @@
+{{ config(unique_key='account_id', post_hook="{{ forget_gone_salesforce_records('account') }}") }}
 with versions as (
     {{ salesforce_records('account', {
         'owner_id': 'string', 'name': 'string', 'website': 'string', 'industry': 'string',
@@ -19,5 +20,6 @@ select
     {{ clean_text('billing_city') }} as city,
     {{ clean_text(adapter.quote('type')) }} as account_type,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    _dlt_load_id
 from versions

@@ -1,3 +1,4 @@
+{{ config(unique_key='contact_id', post_hook="{{ forget_gone_salesforce_records('contact') }}") }}
 with versions as (
     {{ salesforce_records('contact', {
         'owner_id': 'string', 'account_id': 'string', 'first_name': 'string', 'last_name': 'string',
@@ -5,7 +6,7 @@ with versions as (
         'department': 'string', 'lead_source': 'string', 'mailing_country': 'string',
         'mailing_city': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
         'last_modified_by_id': 'string',
-    }) }}
+    }, hubspot_references={'hub_spot_id__c': 'contacts'}) }}
 )
 
 select
@@ -27,5 +28,6 @@ select
     {{ hubspot_current_id(clean_text('hub_spot_id__c'), 'contacts') }} as hubspot_id,
     created_date as created_at,
     last_modified_date as updated_at,
-    {{ clean_text('last_modified_by_id') }} as updated_by_id
+    {{ clean_text('last_modified_by_id') }} as updated_by_id,
+    _dlt_load_id
 from versions

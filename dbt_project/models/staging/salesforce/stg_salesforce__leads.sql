@@ -1,3 +1,4 @@
+{{ config(unique_key='lead_id', post_hook="{{ forget_gone_salesforce_records('lead') }}") }}
 with versions as (
     {{ salesforce_records('lead', {
         'owner_id': 'string', 'first_name': 'string', 'last_name': 'string', 'email': 'string',
@@ -6,7 +7,7 @@ with versions as (
         'annual_revenue': 'numeric', 'number_of_employees': 'bigint', 'is_converted': 'boolean',
         'converted_contact_id': 'string', 'revloop_id__c': 'string', 'hub_spot_id__c': 'string',
         'last_modified_by_id': 'string',
-    }) }}
+    }, hubspot_references={'hub_spot_id__c': 'contacts'}) }}
 )
 
 select
@@ -32,5 +33,6 @@ select
     {{ hubspot_current_id(clean_text('hub_spot_id__c'), 'contacts') }} as hubspot_id,
     created_date as created_at,
     last_modified_date as updated_at,
-    {{ clean_text('last_modified_by_id') }} as updated_by_id
+    {{ clean_text('last_modified_by_id') }} as updated_by_id,
+    _dlt_load_id
 from versions

@@ -1,3 +1,4 @@
+{{ config(unique_key='opportunity_id', post_hook="{{ forget_gone_salesforce_records('opportunity') }}") }}
 with versions as (
     {{ salesforce_records('opportunity', {
         'owner_id': 'string', 'account_id': 'string', 'name': 'string', 'stage_name': 'string',
@@ -20,5 +21,6 @@ select
     {{ clean_text('lead_source') }} as lead_source,
     {{ clean_text(adapter.quote('type')) }} as opportunity_type,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    _dlt_load_id
 from versions

@@ -1,3 +1,4 @@
+{{ config(unique_key='contact_role_id', post_hook="{{ forget_gone_salesforce_records('opportunitycontactrole') }}") }}
 with versions as (
     {{ salesforce_records('opportunitycontactrole', {
         'opportunity_id': 'string', 'contact_id': 'string', 'role': 'string', 'is_primary': 'boolean',
@@ -12,5 +13,6 @@ select
     coalesce(is_primary, false) as is_primary,
     created_date as created_at,
     last_modified_date as updated_at,
-    system_modstamp as modified_at
+    system_modstamp as modified_at,
+    _dlt_load_id
 from versions

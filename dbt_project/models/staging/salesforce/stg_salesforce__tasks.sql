@@ -1,3 +1,4 @@
+{{ config(unique_key='task_id', post_hook="{{ forget_gone_salesforce_records('task') }}") }}
 with versions as (
     {{ salesforce_records('task', {
         'owner_id': 'string', 'who_id': 'string', 'what_id': 'string', 'subject': 'string',
@@ -19,5 +20,6 @@ select
     coalesce(is_closed, false) as is_closed,
     {{ clean_text('task_subtype') }} as task_subtype,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    _dlt_load_id
 from versions

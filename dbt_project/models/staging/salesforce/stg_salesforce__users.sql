@@ -1,3 +1,4 @@
+{{ config(unique_key='user_id') }}
 -- Users are never deleted in Salesforce, only deactivated: inactive ones stay (records still name them).
 with versions as (
     {{ salesforce_records('user', {
@@ -22,5 +23,6 @@ select
     {{ clean_text('department') }} as department,
     {{ clean_text('country') }} as country,
     created_date as created_at,
-    last_modified_date as updated_at
+    last_modified_date as updated_at,
+    _dlt_load_id
 from versions

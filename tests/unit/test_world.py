@@ -123,7 +123,9 @@ def test_salesforce_records_use_only_schema_fields_and_valid_values(world):
                 if value is None:
                     continue
                 if field.picklist:
-                    assert value in field.picklist, (name, field.name, value)
+                    # a multi-select picklist holds its chosen values ";"-separated
+                    chosen = value.split(";") if field.type == "multipicklist" else [value]
+                    assert chosen and set(chosen) <= set(field.picklist), (name, field.name, value)
                 if field.type == "datetime":
                     assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
                 if field.type == "date":
@@ -208,7 +210,9 @@ def test_hubspot_records_use_only_schema_properties(world):
                 assert name in schema and schema[name].modification_allowed, (object_type, name)
                 assert isinstance(value, str)
                 if schema[name].options:
-                    assert value in schema[name].options, (object_type, name, value)
+                    # a checkbox (multi-select) property holds its chosen options ";"-separated
+                    chosen = value.split(";") if schema[name].field_type == "checkbox" else [value]
+                    assert set(chosen) <= set(schema[name].options), (object_type, name, value)
                 if name == "hubspot_owner_id":
                     assert value in owner_ids
     emails = [c["properties"]["email"] for c in world.hubspot["contacts"] if "email" in c["properties"]]

@@ -76,9 +76,11 @@ def _product_usage(builder: EventBuilder, person: Person, web: WebIdentity, fact
                 at = start + (end - start) * rng.random()
                 feature = {"feature": rng.choice(("reports", "segments"))}
                 track(platform, at, rng.choice(PRODUCT_EVENTS), feature)
+    # integrations are connected (and removed) on the platform the person uses first
+    platform = facts.platforms[0]
     for integration, (connected, removed) in facts.integrations.items():
         connected = max(person.first_seen, connected)
-        track("web", connected, "Integration Connected", {"integration": integration})
+        track(platform, connected, "Integration Connected", {"integration": integration})
         if removed is not None:
-            track("web", max(connected + timedelta(minutes=1), removed), "Integration Removed",
+            track(platform, max(connected + timedelta(minutes=1), removed), "Integration Removed",
                   {"integration": integration})

@@ -499,7 +499,14 @@ def test_enrichment_columns_are_filled_from_behaviour(built):
         ) where n = 1
         """,
     ))
-    assert preferences and all(profiles[p]["communication_preference"] == c for p, c in preferences.items())
+    # without an opt-in the person stated, the preference is the channel they interact on most
+    assert preferences and all(
+        profiles[p]["communication_preference"] == c
+        for p, c in preferences.items()
+        if profiles[p]["communication_preference_source"] not in ("survey", "event_traits")
+    )
+    behaviour = [r for r in rows if r["communication_preference_source"] == "channel_behaviour"]
+    assert len(behaviour) > 0.5 * len(rows) and all(r["profile_id"] in preferences for r in behaviour)
     assert {r["engagement_level"] for r in rows} >= {"high", "medium", "low", "none"}
     impressions = _query(
         built.warehouse,

@@ -67,7 +67,8 @@ class Suggestion:
         """One line for the preview."""
         why = "" if self.importance is None else f", model importance {self.importance:.3f}"
         return (
-            f"add {self.words()}: {self.members} members, {self.metric} {self.value:.1%} "
+            f"add {self.words()}: {self.members} member{'' if self.members == 1 else 's'}, "
+            f"{self.metric} {self.value:.1%} "
             f"(lift x{self.lift:.2f}{why})"
         )
 

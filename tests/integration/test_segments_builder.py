@@ -1,11 +1,15 @@
 """The segment builder's HTTP API on the fixture warehouse (werkzeug test client)."""
 
+import duckdb
 import yaml
 from werkzeug.test import Client
 
 from segments.builder import Builder
+from segments.compiler import compile_segment, profile_columns
+from segments.conversions import customer_query
 from segments.definitions import load_segment
-from tests.integration.test_segments_engine import fixture_warehouse  # noqa: F401 (pytest fixture)
+from segments.suggestions import suggest
+from tests.integration.test_segments_engine import AS_OF, fixture_warehouse  # noqa: F401 (pytest fixture)
 
 SEGMENT = {
     "name": "built_in_browser",
@@ -165,3 +169,29 @@ def test_save_writes_yaml_that_loads_back(fixture_warehouse, tmp_path):  # noqa:
     response = app.post("/api/save", json={"segment": unknown})
     assert response.status_code == 400 and "unknown field 'no_column'" in response.json["error"]
     assert not (tmp_path / "segments" / "other.yml").exists()
+
+
+def test_suggestions_do_not_repeat_and_keep_integer_limits_whole(fixture_warehouse, tmp_path):  # noqa: F811
+    con = duckdb.connect(str(fixture_warehouse))
+    # the company's industry says what the person's does: the same condition twice under two names
+    con.execute("ALTER TABLE marts.customer_profiles ADD COLUMN company_industry VARCHAR")
+    con.execute("UPDATE marts.customer_profiles SET company_industry = industry")
+    con.close()
+    path = tmp_path / "everyone.yml"
+    path.write_text(yaml.safe_dump(dict(SEGMENT, rules={"field": "profile_id", "op": "not_null"})))
+    con = duckdb.connect(str(fixture_warehouse), read_only=True)
+    try:
+        columns = profile_columns(con)
+        compiled = compile_segment(load_segment(path), columns, AS_OF)
+        found = suggest(con, compiled, columns, customer_query(columns), AS_OF, min_members=1)
+    finally:
+        con.close()
+    assert found.items and found.note is None
+    values = [s.rule["value"] for s in found.items if "field" in s.rule and s.rule["op"] == "eq"]
+    assert "Technology" in values and len(values) == len(set(values))  # industry or company_industry, once
+    # lead_score is INTEGER: its 75% quantile 76.25 becomes the whole-number limit 77
+    assert {"score": "lead_score", "min": 77} in [s.rule for s in found.items]
+    limits = [s.rule for s in found.items if s.rule.get("score") == "lead_score" or s.rule.get("op") == "gte"]
+    assert all(isinstance(r.get("min", r.get("value")), int) for r in limits), limits
+    texts = [s.describe() for s in found.items]
+    assert all("{" not in t for t in texts) and any(t.startswith("add industry is Technology") for t in texts)

@@ -302,9 +302,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve the builder (127.0.0.1 unless told otherwise) and print the URL that carries its token."""
-    parser = argparse.ArgumentParser(prog="python -m segments.builder", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The builder's options (python -m segments.builder and `revloop segments builder` share them)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default WAREHOUSE_PATH)")
@@ -317,7 +316,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--allow-host", action="append", default=[], help="a host name clients use to reach it (repeatable)"
     )
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the builder (127.0.0.1 unless told otherwise) and print the URL that carries its token."""
+    parser = argparse.ArgumentParser(prog="python -m segments.builder", description=__doc__)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or Ctrl-C; 2 when asked to listen where it must not."""
     fixed_token = os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not (args.allow_remote and fixed_token):
         print(

@@ -28,7 +28,7 @@ from revloop.config.segments import (
     Rule,
     ScoreRule,
 )
-from segments.definitions import SegmentError, SegmentFile
+from segments.definitions import FAMILIES, SegmentError, SegmentFile
 
 PROFILES = "marts.customer_profiles"
 TOUCHPOINTS = "marts.touchpoints"
@@ -99,6 +99,25 @@ def operators_for(kind: str) -> tuple[str, ...]:
         "temporal": COMPARISONS + NULL_CHECKS + ("within_days",),
         "boolean": ("eq", "ne") + NULL_CHECKS,
     }.get(kind, NULL_CHECKS)
+
+
+def criteria_catalogue(columns: dict[str, str]) -> list[dict[str, Any]]:
+    """Every family's criteria this warehouse offers: its profile columns that exist, with their kind and
+    operators, and its rule kinds that are no column (event, page_path_prefix, score)."""
+    return [
+        {
+            "family": family.name,
+            "description": family.description,
+            "fields": [
+                {"field": name, "kind": column_kind(columns[name]),
+                 "operators": list(operators_for(column_kind(columns[name])))}
+                for name in family.fields
+                if name in columns
+            ],
+            "rule_kinds": list(family.rule_kinds),
+        }
+        for family in FAMILIES
+    ]
 
 
 def compile_segment(

@@ -11,11 +11,75 @@ import yaml
 from pydantic import ValidationError
 
 from revloop.config import ConfigError, config_dir
-from revloop.config.segments import MEMBERS_FILE_RULE, Segment
+from revloop.config.segments import MEMBERS_FILE_RULE, Condition, EventRule, ScoreRule, Segment, walk
 
 DATA_DIR_ENV = "REVLOOP_SEGMENT_DATA_DIR"
 # a members list is a hand-made list of ids, not a dump: a larger file is refused, not read
 MAX_MEMBERS_FILE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Family:
+    """One criteria family: the customer_profiles columns it filters on, and the rule kinds it uses that
+    are no column (event / page rules over touchpoints, model scores)."""
+
+    name: str
+    description: str
+    fields: tuple[str, ...] = ()
+    rule_kinds: tuple[str, ...] = ()
+
+
+# The criteria of each family (design 7.2), the one list the builder offers them from and labels are checked
+# against. Where each column's value comes from: docs/enrichment.md.
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "demographic",
+        "Who the person is: age, gender, location, language, income.",
+        ("age", "age_range", "gender", "country", "city", "locale", "language", "income_level"),
+    ),
+    Family(
+        "firmographic",
+        "The person's company and place in it: industry, size, revenue, department, title, target accounts.",
+        (
+            "company_name", "company_domain", "email_domain", "industry", "company_industry",
+            "employee_count", "company_size_band", "annual_revenue", "revenue_band", "company_country",
+            "company_city", "department", "job_title",
+        ),
+    ),
+    Family(
+        "behavioural",
+        "What the person did: events, pages, engagement, purchases, lifecycle.",
+        (
+            "engagement_level", "interaction_count", "recent_interaction_count", "last_interaction_at",
+            "order_count", "order_revenue", "is_customer", "lifecycle_stage", "first_seen_at", "last_seen_at",
+        ),
+        ("event", "page_path_prefix"),
+    ),
+    Family(
+        "technographic",
+        "What the person and their company use: technology stack, platforms, integrations, roles, devices.",
+        (
+            "technology_stack", "platform_usage", "integration_count", "user_roles", "browser_family",
+            "os_family", "device_type",
+        ),
+    ),
+    Family(
+        "psychographic",
+        "What the person cares about: interests, values, lifestyle, personality, communication preference.",
+        (
+            "interests", "top_interest", "personal_values", "lifestyle", "personality",
+            "communication_preference",
+        ),
+    ),
+    Family(
+        "predictive",
+        "What the models expect: scores and sales readiness.",
+        ("is_sales_ready",),
+        ("score",),
+    ),
+    Family("list", "A hand-made static list of people (event invitees, hand-picked contacts)."),
+)
+FAMILY_OF_FIELD = {field: family.name for family in FAMILIES for field in family.fields}
 
 
 class SegmentError(ValueError):
@@ -82,8 +146,36 @@ def parse_segment(data: object, path: Path) -> SegmentFile:
             f"{'.'.join(str(p) for p in e['loc']) or '<segment>'}: {e['msg']}" for e in exc.errors()
         )
         raise SegmentError(f"{path}: {problems}") from None
+    _check_family(path, segment)
     members, file_lines = _members(path, segment) if segment.type == "static" else ((), ())
     return SegmentFile(path=path, segment=segment, members=members, file_lines=file_lines)
+
+
+def criteria_families(segment: Segment) -> set[str]:
+    """The families of the criteria a segment's rules use (a static segment's: list)."""
+    if segment.rules is None:
+        return {"list"}
+    used = set()
+    for rule in walk(segment.rules):
+        if isinstance(rule, Condition) and rule.field in FAMILY_OF_FIELD:
+            used.add(FAMILY_OF_FIELD[rule.field])
+        elif isinstance(rule, EventRule):
+            used.add("behavioural")
+        elif isinstance(rule, ScoreRule):
+            used.add("predictive")
+    return used
+
+
+def _check_family(path: Path, segment: Segment) -> None:
+    """A segment's family label must name a family of the criteria it uses: no mislabelled segment."""
+    if segment.family is None:
+        return
+    used = criteria_families(segment)
+    if segment.family not in used:
+        raise SegmentError(
+            f"{path}: family {segment.family!r} is not a family of the criteria it uses "
+            f"({', '.join(sorted(used)) or 'none'}): label it with one of those"
+        )
 
 
 def members_roots(path: Path) -> list[Path]:

@@ -6,6 +6,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from revloop.config import cached
 
+
+def dlt_column(name: str) -> str:
+    """The warehouse column dlt loads a CRM field into: Technologies__c -> technologies__c."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention  # slow import: only when asked
+
+    return NamingConvention().normalize_path(name)
+
 # HubSpot's lifecycle stages (the options of the contact property lifecyclestage)
 HUBSPOT_LIFECYCLE_STAGES = (
     "subscriber",
@@ -20,7 +27,12 @@ HUBSPOT_LIFECYCLE_STAGES = (
 # a profile's lifecycle_stage: a CRM's stage, or visitor when no record or identifier names the person
 LIFECYCLE_STAGES = (*HUBSPOT_LIFECYCLE_STAGES, "visitor")
 
-Source = Literal["salesforce_contact", "salesforce_lead", "hubspot_contact", "event_traits"]
+# the CRMs' records, event traits, survey answers (config enrichment.surveys), the language of a message's
+# context.locale, and the department config enrichment.department_from_title gives a stated job title
+Source = Literal[
+    "salesforce_contact", "salesforce_lead", "hubspot_contact", "event_traits", "survey", "context_locale",
+    "job_title",
+]
 Attribute = Literal[
     "email",
     "phone",
@@ -34,6 +46,16 @@ Attribute = Literal[
     "lifecycle_stage",
     "annual_revenue",
     "employee_count",
+    "age",
+    "gender",
+    "language",
+    "income_level",
+    "department",
+    "user_roles",
+    "personal_values",
+    "lifestyle",
+    "personality",
+    "communication_preference",
 ]
 SOURCES = get_args(Source)
 ATTRIBUTES = get_args(Attribute)
@@ -84,6 +106,37 @@ class EngagementLevels(BaseModel):
         return self
 
 
+class SurveyQuestion(BaseModel):
+    """One question of a survey event: the attribute its answers state, and each answer's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attribute: Attribute
+    # answer as the event sends it -> the attribute's value; an answer not listed states nothing
+    answers: dict[str, str] = Field(..., min_length=1)
+
+
+class Surveys(BaseModel):
+    """Survey answers as profile attributes: track events named `event`, one property per question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: str = "Survey Completed"
+    questions: dict[str, SurveyQuestion] = Field(default_factory=dict)
+
+
+class ProductUsage(BaseModel):
+    """Product events: platform_usage from the platforms they come from, integration_count from the
+    integrations connected and not removed since."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[str] = Field(default_factory=list)
+    integration_connected: str = "Integration Connected"
+    integration_removed: str = "Integration Removed"
+    integration_property: str = "integration"
+
+
 class Enrichment(BaseModel):
     """Inputs of the enrichment columns of customer_profiles."""
 
@@ -93,6 +146,35 @@ class Enrichment(BaseModel):
     engagement_levels: EngagementLevels = Field(default_factory=EngagementLevels)
     max_interests: int = Field(5, ge=1, le=50)
     passive_events: list[str] = Field(default_factory=list)
+    # job title (whole title, any case) -> department: the only way a title says a department
+    department_from_title: dict[str, str] = Field(default_factory=dict)
+    # the HubSpot contact property holding a department (HubSpot's own "job_function", or a custom one)
+    hubspot_department_property: str = "job_function"
+    # the Salesforce Account field holding the technologies an account uses (";"-separated), if any
+    salesforce_technology_field: str | None = None
+    surveys: Surveys = Field(default_factory=Surveys)
+    product_usage: ProductUsage = Field(default_factory=ProductUsage)
+    # bands of employee_count and annual_revenue: label -> lower bound, the highest bound not above wins
+    company_size_bands: dict[str, float] = Field(default_factory=dict)
+    revenue_bands: dict[str, float] = Field(default_factory=dict)
+    # bands of age: label -> lower bound
+    age_ranges: dict[str, int] = Field(default_factory=dict)
+
+    # derived by validation (whatever the file says): the warehouse columns dlt loads those fields into
+    hubspot_department_column: str | None = None
+    salesforce_technology_column: str | None = None
+
+    @model_validator(mode="after")
+    def _columns(self) -> "Enrichment":
+        self.hubspot_department_column = dlt_column(self.hubspot_department_property)
+        field = self.salesforce_technology_field
+        self.salesforce_technology_column = dlt_column(field) if field else None
+        return self
+
+    @field_validator("department_from_title")
+    @classmethod
+    def _lower_titles(cls, titles: dict[str, str]) -> dict[str, str]:
+        return {title.strip().lower(): department for title, department in titles.items()}
 
     @field_validator("free_email_domains")
     @classmethod

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from revloop.config.survivorship import HUBSPOT_LIFECYCLE_STAGES
+from sandbox.salesforce.schema import TECHNOLOGIES
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("mobilephone"),
         HsProperty("company"),
         HsProperty("jobtitle"),
+        HsProperty("job_function"),
         HsProperty("industry"),
         HsProperty("country"),
         HsProperty("city"),
@@ -98,6 +100,8 @@ PROPERTIES: dict[str, list[HsProperty]] = {
         HsProperty("city"),
         HsProperty("lifecyclestage", "enumeration", "select", HUBSPOT_LIFECYCLE_STAGES),
         HsProperty("hubspot_owner_id", "enumeration", "select"),
+        # technologies HubSpot detects on the company's website, ";"-separated
+        HsProperty("web_technologies", "enumeration", "checkbox", TECHNOLOGIES),
     ],
     "deals": _SYSTEM
     + [

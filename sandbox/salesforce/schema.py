@@ -97,6 +97,11 @@ CONTACT_ROLES = (
     "Technical Buyer",
     "Other",
 )
+# the options of the org's Account.Technologies__c (the same as HubSpot's web_technologies in the sandbox)
+TECHNOLOGIES = (
+    "Google Analytics", "Google Tag Manager", "HubSpot", "Salesforce", "Segment", "Shopify", "Stripe",
+    "WordPress", "Zendesk", "Intercom", "Marketo", "Hotjar",
+)
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 
 STANDARD_FIELDS: dict[str, list[SfField]] = {
@@ -128,6 +133,8 @@ STANDARD_FIELDS: dict[str, list[SfField]] = {
         SfField(
             "Type", "picklist", 255, picklist=("Prospect", "Customer - Direct", "Customer - Channel", "Other")
         ),
+        # the org's own field of the technologies an account uses (enrichment.salesforce_technology_field)
+        SfField("Technologies__c", "multipicklist", 4099, custom=True, picklist=TECHNOLOGIES),
     ]
     + _KEYS,
     "Lead": _system()

@@ -6,7 +6,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from sandbox.salesforce.errors import SalesforceError
 from sandbox.salesforce.schema import SfField
 
-TEXT_TYPES = frozenset({"id", "reference", "string", "email", "phone", "url", "picklist", "textarea"})
+# multipicklist: the chosen values, ";"-separated
+TEXT_TYPES = frozenset(
+    {"id", "reference", "string", "email", "phone", "url", "picklist", "multipicklist", "textarea"}
+)
 NUMBER_TYPES = frozenset({"double", "currency", "percent"})
 
 _DATETIME = re.compile(

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from sandbox.hubspot.schema import INDUSTRIES
 from sandbox.world.contact_formats import public_ip, vary_email, vary_phone
+from sandbox.world.enrichment import Enrichment
 from sandbox.world.population import COUNTRIES, PRODUCTS, Person, Population
 from sandbox.world.timing import iso_z
 
@@ -105,8 +106,12 @@ def _poisson(lam: float, rng: random.Random) -> int:
 class EventBuilder:
     """Generates every channel's messages for the population."""
 
-    def __init__(self, population: Population, rng: random.Random, as_of: datetime) -> None:
+    def __init__(
+        self, population: Population, rng: random.Random, as_of: datetime, facts: Enrichment | None = None
+    ) -> None:
         self.population, self.rng, self.as_of = population, rng, as_of
+        # locales and stated traits (no random draws here: the facts were drawn before)
+        self.facts = facts
         self.start = as_of - timedelta(days=365)
         self.log = EventLog()
         self._planted_by_person: dict[str, list[dict]] = {}
@@ -323,17 +328,23 @@ class EventBuilder:
                 ),
             )
 
+    def _locale(self, person: Person) -> dict:
+        """context.locale of the person's browser, as analytics.js sends it."""
+        return {"locale": self.facts.people[person.person_id].locale} if self.facts else {}
+
     def _web_context(self, person: Person, web: WebIdentity, second: bool) -> dict:
         rng = self.rng
         if second and web.second_signal == "device_id":
-            return {"ip": self._ip(), "userAgent": self._user_agent(), "device": {"id": web.device_id}}
+            return {"ip": self._ip(), "userAgent": self._user_agent(), "device": {"id": web.device_id},
+                    **self._locale(person)}
         if second:  # the same browser from home in a private window: a new cookie and no stored device id
-            return {"ip": web.home_ip, "userAgent": web.user_agent}
+            return {"ip": web.home_ip, "userAgent": web.user_agent, **self._locale(person)}
         office = person.company is not None and rng.random() < 0.6
         return {
             "ip": person.company.office_ip if office else web.home_ip,
             "userAgent": web.user_agent,
             "device": {"id": web.device_id},
+            **self._locale(person),
         }
 
     def _web_ids(self, web: WebIdentity, at: datetime, person: Person) -> tuple[str | None, str, bool, bool]:
@@ -600,6 +611,8 @@ class EventBuilder:
             }
         traits["address"] = {"country": COUNTRIES[person.country][0], "city": person.city}
         traits["created_at" if snake else "createdAt"] = iso_z(person.first_seen)
+        if self.facts:
+            traits.update(self.facts.people[person.person_id].stated_traits())
         return traits
 
     def _identify(self, person: Person, web: WebIdentity) -> None:
@@ -612,7 +625,10 @@ class EventBuilder:
             user_id=person.web_user_id,
             anonymous_id=web.anonymous_id,
             traits=self._traits(person),
-            context={"ip": web.home_ip, "userAgent": web.user_agent, "device": {"id": web.device_id}},
+            context={
+                "ip": web.home_ip, "userAgent": web.user_agent, "device": {"id": web.device_id},
+                **self._locale(person),
+            },
         )
 
     def _customer_identify(self, person: Person, at: datetime) -> None:

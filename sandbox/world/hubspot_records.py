@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sandbox.hubspot.schema import INDUSTRIES
 from sandbox.world.contact_formats import vary_phone
+from sandbox.world.enrichment import Enrichment
 from sandbox.world.population import COUNTRIES, PRODUCTS, Company, Person, Population
 from sandbox.world.timing import iso_z, ms, stamps
 
@@ -22,8 +23,11 @@ _FIRST_ID = {"contacts": 1001, "companies": 5_000_001, "deals": 9_000_001, "task
 class HubSpotBuilder:
     """Builds the portal's seed records from the population and notes which ids belong to which person."""
 
-    def __init__(self, population: Population, rng: random.Random, as_of: datetime) -> None:
+    def __init__(
+        self, population: Population, rng: random.Random, as_of: datetime, facts: Enrichment | None = None
+    ) -> None:
         self.population, self.rng, self.as_of = population, rng, as_of
+        self.facts = facts  # departments and technology stacks (drawn before: no random draws here)
         self.start = as_of - timedelta(days=365)
         self.records: dict[str, list[dict]] = {"contacts": [], "companies": [], "deals": [], "tasks": []}
         self.owners: list[dict] = []
@@ -110,6 +114,7 @@ class HubSpotBuilder:
                     "city": company.city,
                     "lifecyclestage": "customer" if company.is_customer else "lead",
                     "hubspot_owner_id": self._owner_of(company.index % len(self.population.reps)),
+                    "web_technologies": self._technologies(company),
                 },
                 created,
                 updated,
@@ -137,6 +142,7 @@ class HubSpotBuilder:
             "phone": vary_phone(person.phone, rng) if person.phone else None,
             "company": company.name if company else None,
             "jobtitle": person.title,
+            "job_function": self._department(person),
             "industry": INDUSTRIES[company.industry] if company else None,
             "country": COUNTRIES[person.country][0],
             "city": person.city,
@@ -161,6 +167,13 @@ class HubSpotBuilder:
             self._contact(person, duplicate, dup_created, dup_created)
         if rng.random() < 0.12:
             self._task(person)
+
+    def _technologies(self, company: Company) -> str | None:
+        return self.facts.technologies_of(company.index, False) if self.facts else None
+
+    def _department(self, person: Person) -> str | None:
+        facts = self.facts.people[person.person_id] if self.facts else None
+        return facts.department if facts and facts.crm_department else None
 
     def _contact(self, person: Person, properties: dict, created: datetime, updated: datetime) -> None:
         record = self._record("contacts", properties, created, updated)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sandbox.salesforce.ids import make_id
 from sandbox.salesforce.schema import CONTACT_ROLES, INDUSTRIES, KEY_PREFIXES, LEAD_SOURCES
 from sandbox.world.contact_formats import vary_email, vary_phone
+from sandbox.world.enrichment import Enrichment
 from sandbox.world.population import COUNTRIES, PRODUCTS, Company, Person, Population, Rep
 from sandbox.world.timing import ms, stamps
 
@@ -34,8 +35,11 @@ TASK_SUBJECTS = (
 class SalesforceBuilder:
     """Builds the org's records from the population and notes which ids belong to which person."""
 
-    def __init__(self, population: Population, rng: random.Random, as_of: datetime) -> None:
+    def __init__(
+        self, population: Population, rng: random.Random, as_of: datetime, facts: Enrichment | None = None
+    ) -> None:
         self.population, self.rng, self.as_of = population, rng, as_of
+        self.facts = facts  # departments and technology stacks (drawn before: no random draws here)
         self.start = as_of - timedelta(days=365)
         objects = ("User", "Account", "Lead", "Contact", "Opportunity", "Task", "OpportunityContactRole")
         self.records: dict[str, list[dict]] = {name: [] for name in objects}
@@ -137,10 +141,18 @@ class SalesforceBuilder:
                     "BillingCountry": COUNTRIES[company.country][0],
                     "BillingCity": company.city,
                     "Type": "Customer - Direct" if company.is_customer else "Prospect",
+                    "Technologies__c": self._technologies(company),
                 }
             )
             self.records["Account"].append(record)
             self.account_ids[company.index] = record["Id"]
+
+    def _technologies(self, company: Company) -> str | None:
+        return self.facts.technologies_of(company.index, True) if self.facts else None
+
+    def _department(self, person: Person) -> str | None:
+        facts = self.facts.people[person.person_id] if self.facts else None
+        return facts.department if facts and facts.crm_department else None
 
     def _note(self, person: Person, object_name: str, record_id: str) -> None:
         self.person_ids.setdefault(person.person_id, {"Lead": [], "Contact": []})[object_name].append(
@@ -228,7 +240,7 @@ class SalesforceBuilder:
                 "Phone": phone,
                 "MobilePhone": vary_phone(person.phone, rng) if person.phone and rng.random() < 0.2 else None,
                 "Title": person.title,
-                "Department": person.title.split()[-1],
+                "Department": self._department(person),
                 "LeadSource": rng.choice(LEAD_SOURCES),
                 "MailingCountry": COUNTRIES[person.country][0],
                 "MailingCity": person.city,

@@ -2,10 +2,12 @@
 
 from datetime import datetime, timedelta
 
+from sandbox.world.enrichment import Enrichment
+from sandbox.world.enrichment_events import sends_product_events
 from sandbox.world.event_files import EventFiles
 from sandbox.world.events import EventLog
 from sandbox.world.hubspot_records import HubSpotBuilder
-from sandbox.world.population import Population
+from sandbox.world.population import Person, Population
 from sandbox.world.salesforce_records import SalesforceBuilder
 from sandbox.world.timing import iso_z
 from sandbox.world.traps import PlantedTraps
@@ -96,10 +98,30 @@ def identity_traps(population: Population, log: EventLog, traps: PlantedTraps) -
     }
 
 
+def enrichment_truth(person: Person, facts: Enrichment, log: EventLog) -> dict:
+    """A person's enrichment facts, and which of them their sources state (None: no source says it)."""
+    mine = facts.people[person.person_id]
+    product = sends_product_events(person, log.web)
+    stack = facts.technologies.get(person.company.index) if person.company else None
+    return {
+        "department": mine.department,
+        "crm_department": mine.crm_department,
+        "locale": mine.locale,
+        "age": mine.age,
+        "gender": mine.gender,
+        "role": mine.role,
+        "survey": mine.survey,
+        "platforms": sorted(mine.platforms) if product else None,
+        "integration_count": mine.integration_count if product else None,
+        "technologies": list(stack) if stack else None,
+    }
+
+
 def build_truth(
     seed: int,
     as_of: datetime,
     population: Population,
+    facts: Enrichment,
     salesforce: SalesforceBuilder,
     hubspot: HubSpotBuilder,
     log: EventLog,
@@ -142,6 +164,7 @@ def build_truth(
                 "anonymous_ids": anonymous_ids,
                 "probabilistic_anonymous_ids": links,
                 "unidentified_anonymous_ids": [web.anonymous_id] if web and not web.identified_at else [],
+                "enrichment": enrichment_truth(person, facts, log),
             }
         )
         records = (

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from faker import Faker
 
+from sandbox.world.enrichment import Enrichment, make_enrichment
+from sandbox.world.enrichment_events import emit_enrichment_events
 from sandbox.world.event_files import EventFiles, lay_out
 from sandbox.world.events import EventBuilder, EventLog
 from sandbox.world.handoff_leads import plant_handoff_leads
@@ -31,6 +33,7 @@ class World:
     hubspot_owners: list[dict]
     hubspot_associations: list[tuple[str, str, str, str]]
     population: Population = field(repr=False)
+    facts: Enrichment = field(repr=False)
     event_log: EventLog = field(repr=False)
     traps: PlantedTraps = field(repr=False)
     _salesforce_builder: SalesforceBuilder = field(repr=False)
@@ -48,6 +51,7 @@ class World:
             self.seed,
             self.as_of,
             self.population,
+            self.facts,
             self._salesforce_builder,
             self._hubspot_builder,
             self.event_log,
@@ -82,11 +86,14 @@ def generate_world(
     # one random stream per stage, so that changing one stage leaves the others' output unchanged
     population = make_population(people, random.Random(f"{seed}-population"), fake, as_of)
     traps = plant_traps(population, random.Random(f"{seed}-traps"))
-    sf = SalesforceBuilder(population, random.Random(f"{seed}-salesforce"), as_of)
+    facts = make_enrichment(population, random.Random(f"{seed}-enrichment"), as_of)
+    sf = SalesforceBuilder(population, random.Random(f"{seed}-salesforce"), as_of, facts)
     sf.build()
-    hs = HubSpotBuilder(population, random.Random(f"{seed}-hubspot"), as_of)
+    hs = HubSpotBuilder(population, random.Random(f"{seed}-hubspot"), as_of, facts)
     hs.build()
-    log = EventBuilder(population, random.Random(f"{seed}-events"), as_of).build()
+    events = EventBuilder(population, random.Random(f"{seed}-events"), as_of, facts)
+    log = events.build()
+    emit_enrichment_events(events, facts)
     world = World(
         seed=seed,
         as_of=as_of,
@@ -95,6 +102,7 @@ def generate_world(
         hubspot_owners=hs.owners,
         hubspot_associations=hs.associations,
         population=population,
+        facts=facts,
         event_log=log,
         traps=traps,
         _salesforce_builder=sf,

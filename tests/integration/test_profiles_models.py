@@ -30,6 +30,9 @@ PROFILE_NODES = [
     "touchpoints",
 ]
 CHANNELS = ("website", "email", "social", "ads", "offline")
+# stated attributes customer_profiles passes on as survivorship picks them
+STATED = ("gender", "language", "income_level", "department", "user_roles", "personal_values", "lifestyle",
+          "personality")
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ def _check_survivorship(warehouse: Path, config: SurvivorshipConfig) -> None:
     assert survived == expected
     profiles = _profiles(warehouse)
     for (profile_id, attribute), (value, source) in expected.items():
-        if attribute in ("email", "phone", "first_name", "last_name", "job_title", "country", "city"):
+        if attribute in ("email", "phone", "first_name", "last_name", "job_title", "country", "city",
+                         *STATED):
             row = profiles[profile_id]
             assert (row[attribute], row[f"{attribute}_source"]) == (value, source), (profile_id, attribute)
 
@@ -358,11 +362,118 @@ def test_demographics_are_stated_never_invented(built):
     )
     assert len(stated) == 1
     row = profiles[stated[0][0]]
+    # the latest identify call's traits and locale win
     assert (row["age"], row["gender"], row["locale"], row["language"]) == (41, "female", "de-DE", "de")
+    assert (row["age_source"], row["gender_source"], row["language_source"]) == (
+        "event_traits", "event_traits", "context_locale"
+    )
+    assert row["age_range"] == "35-44"
     assert row["email"] == built.stated_person["email"]
-    others = [r for pid, r in profiles.items() if pid != stated[0][0]]
-    # nobody else's sources state age, gender or locale in this world
-    assert all(r["age"] is None and r["gender"] is None and r["language"] is None for r in others)
+
+
+def _single_person_profiles(built) -> dict[str, dict]:
+    """profile_id -> the truth of its one person, for profiles every record of one person resolved to."""
+    people = {p["person_id"]: p for p in built.raw.world.truth["people"]}
+    profile_of = _profile_of_people(built.warehouse, built.raw.world.truth)
+    counts = Counter(profile_of.values())
+    return {pid: people[person] for person, pid in profile_of.items() if counts[pid] == 1}
+
+
+def _stated_in_messages(built, key: str) -> dict[str, object]:
+    """person_id -> the latest identify trait `key` their resolvable messages state."""
+    found: dict[str, tuple] = {}
+    for event in built.raw.world.event_log.events:
+        value = (event.message.get("traits") or {}).get(key)
+        if event.person_id and event.resolvable and value is not None:
+            if event.person_id not in found or event.at >= found[event.person_id][0]:
+                found[event.person_id] = (event.at, value)
+    return {person: value for person, (_, value) in found.items()}
+
+
+def test_each_enrichment_attribute_comes_from_its_source_and_is_null_without_one(built):
+    config = SurvivorshipConfig.model_validate(
+        yaml.safe_load((Path(DEFAULT_CONFIG_DIR) / "survivorship.yml").read_text())
+    ).enrichment
+    profiles = _profiles(built.warehouse)
+    people = _single_person_profiles(built)
+    assert len(people) > 250
+    ages, genders, roles = (_stated_in_messages(built, k) for k in ("age", "gender", "role"))
+    answers = {q: spec for q, spec in config.surveys.questions.items()}
+    filled = Counter()
+    fixture_profile = _query(
+        built.warehouse, "select profile_id from marts.touchpoints where message_id = ?", [STATED_MESSAGE_ID]
+    )[0][0]
+    for profile_id, person in people.items():
+        if profile_id == fixture_profile:
+            continue  # the fixture's own identify call states other values (test above)
+        row, facts, pid = profiles[profile_id], person["enrichment"], person["person_id"]
+        # demographics: only what an identify call states, never a guess from a name
+        assert (row["age"], row["age_source"]) == (
+            (ages[pid], "event_traits") if pid in ages else (None, None)), pid
+        assert row["gender"] == (genders[pid].lower() if pid in genders else None), pid
+        assert row["user_roles"] == roles.get(pid), pid
+        # department: a CRM field first, else the configured title mapping, else nothing
+        crm_records = person["salesforce"]["contacts"] or person["hubspot"]["contacts"]
+        crm_department = facts["crm_department"] and bool(crm_records)
+        if row["department_source"] in ("salesforce_contact", "hubspot_contact"):
+            assert crm_department and row["department"] == facts["department"], pid
+        elif row["department_source"] == "job_title":
+            assert row["department"] == config.department_from_title[row["job_title"].lower()], pid
+        else:
+            assert not crm_department and row["department"] is None, pid
+            assert (row["job_title"] or "").lower() not in config.department_from_title, pid
+        # survey answers: a mapped answer states its attribute, any other answer nothing
+        for question, spec in answers.items():
+            value = spec.answers.get(facts["survey"].get(question, ""))
+            column = spec.attribute
+            if column == "communication_preference":
+                if value is not None:
+                    assert (row[column], row[f"{column}_source"]) == (value, "survey"), (pid, question)
+                else:
+                    assert row[f"{column}_source"] in ("channel_behaviour", None), (pid, question)
+            else:
+                assert (row[column], row[f"{column}_source"]) == (
+                    (value, "survey") if value else (None, None)), (pid, question)
+        # product usage: only for customers' users whose product events reach the warehouse
+        platforms = facts["platforms"]
+        assert row["platform_usage"] == (", ".join(platforms) if platforms else None), pid
+        assert row["integration_count"] == facts["integration_count"], pid
+        counted = facts["integration_count"] is not None
+        assert row["integration_count_source"] == ("product_events" if counted else None), pid
+        # technology stack: the matched company's record's, never another company's
+        if row["technology_stack"] is not None:
+            assert row["technology_stack"] == ", ".join(facts["technologies"]), pid
+            assert row["technology_stack_source"] == row["company_source"]
+        for column in ("age", "gender", "department", "personal_values", "platform_usage", "technology_stack",
+                       "language", "income_level", "user_roles", "integration_count"):
+            filled[column] += row[column] is not None
+    # the world states each attribute for a realistic share of people, and the profiles carry it
+    assert all(filled[column] > 0.03 * len(people) for column in filled), filled
+    assert filled["language"] > 0.5 * len(people) and filled["department"] > 0.5 * len(people), filled
+
+
+def test_language_and_locale_come_from_context_locale_of_the_profiles_own_messages(built):
+    profiles = _profiles(built.warehouse)
+    locales = {
+        e.message["messageId"]: e.message["context"]["locale"]
+        for e in built.raw.world.event_log.events
+        if (e.message.get("context") or {}).get("locale")
+    }
+    locales[STATED_MESSAGE_ID] = "de-DE"  # the fixture's identify call
+    with_locale = defaultdict(set)
+    resolved = _query(
+        built.warehouse, "select profile_id, message_id from intermediate.int_event_messages_resolved"
+    )
+    for profile_id, message_id in resolved:
+        if message_id in locales:
+            with_locale[profile_id].add(locales[message_id].split("-")[0])
+    assert sum(1 for row in profiles.values() if row["language"]) > 0.5 * len(profiles)
+    for profile_id, row in profiles.items():
+        if row["language_source"] == "context_locale":
+            assert row["language"] in with_locale[profile_id], profile_id
+            assert row["locale"].split("-")[0] in with_locale[profile_id], profile_id
+        else:
+            assert row["language"] is None and not with_locale[profile_id], profile_id
 
 
 def test_enrichment_columns_are_filled_from_behaviour(built):
@@ -388,7 +499,14 @@ def test_enrichment_columns_are_filled_from_behaviour(built):
         ) where n = 1
         """,
     ))
-    assert preferences and all(profiles[p]["communication_preference"] == c for p, c in preferences.items())
+    # without an opt-in the person stated, the preference is the channel they interact on most
+    assert preferences and all(
+        profiles[p]["communication_preference"] == c
+        for p, c in preferences.items()
+        if profiles[p]["communication_preference_source"] not in ("survey", "event_traits")
+    )
+    behaviour = [r for r in rows if r["communication_preference_source"] == "channel_behaviour"]
+    assert len(behaviour) > 0.5 * len(rows) and all(r["profile_id"] in preferences for r in behaviour)
     assert {r["engagement_level"] for r in rows} >= {"high", "medium", "low", "none"}
     impressions = _query(
         built.warehouse,

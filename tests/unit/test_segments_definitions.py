@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from segments.compiler import compile_segment
-from segments.definitions import SegmentError, load_segment, load_segments
+from revloop.config.segments import walk
+from segments.compiler import compile_segment, criteria_catalogue
+from segments.definitions import FAMILIES, SegmentError, criteria_families, load_segment, load_segments
 
 COLUMNS = {
     "profile_id": "VARCHAR",
@@ -167,4 +168,60 @@ def test_shipped_segments_cover_every_type_and_family():
     assert errors == []
     assert {i.segment.type for i in items} == {"static", "dynamic", "predictive"}
     families = {i.segment.family for i in items}
-    assert {"demographic", "firmographic", "behavioural", "technographic", "psychographic"} <= families
+    assert {"demographic", "firmographic", "behavioural", "technographic", "psychographic", "predictive",
+            "list"} <= families
+
+
+def test_a_family_label_must_name_a_family_the_rules_use(tmp_path):
+    # e-mail engagement is behaviour: a psychographic label on it is refused, naming the families it uses
+    rules = {"all": [
+        {"field": "engagement_level", "op": "eq", "value": "high"},
+        {"event": "Email Opened", "at_least": 3, "within_days": 90},
+    ]}
+    path = write(tmp_path, "mislabelled", dynamic(rules, family="psychographic"))
+    with pytest.raises(SegmentError, match=r"family 'psychographic' .*\(behavioural\)"):
+        load_segment(path)
+    assert load_segment(write(tmp_path, "honest", dynamic(rules, family="behavioural"))).segment.family
+    technographic = dynamic({"field": "technology_stack", "op": "contains", "value": "HubSpot"})
+    assert criteria_families(load_segment(write(tmp_path, "t", technographic)).segment) == {"technographic"}
+    static = {"name": "l", "type": "static", "description": "d", "owner": "o", "members": ["a@b.c"],
+              "review_by": "2030-01-01", "family": "demographic"}
+    with pytest.raises(SegmentError, match="family 'demographic'.*\\(list\\)"):
+        load_segment(write(tmp_path, "static_label", static))
+
+
+def test_every_family_lists_its_criteria_once_and_the_catalogue_keeps_existing_columns():
+    fields = [field for family in FAMILIES for field in family.fields]
+    assert len(fields) == len(set(fields))
+    by_name = {family.name: set(family.fields) for family in FAMILIES}
+    # design 7.2, family by family
+    assert {"age", "age_range", "gender", "country", "language", "income_level"} <= by_name["demographic"]
+    firmographic = {"industry", "employee_count", "annual_revenue", "department", "job_title"}
+    assert firmographic <= by_name["firmographic"]
+    technographic = {"technology_stack", "platform_usage", "integration_count", "user_roles"}
+    assert technographic <= by_name["technographic"]
+    assert {"interests", "personal_values", "lifestyle", "personality", "communication_preference"} <= (
+        by_name["psychographic"]
+    )
+    catalogue = {entry["family"]: entry for entry in criteria_catalogue(
+        {"age": "BIGINT", "gender": "VARCHAR", "technology_stack": "VARCHAR"}
+    )}
+    assert [f["field"] for f in catalogue["demographic"]["fields"]] == ["age", "gender"]
+    assert catalogue["demographic"]["fields"][0]["operators"][:2] == ["eq", "ne"]
+    assert "contains" in catalogue["technographic"]["fields"][0]["operators"]
+    assert catalogue["behavioural"]["rule_kinds"] == ["event", "page_path_prefix"]
+    assert catalogue["predictive"]["rule_kinds"] == ["score"]
+
+
+def test_shipped_segments_are_honestly_labelled():
+    items, errors = load_segments(Path("config"))
+    assert errors == []
+    by_name = {i.segment.name: i.segment for i in items}
+    for segment in by_name.values():
+        assert segment.family in criteria_families(segment), segment.name
+    # account-based marketing is over target accounts (their domains), not a list of people
+    abm = by_name["abm_target_accounts"]
+    assert abm.type == "dynamic" and abm.family == "firmographic"
+    assert {r.field for r in walk(abm.rules) if hasattr(r, "field")} == {"company_domain", "email_domain"}
+    # the event-targeting list is a static list
+    assert by_name["advisory_board_invitees"].type == "static"

@@ -123,7 +123,9 @@ def test_salesforce_records_use_only_schema_fields_and_valid_values(world):
                 if value is None:
                     continue
                 if field.picklist:
-                    assert value in field.picklist, (name, field.name, value)
+                    # a multi-select picklist holds its chosen values ";"-separated
+                    chosen = value.split(";") if field.type == "multipicklist" else [value]
+                    assert chosen and set(chosen) <= set(field.picklist), (name, field.name, value)
                 if field.type == "datetime":
                     assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
                 if field.type == "date":
@@ -208,7 +210,9 @@ def test_hubspot_records_use_only_schema_properties(world):
                 assert name in schema and schema[name].modification_allowed, (object_type, name)
                 assert isinstance(value, str)
                 if schema[name].options:
-                    assert value in schema[name].options, (object_type, name, value)
+                    # a checkbox (multi-select) property holds its chosen options ";"-separated
+                    chosen = value.split(";") if schema[name].field_type == "checkbox" else [value]
+                    assert set(chosen) <= set(schema[name].options), (object_type, name, value)
                 if name == "hubspot_owner_id":
                     assert value in owner_ids
     emails = [c["properties"]["email"] for c in world.hubspot["contacts"] if "email" in c["properties"]]
@@ -429,3 +433,38 @@ def test_cli_writes_events_and_truth(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["event_files"] == len(list((tmp_path / "events").rglob("*.jsonl*")))
     assert len(json.loads((tmp_path / "truth.json").read_text())["people"]) == 60
+
+
+def test_enrichment_sources_carry_the_truth_at_realistic_rates(world):
+    people = world.truth["people"]
+    facts = {p["person_id"]: p["enrichment"] for p in people}
+    share = lambda hits: sum(hits) / len(people)  # noqa: E731
+    # surveys for a minority; product usage only for customers' users; stated ages rare; stacks for many
+    assert 0.08 < share(bool(f["survey"]) for f in facts.values()) < 0.25
+    assert 0.08 < share(f["age"] is not None for f in facts.values()) < 0.25
+    customers = {p["person_id"] for p in people if p["customer_id"]}
+    product = {pid for pid, f in facts.items() if f["platforms"]}
+    assert product and product <= customers
+    assert all(facts[pid]["integration_count"] is None for pid in set(facts) - product)
+    assert 0.4 < share(f["technologies"] is not None for f in facts.values()) < 0.8
+    # a CRM department is the person's true one, for a share of contacts, never a word of their title
+    contacts = {c["Id"]: c for c in world.salesforce["Contact"]}
+    by_person = {c: p["person_id"] for p in people for c in p["salesforce"]["contacts"]}
+    stated = [(contacts[c]["Department"], facts[by_person[c]]) for c in contacts if c in by_person]
+    assert 0.4 < sum(1 for d, _ in stated if d) / len(stated) < 0.7
+    assert all(d == f["department"] if f["crm_department"] else d is None for d, f in stated)
+    # HubSpot's web_technologies and the Account field list the company's stack
+    stacks = {p["company_domain"]: p["enrichment"]["technologies"] for p in people if p["company_domain"]}
+    listed = [(c["properties"]["domain"], c["properties"].get("web_technologies"))
+              for c in world.hubspot["companies"]]
+    assert any(t for _, t in listed)
+    assert all(t is None or t.split(";") == stacks.get(d) for d, t in listed if d in stacks)
+    # locales: browsers send the person's locale on web messages; languages of the countries' markets
+    locales = Counter(
+        e.message["context"]["locale"].split("-")[0]
+        for e in world.event_log.events
+        if (e.message.get("context") or {}).get("locale")
+    )
+    assert {"en", "de", "fr"} <= set(locales) and locales["en"] > locales["de"]
+    surveys = [e for e in world.event_log.events if e.message.get("properties", {}).get("survey_id")]
+    assert surveys and all(e.resolvable for e in surveys)

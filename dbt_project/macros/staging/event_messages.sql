@@ -90,6 +90,15 @@ select
     {{ event_trait(['address.country', 'country']) }} as trait_country,
     {{ event_trait(['address.city', 'city']) }} as trait_city,
     {{ safe_timestamp(event_trait(['createdAt', 'created_at'])) }} as trait_created_at,
+    {#- stated demographics and roles (Segment's reserved traits age, gender; the others as senders name them) #}
+    {{ safe_number(event_trait(['age']), 'bigint') }} as trait_age,
+    lower({{ event_trait(['gender']) }}) as trait_gender,
+    {{ event_trait(['language', 'preferredLanguage', 'preferred_language']) }} as trait_language,
+    {{ event_trait(['incomeLevel', 'income_level']) }} as trait_income_level,
+    {{ event_trait(['department', 'company.department']) }} as trait_department,
+    {{ event_trait(['roles', 'role']) }} as trait_roles,
+    {{ event_trait(['preferredChannel', 'preferred_channel']) }} as trait_preferred_channel,
+    {{ clean_text(json_text('context', 'locale')) }} as locale,
     {#- Segment's ecommerce spec: an order's revenue, or its total when the sender sends only that #}
     {{ safe_number(event_property(['revenue', 'total'])) }} as revenue,
     {{ safe_number(event_property(['cost'])) }} as cost,

@@ -38,7 +38,8 @@
         'joins': 'left join ' ~ ref('stg_salesforce__accounts') ~ ' as accounts on accounts.account_id = r.account_id',
         'values': {'email': 'r.email', 'phone': 'coalesce(r.phone, r.mobile_phone)', 'first_name': 'r.first_name',
             'last_name': 'r.last_name', 'company_name': 'accounts.account_name', 'job_title': 'r.job_title',
-            'country': 'r.country', 'city': 'r.city', 'industry': 'accounts.industry'},
+            'country': 'r.country', 'city': 'r.city', 'industry': 'accounts.industry',
+            'department': 'r.department'},
         'written': {'email': 'Email', 'phone': 'Phone', 'first_name': 'FirstName', 'last_name': 'LastName',
             'job_title': 'Title'},
     },
@@ -55,7 +56,8 @@
         'crm': 'hubspot', 'model': 'stg_hubspot__contacts', 'id': 'contact_id',
         'values': {'email': 'r.email', 'phone': 'coalesce(r.phone, r.mobile_phone)', 'first_name': 'r.first_name',
             'last_name': 'r.last_name', 'company_name': 'r.company_name', 'job_title': 'r.job_title',
-            'country': 'r.country', 'city': 'r.city', 'industry': 'r.industry', 'lifecycle_stage': 'r.lifecycle_stage'},
+            'country': 'r.country', 'city': 'r.city', 'industry': 'r.industry', 'lifecycle_stage': 'r.lifecycle_stage',
+            'department': 'r.department'},
         'written': {'email': 'email', 'phone': 'phone', 'first_name': 'firstname', 'last_name': 'lastname',
             'job_title': 'jobtitle', 'company_name': 'company'},
     },
@@ -63,7 +65,26 @@
 {%- set event_values = {'email': 'events.email', 'phone': 'events.phone', 'first_name': 'events.trait_first_name',
     'last_name': 'events.trait_last_name', 'company_name': 'events.trait_company_name',
     'job_title': 'events.trait_title', 'country': 'events.trait_country', 'city': 'events.trait_city',
-    'industry': 'events.trait_company_industry', 'employee_count': 'events.trait_company_employee_count'} -%}
+    'industry': 'events.trait_company_industry', 'employee_count': 'events.trait_company_employee_count',
+    'age': 'events.trait_age', 'gender': 'events.trait_gender', 'language': 'events.trait_language',
+    'income_level': 'events.trait_income_level', 'department': 'events.trait_department',
+    'user_roles': 'events.trait_roles', 'communication_preference': 'events.trait_preferred_channel'} -%}
+{#- Survey answers (config enrichment.surveys): each question is a property of the survey event; an answer
+    the config maps states its attribute's value, any other answer states nothing. -#}
+{%- set enrichment = cfg.get('enrichment') or {} -%}
+{%- set surveys = enrichment.get('surveys') or {} -%}
+{%- set survey_values = {} -%}
+{%- for question, spec in (surveys.get('questions') or {}).items() -%}
+    {%- set answer = clean_text(json_text('events.properties', question)) -%}
+    {%- set ns = namespace(expr='case ' ~ answer) -%}
+    {%- for raw, mapped in spec['answers'].items() -%}
+        {%- set ns.expr = ns.expr ~ " when '" ~ (raw | replace("'", "''")) ~ "' then '" ~ (mapped | replace("'", "''")) ~ "'" -%}
+    {%- endfor -%}
+    {%- set expr = ns.expr ~ ' end' -%}
+    {%- set before = survey_values.get(spec['attribute']) -%}
+    {%- do survey_values.update({spec['attribute']: ('coalesce(' ~ before ~ ', ' ~ expr ~ ')') if before else expr}) -%}
+{%- endfor -%}
+{%- set titles = enrichment.get('department_from_title') or {} -%}
 
 with written as (
     select crm, record_id, field, lower(trim({{ json_scalar_text('value_json') }})) as written_value
@@ -114,6 +135,34 @@ event_traits as (
         on events.message_id = resolved.message_id and events.channel = resolved.channel
 ),
 
+survey as (
+    select
+        {{ stated_values(attributes, survey_values) }}
+        resolved.profile_id,
+        'survey' as source,
+        events.message_id as source_record_id,
+        events.occurred_at as observed_at
+    from {{ ref('int_event_messages_resolved') }} as resolved
+    inner join {{ ref('int_events_unioned') }} as events
+        on events.message_id = resolved.message_id and events.channel = resolved.channel
+    where events.event_name = '{{ (surveys.get('event') or 'Survey Completed') | replace("'", "''") }}'
+        {%- if not survey_values %} and 1 = 0{% endif %}
+),
+
+context_locale as (
+    -- 'en-US' / 'en_US' -> 'en': the language of the locale a browser or app sends
+    select
+        {{ stated_values(attributes, {'language': 'lower(' ~ dbt.split_part(dbt.split_part('events.locale', "'-'", 1), "'_'", 1) ~ ')'}) }}
+        resolved.profile_id,
+        'context_locale' as source,
+        events.message_id as source_record_id,
+        events.occurred_at as observed_at
+    from {{ ref('int_event_messages_resolved') }} as resolved
+    inner join {{ ref('int_events_unioned') }} as events
+        on events.message_id = resolved.message_id and events.channel = resolved.channel
+    where events.locale is not null
+),
+
 records as (
     -- a record revloop created and nobody else changed since has no observed time: it states nothing
     {%- for source in crm_sources %}
@@ -121,6 +170,10 @@ records as (
     union all
     {%- endfor %}
     select * from event_traits
+    union all
+    select * from survey
+    union all
+    select * from context_locale
 ),
 
 stated as (
@@ -178,15 +231,41 @@ stated as (
     {%- endif %}
 ),
 
+title_departments as (
+    -- the department a stated job title names, only where config enrichment.department_from_title lists it
+    select
+        profile_id,
+        'department' as attribute,
+        case lower(attribute_value)
+            {%- for title, department in titles.items() %}
+            when '{{ title | replace("'", "''") }}' then '{{ department | replace("'", "''") }}'
+            {%- endfor %}
+        end as attribute_value,
+        'job_title' as source,
+        source_record_id,
+        observed_at
+    from stated
+    where attribute = 'job_title'
+        and {% if titles %}lower(attribute_value) in (
+            {%- for title in titles %}'{{ title | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
+        ){% else %}1 = 0{% endif %}
+),
+
+statements as (
+    select * from stated
+    union all
+    select * from title_departments
+),
+
 latest_statements as (
     -- a value repeated by many records of one source (every message's traits) counts once, at its latest
     select
-        stated.*,
+        statements.*,
         row_number() over (
             partition by profile_id, attribute, source, attribute_value
             order by observed_at desc nulls last, source_record_id
         ) as repetition
-    from stated
+    from statements
     -- a stage no mapping turned into a known lifecycle stage (e.g. a converted Lead's status) says nothing
     where attribute <> 'lifecycle_stage'
         or attribute_value in ({% for stage in known_stages %}'{{ stage }}'{{ ", " if not loop.last }}{% endfor %})

@@ -29,6 +29,8 @@ companies as (
         accounts.city as company_city,
         -- Salesforce's standard Account types: Customer - Direct, Customer - Channel
         coalesce(lower(accounts.account_type) like 'customer%', false) as is_customer_company,
+        -- the Account field config enrichment.salesforce_technology_field names
+        accounts.technologies,
         accounts.updated_at
     from {{ ref('stg_salesforce__accounts') }} as accounts
     union all
@@ -43,6 +45,7 @@ companies as (
         hs_companies.country as company_country,
         hs_companies.city as company_city,
         coalesce(hs_companies.lifecycle_stage = 'customer', false) as is_customer_company,
+        hs_companies.web_technologies as technologies,
         hs_companies.updated_at
     from {{ ref('stg_hubspot__companies') }} as hs_companies
 ),
@@ -178,6 +181,9 @@ select
     employee_count,
     company_country,
     company_city,
-    is_customer_company
+    is_customer_company,
+    -- ";"-separated in both CRMs: listed with ", " like the profile's other lists
+    nullif(trim(replace(replace(technologies, '; ', ';'), ';', ', ')), '') as technology_stack,
+    case when nullif(trim(technologies), '') is not null then company_source end as technology_stack_source
 from ranked
 where match_rank = 1

@@ -2,8 +2,12 @@
     matched company, demographics, psychographics, technographics and behaviour. Columns nobody states
     stay null. -#}
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
-{%- set max_interests = (cfg.get('enrichment') or {}).get('max_interests', 5) | int -%}
+{%- set enrichment = cfg.get('enrichment') or {} -%}
+{%- set max_interests = enrichment.get('max_interests', 5) | int -%}
 {%- set text_attributes = ['email', 'phone', 'first_name', 'last_name', 'job_title', 'country', 'city'] -%}
+{#- stated attributes (survivorship) passed on with their source as they are -#}
+{%- set stated_attributes = ['gender', 'language', 'income_level', 'department', 'user_roles', 'personal_values',
+    'lifestyle', 'personality'] -%}
 
 with identities as (
     select * from {{ ref('int_identities_resolved') }}
@@ -25,7 +29,8 @@ survived as (
 attributes as (
     select
         profile_id,
-        {%- for attribute in text_attributes + ['company_name', 'industry', 'lifecycle_stage'] %}
+        {%- for attribute in text_attributes + stated_attributes
+            + ['company_name', 'industry', 'lifecycle_stage', 'communication_preference'] %}
         max(case when attribute = '{{ attribute }}' then attribute_value end) as {{ attribute }},
         max(case when attribute = '{{ attribute }}' then source end) as {{ attribute }}_source,
         {%- endfor %}
@@ -33,7 +38,12 @@ attributes as (
         max(case when attribute = 'annual_revenue' then source end) as annual_revenue_source,
         max(case when attribute = 'employee_count' then {{ safe_number('attribute_value', 'bigint') }} end)
             as employee_count,
-        max(case when attribute = 'employee_count' then source end) as employee_count_source
+        max(case when attribute = 'employee_count' then source end) as employee_count_source,
+        -- an age outside 0-130 is a typo, not an age
+        max(case when attribute = 'age' and {{ safe_number('attribute_value', 'bigint') }} between 0 and 130
+            then {{ safe_number('attribute_value', 'bigint') }} end) as age,
+        max(case when attribute = 'age' and {{ safe_number('attribute_value', 'bigint') }} between 0 and 130
+            then source end) as age_source
     from survived
     group by profile_id
 ),
@@ -167,13 +177,34 @@ select
     companies.company_industry,
     companies.company_country,
     companies.company_city,
+    {{ band('coalesce(companies.employee_count, attributes.employee_count)', enrichment.get('company_size_bands')) }}
+        as company_size_band,
+    {{ band('coalesce(companies.annual_revenue, attributes.annual_revenue)', enrichment.get('revenue_bands')) }}
+        as revenue_band,
     demographics.locale,
-    demographics.language,
-    demographics.age,
-    demographics.gender,
+    case when demographics.locale is not null then 'context_locale' end as locale_source,
+    attributes.age,
+    attributes.age_source,
+    {{ band('attributes.age', enrichment.get('age_ranges')) }} as age_range,
+    {%- for attribute in stated_attributes %}
+    attributes.{{ attribute }},
+    attributes.{{ attribute }}_source,
+    {%- endfor %}
+    companies.technology_stack,
+    companies.technology_stack_source,
+    usage.platform_usage,
+    usage.platform_usage_source,
+    usage.integration_count,
+    usage.integration_count_source,
     interests.interests,
     interests.top_interest,
-    engagement.communication_preference,
+    -- an opt-in the person stated wins over the channel they engage on most
+    coalesce(attributes.communication_preference, engagement.communication_preference)
+        as communication_preference,
+    case
+        when attributes.communication_preference is not null then attributes.communication_preference_source
+        when engagement.communication_preference is not null then 'channel_behaviour'
+    end as communication_preference_source,
     technographics.browser_family,
     technographics.os_family,
     technographics.device_type,
@@ -206,6 +237,7 @@ from profiles
 left join attributes on attributes.profile_id = profiles.profile_id
 left join companies on companies.profile_id = profiles.profile_id
 left join {{ ref('int_profile_demographics') }} as demographics on demographics.profile_id = profiles.profile_id
+left join {{ ref('int_profile_product_usage') }} as usage on usage.profile_id = profiles.profile_id
 left join interests on interests.profile_id = profiles.profile_id
 left join engagement on engagement.profile_id = profiles.profile_id
 left join {{ ref('int_profile_technographics') }} as technographics

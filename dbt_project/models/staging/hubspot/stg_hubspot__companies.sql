@@ -2,7 +2,7 @@ with versions as (
     {{ hubspot_records('companies', {
         'name': 'string', 'domain': 'string', 'industry': 'string', 'annualrevenue': 'numeric',
         'numberofemployees': 'numeric', 'country': 'string', 'city': 'string', 'lifecyclestage': 'string',
-        'hubspot_owner_id': 'string',
+        'hubspot_owner_id': 'string', 'web_technologies': 'string',
     }) }}
 )
 
@@ -18,6 +18,8 @@ select
     {{ clean_text('city') }} as city,
     {{ clean_text('lifecyclestage') }} as lifecycle_stage,
     {{ clean_text('hubspot_owner_id') }} as owner_id,
+    -- HubSpot's web_technologies: the technologies found on the company's website, ";"-separated
+    {{ clean_text('web_technologies') }} as web_technologies,
     created_at,
     updated_at
 from versions

@@ -1,10 +1,15 @@
+{#- department: the contact property config enrichment.hubspot_department_property names. -#}
+{%- set enrichment = (var('revloop', {}).get('survivorship') or {}).get('enrichment') or {} -%}
+{%- set department_column = enrichment.get('hubspot_department_column') or 'job_function' -%}
+{%- set columns = {
+    'email': 'string', 'firstname': 'string', 'lastname': 'string', 'phone': 'string',
+    'mobilephone': 'string', 'company': 'string', 'jobtitle': 'string', 'industry': 'string',
+    'country': 'string', 'city': 'string', 'website': 'string', 'lifecyclestage': 'string',
+    'hs_lead_status': 'string', 'hubspot_owner_id': 'string',
+} -%}
+{%- do columns.update({department_column: 'string'}) -%}
 with versions as (
-    {{ hubspot_records('contacts', {
-        'email': 'string', 'firstname': 'string', 'lastname': 'string', 'phone': 'string',
-        'mobilephone': 'string', 'company': 'string', 'jobtitle': 'string', 'industry': 'string',
-        'country': 'string', 'city': 'string', 'website': 'string', 'lifecyclestage': 'string',
-        'hs_lead_status': 'string', 'hubspot_owner_id': 'string',
-    }) }}
+    {{ hubspot_records('contacts', columns) }}
 )
 
 select
@@ -16,6 +21,7 @@ select
     {{ clean_text('mobilephone') }} as mobile_phone,
     {{ clean_text('company') }} as company_name,
     {{ clean_text('jobtitle') }} as job_title,
+    {{ clean_text(adapter.quote(department_column)) }} as department,
     {{ clean_text('industry') }} as industry,
     {{ clean_text('country') }} as country,
     {{ clean_text('city') }} as city,

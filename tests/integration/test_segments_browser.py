@@ -371,7 +371,7 @@ def test_suggestions_are_readable_rules_with_their_lift(
         assert texts and all("{" not in t and "'" not in t for t in texts), texts
         assert len(texts) == len(set(texts))
         first = page.locator("#suggestions li").first
-        assert "lift ×" in first.text_content() and "members" in first.text_content()
+        assert "lift ×" in first.text_content() and " member" in first.text_content()
         first.locator("button").click()
         assert len(page.evaluate("() => definition().rules.all")) == 2
         assert page.errors == []

@@ -1,9 +1,9 @@
 """What the segment DSL can express, for the builder: criteria families, fields with their operators and value
-types, scores and rule kinds, all read from the DSL (revloop.config.segments), the compiler and the profile
-model's docs, so that a new column or family shows up without touching the page.
+types, scores and rule kinds, all read from the DSL (revloop.config.segments, segments.definitions.FAMILIES),
+the compiler and the profile model's docs, so that a new column or family shows up without touching the page.
 
-A column's family is its meta `family` in the dbt YAML, else the word its description starts with
-("Firmographic: ..."); scores are predictive; other columns fall under "profile".
+A column's family is the one segments.definitions.FAMILIES files it under; a column no family lists yet falls
+under the word its description starts with ("Firmographic: ..."), a score under predictive, else "profile".
 """
 
 import functools
@@ -19,11 +19,11 @@ from revloop.config.segments import (
     RECENCY,
     RULE_KINDS,
     TEXT_MATCHES,
-    Family,
     ScoreRule,
 )
 from revloop.profiles import PROFILES_YML
 from segments.compiler import column_kind, operators_for
+from segments.definitions import FAMILIES, FAMILY_OF_FIELD
 
 # words for each operator, as the page and the suggestions show them
 OPERATOR_WORDS = {
@@ -51,9 +51,9 @@ def is_integer(data_type: str) -> bool:
     return _INTEGER.match(data_type) is not None
 
 
-def families() -> list[str]:
-    """The criteria families a segment may be labelled with (the DSL's `family`)."""
-    return list(typing.get_args(Family))
+def families() -> list[dict[str, str]]:
+    """The criteria families a segment may be labelled with, with what each covers."""
+    return [{"name": f.name, "description": f.description} for f in FAMILIES]
 
 
 def score_names() -> list[str]:
@@ -78,18 +78,17 @@ def column_docs() -> dict[str, dict[str, str]]:
     """Column -> {family, description} of marts.customer_profiles, from its dbt YAML."""
     models = yaml.safe_load(PROFILES_YML.read_text())["models"]
     [model] = [m for m in models if m["name"] == "customer_profiles"]
-    known = {f.lower(): f for f in families()}
+    known = {f.name for f in FAMILIES}
     docs = {}
     for column in model["columns"]:
         description = " ".join(str(column.get("description") or "").split())
-        meta = (column.get("config") or {}).get("meta") or column.get("meta") or {}
+        meta = (column.get("config") or {}).get("meta") or {}
         first = description.split(":", 1)[0].strip().lower() if ":" in description else ""
-        family = (
-            meta.get("family")
-            or known.get(first)
-            or ("predictive" if meta.get("contract") == "score" else OTHER)
-        )
-        docs[column["name"]] = {"family": family, "description": description}
+        family = FAMILY_OF_FIELD.get(column["name"]) or (first if first in known else None)
+        docs[column["name"]] = {
+            "family": family or ("predictive" if meta.get("contract") == "score" else OTHER),
+            "description": description,
+        }
     return docs
 
 

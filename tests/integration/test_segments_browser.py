@@ -191,22 +191,22 @@ def conditions(rule) -> Iterator[dict]:
 
 
 def add_fields_of(warehouse: Path, paths: list[Path]) -> None:
-    """Add to the fixture's profile table the columns the given segment files use and it lacks."""
+    """Add to the fixture's profile table the columns the given segment files use and it lacks: BIGINT where
+    a rule compares it with whole numbers, else VARCHAR."""
+    types: dict[str, str] = {}
+    for path in paths:
+        for rule in conditions(yaml.safe_load(path.read_text()).get("rules")):
+            value = rule.get("value")
+            first = value[0] if isinstance(value, list) else value
+            whole = isinstance(first, int) and not isinstance(first, bool)
+            if whole or types.get(rule["field"]) != "BIGINT":
+                types[rule["field"]] = "BIGINT" if whole else "VARCHAR"
     con = duckdb.connect(str(warehouse))
     try:
         have = {row[0] for row in con.execute("DESCRIBE marts.customer_profiles").fetchall()}
-        for path in paths:
-            for rule in conditions(yaml.safe_load(path.read_text()).get("rules")):
-                value = rule.get("value")
-                first = value[0] if isinstance(value, list) else value
-                whole = isinstance(first, int) and not isinstance(first, bool)
-                if rule["field"] not in have:
-                    column = '"' + rule["field"] + '"'
-                    con.execute(
-                        f"ALTER TABLE marts.customer_profiles ADD COLUMN {column} "
-                        f"{'BIGINT' if whole else 'VARCHAR'}"
-                    )
-                    have.add(rule["field"])
+        for field, sql_type in types.items():
+            if field not in have:
+                con.execute(f'ALTER TABLE marts.customer_profiles ADD COLUMN "{field}" {sql_type}')
     finally:
         con.close()
 

@@ -57,9 +57,18 @@ def test_page_and_field_catalogue(fixture_warehouse, tmp_path):  # noqa: F811
     # families come from the profile model's docs: a column the docs call firmographic is filed there
     assert by_name["employee_count"]["family"] == "firmographic"
     assert by_name["churn_risk"]["family"] == "predictive" and by_name["churn_risk"]["description"]
-    assert {"demographic", "firmographic", "technographic", "psychographic", "predictive"} <= set(
-        fields["families"]
-    )
+    families = {f["name"]: f["description"] for f in fields["families"]}
+    assert {
+        "demographic",
+        "firmographic",
+        "behavioural",
+        "technographic",
+        "psychographic",
+        "predictive",
+    } <= set(families)
+    assert all(families.values())
+    # filed by segments.definitions.FAMILIES, not by the page
+    assert by_name["country"]["family"] == "demographic" and by_name["job_title"]["family"] == "firmographic"
     assert fields["types"] == ["static", "dynamic", "predictive"]
     assert fields["events"] == ["Demo Requested", "Order Completed"]
     assert fields["conversions"] == ["handoff", "opportunity", "order", "customer"]

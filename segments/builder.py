@@ -1,6 +1,12 @@
 """The visual segment builder: a local web page to pick fields and operators, see the live count, save YAML.
 
-Run `python -m segments.builder` and open the URL it prints: http://127.0.0.1:8765/?token=<random, per start>.
+The page (builder.html, styled by the vendored Pico CSS in static/) edits everything a segment file can say:
+static lists, nested all/any/not groups, field, event, page and score rules. Its fields, families, operators
+and value types come from /api/fields (segments.catalogue); errors come back as problems tied to the setting
+or rule path they concern (segments.problems); /api/segments lists and opens the files of config/segments.
+
+Run `revloop segments builder` (or `python -m segments.builder`) and open the URL it prints:
+http://127.0.0.1:8765/?token=<random, per start>.
 Every request must come through a host name of this machine (DNS rebinding guard); the API wants the token
 in the X-Revloop-Token header, and saving wants a JSON body from the page's own origin (CSRF guard).
 """

@@ -280,6 +280,17 @@ def test_nested_groups_static_lists_events_and_pages(chromium_page, fixture_ware
             ]
         }
         assert page.evaluate("() => definition().rules") == expected
+        # "not" wraps the rule it is ticked on, and the page reads it back from YAML the same way
+        event.locator("input.not").check()
+        negated = page.evaluate("() => definition().rules")
+        assert negated["all"][1]["any"][1] == {
+            "not": {"event": "Demo Requested", "at_least": 1, "within_days": 60}
+        }
+        page.evaluate("(rules) => load({...definition(), rules})", negated)
+        assert page.evaluate("() => definition().rules") == negated
+        assert page.locator("#rules .group .group .rule").nth(1).locator("input.not").is_checked()
+        page.locator("#rules .group .group .rule").nth(1).locator("input.not").uncheck()
+        assert page.evaluate("() => definition().rules") == expected
         path = tmp_path / "segments" / "nested.yml"
         path.parent.mkdir(exist_ok=True)
         path.write_text(

@@ -36,7 +36,8 @@ class Problem:
 
 def in_words(text: str) -> str:
     """Pydantic's wording replaced by plain words; the rest kept."""
-    text = text.removeprefix("Value error, ")
+    # parse_rule quotes pydantic's messages inside its own ("<rule>: Value error, ...")
+    text = text.replace("<rule>: ", "").replace("Value error, ", "")
     for phrase, words in PHRASES:
         text = text.replace(phrase, words)
     return re.sub(

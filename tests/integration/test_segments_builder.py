@@ -133,6 +133,10 @@ def test_problems_name_the_setting_or_rule_in_words(fixture_warehouse, tmp_path)
     assert problem["where"] == "rules.any[1].not"
     assert problem["message"].startswith("unknown field 'no_column'; allowed: profile_id, email")
     assert ".yml" not in response.json["error"] and str(tmp_path) not in response.json["error"]
+    # a family label the criteria do not bear out is shown beside the family picker
+    mislabelled = dict(SEGMENT, family="technographic")
+    [problem] = app.post("/api/preview", json={"segment": mislabelled}).json["problems"]
+    assert problem["where"] == "family" and "firmographic" in problem["message"]
     static = {
         "name": "vip",
         "type": "static",

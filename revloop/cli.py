@@ -1,4 +1,4 @@
-"""The `revloop` command: status, doctor and segments (preview, materialize)."""
+"""The `revloop` command: status, doctor and segments (preview, materialize, builder)."""
 
 import argparse
 import difflib
@@ -8,6 +8,8 @@ from pathlib import Path
 
 from revloop.config import ConfigError
 from segments import SegmentError, SegmentReport, materialize_segments, preview_segment, render
+from segments.builder import add_arguments as add_builder_arguments
+from segments.builder import serve as serve_builder
 from segments.connection import TARGETS, connect_postgres, default_target
 from segments.conversions import DEFAULT_KIND, KINDS
 
@@ -16,6 +18,7 @@ EXAMPLES = """examples:
   revloop doctor                      check CRM credentials and fields, SMTP and disk space
   revloop segments preview config/segments/high_intent_visitors.yml
   revloop segments materialize        evaluate every segment of config/segments
+  revloop segments builder            the segment builder page (open the URL it prints)
 
 Each command has its own help: revloop doctor --help, revloop segments preview --help."""
 
@@ -41,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "One PASS, FAIL or SKIP line each; exit status 1 when any check fails. Secrets are never printed.",
     )
     doctor.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default WAREHOUSE_PATH)")
-    segments = commands.add_parser("segments", help="preview or materialize segment definitions")
+    segments = commands.add_parser("segments", help="preview, materialize or build segment definitions")
     segments = segments.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
     preview = segments.add_parser("preview", help="count and sample the profiles a segment file matches")
     preview.add_argument("file", type=Path, help="a segment YAML file")
@@ -63,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         help="warehouse holding the marts: duckdb (WAREHOUSE_PATH) or postgres (POSTGRES_HOST, "
         "POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB); default DBT_TARGET, else duckdb",
     )
+    builder = segments.add_parser(
+        "builder", help="serve the segment builder page on 127.0.0.1",
+        description="A local page to build segments with a live count, suggestions and saving to "
+        "config/segments; open the URL it prints (it carries a per-start token). Ctrl-C or SIGTERM stops it.",
+    )
+    add_builder_arguments(builder)
     return parser
 
 
@@ -147,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         return _status(args)
     if args.command == "doctor":
         return _doctor(args)
+    if args.action == "builder":
+        return serve_builder(args)
     try:
         if args.action == "preview":
             result = preview_segment(

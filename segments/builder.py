@@ -1,6 +1,12 @@
 """The visual segment builder: a local web page to pick fields and operators, see the live count, save YAML.
 
-Run `python -m segments.builder` and open the URL it prints: http://127.0.0.1:8765/?token=<random, per start>.
+The page (builder.html, styled by the vendored Pico CSS in static/) edits everything a segment file can say:
+static lists, nested all/any/not groups, field, event, page and score rules. Its fields, families, operators
+and value types come from /api/fields (segments.catalogue); errors come back as problems tied to the setting
+or rule path they concern (segments.problems); /api/segments lists and opens the files of config/segments.
+
+Run `revloop segments builder` (or `python -m segments.builder`) and open the URL it prints:
+http://127.0.0.1:8765/?token=<random, per start>.
 Every request must come through a host name of this machine (DNS rebinding guard); the API wants the token
 in the X-Revloop-Token header, and saving wants a JSON body from the page's own origin (CSRF guard).
 """
@@ -12,8 +18,11 @@ import html
 import ipaddress
 import json
 import os
+import re
 import secrets
+import signal
 import sys
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,13 +35,17 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from revloop.config import config_dir
-from revloop.config.segments import OPERATORS
-from segments.compiler import TOUCHPOINTS, column_kind, compile_segment, operators_for, profile_columns
+from revloop.config.segments import Segment, SegmentName
+from segments.catalogue import OPERATOR_WORDS, families, field_catalogue, rule_kinds, score_names
+from segments.compiler import TOUCHPOINTS, compile_segment, profile_columns
 from segments.conversions import DEFAULT_KIND, KINDS
 from segments.definitions import SegmentError, parse_segment, segments_dir
 from segments.preview import open_read_only, preview_item
+from segments.problems import explain
 
 PAGE = Path(__file__).with_name("builder.html")
+# Pico CSS (MIT, static/pico.LICENSE.md), vendored and inlined into the page: nothing is fetched at run time
+STYLE = Path(__file__).with_name("static") / "pico.min.css"
 TOKEN_ENV = "REVLOOP_BUILDER_TOKEN"
 TOKEN_HEADER = "X-Revloop-Token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -71,6 +84,8 @@ class Builder:
         [
             Rule("/", endpoint="page", methods=["GET"]),
             Rule("/api/fields", endpoint="fields", methods=["GET"]),
+            Rule("/api/segments", endpoint="segments", methods=["GET"]),
+            Rule("/api/segments/<name>", endpoint="segment", methods=["GET"]),
             Rule("/api/preview", endpoint="preview", methods=["POST"]),
             Rule("/api/save", endpoint="save", methods=["POST"]),
         ]
@@ -94,8 +109,8 @@ class Builder:
         request = Request(environ)
         request.max_content_length = MAX_BODY_BYTES
         try:
-            endpoint, _ = self.url_map.bind_to_environ(environ).match()
-            response = self._guard(request, endpoint) or getattr(self, endpoint)(request)
+            endpoint, values = self.url_map.bind_to_environ(environ).match()
+            response = self._guard(request, endpoint) or getattr(self, endpoint)(request, **values)
         except HTTPException as exc:
             response = _refuse(exc.code or 500, exc.description or exc.name)
         response.headers.update(SAFE_HEADERS)
@@ -130,15 +145,18 @@ class Builder:
             PAGE.read_text()
             .replace("{{token}}", html.escape(self.token, quote=True))
             .replace("{{nonce}}", nonce)
+            .replace("/*{{style}}*/", STYLE.read_text())
         )
+        # the style's icons (select arrows, check marks) are data: SVGs
         policy = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
-            "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
         return Response(text, mimetype="text/html", headers={"Content-Security-Policy": policy})
 
     def fields(self, request: Request) -> Response:
-        """Profile columns with their operators, the event names seen, the segment types."""
+        """What the DSL can express on this warehouse: fields by family with their operators and value
+        types, scores, the event names and page paths seen, segment types and families, conversions."""
         con = open_read_only(self.warehouse)
         try:
             columns = profile_columns(con)
@@ -149,29 +167,45 @@ class Builder:
                     "GROUP BY 1 ORDER BY count(*) DESC LIMIT 50"
                 ).fetchall()
             ]
+            pages = [
+                row[0]
+                for row in con.execute(
+                    f"SELECT page_path FROM {TOUCHPOINTS} WHERE page_path IS NOT NULL "
+                    "GROUP BY 1 ORDER BY count(*) DESC LIMIT 50"
+                ).fetchall()
+            ]
         finally:
             con.close()
         return _json(
             {
-                "fields": [
-                    {
-                        "name": name,
-                        "kind": column_kind(data_type),
-                        "operators": list(operators_for(column_kind(data_type))),
-                    }
-                    for name, data_type in columns.items()
-                ],
-                "operators": list(OPERATORS),
-                "scores": [
-                    n
-                    for n in ("lead_score", "churn_risk", "purchase_likelihood", "engagement_potential")
-                    if n in columns
-                ],
+                "fields": field_catalogue(columns),
+                "operators": OPERATOR_WORDS,
+                "scores": [n for n in score_names() if n in columns],
                 "events": events,
+                "pages": pages,
+                "types": list(typing.get_args(Segment.model_fields["type"].annotation)),
+                "families": families(),
+                "rule_kinds": rule_kinds(),
                 "conversions": list(KINDS),
                 "default_conversion": DEFAULT_KIND,
             }
         )
+
+    def segments(self, request: Request) -> Response:
+        """The names of the segment files in the config folder."""
+        names = sorted(p.stem for p in self.folder.glob("*.yml") if _is_name(p.stem))
+        return _json({"segments": names})
+
+    def segment(self, request: Request, name: str) -> Response:
+        """One segment file of the config folder as JSON (dates as YYYY-MM-DD), to edit in the page."""
+        path = self.folder / f"{name}.yml"
+        if not _is_name(name) or not path.is_file():
+            return _refuse(404, f"no segment {name!r} in {self.folder.name}/")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError:
+            return _refuse(400, f"{name}.yml is not valid YAML: fix it in a text editor")
+        return _json({"segment": data})
 
     def _item(self, request: Request):
         data = request.get_json(silent=True)
@@ -184,13 +218,23 @@ class Builder:
             raise SegmentError(f"name: {name!r} is not a segment name (lower-case letters, digits, _)")
         return parse_segment(data["segment"], path), data
 
+    def _problem(self, request: Request, error: SegmentError) -> Response:
+        """A 400 whose problems say, in words, which setting or rule each concerns."""
+        data = request.get_json(silent=True)
+        segment = data.get("segment") if isinstance(data, dict) else None
+        name = segment.get("name") if isinstance(segment, dict) else None
+        path = self.folder / f"{name or 'unnamed'}.yml"
+        problems = explain(segment, str(error), path) if isinstance(segment, dict) else []
+        text = "; ".join(f"{p['where']}: {p['message']}" for p in problems) or str(error)
+        return _json({"error": text, "problems": problems}, 400)
+
     def preview(self, request: Request) -> Response:
         try:
             item, data = self._item(request)
             conversion = str(data.get("conversion") or DEFAULT_KIND)
             result = preview_item(item, self.warehouse, sample_size=10, conversion=conversion)
         except SegmentError as exc:
-            return _json({"error": str(exc)}, 400)
+            return self._problem(request, exc)
         found = result.suggestions
         return _json(
             {
@@ -203,6 +247,7 @@ class Builder:
                 "suggestions": [
                     {
                         "rule": s.rule,
+                        "words": s.words(),
                         "members": s.members,
                         "value": s.value,
                         "lift": s.lift,
@@ -227,13 +272,30 @@ class Builder:
             finally:
                 con.close()
         except SegmentError as exc:
-            return _json({"error": str(exc)}, 400)
+            return self._problem(request, exc)
         if item.path.exists() and not data.get("overwrite"):
             return _json({"error": f"{item.path} exists; tick overwrite to replace it"}, 409)
-        text = yaml.safe_dump(data["segment"], sort_keys=False, allow_unicode=True)
+        text = yaml.safe_dump(_as_yaml(data["segment"]), sort_keys=False, allow_unicode=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         item.path.write_text(text)
         return _json({"path": str(item.path), "yaml": text})
+
+
+def _is_name(name: str) -> bool:
+    """Whether a file stem is a segment name (so it cannot climb out of the folder)."""
+    pattern = typing.get_args(SegmentName)[1].pattern
+    return re.fullmatch(pattern, name) is not None
+
+
+def _as_yaml(segment: dict[str, Any]) -> dict[str, Any]:
+    """The definition as the YAML holds it: review_by a date, not a quoted string."""
+    review_by = segment.get("review_by")
+    if isinstance(review_by, str):
+        try:
+            return {**segment, "review_by": dt.date.fromisoformat(review_by)}
+        except ValueError:
+            pass
+    return segment
 
 
 def is_loopback(host: str) -> bool:
@@ -246,9 +308,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve the builder (127.0.0.1 unless told otherwise) and print the URL that carries its token."""
-    parser = argparse.ArgumentParser(prog="python -m segments.builder", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The builder's options (python -m segments.builder and `revloop segments builder` share them)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default WAREHOUSE_PATH)")
@@ -261,7 +322,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--allow-host", action="append", default=[], help="a host name clients use to reach it (repeatable)"
     )
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the builder (127.0.0.1 unless told otherwise) and print the URL that carries its token."""
+    parser = argparse.ArgumentParser(prog="python -m segments.builder", description=__doc__)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or Ctrl-C; 2 when asked to listen where it must not."""
     fixed_token = os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not (args.allow_remote and fixed_token):
         print(
@@ -284,8 +355,20 @@ def main(argv: list[str] | None = None) -> int:
     shown = f"<{TOKEN_ENV}>" if fixed_token else app.token
     name = "127.0.0.1" if is_loopback(args.host) else args.host
     print(f"segment builder on http://{name}:{server.effective_port}/?token={shown}", flush=True)
-    server.run()
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        # stop listening and let the worker threads go (waitress waits at most 5 s for a running preview)
+        server.close()
     return 0
+
+
+def _stop(signum, frame) -> None:
+    """SIGTERM: leave the serving loop like Ctrl-C does, so that main closes the server."""
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

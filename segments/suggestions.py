@@ -6,12 +6,14 @@ that only the model's feature table holds is reported as a model signal with its
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from segments.catalogue import describe_rule, is_integer
 from segments.compiler import PROFILES, TOUCHPOINTS, CompiledSegment, column_kind, table_columns
 from segments.conversions import OutcomeQuery
 
@@ -57,11 +59,16 @@ class Suggestion:
     metric: str = "conversion rate"
     importance: float | None = None
 
+    def words(self) -> str:
+        """The rule in words: 'industry is Finance'."""
+        return describe_rule(self.rule)
+
     def describe(self) -> str:
         """One line for the preview."""
         why = "" if self.importance is None else f", model importance {self.importance:.3f}"
         return (
-            f"add {self.rule}: {self.members} members, {self.metric} {self.value:.1%} "
+            f"add {self.words()}: {self.members} member{'' if self.members == 1 else 's'}, "
+            f"{self.metric} {self.value:.1%} "
             f"(lift x{self.lift:.2f}{why})"
         )
 
@@ -136,13 +143,14 @@ def suggest(
     note = outcome.reason and f"{outcome.kind} conversion unavailable: {outcome.reason}"
     if size and (rate in (0, 1) or outcome.sql is None):
         if column_kind(columns.get(FALLBACK_SCORE, "")) != "numeric":
-            return Suggestions(metric, None if outcome.sql is None else rate, [], note=note)
+            why = f"{FALLBACK_SCORE} is not in {PROFILES} to measure lift on instead"
+            return Suggestions(metric, None if outcome.sql is None else rate, [], note=_join(note, why))
         con.execute(f"UPDATE suggestion_base SET outcome = {FALLBACK_SCORE}")
         metric, excluded = f"mean {FALLBACK_SCORE}", FALLBACK_SCORE
         rate = con.execute("SELECT avg(outcome) FROM suggestion_base").fetchone()[0]
-    if not size or not rate or rate == 1:
-        return Suggestions(metric, rate, [], note=note)
     floor = max(min_members, int(size * min_share))
+    if not size or not rate or rate == 1:
+        return Suggestions(metric, rate, [], note=_join(note, _why_none(size, rate, metric, floor)))
     found: list[tuple[dict[str, Any], int, float]] = []
     fields = [f for f in CANDIDATE_FIELDS if f in columns] + [
         f for f in importance if f in columns and f not in (*CANDIDATE_FIELDS, *OUTCOME_FIELDS, excluded)
@@ -152,10 +160,10 @@ def suggest(
         if kind == "text":
             found += _values(con, name, floor)
         elif kind == "numeric":
-            found += _thresholds(con, name, floor, score=False)
+            found += _thresholds(con, name, floor, score=False, integer=is_integer(columns[name]))
     for name in SCORE_FIELDS:
         if name != excluded and name in columns and column_kind(columns[name]) == "numeric":
-            found += _thresholds(con, name, floor, score=True)
+            found += _thresholds(con, name, floor, score=True, integer=is_integer(columns[name]))
     found += _events(con, as_of, floor)
     suggestions = [
         Suggestion(rule, n, r, r / rate, metric, importance.get(rule.get("field") or rule.get("score")))
@@ -164,6 +172,9 @@ def suggest(
     ]
     # equal lift: a condition the model also ranks high first
     suggestions.sort(key=lambda s: (-round(s.lift, 6), -(s.importance or 0), -s.members))
+    suggestions = _distinct(suggestions)
+    if not suggestions:
+        note = _join(note, _why_none(size, rate, metric, floor))
     restating = OUTCOME_FEATURE_WORDS.get(outcome.kind, ())
     signals = _signals(
         con,
@@ -176,6 +187,42 @@ def suggest(
     return Suggestions(metric, rate, suggestions[:limit], signals[:limit], note)
 
 
+def _distinct(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """The suggestions without repeats: one condition per value (industry vs company_industry = Finance) and
+    per group of members with the same count and rate."""
+    kept, seen = [], set()
+    for s in suggestions:
+        value = s.rule.get("value")
+        keys = {(s.members, round(s.value, 9), str(s.rule.get("event") or s.rule.get("score")))}
+        if "field" in s.rule:
+            keys = {(s.rule["op"], str(value).lower()), (s.members, round(s.value, 9), str(value).lower())}
+        if keys & seen:
+            continue
+        seen |= keys
+        kept.append(s)
+    return kept
+
+
+def _why_none(size: int, rate: float | None, metric: str, floor: int) -> str:
+    """A sentence saying why a segment gets no suggestion."""
+    if not size:
+        return "no suggestions: the segment matches no profile"
+    if rate == 1:
+        return f"no suggestions: every member is already converted ({metric} 100%)"
+    if not rate:
+        return f"no suggestions: {metric} is 0 in the segment, so no condition can raise it"
+    if size < 2 * floor:
+        return (
+            f"no suggestions: the segment has {size} members; a suggestion must keep at least {floor} "
+            "of them and leave some out, so it is too small to split"
+        )
+    return f"no suggestions: no condition keeps at least {floor} members with a higher {metric}"
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
+
+
 def _values(con, name: str, floor: int) -> list[tuple[dict[str, Any], int, float]]:
     quoted = '"' + name + '"'
     rows = con.execute(
@@ -186,13 +233,17 @@ def _values(con, name: str, floor: int) -> list[tuple[dict[str, Any], int, float
     return [({"field": name, "op": "eq", "value": value}, n, r) for value, n, r in rows]
 
 
-def _thresholds(con, name: str, floor: int, score: bool) -> list[tuple[dict[str, Any], int, float]]:
+def _thresholds(
+    con, name: str, floor: int, score: bool, integer: bool = False
+) -> list[tuple[dict[str, Any], int, float]]:
     quoted = '"' + name + '"'
     cuts = con.execute(
         f"SELECT quantile_cont({quoted}, [0.5, 0.75]) FROM suggestion_base WHERE {quoted} IS NOT NULL"
     ).fetchone()[0]
     results = []
-    for cut in dict.fromkeys(round(float(c), 2) for c in (cuts or [])):
+    # an integer column gets a whole-number limit (the next one up keeps the cut's meaning: >= the quantile)
+    rounded = (math.ceil(float(c)) if integer else round(float(c), 2) for c in (cuts or []))
+    for cut in dict.fromkeys(rounded):
         n, r = con.execute(
             f"SELECT count(*), avg(outcome) FROM suggestion_base WHERE {quoted} >= ?", [cut]
         ).fetchone()

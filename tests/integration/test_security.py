@@ -26,6 +26,7 @@ from werkzeug.test import Client
 from collector.app import create_app
 from collector.server import BackgroundServer
 from ingestion.events.files import event_files
+from revloop.cli import main as revloop_main
 from revloop.config.collector import load_collector_config
 from revloop.config.segments import MEMBERS_FILE_RULE
 from segments.builder import Builder, is_loopback, main
@@ -241,6 +242,9 @@ def test_refuses_a_non_loopback_address_unless_told_and_given_a_token(monkeypatc
     assert main(["--host", "0.0.0.0", "--port", "0"]) == 2
     assert main(["--host", "192.168.1.20", "--allow-remote", "--port", "0"]) == 2
     assert "refusing to listen on 192.168.1.20" in capsys.readouterr().err
+    # `revloop segments builder` is the same server with the same refusals
+    assert revloop_main(["segments", "builder", "--host", "10.0.0.5", "--port", "0"]) == 2
+    assert "refusing to listen on 10.0.0.5" in capsys.readouterr().err
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("example.com")
 
@@ -269,7 +273,8 @@ def test_served_builder_prints_its_token_and_refuses_rebinding(fixture_warehouse
         assert rebound.status_code == 403
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        # SIGTERM closes the server and exits cleanly at once (not killed mid-request)
+        assert process.wait(timeout=10) == 0
 
 
 # -- 3. the collector: sizes, time-outs, gzip ------------------------------------------------------------

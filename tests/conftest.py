@@ -8,7 +8,7 @@ from sandbox.tls import TlsFiles, create_tls_files
 
 pytest_plugins = [
     "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse", "tests.fixtures.built",
-    "tests.fixtures.postgres", "tests.fixtures.smtp",
+    "tests.fixtures.postgres", "tests.fixtures.smtp", "tests.fixtures.engines",
 ]
 
 # The longest test files, started first (`make test` turns off xdist's own order, most tests first, which

@@ -3,19 +3,16 @@
 import pytest
 
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
-from tests.fixtures.postgres import PostgresDatabase
-from tests.integration.test_profiles_postgres import profiles_postgres  # noqa: F401 (fixture)
+from tests.fixtures.engines import postgres_only
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
-def test_sync_models_build_on_postgres(profiles_postgres: PostgresDatabase, tmp_path):  # noqa: F811
-    env = profiles_postgres.dbt_env()
-    assert_dbt_ok(run_dbt(["build", "--select", "path:models/sync"], tmp_path, env))
-    with profiles_postgres.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "select (select count(*) from activation.sync_hubspot__contacts where is_primary),"
-            " (select count(*) from activation.sync_salesforce__accounts)"
-        )
-        primary_contacts, accounts = cursor.fetchone()
+@postgres_only
+def test_sync_models_build_on_postgres(engine, tmp_path):
+    assert_dbt_ok(run_dbt(["build", "--select", "path:models/sync"], tmp_path, engine.dbt_env))
+    primary_contacts, accounts = engine.rows(
+        "select (select count(*) from activation.sync_hubspot__contacts where is_primary),"
+        " (select count(*) from activation.sync_salesforce__accounts)"
+    )[0]
     assert primary_contacts > 0 and accounts > 0

@@ -1,6 +1,8 @@
-"""Segments on a small fixture warehouse: every operator, injection, static lists, history, preview, CLI."""
+"""Segments on a small fixture warehouse: every operator (on DuckDB and PostgreSQL), injection, static lists,
+history, preview, CLI."""
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -20,6 +22,8 @@ from segments.materialize import materialize_segments
 from segments.preview import preview_segment, render
 from segments.suggestions import model_importances, suggest
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
+from tests.fixtures.engines import ENGINES
+from tests.fixtures.postgres import PostgresDatabase
 
 AS_OF = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
 PROFILES = [
@@ -64,7 +68,11 @@ DEALS = [("p4", 5), ("p6", -2)]  # profile, days before AS_OF the deal was creat
 
 @pytest.fixture
 def fixture_warehouse(tmp_path) -> Path:
-    path = tmp_path / "warehouse.duckdb"
+    return write_fixture_warehouse(tmp_path / "warehouse.duckdb")
+
+
+def write_fixture_warehouse(path: Path) -> Path:
+    """The fixture profiles, touchpoints and deals in a new DuckDB file."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts")
     con.execute("""CREATE TABLE marts.customer_profiles (profile_id VARCHAR, email VARCHAR, job_title VARCHAR,
@@ -165,9 +173,74 @@ OPERATOR_CASES = [
 ]
 
 
+# on PostgreSQL: a schema of the test's own (the compiler names marts.customer_profiles; SQL rewritten to it)
+SCHEMA = "segments_test"
+PROFILES_TABLE = """CREATE TABLE {table} (profile_id TEXT, email TEXT, job_title TEXT, country TEXT,
+    industry TEXT, lifecycle_stage TEXT, lead_score INTEGER, churn_risk REAL, purchase_likelihood REAL,
+    engagement_potential REAL, employee_count BIGINT, last_seen_at TIMESTAMPTZ, is_customer BOOLEAN)"""
+TOUCHPOINTS_TABLE = """CREATE TABLE {table} (profile_id TEXT, event_name TEXT, page_path TEXT,
+    occurred_at TIMESTAMPTZ)"""
+
+
+def fill(cursor, schema: str) -> None:
+    """The fixture profiles and touchpoints into <schema>.customer_profiles and .touchpoints (PostgreSQL)."""
+    for row in PROFILES:
+        *values, seen, customer = row
+        last_seen = None if seen is None else AS_OF - dt.timedelta(days=seen)
+        cursor.execute(
+            f"INSERT INTO {schema}.customer_profiles (profile_id, email, job_title, country, industry, "
+            "lifecycle_stage, lead_score, churn_risk, purchase_likelihood, employee_count, last_seen_at, "
+            "is_customer, engagement_potential) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0.5)",
+            [*values, last_seen, customer],
+        )
+    for pid, event, page, days in TOUCHES:
+        cursor.execute(
+            f"INSERT INTO {schema}.touchpoints VALUES (%s, %s, %s, %s)",
+            [pid, event, page, AS_OF - dt.timedelta(days=days)],
+        )
+
+
+@pytest.fixture(scope="module")
+def profiles_on_postgres(postgres_database: PostgresDatabase):
+    """The fixture profiles and touchpoints in PostgreSQL, and the profile columns' types."""
+    connection = postgres_database.connect()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        cursor.execute(f"CREATE SCHEMA {SCHEMA}")
+        cursor.execute(PROFILES_TABLE.format(table=f"{SCHEMA}.customer_profiles"))
+        cursor.execute(TOUCHPOINTS_TABLE.format(table=f"{SCHEMA}.touchpoints"))
+        fill(cursor, SCHEMA)
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = 'customer_profiles' ORDER BY ordinal_position",
+            [SCHEMA],
+        )
+        columns = {name: data_type.upper() for name, data_type in cursor.fetchall()}
+    yield connection, columns
+    connection.close()
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def select_members(request: pytest.FixtureRequest, tmp_path_factory) -> Callable[[Path], set[str]]:
+    """The profiles a segment file selects from the fixture profiles, on DuckDB, then on PostgreSQL."""
+    if request.param == "duckdb":
+        warehouse = write_fixture_warehouse(tmp_path_factory.mktemp("segments") / "warehouse.duckdb")
+        return lambda path: members(warehouse, path)
+    connection, columns = request.getfixturevalue("profiles_on_postgres")
+
+    def on_postgres(path: Path) -> set[str]:
+        compiled = compile_segment(load_segment(path), columns, AS_OF)
+        sql = compiled.select(paramstyle="format").replace("marts.", f"{SCHEMA}.")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(compiled.params))
+            return {row[0] for row in cursor.fetchall()}
+
+    return on_postgres
+
+
 @pytest.mark.parametrize(("rules", "expected"), OPERATOR_CASES)
-def test_every_operator(fixture_warehouse, tmp_path, rules, expected):
-    assert members(fixture_warehouse, segment_file(tmp_path / "segments", rules)) == expected
+def test_every_operator(select_members, tmp_path, rules, expected):
+    assert select_members(segment_file(tmp_path / "segments", rules)) == expected
 
 
 @pytest.mark.parametrize("attack", ["x' OR 1=1 --", "'); DROP TABLE marts.customer_profiles; --", "%", "_"])

@@ -1,4 +1,5 @@
-"""The segment compiler's SQL on PostgreSQL: every operator selects the same profiles as on DuckDB."""
+"""The segment compiler's SQL on PostgreSQL: injection matches literally, and materialisation gives the same
+memberships and history as on DuckDB (every operator on both engines: test_segments_engine.py)."""
 
 import datetime as dt
 from collections.abc import Iterator
@@ -16,44 +17,20 @@ from segments.definitions import load_segment
 from segments.materialize import materialize_segments
 from tests.fixtures.dbt import assert_dbt_ok, run_dbt
 from tests.fixtures.postgres import POSTGRES_ADMIN_DB, PostgresDatabase
-from tests.integration.test_segments_engine import (  # noqa: F401 (fixture_warehouse is a pytest fixture)
+from tests.integration.test_segments_engine import (  # noqa: F401 (fixtures: fixture_warehouse, profiles_on_postgres)
     AS_OF,
     DEALS,
-    OPERATOR_CASES,
     PROFILES,
-    TOUCHES,
+    PROFILES_TABLE,
+    SCHEMA,
+    TOUCHPOINTS_TABLE,
     add_handoffs,
+    fill,
     fixture_warehouse,
+    profiles_on_postgres,
     segment_file,
     write_config,
 )
-
-SCHEMA = "segments_test"
-
-
-PROFILES_TABLE = """CREATE TABLE {table} (profile_id TEXT, email TEXT, job_title TEXT, country TEXT,
-    industry TEXT, lifecycle_stage TEXT, lead_score INTEGER, churn_risk REAL, purchase_likelihood REAL,
-    engagement_potential REAL, employee_count BIGINT, last_seen_at TIMESTAMPTZ, is_customer BOOLEAN)"""
-TOUCHPOINTS_TABLE = """CREATE TABLE {table} (profile_id TEXT, event_name TEXT, page_path TEXT,
-    occurred_at TIMESTAMPTZ)"""
-
-
-def fill(cursor, schema: str) -> None:
-    """The engine test's profiles and touchpoints into <schema>.customer_profiles and .touchpoints."""
-    for row in PROFILES:
-        *values, seen, customer = row
-        last_seen = None if seen is None else AS_OF - dt.timedelta(days=seen)
-        cursor.execute(
-            f"INSERT INTO {schema}.customer_profiles (profile_id, email, job_title, country, industry, "
-            "lifecycle_stage, lead_score, churn_risk, purchase_likelihood, employee_count, last_seen_at, "
-            "is_customer, engagement_potential) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0.5)",
-            [*values, last_seen, customer],
-        )
-    for pid, event, page, days in TOUCHES:
-        cursor.execute(
-            f"INSERT INTO {schema}.touchpoints VALUES (%s, %s, %s, %s)",
-            [pid, event, page, AS_OF - dt.timedelta(days=days)],
-        )
 
 
 @contextmanager
@@ -70,39 +47,8 @@ def admin(server: PostgresDatabase):
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def profiles_on_postgres(postgres_database: PostgresDatabase):
-    """The engine test's fixture profiles and touchpoints in PostgreSQL, and the profile columns' types."""
-    connection = postgres_database.connect()
-    with connection.cursor() as cursor:
-        # the compiler names marts.customer_profiles: a schema of this test's own keeps it apart from dbt's
-        cursor.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        cursor.execute(f"CREATE SCHEMA {SCHEMA}")
-        cursor.execute(PROFILES_TABLE.format(table=f"{SCHEMA}.customer_profiles"))
-        cursor.execute(TOUCHPOINTS_TABLE.format(table=f"{SCHEMA}.touchpoints"))
-        fill(cursor, SCHEMA)
-        cursor.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = 'customer_profiles' ORDER BY ordinal_position",
-            [SCHEMA],
-        )
-        columns = {name: data_type.upper() for name, data_type in cursor.fetchall()}
-    yield connection, columns
-    connection.close()
-
-
-@pytest.mark.parametrize(("rules", "expected"), OPERATOR_CASES)
-def test_every_operator_on_postgres(profiles_on_postgres, tmp_path, rules, expected):
-    connection, columns = profiles_on_postgres
-    compiled = compile_segment(load_segment(segment_file(tmp_path / "segments", rules)), columns, AS_OF)
-    sql = compiled.select(paramstyle="format").replace("marts.", f"{SCHEMA}.")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(compiled.params))
-        assert {row[0] for row in cursor.fetchall()} == expected
-
-
 @pytest.mark.parametrize("attack", ["x' OR 1=1 --", "%s", "%", "'); DROP SCHEMA segments_test CASCADE; --"])
-def test_injection_matches_literally_on_postgres(profiles_on_postgres, tmp_path, attack):
+def test_injection_matches_literally_on_postgres(profiles_on_postgres, tmp_path, attack):  # noqa: F811
     connection, columns = profiles_on_postgres
     # through the wrapper materialisation uses: a % or %s in a value must not reach psycopg2's formatting
     wrapped = PostgresConnection(connection)

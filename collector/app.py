@@ -15,6 +15,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from collector.auth import basic_auth_user, bearer_token, channel_for, token_matches
+from collector.languages import best_language
 from collector.messages import BATCH_ENDPOINTS, ENDPOINT_TYPES, Problem, RequestRefused, Validator, prepare
 from collector.profiles import NoSnapshot, ProfileStore
 from collector.webhooks import WEBHOOK_PATH, HubSpotWebhooks
@@ -156,6 +157,7 @@ class Collector:
                 self.validator,
                 self.limits.max_message_bytes,
                 self.limits.max_batch_messages,
+                best_language(request.headers.get("Accept-Language")),
             )
         except RequestRefused as refused:
             return error(400, refused.code, refused.problems, CORS_HEADERS)

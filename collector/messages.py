@@ -73,14 +73,22 @@ def body_messages(endpoint: str, body: Any, max_batch_messages: int) -> tuple[li
     return batch, envelope
 
 
-def complete(message: Any, envelope: dict[str, Any], received_at: datetime) -> Any:
-    """The message as stored: Segment's server-side fields filled in, the write key taken out."""
+def complete(
+    message: Any, envelope: dict[str, Any], received_at: datetime, accept_language: str | None = None
+) -> Any:
+    """The message as stored: Segment's server-side fields filled in, the write key taken out, and the
+    request's Accept-Language language kept as context.accept_language unless the sender set one."""
     if not isinstance(message, dict):
         return message  # left for the validation to name what it is
     stored = {key: value for key, value in message.items() if key != "writeKey"}
     for key in ENVELOPE_DEFAULTS:
         if key in envelope and key not in stored:
             stored[key] = envelope[key]
+    if accept_language is not None:
+        context = stored.get("context", {})
+        # a context that is not an object is left for the validation to name
+        if isinstance(context, dict) and "accept_language" not in context:
+            stored["context"] = {**context, "accept_language": accept_language}
     received = iso(received_at)
     # Segment generates a messageId when the sender has none, and dates a message without a timestamp
     # by its arrival; receivedAt is always the server's.
@@ -139,8 +147,11 @@ def prepare(
     validator: Validator,
     max_message_bytes: int,
     max_batch_messages: int,
+    accept_language: str | None = None,
 ) -> Prepared:
     """The lines to append for a request body; RequestRefused when no message of it can be kept.
+
+    `accept_language` (the request header's preferred language) is kept on each message (see complete).
 
     As Segment does, one bad message of a batch does not cost the others: they are kept and the bad
     ones are named in the answer.
@@ -153,7 +164,7 @@ def prepare(
     ]
     oversized = {problem.index for problem in refused}
     candidates = [
-        (index, encode(complete(m, envelope, received_at)))
+        (index, encode(complete(m, envelope, received_at, accept_language)))
         for index, m in enumerate(messages)
         if index not in oversized
     ]

@@ -181,6 +181,30 @@ def test_one_bad_message_does_not_cost_the_rest_of_the_batch(collector, tmp_path
     assert stored["messageId"] == "keep-me"
 
 
+def test_accept_language_header_kept_as_context_unless_sent(collector, tmp_path):
+    """The browser's preferred language rides on each message; '*' or a malformed header costs nothing."""
+    posts = [
+        ("fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5", analytics_js_track("Viewed", "anon-1")),
+        ("*", analytics_js_track("Viewed", "anon-2")),
+        ("en;q=x;;, ", analytics_js_track("Viewed", "anon-3")),
+        ("de;q=0.2, nl", analytics_js_track("Viewed", "anon-4")),
+    ]
+    # the sender's own context.accept_language wins over the header
+    posts[3][1]["context"]["accept_language"] = "es"
+    for header, message in posts:
+        answer = requests.post(f"{collector.url}/v1/t", data=json.dumps(message),
+                               headers={"Content-Type": "text/plain", "Accept-Language": header})
+        assert answer.status_code == 200 and answer.json() == {"success": True}
+    collector.stop()
+    stored = {
+        m["anonymousId"]: m["context"]
+        for f in (tmp_path / "events").rglob("*.jsonl") for m in map(json.loads, f.open())
+    }
+    assert {anon: context.get("accept_language") for anon, context in stored.items()} == {
+        "anon-1": "fr-CH", "anon-2": None, "anon-3": None, "anon-4": "es",
+    }
+
+
 def test_concurrent_posts_each_stored_once(collector, tmp_path):
     threads, posts, per_batch = 6, 8, 4
     statuses = []

@@ -62,6 +62,22 @@ def test_envelope_context_applies_only_where_a_message_has_none(validator):
     assert second["context"] == envelope_context
 
 
+def test_accept_language_kept_on_each_message_unless_the_sender_set_one(validator):
+    own = {**PYTHON_TRACK, "messageId": "own", "context": {"accept_language": "pt-BR", "locale": "pt-BR"}}
+    bare = {k: v for k, v in PYTHON_TRACK.items() if k != "context"}
+    envelope = {"library": {"name": "analytics.js", "version": "5"}}
+    body = {"batch": [PYTHON_TRACK, own, bare], "context": envelope}
+    prepared = prepare("batch", body, RECEIVED, validator, 32768, 2500, accept_language="de-CH")
+    first, second, third = (json.loads(line) for line in prepared.lines)
+    assert first["context"] == {**PYTHON_TRACK["context"], "accept_language": "de-CH"}
+    assert second["context"]["accept_language"] == "pt-BR"  # never overwritten
+    assert third["context"] == {**envelope, "accept_language": "de-CH"}
+    assert envelope == {"library": {"name": "analytics.js", "version": "5"}}  # the envelope is not changed
+    # no header, no key
+    [message] = stored("track", {k: v for k, v in PYTHON_TRACK.items() if k != "type"}, validator)
+    assert "accept_language" not in message["context"]
+
+
 @pytest.mark.parametrize(
     ("endpoint", "body", "code", "reason"),
     [

@@ -28,10 +28,11 @@ HUBSPOT_LIFECYCLE_STAGES = (
 LIFECYCLE_STAGES = (*HUBSPOT_LIFECYCLE_STAGES, "visitor")
 
 # the CRMs' records, event traits, survey answers (config enrichment.surveys), the language of a message's
-# context.locale, and the department config enrichment.department_from_title gives a stated job title
+# context.locale and of its context.accept_language (the Accept-Language header's preferred language), and
+# the department config enrichment.department_from_title gives a stated job title
 Source = Literal[
     "salesforce_contact", "salesforce_lead", "hubspot_contact", "event_traits", "survey", "context_locale",
-    "job_title",
+    "accept_language", "job_title",
 ]
 Attribute = Literal[
     "email",

@@ -70,6 +70,11 @@ class PersonFacts:
     department: str
     locale: str
     crm_department: bool  # their Salesforce Contact's Department / HubSpot contact's job_function hold it
+    # their website tracking sends context.locale (False: pages tagged with a minimal snippet that omits it)
+    sends_locale: bool = True
+    # their browser's Accept-Language language as the collector keeps it (None: their browser's messages
+    # reach revloop through Segment's cloud, which keeps no request header)
+    accept_language: str | None = None
     age: int | None = None  # stated in identify traits
     gender: str | None = None  # stated in identify traits
     role: str | None = None  # product users: identify trait role
@@ -78,6 +83,14 @@ class PersonFacts:
     platforms: tuple[str, ...] = ()  # where they use the product: web, ios, android
     # integration -> (connected at, removed at or None)
     integrations: dict[str, tuple[datetime, datetime | None]] = field(default_factory=dict)
+
+    def browser_context(self) -> dict:
+        """What their browser's website messages carry about language: context.locale and the collector's
+        context.accept_language, where each is sent."""
+        context = {"locale": self.locale} if self.sends_locale else {}
+        if self.accept_language is not None:
+            context["accept_language"] = self.accept_language
+        return context
 
     def stated_traits(self) -> dict:
         """The traits their identify calls add."""
@@ -139,7 +152,21 @@ def make_enrichment(population: Population, rng: random.Random, as_of: datetime)
         if rng.random() < 0.7
     }
     in_salesforce = {index for index in technologies if rng.random() < 0.5}
+    # drawn last, so that every fact above stays as it was drawn before
+    for person in population.people:
+        _browser_language(people[person.person_id], rng)
     return Enrichment(people, technologies, in_salesforce)
+
+
+def _browser_language(facts: PersonFacts, rng: random.Random) -> None:
+    """Whether their browser's messages carry context.locale and the collector's Accept-Language language.
+
+    The browser's language setting drives both, so they agree; the header's best range is the locale, or
+    only its language for some browsers (de-DE -> de).
+    """
+    facts.sends_locale = rng.random() >= 0.12
+    if rng.random() < 0.75:
+        facts.accept_language = rng.choice((facts.locale, facts.locale, facts.locale.split("-")[0]))
 
 
 def _product_user(facts: PersonFacts, rng: random.Random, as_of: datetime) -> None:

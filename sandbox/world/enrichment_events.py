@@ -47,7 +47,7 @@ def _survey(builder: EventBuilder, person: Person, facts: PersonFacts) -> None:
 def _context(person: Person, web: WebIdentity, facts: PersonFacts, platform: str) -> dict:
     if platform == "web":
         return {"ip": web.home_ip, "userAgent": web.user_agent, "device": {"id": web.device_id},
-                "locale": facts.locale}
+                **facts.browser_context()}
     os_name, version = MOBILE_OS[platform]
     return {
         "app": APP,

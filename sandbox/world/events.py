@@ -329,8 +329,9 @@ class EventBuilder:
             )
 
     def _locale(self, person: Person) -> dict:
-        """context.locale of the person's browser, as analytics.js sends it."""
-        return {"locale": self.facts.people[person.person_id].locale} if self.facts else {}
+        """context.locale of the person's browser, as analytics.js sends it, and the language of its
+        Accept-Language header, as revloop's collector keeps it (where each is sent)."""
+        return self.facts.people[person.person_id].browser_context() if self.facts else {}
 
     def _web_context(self, person: Person, web: WebIdentity, second: bool) -> dict:
         rng = self.rng

@@ -107,6 +107,8 @@ def enrichment_truth(person: Person, facts: Enrichment, log: EventLog) -> dict:
         "department": mine.department,
         "crm_department": mine.crm_department,
         "locale": mine.locale,
+        "sends_locale": mine.sends_locale,
+        "accept_language": mine.accept_language,
         "age": mine.age,
         "gender": mine.gender,
         "role": mine.role,

@@ -466,5 +466,14 @@ def test_enrichment_sources_carry_the_truth_at_realistic_rates(world):
         if (e.message.get("context") or {}).get("locale")
     )
     assert {"en", "de", "fr"} <= set(locales) and locales["en"] > locales["de"]
+    # the collector's Accept-Language language rides on a share of website messages, as the person's truth
+    # says, also for people whose browser sends no context.locale; never on other channels' messages
+    stamped = [e for e in world.event_log.events if "accept_language" in (e.message.get("context") or {})]
+    assert all(e.channel == "website" for e in stamped)
+    assert all(e.message["context"]["accept_language"] == facts[e.person_id]["accept_language"]
+               for e in stamped)
+    assert 0.2 < len(stamped) / sum(1 for e in world.event_log.events if e.channel == "website") < 0.95
+    no_locale = [e for e in stamped if not facts[e.person_id]["sends_locale"]]
+    assert no_locale and all("locale" not in e.message["context"] for e in no_locale)
     surveys = [e for e in world.event_log.events if e.message.get("properties", {}).get("survey_id")]
     assert surveys and all(e.resolvable for e in surveys)

@@ -107,6 +107,7 @@ select
     {{ event_trait(['roles', 'role']) }} as trait_roles,
     {{ event_trait(['preferredChannel', 'preferred_channel']) }} as trait_preferred_channel,
     {{ clean_text(json_text('context', 'locale')) }} as locale,
+    {{ clean_text(json_text('context', 'accept_language')) }} as accept_language,
     {#- Segment's ecommerce spec: an order's revenue, or its total when the sender sends only that #}
     {{ safe_number(event_property(['revenue', 'total'])) }} as revenue,
     {{ safe_number(event_property(['cost'])) }} as cost,

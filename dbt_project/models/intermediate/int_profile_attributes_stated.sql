@@ -149,19 +149,23 @@ survey as (
         {%- if not survey_values %} and 1 = 0{% endif %}
 ),
 
-context_locale as (
-    -- 'en-US' / 'en_US' -> 'en': the language of the locale a browser or app sends
+{#- the languages a browser or app sends: context.locale, and the Accept-Language header's preferred
+    language (context.accept_language, kept by the collector) #}
+{%- for source, column in {'context_locale': 'events.locale', 'accept_language': 'events.accept_language'}.items() %}
+{{ source }} as (
+    -- 'en-US' / 'en_US' -> 'en'
     select
-        {{ stated_values(attributes, {'language': 'lower(' ~ dbt.split_part(dbt.split_part('events.locale', "'-'", 1), "'_'", 1) ~ ')'}) }}
+        {{ stated_values(attributes, {'language': 'lower(' ~ dbt.split_part(dbt.split_part(column, "'-'", 1), "'_'", 1) ~ ')'}) }}
         resolved.profile_id,
-        'context_locale' as source,
+        '{{ source }}' as source,
         events.message_id as source_record_id,
         events.occurred_at as observed_at
     from {{ ref('int_event_messages_resolved') }} as resolved
     inner join {{ ref('int_events_unioned') }} as events
         on events.message_id = resolved.message_id and events.channel = resolved.channel
-    where events.locale is not null
+    where {{ column }} is not null
 ),
+{% endfor %}
 
 records as (
     -- a record revloop created and nobody else changed since has no observed time: it states nothing
@@ -174,6 +178,8 @@ records as (
     select * from survey
     union all
     select * from context_locale
+    union all
+    select * from accept_language
 ),
 
 stated as (

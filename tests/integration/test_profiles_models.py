@@ -447,26 +447,40 @@ def test_each_enrichment_attribute_comes_from_its_source_and_is_null_without_one
 
 
 @duckdb_only  # the fixture's identify call states a locale in the DuckDB world only
-def test_language_and_locale_come_from_context_locale_of_the_profiles_own_messages(built, built_warehouse):
+def test_language_and_locale_come_from_context_locale_else_accept_language(built, built_warehouse):
     profiles = _profiles(built)
-    locales = {
-        e.message["messageId"]: e.message["context"]["locale"]
-        for e in built_warehouse.raw.world.event_log.events
-        if (e.message.get("context") or {}).get("locale")
-    }
+    world = built_warehouse.raw.world
+    facts = {p["person_id"]: p["enrichment"] for p in world.truth["people"]}
+    locales, accepted = {}, {}
+    for e in world.event_log.events:
+        context = e.message.get("context") or {}
+        if context.get("locale"):
+            locales[e.message["messageId"]] = context["locale"]
+        if "accept_language" in context:
+            # the sender's browser language, as the world's truth has it
+            accepted[e.message["messageId"]] = facts[e.person_id]["accept_language"]
     locales[STATED_MESSAGE_ID] = "de-DE"  # the fixture's identify call
-    with_locale = defaultdict(set)
+    with_locale, with_accept = defaultdict(set), defaultdict(set)
     resolved = built.rows("select profile_id, message_id from intermediate.int_event_messages_resolved")
     for profile_id, message_id in resolved:
         if message_id in locales:
             with_locale[profile_id].add(locales[message_id].split("-")[0])
+        if message_id in accepted:
+            with_accept[profile_id].add(accepted[message_id].split("-")[0])
     assert sum(1 for row in profiles.values() if row["language"]) > 0.5 * len(profiles)
+    sources = Counter(row["language_source"] for row in profiles.values())
+    # the browser's Accept-Language fills the language of people whose browser sends no locale
+    assert sources["accept_language"] > 0.01 * len(profiles), sources
     for profile_id, row in profiles.items():
         if row["language_source"] == "context_locale":
             assert row["language"] in with_locale[profile_id], profile_id
             assert row["locale"].split("-")[0] in with_locale[profile_id], profile_id
+        elif row["language_source"] == "accept_language":  # only where no locale says it
+            assert row["language"] in with_accept[profile_id], profile_id
+            assert row["locale"] is None and not with_locale[profile_id], profile_id
         else:
             assert row["language"] is None and not with_locale[profile_id], profile_id
+            assert not with_accept[profile_id], profile_id
 
 
 def test_enrichment_columns_are_filled_from_behaviour(built):

@@ -30,6 +30,9 @@ def sends_product_events(person: Person, web: dict[str, WebIdentity]) -> bool:
 def _survey(builder: EventBuilder, person: Person, facts: PersonFacts) -> None:
     # the survey tool knows its respondents: a customer by id, anyone else by the e-mail it was sent to
     traits = {} if person.customer_id else {"email": person.email}
+    anonymous_id = None if person.customer_id else f"survey-{person.person_id.lower()}"
+    if anonymous_id and person.email:  # its e-mail trait ties it to its person: the truth knows it as theirs
+        builder.log.other_anonymous_ids.setdefault(person.person_id, []).append(anonymous_id)
     builder._emit(
         "offline",
         "track",
@@ -38,7 +41,7 @@ def _survey(builder: EventBuilder, person: Person, facts: PersonFacts) -> None:
         resolvable=True,
         event=SURVEY_EVENT,
         user_id=person.customer_id,
-        anonymous_id=None if person.customer_id else f"survey-{person.person_id.lower()}",
+        anonymous_id=anonymous_id,
         properties={"survey_id": "customer-profile-2026", **facts.survey},
         context={"traits": traits} if traits else None,
     )
@@ -59,9 +62,10 @@ def _context(person: Person, web: WebIdentity, facts: PersonFacts, platform: str
 
 def _product_usage(builder: EventBuilder, person: Person, web: WebIdentity, facts: PersonFacts) -> None:
     rng, as_of = builder.rng, builder.as_of
-    # churned customers stopped using the product months ago; the others use it lately
+    # a customer's users use the product over their last year as customers; churned customers stopped months
+    # ago (use only lately would make the churned look the more active months before the as-of)
     end = as_of - timedelta(days=120) if person.churned else as_of - timedelta(hours=1)
-    start = max(person.first_seen, end - timedelta(days=90))
+    start = max(person.first_seen, end - timedelta(days=365))
 
     def track(platform: str, at: datetime, event: str, properties: dict) -> None:
         builder._emit(

@@ -32,6 +32,8 @@ def _person_records(sandbox) -> dict[str, int]:
     }
 
 
+# two whole syncs and dbt builds around them: over 10 min on a machine busy with other jobs
+@pytest.mark.timeout(1200)
 def test_a_merged_contact_is_retired_and_never_written_to(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with Sandbox.start(tmp_path / "sandbox", generate_world(people=40, seed=11)) as sandbox:

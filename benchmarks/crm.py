@@ -7,7 +7,6 @@ fresh warehouse, first in full and then again with nothing changed (the incremen
 """
 
 import argparse
-import multiprocessing
 import os
 import platform
 import resource
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from benchmarks.fresh_process import in_fresh_process
 
 if TYPE_CHECKING:  # imported lazily: spawned source workers load this module and need none of it
     from sandbox.runner import Sandbox
@@ -92,8 +93,7 @@ def measure(name: str, source: str, server, token: str, ca_bundle: str, warehous
     """Run one source in a fresh process and count the requests its emulator answered meanwhile."""
     log = server.app.request_log
     before = len(log)
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        run = pool.apply(run_source, (source, server.url, token, ca_bundle, warehouse))
+    run = in_fresh_process(run_source, source, server.url, token, ca_bundle, warehouse)
     return Measurement(name, run, len(log) - before)
 
 

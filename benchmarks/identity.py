@@ -13,7 +13,6 @@ person every generated id belongs to.
 """
 
 import argparse
-import multiprocessing
 import os
 import platform
 import resource
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from benchmarks.fresh_process import in_fresh_process
 from identity.records import COLUMNS
 
 _TYPES = {"message_count": pa.int64()}
@@ -304,10 +304,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, {os.cpu_count()} CPUs, "
             f"load average {os.getloadavg()[0]:.2f}"
         )
-        context = multiprocessing.get_context("spawn")
         for name in ("first run (no state)", "second run (state, no change)"):
-            with context.Pool(1) as pool:
-                seconds, cpu, peak, summary = pool.apply(run_identity, (warehouse,))
+            seconds, cpu, peak, summary = in_fresh_process(run_identity, warehouse)
             print(
                 f"{name:32s} {seconds:7.2f}s (CPU {cpu:.2f}s)  peak RSS {peak:,.0f} MB  "
                 f"{records / seconds:,.0f} records/s  {accuracy(warehouse)}"

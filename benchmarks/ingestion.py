@@ -6,7 +6,6 @@ Each measurement runs in a fresh process (so peak RSS is its own) into a fresh D
 """
 
 import argparse
-import multiprocessing
 import os
 import platform
 import resource
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.fresh_process import in_fresh_process
 from ingestion.events.settings import CHANNELS, FILE_SUFFIXES
 
 
@@ -100,8 +100,7 @@ def measure_in_fresh_process(benchmark, events_dir: Path, workdir: Path) -> Meas
     """Run `benchmark` in a new process against a new warehouse file, and delete that warehouse after."""
     warehouse_dir = Path(tempfile.mkdtemp(prefix="warehouse-", dir=workdir))
     try:
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            return pool.apply(benchmark, (events_dir, warehouse_dir / "warehouse.duckdb"))
+        return in_fresh_process(benchmark, events_dir, warehouse_dir / "warehouse.duckdb")
     finally:
         shutil.rmtree(warehouse_dir, ignore_errors=True)
 

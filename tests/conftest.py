@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite; each area's fixtures live in tests/fixtures/."""
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,14 @@ SLOWEST_FIRST = (
     "test_demo_path.py", "test_dbt_staging.py", "test_ml_models.py", "test_dbt_postgres.py",
     "test_near_real_time.py", "test_dagster_ui_browser.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under a background job SIGINT is ignored, and an in-process Dagster run maps SIGTERM to SIGINT's
+    handler: every process a test starts afterwards would ignore SIGTERM too and outlive its terminate().
+    Ctrl-C's own handler instead (a caught signal is reset in a child)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -37,7 +37,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Step metadata worth a column of the report, by step (what the CRM writes and the handoffs amounted to).
 STEP_FACTS = {
     "crm_sync": ("api_calls_used", "api_calls_minimum"),
-    "marts__lead_handoffs": ("handed_off", "owners_set", "tasks_created", "stale_leads"),
+    "activation__lead_handoffs": (
+        "handed_off", "owners_set", "tasks_created", "stale_leads", "seconds_read_back", "seconds_decide",
+        "seconds_owners_tasks_mails", "seconds_reminders", "seconds_sending",
+    ),
 }
 
 

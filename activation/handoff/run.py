@@ -1,6 +1,7 @@
 """One handoff run: read states back, evaluate triggers, assign, set owners, create tasks, notify, remind."""
 
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -62,9 +63,11 @@ class HandoffReport:
     skipped: dict[str, int] = field(default_factory=dict)  # per reason
     stale: int = 0  # in nurturing too long for the time trigger: listed in activation.handoff_stale_leads
     errors: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase of the run
 
-    def metadata(self) -> dict[str, int]:
-        """Plain counts for run metadata: due, handed off, owners, tasks, reminders, outcomes, errors."""
+    def metadata(self) -> dict[str, float]:
+        """Plain counts for run metadata (due, handed off, owners, tasks, reminders, outcomes, errors), then
+        the seconds of each phase (`seconds_sending`: the SMTP conversations, the server's time included)."""
         return {
             "due": self.due,
             "handed_off": sum(self.handed_off.values()),
@@ -75,6 +78,7 @@ class HandoffReport:
             "accepted": self.accepted,
             "recycled": self.recycled,
             "errors": len(self.errors),
+            **{f"seconds_{phase}": seconds for phase, seconds in self.seconds.items()},
         }
 
     def markdown(self) -> str:
@@ -85,6 +89,7 @@ class HandoffReport:
             ("rule", self.rules),
             ("e-mail", self.emails),
             ("skipped:", self.skipped),
+            ("seconds:", self.seconds),
         )
         rows = [f"| {label} {key} | {value} |" for label, counts in groups for key, value in counts.items()]
         return "\n".join(["| | count |", "|---|---:|", *rows])
@@ -629,11 +634,17 @@ def run_handoffs(
         on_step,
     )
     statuses = run.statuses()
-    run.read_back(statuses)
-    run.hand_off(statuses)
-    run.complete()
-    run.remind()
-    run.flush()
+    phases = (
+        ("read_back", lambda: run.read_back(statuses)),
+        ("decide", lambda: run.hand_off(statuses)),
+        ("owners_tasks_mails", run.complete),
+        ("reminders", run.remind),
+        ("sending", run.flush),
+    )
+    for phase, step in phases:
+        started = time.perf_counter()
+        step()
+        run.report.seconds[phase] = round(time.perf_counter() - started, 2)
     return run.report
 
 

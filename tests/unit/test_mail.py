@@ -49,3 +49,19 @@ def test_mail_reaches_the_sink(smtp_sink):
 def test_mail_needs_a_recipient():
     with pytest.raises(ValueError, match="recipient"):
         send_mail(SmtpSettings("127.0.0.1", 25, "a@b.c"), [], "s", "b")
+
+
+def test_non_ascii_subject_and_bodies_arrive_as_written(smtp_sink):
+    from email import message_from_bytes, policy
+
+    from activation.mail import SmtpSession
+
+    settings, inbox = smtp_sink
+    with SmtpSession(settings) as session:
+        session.send(
+            ["rep@acme.com"], "Neuer Lead: Zoë Müller", "Umsatz 1.200 €\nDemo", "<p>Zoë – 1.200 €</p>"
+        )
+    received = message_from_bytes(inbox.messages[0].as_bytes(), policy=policy.default)
+    assert received["Subject"] == "Neuer Lead: Zoë Müller"
+    assert received.get_body(("plain",)).get_content() == "Umsatz 1.200 €\nDemo"
+    assert received.get_body(("html",)).get_content().strip() == "<p>Zoë – 1.200 €</p>"

@@ -4,7 +4,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +42,7 @@ SIGNALS = "intermediate.int_handoff_signals"
 BEHAVIORS = "intermediate.int_handoff_behaviors"
 REPS = "intermediate.int_handoff_reps"
 STATUSES = "intermediate.int_handoff_crm_statuses"
+PAYLOAD_CHUNK = 5000  # due leads whose payloads are read together
 
 
 @dataclass
@@ -276,12 +277,9 @@ class _Run:
         reps = [rep_from_row(r) for r in self.store.rows(f"select * from {REPS}")]
         assigner = Assigner(self.assignment, reps, self.store.round_robin(), self.store.now_sequence())
         queue, team = self.queues() if any(d.priority == "standard" for d in due) else (None, None)
-        payloads = build_payloads(
-            self.con, [d.profile_id for d in due], self.config.notifications.interaction_log_limit
-        )
         handoffs, new_states = [], []
         skipped: Counter[str] = Counter()
-        for item in due:
+        for item, payload in self._with_payloads(due):
             signal = signals[item.profile_id]
             target = self._target(signal, created)
             if target is None:
@@ -327,7 +325,7 @@ class _Run:
                     "task_due_date": (self.as_of + timedelta(days=due_days)).date(),
                     "reminders_sent": 0,
                     "reminder_tasks_created": 0,
-                    "payload": summary(payloads.get(item.profile_id, {})),
+                    "payload": payload,
                 }
             )
             new_states.append(
@@ -348,6 +346,17 @@ class _Run:
         self.report.by_crm = dict(Counter(h["crm"] for h in handoffs))
         self.report.rules = dict(Counter(h["assignment_rule"] for h in handoffs))
         self.report.skipped = dict(skipped)
+
+    def _with_payloads(self, due: list) -> Iterator[tuple[Any, str]]:
+        """Each due item with its payload as stored JSON, read from the marts PAYLOAD_CHUNK profiles at a time
+        (a large first run never holds every lead's interaction log at once)."""
+        chunk = PAYLOAD_CHUNK
+        for start in range(0, len(due), chunk):
+            part = due[start : start + chunk]
+            limit = self.config.notifications.interaction_log_limit
+            payloads = build_payloads(self.con, [d.profile_id for d in part], limit)
+            for item in part:
+                yield item, summary(payloads.get(item.profile_id, {}))
 
     def complete(self) -> None:
         """Owner, task and e-mails of every open handoff still missing them (new ones, or a crashed run's)."""

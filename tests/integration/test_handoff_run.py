@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from activation.handoff import run_handoffs
 from tests.fixtures.salesforce import salesforce_client
@@ -134,7 +135,12 @@ def _statuses(con, updates):
         )
 
 
-def test_handoffs_end_to_end_on_the_sandbox(sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path):
+# payloads read for all due leads at once, or one lead at a time (a large run reads them in chunks)
+@pytest.mark.parametrize("payload_chunk", [2000, 1])
+def test_handoffs_end_to_end_on_the_sandbox(
+    sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path, monkeypatch, payload_chunk
+):
+    monkeypatch.setattr("activation.handoff.run.PAYLOAD_CHUNK", payload_chunk)
     sf_box = sf_sandbox_factory()
     users = sf_box.emulator.seed(
         "User",

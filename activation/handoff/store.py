@@ -95,6 +95,7 @@ OUTBOX_COLUMNS = (
 )
 
 
+Rows = Sequence[dict[str, Any]]
 HANDOFFS = "activation.lead_handoffs"
 # where older versions kept the handoffs themselves (now dbt's mart over HANDOFFS)
 LEGACY_HANDOFFS = ("marts", "lead_handoffs")
@@ -151,22 +152,31 @@ class HandoffStore:
             "where h.state in ('handed_off', 'accepted') order by h.handed_off_at, h.profile_id"
         )
 
-    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], how: str) -> None:
+    def _insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], keys: Sequence[str] = ()
+    ) -> None:
+        """Insert rows; with keys, a row replaces the stored row with the same key (an upsert).
+
+        The upsert deletes then inserts: DuckDB's `insert or replace` took 126 s to replace 14,844 handoff
+        rows that delete + insert replace in 0.6 s (100,000-person benchmark warehouse)."""
         if not rows:
             return
         arrow = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
         self.connection.register("handoff_rows", arrow)
         try:
+            if keys:
+                match = " and ".join(f'stored."{k}" = handoff_rows."{k}"' for k in keys)
+                self.connection.execute(f"delete from {table} stored using handoff_rows where {match}")
             names = ", ".join(f'"{c}"' for c in columns)
-            self.connection.execute(f"insert {how} into {table} ({names}) select {names} from handoff_rows")
+            self.connection.execute(f"insert into {table} ({names}) select {names} from handoff_rows")
         finally:
             self.connection.unregister("handoff_rows")
 
-    def _transaction(self, *steps: tuple[str, Sequence[str], Sequence[dict[str, Any]], str]) -> None:
+    def _transaction(self, *steps: tuple[str, Sequence[str], Rows, Sequence[str]]) -> None:
         self.connection.execute("begin")
         try:
-            for table, columns, rows, how in steps:
-                self._insert(table, columns, rows, how)
+            for table, columns, rows, keys in steps:
+                self._insert(table, columns, rows, keys)
             self.connection.execute("commit")
         except Exception:
             self.connection.execute("rollback")
@@ -195,9 +205,9 @@ class HandoffStore:
         )
         fresh = [r for r in outbox if (r["kind"], r["profile_id"], r["cycle"]) not in known]
         self._transaction(
-            (HANDOFFS, HANDOFF_COLUMNS, handoffs, "or replace"),
-            ("activation.handoff_state", state_columns, states, "or replace"),
-            ("activation.outbox", OUTBOX_COLUMNS, fresh, ""),
+            (HANDOFFS, HANDOFF_COLUMNS, handoffs, ("profile_id", "cycle")),
+            ("activation.handoff_state", state_columns, states, ("profile_id",)),
+            ("activation.outbox", OUTBOX_COLUMNS, fresh, ()),
         )
 
     def recorded_mails(self, kind: str) -> set[tuple[str, int]]:
@@ -300,7 +310,7 @@ class HandoffStore:
     def save_record_statuses(self, rows: Sequence[dict[str, Any]]) -> None:
         """Upsert changed record statuses."""
         columns = ("crm", "crm_record_id", "lead_status", "is_nurturing", "entered_nurturing_at")
-        self._transaction(("activation.handoff_record_status", columns, rows, "or replace"))
+        self._transaction(("activation.handoff_record_status", columns, rows, ("crm", "crm_record_id")))
 
     def report_stale(self, rows: Sequence[dict[str, Any]]) -> None:
         """Replace the list of leads in nurturing too long to be handed off by the time trigger."""
@@ -315,7 +325,7 @@ class HandoffStore:
         self.connection.execute("begin")
         try:
             self.connection.execute("delete from activation.handoff_stale_leads")
-            self._insert("activation.handoff_stale_leads", columns, rows, "")
+            self._insert("activation.handoff_stale_leads", columns, rows)
             self.connection.execute("commit")
         except Exception:
             self.connection.execute("rollback")

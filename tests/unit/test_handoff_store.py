@@ -50,3 +50,24 @@ def test_a_new_warehouse_gets_an_empty_handoff_table(tmp_path):
     assert store.rows("select count(*) as n from activation.lead_handoffs") == [{"n": 0}]
     schemas = store.rows("select schema_name from information_schema.schemata where schema_name = 'marts'")
     assert schemas == []  # the step writes no mart: dbt owns marts
+
+
+def test_saving_a_stored_key_replaces_its_row_and_leaves_the_others(tmp_path):
+    store = HandoffStore(duckdb.connect(str(tmp_path / "w.duckdb")))
+    first = [
+        {"profile_id": p, "cycle": 1, "state": "handed_off", "handed_off_at": T, "payload": "{}"}
+        for p in ("a", "b")
+    ]
+    store.save(handoffs=first, states=[{"profile_id": "a", "cycle": 1, "state": "handed_off"}])
+    store.save(
+        handoffs=[{**first[0], "task_id": "T1"}, {**first[0], "cycle": 2}],
+        states=[{"profile_id": "a", "cycle": 2, "state": "handed_off"}],
+    )
+    rows = store.rows("select profile_id, cycle, task_id from activation.lead_handoffs order by 1, 2")
+    assert rows == [
+        {"profile_id": "a", "cycle": 1, "task_id": "T1"},
+        {"profile_id": "a", "cycle": 2, "task_id": None},
+        {"profile_id": "b", "cycle": 1, "task_id": None},
+    ]
+    states = store.rows("select profile_id, cycle from activation.handoff_state")
+    assert states == [{"profile_id": "a", "cycle": 2}]

@@ -350,10 +350,9 @@ class _Run:
     def _with_payloads(self, due: list) -> Iterator[tuple[Any, str]]:
         """Each due item with its payload as stored JSON, read from the marts PAYLOAD_CHUNK profiles at a time
         (a large first run never holds every lead's interaction log at once)."""
-        chunk = PAYLOAD_CHUNK
-        for start in range(0, len(due), chunk):
-            part = due[start : start + chunk]
-            limit = self.config.notifications.interaction_log_limit
+        limit = self.config.notifications.interaction_log_limit
+        for start in range(0, len(due), PAYLOAD_CHUNK):
+            part = due[start : start + PAYLOAD_CHUNK]
             payloads = build_payloads(self.con, [d.profile_id for d in part], limit)
             for item in part:
                 yield item, summary(payloads.get(item.profile_id, {}))

@@ -65,3 +65,30 @@ def test_non_ascii_subject_and_bodies_arrive_as_written(smtp_sink):
     assert received["Subject"] == "Neuer Lead: Zoë Müller"
     assert received.get_body(("plain",)).get_content() == "Umsatz 1.200 €\nDemo"
     assert received.get_body(("html",)).get_content().strip() == "<p>Zoë – 1.200 €</p>"
+
+
+@pytest.mark.parametrize(
+    ("sender", "to"),
+    [("Zoë from Sellwise <revloop@sellwise.io>", "rep@acme.com"), ("revloop@sellwise.io", "jürgen@acme.de")],
+)
+def test_a_sender_name_or_an_address_beyond_ascii_arrives_intact(sender, to):
+    from email import message_from_bytes, policy
+    from email.utils import parseaddr
+
+    from aiosmtpd.controller import Controller
+
+    from activation.mail import SmtpSession
+    from tests.fixtures.smtp import Inbox, _free_port
+
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller.start()
+    try:
+        with SmtpSession(SmtpSettings("127.0.0.1", port, sender)) as session:
+            session.send([to], "Neuer Lead: Zoë", "Umsatz 1.200 €", "<p>1.200 €</p>")
+    finally:
+        controller.stop()
+    received = message_from_bytes(inbox.messages[0].as_bytes(), policy=policy.default)
+    assert parseaddr(str(received["From"])) == parseaddr(sender)
+    assert str(received["To"]) == to and received["Subject"] == "Neuer Lead: Zoë"
+    assert received.get_body(("plain",)).get_content().strip() == "Umsatz 1.200 €"

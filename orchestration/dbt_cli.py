@@ -1,10 +1,22 @@
 """dbt's command line as the warehouse assets run it: dagster-dbt's resource, without the work it does in
 the Dagster process before each command that revloop never uses."""
 
+import os
+import shutil
+from collections.abc import Sequence
 from functools import cached_property
 
 from dagster_dbt import DbtCliResource
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from packaging import version
+
+# What dbt writes beside the structured events Dagster reads from its output, per command: the manifest,
+# semantic manifest and run results as JSON (about a second of CPU for this project) and a log file repeating
+# the events. Off unless the user's own DBT_WRITE_JSON / DBT_LOG_LEVEL_FILE ask for them.
+ARTIFACT_DEFAULTS = {
+    "DBT_WRITE_JSON": ("--no-write-json",),
+    "DBT_LOG_LEVEL_FILE": ("--log-level-file", "none"),
+}
 
 
 class DbtCli(DbtCliResource):
@@ -16,7 +28,20 @@ class DbtCli(DbtCliResource):
     - `dbt --version` in a subprocess, run once per resource instance (once per step), to learn the dbt
       version: it is the dbt-core installed beside dagster-dbt (dbt_executable is this venv's dbt).
     Both hooks are private to dagster-dbt 0.29 (pinned); tests/unit/test_dbt_cli.py notices if they move.
+    dbt's JSON artifacts and log file are off by default (ARTIFACT_DEFAULTS), and `remove_target` drops a
+    command's own target folder (dagster-dbt gives each command one) once its events have been read.
     """
+
+    def cli(self, args: Sequence[str], **kwargs) -> DbtCliInvocation:
+        defaults = [flag for variable, flags in ARTIFACT_DEFAULTS.items() if variable not in os.environ
+                    for flag in flags]
+        return super().cli([*args, *defaults], **kwargs)
+
+    @staticmethod
+    def remove_target(invocation: DbtCliInvocation) -> None:
+        """Remove the folder of one finished command (compiled SQL, a copy of the parse cache): every run
+        would otherwise leave five behind."""
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - the signature dagster-dbt calls
         return None

@@ -17,7 +17,7 @@ from dagster import (
     Output,
     multi_asset,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 from identity import resolve_identities
@@ -85,9 +85,11 @@ def dbt_phase(name: str, select: str = "fqn:*", exclude: str | None = None):
         name=name,
         pool=WAREHOUSE_POOL,
     )
-    def phase(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    def phase(context: AssetExecutionContext, dbt: DbtCli, warehouse: WarehouseResource):
         args = ["build", *full_refresh_flag(context.run.tags), "--vars", json.dumps(dbt_vars())]
-        yield from with_table_metadata(dbt.cli(args, context=context), warehouse)
+        invocation = dbt.cli(args, context=context)
+        yield from with_table_metadata(invocation, warehouse)
+        dbt.remove_target(invocation)  # not reached when the build failed: its folder stays to be read
 
     return phase
 

@@ -12,7 +12,7 @@ import pytest
 
 from revloop.warehouse import WarehouseLocked, connect_warehouse, make_pipeline
 from segments.preview import open_read_only
-from tests.fixtures.dbt import assert_dbt_ok, run_dbt
+from tests.fixtures.dbt import start_dbt, wait_for_line
 
 HOLD_SECONDS = 3.0
 
@@ -80,13 +80,19 @@ def test_dbt_waits_for_a_session_holding_the_file(warehouse, tmp_path):
         [{"id": "00Q000000000001AAA", "last_name": "Lima", "system_modstamp": "2026-01-01T00:00:00Z"}],
         table_name="lead",
     )
-    # Held past dbt's start-up (parsing takes seconds): dbt meets the lock and connects again later.
-    hold = 40.0
-    started = time.monotonic()
-    with held(warehouse, hold):
-        result = run_dbt(["run", "--select", "stg_salesforce__leads"], tmp_path)
-    assert_dbt_ok(result)
-    assert time.monotonic() - started >= hold
+    with held(warehouse, 600) as holder:
+        dbt = start_dbt(["run", "--select", "stg_salesforce__leads", "--log-level", "debug",
+                         "--log-format", "text"], tmp_path)
+        # dbt's debug line before it connects: from here on it meets the lock and connects again later
+        output = wait_for_line(dbt, "Opening a new connection")
+        met_lock = time.monotonic()
+        time.sleep(HOLD_SECONDS)  # the first attempts fail while the session holds the file
+        assert dbt.poll() is None, "dbt gave up instead of waiting for the session"
+        holder.kill()
+        holder.wait()
+        output += dbt.stdout.read()
+    assert dbt.wait(timeout=120) == 0, output[-6000:]
+    assert time.monotonic() - met_lock >= HOLD_SECONDS  # it waited for the session instead of failing
     assert _count(warehouse, "staging.stg_salesforce__leads", "lead_id") == [(1, 1)]
 
 

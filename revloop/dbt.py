@@ -76,15 +76,21 @@ def missing_warehouse(args: list[str], env: dict[str, str]) -> str | None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(argv if argv is not None else sys.argv[1:])
-    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **os.environ}
+def checked_args(args: list[str], env: dict[str, str]) -> list[str] | None:
+    """dbt_args(args), or None after printing why the command cannot run (missing_warehouse)."""
     problem = missing_warehouse(args, env)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
+        return None
+    return dbt_args(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **os.environ}
+    args = checked_args(list(argv if argv is not None else sys.argv[1:]), env)
+    if args is None:
         return 2
-    dbt = Path(sys.executable).parent / "dbt"
-    return subprocess.call([str(dbt), *dbt_args(args)], env=env)
+    return subprocess.call([str(Path(sys.executable).parent / "dbt"), *args], env=env)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from tests.fixtures.dbt import run_dbt
 def test_a_command_leaves_its_writes_in_the_warehouse_file_itself(raw_warehouse, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(raw_warehouse.path, warehouse)
-    result = run_dbt(["run", "--select", "stg_salesforce__leads"], tmp_path, {"WAREHOUSE_PATH": str(warehouse)})
+    env = {"WAREHOUSE_PATH": str(warehouse)}
+    result = run_dbt(["run", "--select", "stg_salesforce__leads"], tmp_path, env)
 
     assert result.returncode == 0, result.stdout[-4000:]
     assert "Completed successfully" in result.stdout

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.crm import machine_line
+from benchmarks.dbt_commands import run_dbt_checked
 from identity.evaluation import format_score, score
 from revloop.warehouse import connect_warehouse
 
@@ -76,14 +77,7 @@ def build_records(people: int, seed: int, folder: Path) -> tuple[pa.Table, dict]
     make_pipeline(events_settings.PIPELINE_NAME, events_settings.DATASET, warehouse).run(
         events_source(events_dir, rejections)
     )
-    env = {
-        **os.environ,
-        "WAREHOUSE_PATH": str(warehouse),
-        "DBT_TARGET_PATH": str(folder / "dbt_target"),
-        "DBT_LOG_PATH": str(folder / "dbt_logs"),
-    }
-    command = [sys.executable, "-m", "revloop.dbt", "run", "--select", "+int_identity_records"]
-    subprocess.run(command, env=env, check=True, capture_output=True, cwd=REPOSITORY)
+    run_dbt_checked(["run", "--select", "+int_identity_records"], folder, {"WAREHOUSE_PATH": str(warehouse)})
     with connect_warehouse(warehouse, read_only=True) as connection:
         records = connection.sql("select * from intermediate.int_identity_records").to_arrow_table()
     return records, world.truth

@@ -12,14 +12,13 @@ logistic regression, baseline rules) and the share of identified people (a userI
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from benchmarks.dbt_commands import run_dbt_checked
 from identity import resolve_identities
 from ingestion.load import load_source
 from ml.registry import ModelRegistry
@@ -53,33 +52,15 @@ def shop_config(folder: Path, purchase_horizon_days: int = PURCHASE_HORIZON_DAYS
     return target
 
 
-def _dbt(args: list[str], folder: Path, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "revloop.dbt", *args],
-        env={
-            **os.environ,
-            **env,
-            "DBT_TARGET_PATH": str(folder / "dbt_target"),
-            "DBT_LOG_PATH": str(folder / "dbt_logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
-
-
 def build_shop_warehouse(world: ShopWorld, folder: Path, config: Path) -> Path:
     """Ingest the shop's event files and build marts.ml_features (the way the asset graph does)."""
     warehouse, events_dir = folder / "warehouse.duckdb", folder / "events"
     world.write_events(events_dir)
     load_source(events_dir, warehouse)
     env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb", "REVLOOP_CONFIG_DIR": str(config)}
-    _dbt(["run", "--select", "+int_identity_records"], folder, env)
+    run_dbt_checked(["run", "--select", "+int_identity_records"], folder, env)
     resolve_identities(warehouse)
-    _dbt(["run", "--select", "+ml_features"], folder, env)
+    run_dbt_checked(["run", "--select", "+ml_features"], folder, env)
     return warehouse
 
 
@@ -113,7 +94,7 @@ def run(world: ShopWorld, folder: Path) -> ShopRun:
         training = train_models(warehouse, registry=registry)
         scoring = score_profiles(warehouse, registry=registry)
         env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb", "REVLOOP_CONFIG_DIR": str(config)}
-        _dbt(["run", "--select", "+customer_profiles"], folder, env)
+        run_dbt_checked(["run", "--select", "+customer_profiles"], folder, env)
     finally:
         if previous is None:
             os.environ.pop("REVLOOP_CONFIG_DIR", None)

@@ -9,13 +9,11 @@ the open-pipeline features (what an open deal at the as-of date tells about a re
 """
 
 import argparse
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.dbt_commands import run_dbt_checked
 from identity import resolve_identities
 from ingestion.hubspot import HubSpotConnection
 from ingestion.load import load_source
@@ -49,20 +47,7 @@ def load_world(world: World, folder: Path) -> Path:
 
 
 def _dbt(args: list[str], folder: Path, warehouse: Path) -> None:
-    env = {
-        "WAREHOUSE_PATH": str(warehouse),
-        "DBT_TARGET": "duckdb",
-        "DBT_TARGET_PATH": str(folder / "dbt_target"),
-        "DBT_LOG_PATH": str(folder / "dbt_logs"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "revloop.dbt", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    run_dbt_checked(args, folder, {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"})
 
 
 def build_features(raw: Path, folder: Path, drop_schemas: tuple[str, ...]) -> Path:

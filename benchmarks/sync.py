@@ -21,7 +21,6 @@ import argparse
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 from benchmarks.crm import machine_line, measure, peak_rss_mb, world_sandbox
+from benchmarks.dbt_commands import run_dbt_checked
 
 # Changed records of a world's first sync per person of the world (2,657 at 1,000 people, seed 7).
 CHANGED_RECORDS_PER_PERSON = 2.66
@@ -44,19 +44,7 @@ WRITE_PATHS = {
 
 def dbt(args: list[str], warehouse: Path, workdir: Path) -> None:
     """`python -m revloop.dbt <args>` on warehouse, its target and logs in workdir; raises if dbt fails."""
-    env = {
-        **os.environ,
-        "WAREHOUSE_PATH": str(warehouse),
-        "DBT_TARGET": "duckdb",
-        "DBT_TARGET_PATH": str(workdir / "dbt_target"),
-        "DBT_LOG_PATH": str(workdir / "dbt_logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "revloop.dbt", *args, "--quiet"], env=env, capture_output=True, text=True
-    )
-    if result.returncode:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+    run_dbt_checked([*args, "--quiet"], workdir, {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"})
 
 
 def build_warehouse(sandbox, warehouse: Path, workdir: Path) -> dict[str, float]:

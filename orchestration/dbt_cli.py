@@ -33,7 +33,7 @@ class DbtCli(DbtCliResource):
     """
 
     def cli(self, args: Sequence[str], **kwargs) -> DbtCliInvocation:
-        defaults = [flag for variable, flags in ARTIFACT_DEFAULTS.items() if variable not in os.environ
+        defaults = [flag for variable, flags in ARTIFACT_DEFAULTS.items() if not os.environ.get(variable)
                     for flag in flags]
         return super().cli([*args, *defaults], **kwargs)
 

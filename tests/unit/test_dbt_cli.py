@@ -4,8 +4,10 @@ import json
 
 import dagster_dbt.core.resource as dagster_dbt_resource
 from dagster_dbt import DbtCliResource
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from dbt.version import __version__ as dbt_core_version
 
+from orchestration.dbt_cli import DbtCli
 from orchestration.defs.warehouse import dbt_resource
 from revloop.dbt import dbt_vars
 
@@ -30,3 +32,29 @@ def test_a_command_runs_without_an_adapter_or_a_version_subprocess(monkeypatch):
     assert invocation.is_successful()
     assert "stg_salesforce__leads" in listed
     assert str(resource._cli_version) == dbt_core_version
+
+
+def _ls(resource: DbtCli) -> DbtCliInvocation:
+    return resource.cli(
+        ["ls", "--select", "stg_salesforce__leads", "--output", "name", "--vars", json.dumps(dbt_vars())]
+    )
+
+
+def test_commands_write_no_json_artifacts_or_log_file_unless_asked_and_their_folder_goes(monkeypatch):
+    monkeypatch.delenv("DBT_WRITE_JSON", raising=False)
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    invocation = _ls(dbt_resource())
+    list(invocation.stream_raw_events())
+    assert invocation.is_successful()
+    assert {"--no-write-json", "--log-level-file"} <= set(invocation.process.args)
+    assert not (invocation.target_path / "manifest.json").exists()
+    assert not (invocation.target_path / "dbt.log").exists()
+    DbtCli.remove_target(invocation)
+    assert not invocation.target_path.exists()
+
+    monkeypatch.setenv("DBT_WRITE_JSON", "true")  # the user's own setting wins
+    asked = _ls(dbt_resource())
+    list(asked.stream_raw_events())
+    assert "--no-write-json" not in asked.process.args and "--log-level-file" in asked.process.args
+    assert (asked.target_path / "manifest.json").exists()
+    DbtCli.remove_target(asked)

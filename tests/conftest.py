@@ -14,14 +14,13 @@ pytest_plugins = [
 
 # The longest test files, started first (`make test` turns off xdist's own order, most tests first, which
 # left the single-test system files for the end). xdist hands files 1 and 3 to one worker, 2 and 4 to the
-# other, then the next file to whichever is free: the longest single test (the near-real-time path, ~2.5 min)
-# and the two halves of the installation shapes start at once, so that the run ends on short files, and the
-# builders of the shared warehouses (test_dbt_staging builds raw_warehouse and built_warehouse,
-# test_dbt_postgres the templates) come early, before the many modules that copy them.
+# other, then the next file to whichever is free: the two halves of the installation shapes (the longest
+# files) side by side, then each system test beside a builder of the shared warehouses (test_dbt_staging
+# builds raw_warehouse and built_warehouse, test_dbt_postgres the templates).
 SLOWEST_FIRST = (
-    "test_near_real_time.py", "test_installation_shapes_hubspot.py", "test_installation_shapes.py",
-    "test_dbt_staging.py", "test_demo_path.py", "test_ml_models.py", "test_dbt_postgres.py",
-    "test_sync_at_rest.py", "test_dagster_ui_browser.py",
+    "test_installation_shapes.py", "test_installation_shapes_hubspot.py",
+    "test_demo_path.py", "test_dbt_staging.py", "test_ml_models.py", "test_dbt_postgres.py",
+    "test_near_real_time.py", "test_dagster_ui_browser.py",
 )
 
 

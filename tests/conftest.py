@@ -9,7 +9,7 @@ from sandbox.tls import TlsFiles, create_tls_files
 
 pytest_plugins = [
     "tests.fixtures.salesforce", "tests.fixtures.hubspot", "tests.fixtures.warehouse", "tests.fixtures.built",
-    "tests.fixtures.postgres", "tests.fixtures.smtp", "tests.fixtures.engines",
+    "tests.fixtures.postgres", "tests.fixtures.smtp", "tests.fixtures.engines", "tests.fixtures.installation",
 ]
 
 # The longest test files, started first (`make test` turns off xdist's own order, most tests first, which
@@ -20,7 +20,7 @@ pytest_plugins = [
 SLOWEST_FIRST = (
     "test_installation_shapes.py", "test_installation_shapes_hubspot.py",
     "test_demo_path.py", "test_dbt_staging.py", "test_ml_models.py", "test_dbt_postgres.py",
-    "test_near_real_time.py", "test_dagster_ui_browser.py",
+    "test_dagster_ui_browser.py",
 )
 
 

@@ -32,8 +32,16 @@ def dbt_vars() -> dict:
             "models": load_models_config().model_dump(mode="json"),
             "handoff": load_handoff_config().model_dump(mode="json"),
             "lifecycle_stages": list(LIFECYCLE_STAGES),
-        }
+        },
+        "duckdb": duckdb_vars(),
     }
+
+
+def duckdb_vars() -> dict[str, str]:
+    """The var profiles.yml reads: the DuckDB memory and threads of every connection revloop opens."""
+    from revloop.warehouse import duckdb_settings
+
+    return {name: value for name, value in duckdb_settings().items() if name != "temp_directory"}
 
 
 def dbt_args(args: list[str]) -> list[str]:

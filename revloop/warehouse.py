@@ -1,7 +1,9 @@
 """The warehouse: where it lives, the one place connections are opened, table lookups, and the dlt pipelines
 that load into it."""
 
+import contextlib
 import logging
+import math
 import os
 import re
 import time
@@ -19,10 +21,9 @@ if TYPE_CHECKING:
 
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_EVENTS_DIR = "data/events"
-# DuckDB's own default is 80% of RAM per process: several steps at once would not fit in 8 GB.
-# dbt_project/profiles.yml repeats both defaults (a test keeps them equal).
-DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
-DEFAULT_DUCKDB_THREADS = 2
+# DuckDB's own default is 80% of RAM per process, but a run holds several beside each other (the Dagster
+# worker's steps, dbt, a reader): each gets this share of the machine's memory (4 GB of 24 GB) and its CPUs.
+MEMORY_SHARE = 6
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 # How long a writer waits for another process (an analyst's session, a reader) to release the DuckDB file
 # before it gives up; REVLOOP_WAREHOUSE_LOCK_WAIT overrides it (seconds). dbt_project/profiles.yml waits
@@ -67,17 +68,47 @@ def state_dir(warehouse: Path | None = None) -> Path:
     return warehouse.parent / f".{warehouse.stem}.state"
 
 
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its cgroup's limit when lower (a container)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            total = min(total, int(Path(limit_file).read_text().strip()))  # "max": no limit
+    return total
+
+
+def machine_cpus() -> int:
+    """CPUs this process may run on: its affinity, or its cgroup's CPU quota when lower."""
+    cpus = len(os.sched_getaffinity(0))
+    with contextlib.suppress(OSError, ValueError, ZeroDivisionError):
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))  # "max": no quota
+    return cpus
+
+
+def default_duckdb_settings() -> dict[str, str]:
+    """memory_limit (MEMORY_SHARE of machine_memory(), at least 256 MiB) and threads (machine_cpus())."""
+    return {
+        "memory_limit": f"{max(256, machine_memory() // MEMORY_SHARE // 2**20)}MiB",
+        "threads": str(machine_cpus()),
+    }
+
+
 def duckdb_settings(warehouse: Path | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """DuckDB's memory_limit, threads and temp_directory, the same for every connection revloop opens.
 
-    REVLOOP_DUCKDB_MEMORY_LIMIT (default 4GB) and REVLOOP_DUCKDB_THREADS (default 2); what does not fit in
-    memory spills to `<warehouse>.tmp` beside the warehouse file.
+    REVLOOP_DUCKDB_MEMORY_LIMIT and REVLOOP_DUCKDB_THREADS, or default_duckdb_settings() for the machine;
+    what does not fit in memory spills to `<warehouse>.tmp` beside the warehouse file. dbt receives them
+    as the var `duckdb` (revloop.dbt.dbt_vars), which dbt_project/profiles.yml reads.
     """
     env = os.environ if env is None else env
-    memory = env.get("REVLOOP_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    memory = env.get("REVLOOP_DUCKDB_MEMORY_LIMIT", "").strip()
+    threads = env.get("REVLOOP_DUCKDB_THREADS", "").strip()
+    if not (memory and threads):
+        defaults = default_duckdb_settings()
+        memory, threads = memory or defaults["memory_limit"], threads or defaults["threads"]
     if not _MEMORY.match(memory):
         raise WarehouseConfigError(f"REVLOOP_DUCKDB_MEMORY_LIMIT must be a size such as 4GB, got {memory!r}")
-    threads = env.get("REVLOOP_DUCKDB_THREADS", "").strip() or str(DEFAULT_DUCKDB_THREADS)
     if not threads.isdigit() or int(threads) < 1:
         raise WarehouseConfigError(f"REVLOOP_DUCKDB_THREADS must be a positive integer, got {threads!r}")
     warehouse = warehouse or warehouse_path()

@@ -26,7 +26,7 @@ from psycopg2 import sql
 
 from revloop.config import load
 from revloop.config.scoring import ScoringConfig
-from revloop.dbt import DBT_PROJECT_DIR
+from revloop.dbt import DBT_PROJECT_DIR, duckdb_vars
 from tests.fixtures.postgres import (
     POSTGRES_ADMIN_DB,
     POSTGRES_HOST,
@@ -132,7 +132,7 @@ def _scratch_project(folder: Path) -> Path:
 
 def _dbt(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     scoring = load("scoring", ScoringConfig, REPO / "config").model_dump(mode="json")
-    dbt_vars = {"revloop": {"scoring": scoring}, "scoring_as_of": AS_OF.isoformat()}
+    dbt_vars = {"revloop": {"scoring": scoring}, "scoring_as_of": AS_OF.isoformat(), "duckdb": duckdb_vars()}
     command = [
         str(Path(sys.executable).parent / "dbt"), *args,
         "--project-dir", str(project), "--profiles-dir", str(project), "--vars", json.dumps(dbt_vars),
@@ -193,6 +193,7 @@ def test_scoring_needs_its_config_var(tmp_path):
         [
             str(Path(sys.executable).parent / "dbt"), "compile", "--select", "int_lead_score_factors",
             "--project-dir", str(project), "--profiles-dir", str(project),
+            "--vars", json.dumps({"duckdb": duckdb_vars()}),  # the profile's, not the models'
         ],
         env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "DBT_TARGET": "duckdb"},
         capture_output=True, text=True, timeout=300,

@@ -1,11 +1,14 @@
 """One DuckDB setting (memory_limit, threads, spill directory) on every connection revloop opens."""
 
+import os
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
 
+import revloop.warehouse as warehouse_module
+from revloop.dbt import dbt_vars
 from revloop.warehouse import (
     WarehouseConfigError,
     connect_warehouse,
@@ -14,6 +17,19 @@ from revloop.warehouse import (
 )
 
 PROFILES = Path(__file__).resolve().parents[2] / "dbt_project" / "profiles.yml"
+PROFILE = yaml.safe_load(PROFILES.read_text())["revloop"]["outputs"]["duckdb"]
+
+
+def rendered_profile(section: str, env: dict[str, str]) -> dict[str, str]:
+    """A section of the DuckDB profile as dbt renders it under `env`, given the vars revloop.dbt passes."""
+    variables = dbt_vars()
+    render = jinja2.Environment().from_string
+    return {
+        key: render(value).render(
+            env_var=lambda name, default="": env.get(name, default), var=lambda name: variables[name]
+        )
+        for key, value in PROFILE[section].items()
+    }
 
 
 def _settings(con) -> tuple:
@@ -43,12 +59,24 @@ def test_an_in_memory_connection_spills_beside_the_warehouse(tmp_path, monkeypat
         assert _settings(con)[1:] == (1, f"{tmp_path / 'w.duckdb'}.tmp")
 
 
-def test_defaults_fit_this_machine():
-    assert duckdb_settings(Path("/w/x.duckdb"), env={}) == {
-        "memory_limit": "4GB",
-        "threads": "2",
-        "temp_directory": "/w/x.duckdb.tmp",
-    }
+def test_defaults_follow_the_machine(monkeypatch):
+    """Unset variables take a sixth of the machine's memory and every CPU it may use: 4 GiB and 2 threads on
+    a 24 GiB, 2-CPU machine, 10 GiB and 16 threads on a 60 GiB, 16-CPU one."""
+    for memory, cpus, expected in ((24 * 2**30, 2, ("4096MiB", "2")), (60 * 2**30, 16, ("10240MiB", "16")),
+                                   (512 * 2**20, 1, ("256MiB", "1"))):
+        monkeypatch.setattr(warehouse_module, "machine_memory", lambda memory=memory: memory)
+        monkeypatch.setattr(warehouse_module, "machine_cpus", lambda cpus=cpus: cpus)
+        assert duckdb_settings(Path("/w/x.duckdb"), env={}) == {
+            "memory_limit": expected[0], "threads": expected[1], "temp_directory": "/w/x.duckdb.tmp",
+        }
+    # one variable set: the other still follows the machine
+    one_set = duckdb_settings(Path("/w/x.duckdb"), env={"REVLOOP_DUCKDB_THREADS": "3"})
+    assert (one_set["memory_limit"], one_set["threads"]) == ("256MiB", "3")
+
+
+def test_the_machine_is_read_within_its_limits():
+    assert 0 < warehouse_module.machine_memory() <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert 1 <= warehouse_module.machine_cpus() <= len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize(
@@ -87,22 +115,20 @@ def test_the_dlt_destination_applies_the_same_settings(tmp_path, monkeypatch):
         },
     ],
 )
-def test_the_dbt_profile_reads_the_same_variables_with_the_same_defaults(env):
-    """dbt cannot call duckdb_settings: its profile repeats the variables and defaults, kept equal here."""
-    profile = yaml.safe_load(PROFILES.read_text())["revloop"]["outputs"]["duckdb"]
-    render = jinja2.Environment().from_string
-    # temp_directory is a connect-time option (config_options), the others are set on each cursor
-    rendered = {
-        key: render(value).render(env_var=lambda name, default="": env.get(name, default))
-        for key, value in {**profile["settings"], **profile["config_options"]}.items()
-    }
+def test_the_dbt_profile_gets_the_same_settings(env, monkeypatch):
+    """dbt's profile reads memory and threads from the var revloop.dbt passes, and the same spill folder."""
+    for name in ("REVLOOP_DUCKDB_MEMORY_LIMIT", "REVLOOP_DUCKDB_THREADS", "WAREHOUSE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     path = env.get("WAREHOUSE_PATH", "data/warehouse.duckdb")
-    assert rendered == duckdb_settings(Path(path), env=env)
+    assert rendered_profile("config_options", env) == duckdb_settings(Path(path), env=env)
+    assert "settings" not in PROFILE  # repeated on every cursor by dbt-duckdb: see the next test
 
 
-def test_dbt_models_still_run_after_a_query_spilled(tmp_path):
+def test_dbt_models_still_run_after_a_query_spilled(tmp_path, monkeypatch):
     """dbt-duckdb sets the profile's `settings` on every model's cursor; DuckDB refuses to set temp_directory
-    again once a query has spilled there, so it must come with the connection, not with each cursor."""
+    again once a query has spilled there, so it comes with the connection (config_options), not the cursor."""
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
     from dbt.adapters.duckdb.environments import Environment
 
@@ -112,18 +138,9 @@ def test_dbt_models_still_run_after_a_query_spilled(tmp_path):
         "REVLOOP_DUCKDB_MEMORY_LIMIT": "64MB",
         "REVLOOP_DUCKDB_THREADS": "1",
     }
-    profile = yaml.safe_load(PROFILES.read_text())["revloop"]["outputs"]["duckdb"]
-    render = jinja2.Environment().from_string
-
-    def rendered(section: str) -> dict[str, str]:
-        return {
-            key: render(value).render(env_var=lambda name, default="": env.get(name, default))
-            for key, value in profile.get(section, {}).items()
-        }
-
-    creds = DuckDBCredentials(
-        path=str(warehouse), settings=rendered("settings"), config_options=rendered("config_options")
-    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    creds = DuckDBCredentials(path=str(warehouse), config_options=rendered_profile("config_options", env))
     con = Environment.initialize_db(creds)
     try:
         model = Environment.initialize_cursor(creds, con.cursor())

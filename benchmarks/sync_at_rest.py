@@ -82,10 +82,17 @@ class Round:
     moved: dict[str, int]
 
 
-def run_rounds(people: int, seed: int, rounds: int, workdir: Path, faults: bool = False) -> list[Round]:
+def run_rounds(
+    people: int, seed: int, rounds: int, workdir: Path, faults: bool = False,
+    reads: list[tuple[str, ...]] | None = None,
+) -> list[Round]:
     """Build the warehouse of a world, then `rounds` times: sync, ingest the CRMs again, rebuild.
 
-    faults: the first sync meets commit-then-fail answers and one refused record per CRM (inject_faults)."""
+    faults: the first sync meets commit-then-fail answers and one refused record per CRM (inject_faults).
+    reads: the CRMs ingested again after each sync (default both every time); one CRM alone is what a
+    sensor run for that CRM's change reads."""
+    if reads is not None and len(reads) != rounds:
+        raise ValueError(f"reads names the CRMs of {len(reads)} rounds, not {rounds}")
     from sandbox.runner import Sandbox
     from sandbox.world import generate_world
 
@@ -99,10 +106,10 @@ def run_rounds(people: int, seed: int, rounds: int, workdir: Path, faults: bool 
         since = log_positions(sandbox)
         if faults:
             inject_faults(sandbox)
-        for _ in range(rounds):
+        for crms in reads or [("salesforce", "hubspot")] * rounds:  # one entry per round
             run = run_sync_once(sandbox, warehouse, since)
             since = log_positions(sandbox)
-            build_warehouse(sandbox, warehouse, workdir)
+            build_warehouse(sandbox, warehouse, workdir, crms)
             after = snapshot(warehouse)
             # association calls are writes too (the request-log count covers record writes only)
             associations = sum(n for name, n in run.groups.items() if name.endswith(".associate"))

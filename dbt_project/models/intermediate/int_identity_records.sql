@@ -14,7 +14,9 @@
     e-mail, phone, userId, anonymousId, device, IP and user agent of its messages, with message_count.
     page_paths and active_hours (behaviour of the whole record, '|'-separated) repeat on each of its rows.
     An e-mail or phone a CRM record holds because revloop wrote it there (activation.written_values) is an
-    echo of revloop's own profile, not evidence: it is left out.
+    echo of revloop's own profile, not evidence: it is left out. The cross ids revloop writes to pair
+    records (Salesforce HubSpot_Id__c, HubSpot salesforce_id) are evidence, read from whichever side holds
+    one: they only ever name the record a person's other record was paired with or created from.
 -#}
 with events as (
     select
@@ -92,32 +94,46 @@ hour_lists as (
     group by source_system, source_record_type, source_id
 ),
 
+-- The HubSpot contact that names a Salesforce record in its salesforce_id (the smallest id when several
+-- do): the same pairing as the record's own HubSpot_Id__c, read from the other side. revloop writes both
+-- when it pairs or creates records, and each reaches the warehouse only when its CRM is read again: a
+-- contact revloop created in HubSpot, whose e-mail is revloop's own write, is tied to its Salesforce
+-- record by this before Salesforce has been read since.
+hubspot_pairings as (
+    select salesforce_id, min(contact_id) as hubspot_contact_id
+    from {{ ref('stg_hubspot__contacts') }}
+    where salesforce_id is not null
+    group by salesforce_id
+),
+
 crm_records as (
     select
         'salesforce' as source_system,
         'lead' as source_record_type,
-        lead_id as source_id,
-        email,
-        phone,
+        l.lead_id as source_id,
+        l.email,
+        l.phone,
         cast(null as {{ dbt.type_string() }}) as mobile_phone,
-        country,
-        converted_contact_id as salesforce_contact_id,
-        hubspot_id as hubspot_contact_id,
-        created_at as observed_at
-    from {{ ref('stg_salesforce__leads') }}
+        l.country,
+        l.converted_contact_id as salesforce_contact_id,
+        coalesce(l.hubspot_id, hp.hubspot_contact_id) as hubspot_contact_id,
+        l.created_at as observed_at
+    from {{ ref('stg_salesforce__leads') }} as l
+    left join hubspot_pairings as hp on hp.salesforce_id = l.lead_id
     union all
     select
         'salesforce',
         'contact',
-        contact_id,
-        email,
-        phone,
-        mobile_phone,
-        country,
-        contact_id,
-        hubspot_id,
-        created_at
-    from {{ ref('stg_salesforce__contacts') }}
+        c.contact_id,
+        c.email,
+        c.phone,
+        c.mobile_phone,
+        c.country,
+        c.contact_id,
+        coalesce(c.hubspot_id, hp.hubspot_contact_id),
+        c.created_at
+    from {{ ref('stg_salesforce__contacts') }} as c
+    left join hubspot_pairings as hp on hp.salesforce_id = c.contact_id
     union all
     select
         'hubspot',

@@ -6,7 +6,7 @@
     'email': 'string', 'firstname': 'string', 'lastname': 'string', 'phone': 'string',
     'mobilephone': 'string', 'company': 'string', 'jobtitle': 'string', 'industry': 'string',
     'country': 'string', 'city': 'string', 'website': 'string', 'lifecyclestage': 'string',
-    'hs_lead_status': 'string', 'hubspot_owner_id': 'string',
+    'hs_lead_status': 'string', 'hubspot_owner_id': 'string', 'salesforce_id': 'string',
 } -%}
 {%- do columns.update({department_column: 'string'}) -%}
 with versions as (
@@ -30,6 +30,7 @@ select
     {{ clean_text('lifecyclestage') }} as lifecycle_stage,
     {{ clean_text('hs_lead_status') }} as lead_status,
     {{ clean_text('hubspot_owner_id') }} as owner_id,
+    {{ clean_text('salesforce_id') }} as salesforce_id,
     created_at,
     updated_at,
     _dlt_load_id

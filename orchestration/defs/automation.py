@@ -125,9 +125,11 @@ def decide(
     )
 
 
-def _crm_raw_tables(source: str, _objects: list[str]) -> AssetSelection:
-    # A CRM's tables load together (incrementally), as its associations follow its objects.
-    return raw_tables(source)
+def _crm_raw_tables(_source: str, _objects: list[str]) -> AssetSelection:
+    """Both CRMs' tables (each loads incrementally, its associations with its objects): the sync after a
+    change in one CRM compares it with the other's current records, which may have changed since they
+    were last read (revloop's own writes among them: a record it created there has never been read)."""
+    return raw_tables("salesforce") | raw_tables("hubspot")
 
 
 def _channel_raw_tables(_source: str, channels: list[str]) -> AssetSelection:
@@ -140,7 +142,8 @@ def _channel_raw_tables(_source: str, channels: list[str]) -> AssetSelection:
     minimum_interval_seconds=poll_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Polls Salesforce and HubSpot for records changed since its cursor (one query per object) "
-    "and syncs the changed CRM's records to the warehouse and the other CRM. Changes that are revloop's own "
+    "and syncs the changed CRM's records to the warehouse and the other CRM (whose own changes since its "
+    "cursor are read in the same run). Changes that are revloop's own "
     "writes (Salesforce: made by revloop's user; HubSpot: activation.written_values) start no run.",
 )
 def crm_change_sensor(

@@ -14,10 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from revloop.dbt_host import PRELOADED
+
 COMMANDS = multiprocessing.get_context("forkserver")
-COMMANDS.set_forkserver_preload(
-    ["dbt.cli.main", "dbt.adapters.duckdb", "dbt.adapters.postgres", "revloop.dbt"]
-)
+COMMANDS.set_forkserver_preload([*PRELOADED, "revloop.dbt"])
 
 
 def dbt_environment(work_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -67,29 +67,11 @@ def _dbt_command(args: list[str], env: dict[str, str], cwd: str, stdout: Path, s
     with stdout.open("w") as out, stderr.open("w") as err:
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
-    from dbt.cli.main import cli
-
     from revloop.dbt import checked_args
+    from revloop.dbt_host import run_dbt_in_process
 
-    code = 2
     dbt_argv = checked_args(list(args), env)
-    if dbt_argv is not None:
-        try:
-            cli.main(args=dbt_argv, prog_name="dbt")
-            code = 0
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else 1
-    _close_duckdb()
+    code = 2 if dbt_argv is None else run_dbt_in_process(dbt_argv)
     sys.stdout.flush()
     sys.stderr.flush()
     sys.exit(code)
-
-
-def _close_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open for the process. The dbt command line's interpreter
-    closes it on exit (a checkpoint folds the write-ahead log into the file); a forked command ends without
-    that teardown and would leave the last writes in warehouse.duckdb.wal."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    if DuckDBConnectionManager._ENV is not None:
-        DuckDBConnectionManager._ENV.close()

@@ -10,6 +10,8 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from packaging import version
 
+from revloop.dbt_host import start_host
+
 # What dbt writes beside the structured events Dagster reads from its output, per command: the manifest,
 # semantic manifest and run results as JSON (about a second of CPU for this project) and a log file repeating
 # the events. Off unless the user's own DBT_WRITE_JSON / DBT_LOG_LEVEL_FILE ask for them.
@@ -30,11 +32,14 @@ class DbtCli(DbtCliResource):
     Both hooks are private to dagster-dbt 0.29 (pinned); tests/unit/test_dbt_cli.py notices if they move.
     dbt's JSON artifacts and log file are off by default (ARTIFACT_DEFAULTS), and `remove_target` drops a
     command's own target folder (dagster-dbt gives each command one) once its events have been read.
+    With `revloop-dbt` as dbt_executable, the commands are forked from a host that imported dbt once for
+    the process (revloop.dbt_host), instead of each importing it anew.
     """
 
     def cli(self, args: Sequence[str], **kwargs) -> DbtCliInvocation:
         defaults = [flag for variable, flags in ARTIFACT_DEFAULTS.items() if not os.environ.get(variable)
                     for flag in flags]
+        start_host()
         return super().cli([*args, *defaults], **kwargs)
 
     @staticmethod

@@ -164,9 +164,10 @@ def identity_resolution(context: AssetExecutionContext, warehouse: WarehouseReso
 
 
 def dbt_resource() -> DbtCli:
-    """dbt from this virtualenv, on the project and profiles of dbt_project/."""
+    """dbt from this virtualenv (its commands forked from the process's dbt host), on the project and
+    profiles of dbt_project/."""
     return DbtCli(
         project_dir=dbt_project,
         profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        dbt_executable=str(Path(sys.executable).parent / "revloop-dbt"),
     )

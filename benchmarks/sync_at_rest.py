@@ -3,8 +3,8 @@
     python -m benchmarks.sync_at_rest --people 400
 
 Seeds the sandbox with a world (its event files too), builds the warehouse (both CRMs and the events
-ingested, dbt, identity resolution, segments, the sync models) and then, `--rounds` times: sync, ingest both
-CRMs again, rebuild. Nothing changes upstream after the first build, so every sync after the first must
+ingested, dbt, identity resolution, segments, the sync models), serves the same world again (as a restarted
+sandbox would) and then, `--rounds` times: sync, ingest both CRMs again, rebuild. Nothing changes upstream after the first build, so every sync after the first must
 send no write call (counted from the emulators' request logs) and the profiles must not move between
 builds: per round it prints the write calls, the records' outcomes, the duplicates in the CRMs, the full
 scans among the reads since the previous sync, the identity links that changed and the profile values that
@@ -20,11 +20,15 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.crm import machine_line
 from benchmarks.sync import build_warehouse, inject_faults, log_positions, run_sync_once
 from revloop.profiles import profile_contract
 from revloop.warehouse import connect_warehouse
+
+if TYPE_CHECKING:
+    from sandbox.world import World
 
 
 def profile_columns() -> tuple[str, ...]:
@@ -82,11 +86,26 @@ class Round:
     moved: dict[str, int]
 
 
+def build_world(people: int, seed: int, workdir: Path) -> "World":
+    """Generate a world and build workdir/warehouse.duckdb from it: its events, both CRMs as the sandbox
+    serves them, dbt around identity resolution and the segments. The sandbox stops afterwards: a sandbox
+    seeded again with the returned world serves the same records (what `run_rounds` starts)."""
+    from sandbox.runner import Sandbox
+    from sandbox.world import generate_world
+
+    world = generate_world(people=people, seed=seed)
+    ingest_events(world, workdir, workdir / "warehouse.duckdb")
+    with Sandbox.start(workdir / "sandbox", world) as sandbox:
+        build_warehouse(sandbox, workdir / "warehouse.duckdb", workdir)
+    return world
+
+
 def run_rounds(
-    people: int, seed: int, rounds: int, workdir: Path, faults: bool = False,
+    world: "World", workdir: Path, rounds: int, faults: bool = False,
     reads: list[tuple[str, ...]] | None = None,
 ) -> list[Round]:
-    """Build the warehouse of a world, then `rounds` times: sync, ingest the CRMs again, rebuild.
+    """On workdir/warehouse.duckdb as `build_world` left it, with a sandbox seeded with its world, `rounds`
+    times: sync, ingest the CRMs again, rebuild.
 
     faults: the first sync meets commit-then-fail answers and one refused record per CRM (inject_faults).
     reads: the CRMs ingested again after each sync (default both every time); one CRM alone is what a
@@ -94,14 +113,10 @@ def run_rounds(
     if reads is not None and len(reads) != rounds:
         raise ValueError(f"reads names the CRMs of {len(reads)} rounds, not {rounds}")
     from sandbox.runner import Sandbox
-    from sandbox.world import generate_world
 
     warehouse = workdir / "warehouse.duckdb"
-    world = generate_world(people=people, seed=seed)
-    ingest_events(world, workdir, warehouse)
     results = []
     with Sandbox.start(workdir / "sandbox", world) as sandbox:
-        build_warehouse(sandbox, warehouse, workdir)
         state = snapshot(warehouse)
         since = log_positions(sandbox)
         if faults:
@@ -134,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
         print(machine_line())
-        rounds = run_rounds(args.people, args.seed, args.rounds, workdir, args.faults)
+        world = build_world(args.people, args.seed, workdir)
+        rounds = run_rounds(world, workdir, args.rounds, args.faults)
         for n, result in enumerate(rounds, 1):
             print(
                 f"sync {n}: write calls {result.calls}, records {result.planned}, "

@@ -5,9 +5,10 @@ are printed (-s)."""
 
 import pytest
 
-from benchmarks.crm import world_sandbox
-from benchmarks.sync import build_warehouse, inject_faults, log_positions, print_run, run_sync_once
-from benchmarks.sync_at_rest import Round, run_rounds
+from benchmarks.sync import inject_faults, log_positions, print_run, run_sync_once
+from benchmarks.sync_at_rest import Round, build_world, run_rounds
+from sandbox.runner import Sandbox
+from tests.fixtures.shared import copy_warehouse
 
 pytestmark = pytest.mark.slow
 NO_CALLS = {"salesforce": 0, "hubspot": 0, "hubspot associations": 0}
@@ -22,8 +23,21 @@ def _print(name: str, rounds: list[Round]) -> None:
         )
 
 
-def test_second_sync_after_reingesting_the_first_writes_nothing_and_profiles_stay(tmp_path):
-    first, second = run_rounds(people=80, seed=7, rounds=2, workdir=tmp_path)
+@pytest.fixture(scope="module")
+def built_world(tmp_path_factory):
+    """One world of 80 people and its warehouse, built once; each test syncs on a copy of the warehouse."""
+    folder = tmp_path_factory.mktemp("at_rest")
+    return build_world(people=80, seed=7, workdir=folder), folder / "warehouse.duckdb"
+
+
+def _copy(built_world, tmp_path):
+    world, warehouse = built_world
+    copy_warehouse(warehouse, tmp_path / "warehouse.duckdb")
+    return world
+
+
+def test_second_sync_after_reingesting_the_first_writes_nothing_and_profiles_stay(built_world, tmp_path):
+    first, second = run_rounds(_copy(built_world, tmp_path), tmp_path, rounds=2)
     _print("two runs:", [first, second])
     assert sum(first.calls.values()) > 0 and first.planned
     assert first.duplicates == second.duplicates == NO_DUPLICATES
@@ -35,12 +49,12 @@ def test_second_sync_after_reingesting_the_first_writes_nothing_and_profiles_sta
     assert set(second.moved.values()) == {0}
 
 
-def test_a_sync_after_reading_again_only_one_crm_writes_nothing(tmp_path):
+def test_a_sync_after_reading_again_only_one_crm_writes_nothing(built_world, tmp_path):
     """A sensor run for one CRM's change reads that CRM alone: the records the first sync created there come
     back before the other CRM's cross ids pointing at them do, with e-mails revloop wrote (no evidence).
     They join the people they were created for (new links, no new profile), and nothing is written again."""
     first, second, third = run_rounds(
-        people=80, seed=7, rounds=3, workdir=tmp_path, reads=[("hubspot",), ("salesforce",), ("hubspot",)]
+        _copy(built_world, tmp_path), tmp_path, rounds=3, reads=[("hubspot",), ("salesforce",), ("hubspot",)]
     )
     _print("one CRM read between syncs:", [first, second, third])
     assert first.planned.get("hubspot.create") and first.planned.get("salesforce.create"), first.planned
@@ -53,12 +67,12 @@ def test_a_sync_after_reading_again_only_one_crm_writes_nothing(tmp_path):
     assert first.duplicates == second.duplicates == third.duplicates == NO_DUPLICATES
 
 
-def test_after_a_faulty_sync_nothing_is_duplicated_and_the_settle_sync_sends_nothing(tmp_path):
+def test_after_a_faulty_sync_nothing_is_duplicated_and_the_settle_sync_sends_nothing(built_world, tmp_path):
     """The first sync meets lost answers (commit then 503 or a dropped connection) on both CRMs' write
     endpoints and one record per CRM that refuses every write; the next sync has nothing new to send."""
-    with world_sandbox(80, 7, tmp_path / "sandbox") as sandbox:
+    world = _copy(built_world, tmp_path)
+    with Sandbox.start(tmp_path / "sandbox", world) as sandbox:
         warehouse = tmp_path / "warehouse.duckdb"
-        build_warehouse(sandbox, warehouse, tmp_path)
         inject_faults(sandbox)
         first = run_sync_once(sandbox, warehouse, log_positions(sandbox))
         second = run_sync_once(sandbox, warehouse, log_positions(sandbox))

@@ -3,12 +3,13 @@
     python -m benchmarks.sync_at_rest --people 400
 
 Seeds the sandbox with a world (its event files too), builds the warehouse (both CRMs and the events
-ingested, dbt, identity resolution, segments, the sync models), serves the same world again (as a restarted
-sandbox would) and then, `--rounds` times: sync, ingest both CRMs again, rebuild. Nothing changes upstream after the first build, so every sync after the first must
-send no write call (counted from the emulators' request logs) and the profiles must not move between
-builds: per round it prints the write calls, the records' outcomes, the duplicates in the CRMs, the full
-scans among the reads since the previous sync, the identity links that changed and the profile values that
-changed (marts.customer_profiles, lead_score included). Exit status 1 if a sync after the first wrote.
+ingested, dbt, identity resolution, segments, the sync models), serves the same world again (as a
+restarted sandbox would) and then, `--rounds` times: sync, ingest both CRMs again, rebuild. Nothing
+changes upstream after the first build, so every sync after the first must send no write call (counted
+from the emulators' request logs) and the profiles must not move between builds: per round it prints the
+write calls, the records' outcomes, the duplicates in the CRMs, the full scans among the reads since the
+previous sync, the identity links that changed and the profile values that changed
+(marts.customer_profiles, lead_score included). Exit status 1 if a sync after the first wrote.
 With --faults the first sync meets commit-then-fail answers and refused records (benchmarks.sync).
 """
 

@@ -1,10 +1,12 @@
 """Fixtures shared by the whole suite; each area's fixtures live in tests/fixtures/."""
 
+import os
 import signal
 from pathlib import Path
 
 import pytest
 
+from revloop.warehouse import machine_cpus
 from sandbox.tls import TlsFiles, create_tls_files
 
 pytest_plugins = [
@@ -27,9 +29,19 @@ SLOWEST_FIRST = (
 def pytest_configure(config: pytest.Config) -> None:
     """Under a background job SIGINT is ignored, and an in-process Dagster run maps SIGTERM to SIGINT's
     handler: every process a test starts afterwards would ignore SIGTERM too and outlive its terminate().
-    Ctrl-C's own handler instead (a caught signal is reset in a child)."""
+    Ctrl-C's own handler instead (a caught signal is reset in a child). Then the workers' CPU shares."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    share_the_cpus_between_workers()
+
+
+def share_the_cpus_between_workers() -> None:
+    """Each pytest-xdist worker's DuckDB (in its own process, dbt's and Dagster's) gets its share of the
+    machine's CPUs, as REVLOOP_DUCKDB_THREADS (a value already set wins): the workers run side by side, and
+    on tables this small more threads only add scheduling."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+    if workers > 1:
+        os.environ.setdefault("REVLOOP_DUCKDB_THREADS", str(max(1, machine_cpus() // workers)))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,13 +16,13 @@ pytest_plugins = [
 
 # The longest test files, started first (`make test` turns off xdist's own order, most tests first, which
 # left the single-test system files for the end). xdist hands files 1 and 3 to one worker, 2 and 4 to the
-# other, then the next file to whichever is free: the two halves of the installation shapes (the longest
-# files) side by side, then each system test beside a builder of the shared warehouses (test_dbt_staging
-# builds raw_warehouse and built_warehouse, test_dbt_postgres the templates).
+# other, then the next file to whichever is free: the two halves of the installation shapes side by side,
+# then the demo's system tests (the longest file) beside a builder of the shared warehouses (test_dbt_staging
+# builds raw_warehouse and built_warehouse, test_dbt_postgres the templates) and the sync-at-rest rounds.
 SLOWEST_FIRST = (
     "test_installation_shapes.py", "test_installation_shapes_hubspot.py",
-    "test_demo_path.py", "test_dbt_staging.py", "test_ml_models.py", "test_dbt_postgres.py",
-    "test_dagster_ui_browser.py",
+    "test_demo_path.py", "test_dbt_staging.py", "test_sync_at_rest.py", "test_ml_models.py",
+    "test_dbt_postgres.py", "test_dagster_ui_browser.py",
 )
 
 

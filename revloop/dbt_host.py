@@ -12,6 +12,7 @@ serves only the children of that parent. It exits when its parent does (its stdi
 goes away before its command ends takes the command with it.
 """
 
+import atexit
 import contextlib
 import importlib
 import json
@@ -114,7 +115,19 @@ def start_host() -> int | None:
         host.wait()
         return None
     _hosts[owner] = host
+    atexit.register(_stop, host)
     return host.pid
+
+
+def _stop(host: subprocess.Popen) -> None:
+    """At the owner's exit: end its host and wait for it, so that the host's CPU time (its commands'
+    included) counts as the owner's, as a dbt process it started itself would."""
+    host.stdin.close()
+    try:
+        host.wait(timeout=_REQUEST_SECONDS)
+    except subprocess.TimeoutExpired:
+        host.kill()
+        host.wait()
 
 
 class _Host:

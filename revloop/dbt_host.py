@@ -121,8 +121,10 @@ def start_host() -> int | None:
 
 def _stop(host: subprocess.Popen) -> None:
     """At the owner's exit: end its host and wait for it, so that the host's CPU time (its commands'
-    included) counts as the owner's, as a dbt process it started itself would."""
+    included) counts as the owner's, as a dbt process it started itself would. SIGTERM, not only the end
+    of the host's stdin: a process the owner forked without exec holds that pipe open too."""
     host.stdin.close()
+    host.terminate()
     try:
         host.wait(timeout=_REQUEST_SECONDS)
     except subprocess.TimeoutExpired:
@@ -143,18 +145,21 @@ class _Host:
         self.serving = True
 
     def serve(self) -> None:
-        while self.serving:
-            for key, _ in self.selector.select():
-                key.data(key.fileobj)
+        """Serve until the owner is gone (its end of stdin closed, or SIGTERM); commands still running
+        then are stopped."""
+        try:
+            while self.serving:
+                for key, _ in self.selector.select():
+                    key.data(key.fileobj)
+        finally:
+            for child in list(self.commands):
+                _signal(child, signal.SIGTERM)
+            for child in list(self.commands):
+                self._finished(child)
 
     def _owner_gone(self, stdin) -> None:
-        if stdin.read1(1):  # nothing is written to the host's stdin: only its end matters
-            return
-        self.serving = False
-        for child in list(self.commands):
-            _signal(child, signal.SIGTERM)
-        for child in list(self.commands):
-            self._finished(child)
+        if not stdin.read1(1):  # nothing is written to the host's stdin: only its end matters
+            self.serving = False
 
     def _accept(self, listener: socket.socket) -> None:
         client, _ = listener.accept()
@@ -255,6 +260,7 @@ def _run_command(request: dict, fds: list[int]) -> None:
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as in any Python program
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own descriptors, never closed
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -298,6 +304,10 @@ def close_duckdb() -> None:
         DuckDBConnectionManager._ENV.close()
 
 
+def _ended(_signum, _frame) -> None:
+    raise SystemExit(0)  # through serve's and _serve's cleanup: commands stopped, socket removed
+
+
 def _serve() -> None:
     path = socket_path(os.getppid())
     path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -309,6 +319,7 @@ def _serve() -> None:
     listener.bind(str(path))
     listener.listen(16)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the commands; the host ends with its owner
+    signal.signal(signal.SIGTERM, _ended)
     try:
         # Ready once listening: the first command waits in the backlog while dbt is imported.
         sys.stdout.buffer.write(_READY)

@@ -129,12 +129,22 @@ def test_a_command_ends_with_its_caller(stop, tmp_path):
 
 
 def test_the_host_ends_with_its_owner():
+    """Even while a process the owner forked (without exec, so holding the host's stdin open) runs on."""
     owner = subprocess.run(
-        [sys.executable, "-c", "import os; from revloop.dbt_host import start_host\n"
-         "print(start_host(), os.getpid())"],
+        [sys.executable, "-c", "import os, time; from revloop.dbt_host import start_host\n"
+         "host = start_host()\n"
+         "child = os.fork()\n"
+         "if child == 0:\n"
+         "    for fd in (1, 2):\n        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)\n"
+         "    time.sleep(60)\n    os._exit(0)\n"
+         "print(host, os.getpid(), child)"],
         capture_output=True, text=True, timeout=60,
     )
     assert owner.returncode == 0, owner.stderr
-    host, owner_pid = (int(n) for n in owner.stdout.split())
-    _wait_until(lambda: not _alive(host), 30, "the host should end when its owner has")
-    assert not socket_path(owner_pid).exists()
+    host, owner_pid, forked = (int(n) for n in owner.stdout.split())
+    try:
+        _wait_until(lambda: not _alive(host), 30, "the host should end when its owner has")
+        assert _alive(forked)
+        assert not socket_path(owner_pid).exists()  # it ended cleanly, not killed
+    finally:
+        os.kill(forked, signal.SIGKILL)

@@ -8,8 +8,9 @@ output and exit status. It hands its own stdin, stdout and stderr to a child of 
 forwards SIGINT and SIGTERM to it. With no host for its parent it runs dbt itself.
 
 The host listens on a Unix socket named after its parent's pid, in a folder only the user can enter, and
-serves only the children of that parent. It exits when its parent does (its stdin closes). A client that
-goes away before its command ends takes the command with it.
+serves only the children of that parent. It ends when its parent does: the parent's exit sends it SIGTERM,
+and a parent that was killed closes its stdin. A client that goes away before its command ends takes the
+command with it.
 """
 
 import atexit
@@ -165,7 +166,7 @@ class _Host:
         client, _ = listener.accept()
         try:
             request, fds = self._request(client)
-        except (OSError, ValueError, PermissionError) as error:
+        except (OSError, ValueError) as error:  # a stranger (PermissionError), a late or broken request
             print(f"revloop dbt host: refused a command: {error}", file=sys.stderr)
             client.close()
             return

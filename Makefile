@@ -22,12 +22,14 @@ install: $(VENV)/.installed
 
 # uv (from PyPI) resolves and downloads in parallel: about 3x faster than pip on a cold cache, faster still
 # with its cache (~/.cache/uv) warm. It compiles bytecode only when asked: asked here, as pip does, since
-# every dbt and Dagster process the tests start would otherwise compile its imports anew.
+# every dbt and Dagster process the tests start would otherwise compile its imports anew. The browser is
+# installed meanwhile (apt waits on the network and dpkg, uv mostly on compiling): the recipe fails if
+# either does.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet 'uv>=0.9,<1'
-	$(BIN)/uv pip install --quiet --system-certs --compile-bytecode --python $(BIN)/python -e '.[dev]'
-	$(MAKE) --no-print-directory browser
+	$(MAKE) --no-print-directory browser & browser=$$!; \
+	$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet 'uv>=0.9,<1' && \
+	$(BIN)/uv pip install --quiet --system-certs --compile-bytecode --python $(BIN)/python -e '.[dev]'; \
+	installed=$$?; wait $$browser && exit $$installed
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives it; browser downloads are not used).

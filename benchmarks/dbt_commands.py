@@ -1,9 +1,9 @@
 """dbt commands for the benchmarks and the tests: `python -m revloop.dbt <args>` with the target and log
 folders in a work folder of their own, so that commands on different warehouses may overlap.
 
-Each command runs in a process forked from a server that imported dbt, its two adapters and revloop.dbt once
-(multiprocessing's forkserver): dbt's import costs about two seconds of CPU (its dataclasses build their
-serialisers), paid once per process that runs commands instead of once per command. Each command is still a
+Each command runs in a process forked from a server that loaded revloop.dbt_preload once (multiprocessing's
+forkserver): dbt's import and the serialisers and schemas every command builds cost about three seconds of
+CPU, paid once per process that runs commands instead of once per command. Each command is still a
 process of its own, with its own environment, and no dbt or DuckDB state outlives it.
 """
 

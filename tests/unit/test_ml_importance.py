@@ -1,10 +1,12 @@
-"""Permutation importance on rows encoded once equals scikit-learn's on the raw rows."""
+"""Permutation importance on rows encoded once, scored in batches, equals scikit-learn's on the raw rows."""
 
 from datetime import date
 
+import pytest
 from sklearn.inspection import permutation_importance
 
-from ml.evaluation import IMPORTANCE_REPEATS, encoded_once, top_features
+import ml.evaluation
+from ml.evaluation import IMPORTANCE_REPEATS, encoded_once, permutation_importances, top_features
 from ml.features import FeatureSet, feature_matrix, feature_set
 from ml.pipelines import build_classifier
 from ml.synthetic import synthetic_features
@@ -49,3 +51,14 @@ def test_one_hot_encoding_keeps_the_raw_rows():
     model, x, _ = _fitted("logistic_regression")
     scored, matrix, names = encoded_once(model, x)
     assert scored is model and matrix is x and names == list(x.columns)
+
+
+def test_batched_importances_of_raw_rows_equal_scikit_learns_whatever_the_batch(monkeypatch):
+    """The one-hot pipeline permutes the raw rows (text and numbers): stacked, the scores are scikit-learn's,
+    in one batch or in batches of a single shuffled copy."""
+    model, x, y = _fitted("logistic_regression")
+    raw = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=3, random_state=11)
+    assert permutation_importances(model, x, y, repeats=3, seed=11) == pytest.approx(raw.importances_mean)
+    monkeypatch.setattr(ml.evaluation, "IMPORTANCE_BATCH_CELLS", 1)
+    assert permutation_importances(model, x, y, repeats=3, seed=11) == pytest.approx(raw.importances_mean)
+    assert any(raw.importances_mean > 0)

@@ -5,10 +5,20 @@ Each command runs in a process forked from a server that loaded revloop.dbt_prel
 forkserver): dbt's import and the serialisers and schemas every command builds cost about three seconds of
 CPU, paid once per process that runs commands instead of once per command. Each command is still a
 process of its own, with its own environment, and no dbt or DuckDB state outlives it.
+
+The commands of one process share dbt's parse cache (partial_parse.msgpack) across work folders: a command
+whose target folder has none starts from the last one written for the same profile and vars, where dbt
+would otherwise parse the whole project (several seconds of CPU). dbt parses everything again when the
+profile differs, and a DuckDB profile names the warehouse's path: so a command on DuckDB runs in its
+warehouse's folder, with the file's name as WAREHOUSE_PATH, and warehouses of one name share a cache.
+dbt still checks every cache it is given (project files, vars, profile, environment) before using it.
 """
 
+import hashlib
+import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +28,9 @@ from revloop.dbt_host import PRELOADED
 
 COMMANDS = multiprocessing.get_context("forkserver")
 COMMANDS.set_forkserver_preload([*PRELOADED, "revloop.dbt"])
+PARSE_CACHE = "partial_parse.msgpack"
+_PARSE_CACHES = tempfile.TemporaryDirectory(prefix="dbt-parse-caches-")  # this process's, removed at exit
+_POSTGRES_VARIABLES = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_DB")
 
 
 def dbt_environment(work_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -32,24 +45,63 @@ def dbt_environment(work_dir: Path, env: dict[str, str] | None = None) -> dict[s
 
 
 def run_dbt(
-    args: list[str], work_dir: Path, env: dict[str, str] | None = None, timeout: float = 900
+    args: list[str], work_dir: Path, env: dict[str, str] | None = None, timeout: float = 900,
+    shared_parse_cache: bool = True,
 ) -> subprocess.CompletedProcess:
-    """`python -m revloop.dbt <args>` in work_dir's folders: its exit status, output and error output."""
+    """`python -m revloop.dbt <args>` in work_dir's folders: its exit status, output and error output.
+
+    shared_parse_cache=False keeps the command to its own parse cache, and WAREHOUSE_PATH as given: for a
+    cache that commands run elsewhere with that path will read (prepare_partial_parse).
+    """
+    command_env = dbt_environment(work_dir, env)
+    own_cache = Path(command_env["DBT_TARGET_PATH"]) / PARSE_CACHE
+    shared_cache = None
+    if shared_parse_cache:
+        shared_cache = Path(_PARSE_CACHES.name) / _profile_digest(args, command_env)
+    if shared_cache and shared_cache.exists() and not own_cache.exists():
+        own_cache.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared_cache, own_cache)
     with tempfile.TemporaryDirectory(prefix="dbt-command-") as folder:
         stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
         stdout.touch()
         stderr.touch()
         command = COMMANDS.Process(
-            target=_dbt_command, args=(args, dbt_environment(work_dir, env), os.getcwd(), stdout, stderr)
+            target=_dbt_command,
+            args=(args, command_env, os.getcwd(), stdout, stderr, shared_parse_cache),
         )
         command.start()
         command.join(timeout=timeout)
         if command.is_alive():
             command.kill()
             command.join()
+        if shared_cache and command.exitcode == 0 and own_cache.exists():
+            shutil.copyfile(own_cache, f"{shared_cache}.new")
+            os.replace(f"{shared_cache}.new", shared_cache)
         return subprocess.CompletedProcess(
             ["revloop.dbt", *args], command.exitcode, stdout.read_text(), stderr.read_text()
         )
+
+
+def _profile_digest(args: list[str], env: dict[str, str]) -> str:
+    """What a parse cache depends on besides the project's files: the target, its warehouse (DuckDB: the
+    file's name) or database (PostgreSQL), and the caller's vars."""
+    target = env.get("DBT_TARGET") or "duckdb"
+    if target == "duckdb":
+        connection = [Path(env.get("WAREHOUSE_PATH", "")).name]
+    else:
+        connection = [env.get(variable) for variable in _POSTGRES_VARIABLES]
+    caller_vars = args[args.index("--vars") + 1] if "--vars" in args[:-1] else None
+    return hashlib.sha256(json.dumps([target, connection, caller_vars]).encode()).hexdigest()[:24]
+
+
+def _enter_warehouse_folder() -> None:
+    """On DuckDB, work from the warehouse's folder and name the warehouse by its file name (see above)."""
+    path = os.environ.get("WAREHOUSE_PATH")
+    if (os.environ.get("DBT_TARGET") or "duckdb") == "duckdb" and path:
+        warehouse = Path(os.path.abspath(path))  # links kept: the file is where its path says
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        os.chdir(warehouse.parent)
+        os.environ["WAREHOUSE_PATH"] = warehouse.name
 
 
 def run_dbt_checked(args: list[str], work_dir: Path, env: dict[str, str] | None = None) -> None:
@@ -59,7 +111,9 @@ def run_dbt_checked(args: list[str], work_dir: Path, env: dict[str, str] | None 
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
 
 
-def _dbt_command(args: list[str], env: dict[str, str], cwd: str, stdout: Path, stderr: Path) -> None:
+def _dbt_command(
+    args: list[str], env: dict[str, str], cwd: str, stdout: Path, stderr: Path, shared_parse_cache: bool
+) -> None:
     """One `python -m revloop.dbt` command in this (forked) process: its environment, its output files."""
     os.environ.clear()
     os.environ.update(env)
@@ -70,7 +124,9 @@ def _dbt_command(args: list[str], env: dict[str, str], cwd: str, stdout: Path, s
     from revloop.dbt import checked_args
     from revloop.dbt_host import run_dbt_in_process
 
-    dbt_argv = checked_args(list(args), env)
+    dbt_argv = checked_args(list(args), env)  # reads config/ from the caller's folder
+    if dbt_argv is not None and shared_parse_cache:
+        _enter_warehouse_folder()
     code = 2 if dbt_argv is None else run_dbt_in_process(dbt_argv)
     sys.stdout.flush()
     sys.stderr.flush()

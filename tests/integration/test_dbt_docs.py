@@ -27,7 +27,7 @@ def docs(built_warehouse: BuiltWarehouse, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("dbt_docs")
     warehouse = copy_warehouse(built_warehouse.path, work / "warehouse.duckdb")
     env = {**built_warehouse.dbt.env, "WAREHOUSE_PATH": str(warehouse)}
-    result = run_dbt(["docs", "generate"], work, env)
+    result = run_dbt(["docs", "generate"], work, {**env, "DBT_WRITE_JSON": "true"})
     assert_dbt_ok(result)
     return work / "dbt_target"
 
@@ -89,7 +89,7 @@ def test_every_python_built_table_is_a_described_source(tmp_path: Path):
 
 
 def run_parse(work: Path) -> Path:
-    assert_dbt_ok(run_dbt(["parse", "--quiet"], work))
+    assert_dbt_ok(run_dbt(["parse", "--quiet"], work, {"DBT_WRITE_JSON": "true"}))
     return work / "dbt_target" / "manifest.json"
 
 

@@ -34,3 +34,15 @@ def test_each_command_sees_only_its_own_environment(tmp_path, monkeypatch):
     assert run_dbt(["parse", "--quiet"], tmp_path / "a").returncode == 2  # the caller's variables reach dbt
     monkeypatch.delenv("DBT_TARGET")
     assert run_dbt(["parse", "--quiet"], tmp_path / "b").returncode == 0  # and are gone once unset
+
+
+def test_a_command_in_a_fresh_folder_starts_from_the_parse_cache_of_an_earlier_one(tmp_path):
+    """Warehouses of one file name share dbt's parse cache: the second folder is parsed partially."""
+    for folder in ("first", "second"):
+        work = tmp_path / folder
+        work.mkdir()
+        result = run_dbt(["parse"], work, {"WAREHOUSE_PATH": str(work / "warehouse.duckdb")})
+        assert result.returncode == 0, result.stdout[-4000:]
+    assert (tmp_path / "second" / "dbt_target" / "partial_parse.msgpack").is_file()
+    assert "Unable to do partial parsing" not in result.stdout, result.stdout[-4000:]
+    assert "Starting full parse" not in result.stdout

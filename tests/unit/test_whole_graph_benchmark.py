@@ -6,11 +6,20 @@ import time
 
 from benchmarks.whole_graph import Sample, Stage, TreeSampler, kill_group, process_tree, stage_figures
 
-# A parent that starts a child holding 200 MB, then both wait to be killed.
+# A parent that starts a child holding 200 MB, then both wait to be killed. The child writes to every page of
+# its block ten times a second: a kernel that pages cold memory out (DAMON's pageout, as on the CI machines)
+# would otherwise shrink its resident set below the block while the test samples it.
+HOLDER = (
+    "import time\n"
+    "block = bytearray(200 * 2**20)\n"
+    "print(1, flush=True)\n"
+    "while True:\n"
+    "    block[::4096] = bytes([1]) * len(range(0, len(block), 4096))\n"
+    "    time.sleep(0.1)\n"
+)
 GRANDCHILD = (
     "import subprocess, sys, time\n"
-    "subprocess.Popen([sys.executable, '-c', "
-    "'import time; block = bytearray(200 * 2**20); print(1, flush=True); time.sleep(60)'])\n"
+    f"subprocess.Popen([sys.executable, '-c', {HOLDER!r}])\n"
     "time.sleep(60)\n"
 )
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from activation.associations import AssociationResult
 from activation.plan import RecordWrite, RefusedWrites, Rejection, Written, WrittenState, as_utc
 from activation.results import WriteResult
-from revloop.warehouse import WarehouseLocked, connect_warehouse
+from revloop.warehouse import WarehouseLocked, column_names, connect_warehouse
 
 _SCHEMA = """
 create schema if not exists activation;
@@ -131,13 +131,7 @@ class ActivationStore:
 
     def _migrate(self) -> None:
         """Bring a sync_log from before refusals were counted up to date (columns, one row per refusal)."""
-        columns = {
-            name
-            for (name,) in self.connection.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'activation' and table_name = 'sync_log'"
-            ).fetchall()
-        }
+        columns = set(column_names(self.connection, "activation", "sync_log"))
         if "payload_sha" in columns:
             return
         self.connection.execute("begin")

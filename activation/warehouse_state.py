@@ -2,7 +2,7 @@
 (activation.crm_* models)."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import duckdb
@@ -10,7 +10,7 @@ import duckdb
 from activation.plan import KEY_FIELDS, CrmRecord, SyncPair
 from revloop.config.sync import Crm, ObjectMapping
 from revloop.profiles import profile_contract
-from revloop.warehouse import fetch_dicts, table_exists
+from revloop.warehouse import column_names, iter_dicts, quote, table_exists
 
 # What revloop writes to the CRMs: the profile contract's scores and the segments
 ENRICHED_COLUMNS = (*profile_contract().scores, "segments")
@@ -24,11 +24,10 @@ def _squash(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _rows(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[dict[str, Any]]:
-    """Rows of a table (none if it does not exist yet), as dicts."""
-    if not table_exists(connection, f"{schema}.{table}"):
-        return []
-    return fetch_dicts(connection, f'select * from "{schema}"."{table}"')
+def _rows(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> Iterator[dict[str, Any]]:
+    """Rows of a table (none if it does not exist yet), as dicts read in batches."""
+    if table_exists(connection, f"{schema}.{table}"):
+        yield from iter_dicts(connection, f"select * from {quote(schema)}.{quote(table)}")
 
 
 def current_model(crm: Crm, object_name: str) -> str:
@@ -40,14 +39,24 @@ def current_model(crm: Crm, object_name: str) -> str:
 def current_records(
     connection: duckdb.DuckDBPyConnection, crm: Crm, object_name: str, fields: Iterable[str]
 ) -> dict[str, CrmRecord]:
-    """The current records of one CRM object (its dbt model crm_*), with fields under their API names."""
+    """The current records of one CRM object (its dbt model crm_*), with fields under their API names.
+
+    Only the columns of those fields are read, in batches: the model holds every raw column."""
+    model = current_model(crm, object_name)
+    columns = {_squash(c): c for c in column_names(connection, "activation", model)}
+    if not columns:
+        return {}
+    named = {f: columns[_squash(f)] for f in fields if _squash(f) in columns}
+    modified = "system_modstamp" if crm == "salesforce" else "updated_at"
+    # Salesforce's LastModifiedById; HubSpot names none
+    author = "last_modified_by_id" if "lastmodifiedbyid" in columns else None
+    read = dict.fromkeys(["id", modified, *filter(None, [author]), *named.values()])
+    sql = f"select {', '.join(map(quote, read))} from activation.{quote(model)}"
     records = {}
-    for row in _rows(connection, "activation", current_model(crm, object_name)):
-        columns = {_squash(c): c for c in row}
-        values = {f: row[columns[_squash(f)]] for f in fields if _squash(f) in columns}
-        modified = row["system_modstamp"] if crm == "salesforce" else row["updated_at"]
-        author = row.get("last_modified_by_id")  # Salesforce's LastModifiedById; HubSpot names none
-        records[row["id"]] = CrmRecord(crm, object_name, row["id"], modified, values, author)
+    for row in iter_dicts(connection, sql):
+        values = {f: row[column] for f, column in named.items()}
+        by = row[author] if author else None
+        records[row["id"]] = CrmRecord(crm, object_name, row["id"], row[modified], values, by)
     return records
 
 
@@ -154,33 +163,37 @@ def _cross_linked(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping)
 def created_records(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     """(crm, record id) of every record revloop created, from activation.sync_log: a create whose answer was
     lost is logged 'updated' (the retried upsert met the record the first try made), and is revloop's too."""
-    return {
-        (row["crm"], row["record_id"])
-        for row in _rows(connection, "activation", "sync_log")
-        if row["operation"] == "create" and row["status"] in ("created", "updated") and row["record_id"]
-    }
+    if not table_exists(connection, "activation.sync_log"):
+        return set()
+    rows = connection.execute(
+        "select distinct crm, record_id from activation.sync_log where operation = 'create'"
+        " and status in ('created', 'updated') and coalesce(record_id, '') <> ''"
+    ).fetchall()
+    return set(rows)
 
 
 def contact_accounts(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Rows of activation.sync_salesforce__contact_accounts: a Contact, its Account and their partners."""
-    return _rows(connection, "activation", "sync_salesforce__contact_accounts")
+    return list(_rows(connection, "activation", "sync_salesforce__contact_accounts"))
 
 
 def deal_companies(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Rows of activation.sync_salesforce__opportunities: Opportunity, Account, the Account's company."""
-    return _rows(connection, "activation", "sync_salesforce__opportunities")
+    return list(_rows(connection, "activation", "sync_salesforce__opportunities"))
 
 
 def hubspot_associations(
     connection: duckdb.DuckDBPyConnection, from_type: str, to_type: str
 ) -> set[tuple[str, str]]:
     """(from id, to id) of the HubSpot associations ingestion loaded, of any type."""
-    rows = _rows(connection, RAW_SCHEMA["hubspot"], ASSOCIATION_TABLES[from_type])
-    return {
-        (str(row["from_id"]), str(row["to_id"]))
-        for row in rows
-        if row.get("to_type") == to_type and not row.get("is_removed")
-    }
+    schema, table = RAW_SCHEMA["hubspot"], ASSOCIATION_TABLES[from_type]
+    columns = column_names(connection, schema, table)
+    if "to_type" not in columns:
+        return set()
+    live = "and not coalesce(is_removed, false)" if "is_removed" in columns else ""
+    sql = f"select distinct from_id::varchar, to_id::varchar from {schema}.{quote(table)} where to_type = ?"
+    rows = connection.execute(f"{sql} {live}", [to_type]).fetchall()
+    return set(rows)
 
 
 def load_pairs(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:

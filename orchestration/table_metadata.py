@@ -12,18 +12,13 @@ from dagster import MetadataValue, TableColumn, TableSchema
 
 from orchestration.shared import source_columns
 from revloop.privacy import mask_pii_enabled, mask_rows
-from revloop.warehouse import Connection, connect_warehouse
+from revloop.warehouse import Connection, connect_warehouse, quote
 
 SAMPLE_ROWS = 5
 SAMPLE_COLUMNS = 12
 CELL_WIDTH = 40
 # Column names that may hold credentials are never sampled; personal data is masked (revloop.privacy).
 SECRET_COLUMN = re.compile(r"token|secret|passw|api_?key|credential|auth|session|cookie|signature", re.I)
-
-
-def quote(identifier: str) -> str:
-    """A DuckDB quoted identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _cell(value: Any) -> str:

@@ -7,7 +7,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,8 @@ _LOCK_ERROR = "Could not set lock"
 _HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 _FIRST_BACKOFF_SECONDS = 0.2
 _MAX_BACKOFF_SECONDS = 10.0
+# Rows a streamed read (iter_dicts) takes from the engine at a time.
+FETCH_BATCH_ROWS = 10_000
 
 log = logging.getLogger(__name__)
 
@@ -234,11 +236,38 @@ def list_tables(connection: Connection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
+def column_names(connection: Connection, schema: str, table: str) -> list[str]:
+    """The columns of the table or view schema.table in their order (none if it does not exist)."""
+    rows = connection.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def quote(identifier: str) -> str:
+    """An identifier quoted for SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def fetch_dicts(connection: Connection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     """The rows of a query as dicts keyed by column name."""
     cursor = connection.execute(sql, params or [])
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def iter_dicts(
+    connection: Connection, sql: str, params: list[Any] | None = None, batch_size: int = FETCH_BATCH_ROWS
+) -> Iterator[dict[str, Any]]:
+    """The rows of a query as dicts, fetched batch_size rows at a time, so that a large table is never held
+    whole. Read it to the end before the connection runs another query."""
+    cursor = connection.execute(sql, params or [])
+    names = [column[0] for column in cursor.description]
+    while rows := cursor.fetchmany(batch_size):
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
 
 
 def database_file(connection: Connection) -> Path:

@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from revloop.warehouse import column_names, quote
+
 _SCHEMA = """
 create schema if not exists activation;
 create table if not exists activation.handoff_state (
@@ -108,7 +110,8 @@ class HandoffStore:
         self.connection = connection
         self.connection.execute("begin")
         try:
-            adopting = not self._columns("activation", "lead_handoffs") and self._columns(*LEGACY_HANDOFFS)
+            existing = column_names(self.connection, "activation", "lead_handoffs")
+            adopting = not existing and column_names(self.connection, *LEGACY_HANDOFFS)
             self.connection.execute(_SCHEMA)
             if adopting:
                 self._adopt_legacy_handoffs()
@@ -117,19 +120,10 @@ class HandoffStore:
             self.connection.execute("rollback")
             raise
 
-    def _columns(self, schema: str, table: str) -> list[str]:
-        return [
-            name
-            for (name,) in self.connection.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [schema, table],
-            ).fetchall()
-        ]
-
     def _adopt_legacy_handoffs(self) -> None:
         """Copy the handoffs an older version kept in marts.lead_handoffs, before dbt replaces that table."""
-        names = ", ".join(f'"{c}"' for c in HANDOFF_COLUMNS if c in self._columns(*LEGACY_HANDOFFS))
+        legacy = column_names(self.connection, *LEGACY_HANDOFFS)
+        names = ", ".join(quote(c) for c in HANDOFF_COLUMNS if c in legacy)
         self.connection.execute(
             f"insert into {HANDOFFS} ({names}) select {names} from {'.'.join(LEGACY_HANDOFFS)}"
         )

@@ -1,8 +1,18 @@
-"""The warehouse module's lookups: table existence, rows as dicts, the table list, the database's file."""
+"""The warehouse module's lookups: table existence, columns, rows as dicts (whole or streamed), the table
+list, the database's file."""
 
 import pytest
 
-from revloop.warehouse import connect_warehouse, database_file, fetch_dicts, list_tables, table_exists
+from revloop.warehouse import (
+    column_names,
+    connect_warehouse,
+    database_file,
+    fetch_dicts,
+    iter_dicts,
+    list_tables,
+    quote,
+    table_exists,
+)
 
 
 @pytest.fixture
@@ -46,3 +56,21 @@ def test_the_table_list_is_ordered_and_leaves_the_catalog_out(con):
 
 def test_a_connection_names_its_database_file(con, warehouse):
     assert database_file(con) == warehouse
+
+
+def test_streamed_rows_equal_the_fetched_ones_across_batches(con):
+    con.execute("create table marts.many as select i as id, 'n' || i as name from range(25) t(i)")
+    sql = "select id, name from marts.many where id >= ? order by id"
+    streamed = iter_dicts(con, sql, [3], batch_size=4)
+    assert next(streamed) == {"id": 3, "name": "n3"}
+    assert [next(streamed), *streamed] == fetch_dicts(con, sql, [3])[1:]
+    assert list(iter_dicts(con, "select * from marts.many where false")) == []
+
+
+def test_columns_come_in_table_order_and_none_for_a_missing_table(con):
+    assert column_names(con, "marts", "people") == ["id", "name"]
+    assert column_names(con, "marts", "named") == ["id", "name"]
+    assert column_names(con, "marts", "missing") == []
+    odd = 'odd "name'
+    con.execute(f"create table marts.{quote(odd)} ({quote('a b')} int)")
+    assert column_names(con, "marts", odd) == ["a b"]

@@ -22,7 +22,8 @@ def con(warehouse):
 def test_current_records_carry_the_asked_fields_under_their_api_names_and_nothing_else(con):
     con.execute(
         "create table activation.crm_salesforce__lead as select '00QA' as id,"
-        " ?::timestamptz as system_modstamp, '005X' as last_modified_by_id, 'ann@acme.io' as email, 'Lee' as last_name,"
+        " ?::timestamptz as system_modstamp, '005X' as last_modified_by_id,"
+        " 'ann@acme.io' as email, 'Lee' as last_name,"
         " 'x' as description, 7 as hub_spot_id__c",
         [T0],
     )

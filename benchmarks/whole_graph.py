@@ -39,7 +39,8 @@ STEP_FACTS = {
     "crm_sync": ("api_calls_used", "api_calls_minimum"),
     "activation__lead_handoffs": (
         "handed_off", "owners_set", "tasks_created", "stale_leads", "seconds_read_back", "seconds_decide",
-        "seconds_owners_tasks_mails", "seconds_reminders", "seconds_sending",
+        "seconds_owners_tasks_mails", "seconds_reminders", "seconds_sending", "cpu_seconds_read_back",
+        "cpu_seconds_decide", "cpu_seconds_owners_tasks_mails", "cpu_seconds_reminders", "cpu_seconds_sending",
     ),
 }
 

@@ -208,6 +208,11 @@ def test_handoffs_end_to_end_on_the_sandbox(
 
     report = run_handoffs(con, sf, hs, smtp, as_of=T)
     assert report.handed_off == {"score": 1, "behavior": 1, "time": 1} and report.errors == []
+    # every phase is timed, in wall and in this process's CPU seconds
+    phases = ["read_back", "decide", "owners_tasks_mails", "reminders", "sending"]
+    assert list(report.seconds) == list(report.cpu_seconds) == phases
+    metadata = report.metadata()
+    assert all(metadata[f"cpu_seconds_{p}"] >= 0 and metadata[f"seconds_{p}"] >= 0 for p in phases)
     rows = con.execute(
         'select profile_id, "trigger", priority, crm, crm_record_id, owner_id, assignment_rule, task_id '
         "from activation.lead_handoffs order by profile_id"

@@ -40,7 +40,8 @@ STEP_FACTS = {
     "activation__lead_handoffs": (
         "handed_off", "owners_set", "tasks_created", "stale_leads", "seconds_read_back", "seconds_decide",
         "seconds_owners_tasks_mails", "seconds_reminders", "seconds_sending", "cpu_seconds_read_back",
-        "cpu_seconds_decide", "cpu_seconds_owners_tasks_mails", "cpu_seconds_reminders", "cpu_seconds_sending",
+        "cpu_seconds_decide", "cpu_seconds_owners_tasks_mails", "cpu_seconds_reminders",
+        "cpu_seconds_sending",
     ),
 }
 

@@ -2,6 +2,7 @@
 marketing touchpoints, as JSON for marts.lead_handoffs and as plain text and HTML for tasks and e-mails."""
 
 import json
+from collections.abc import Iterator
 from html import escape
 from typing import Any
 
@@ -15,19 +16,54 @@ TOUCH_KEYS = ("occurred_at", "channel", "event_name")
 TOUCH_SKIP = {"profile_id", "touchpoint_id", "n", *TOUCH_KEYS}
 MARKETING_CHANNELS = ("email", "ads", "social", "offline")
 LOG_TABLE = "marts.touchpoints"
+_JSON_TYPES = frozenset({str, int, float, bool})  # values JSON takes as they are
 
 
-def build_payloads(
-    con: duckdb.DuckDBPyConnection, profile_ids: list[str], log_limit: int = 50
-) -> dict[str, dict[str, Any]]:
-    """The payload of each profile, read from the marts (JSON-able values).
+def payload_chunks(
+    con: duckdb.DuckDBPyConnection, profile_ids: list[str], log_limit: int = 50, chunk_size: int = 5000
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """The payload of each profile (JSON-able values), chunk_size profiles per dict yielded.
 
     profile: every column of marts.customer_profiles; interaction_log: the log_limit most recent touches
     (time, channel, event, properties) with the total; score_breakdown: every lead score factor;
     marketing_touchpoints: every marketing campaign / channel that touched the person, with its touches.
+    marts.touchpoints is read once for every profile (into temp tables, dropped after the last chunk), not
+    once per chunk.
     """
     if not profile_ids:
-        return {}
+        return
+    con.register("handoff_due", pa.table({"profile_id": profile_ids}))
+    try:
+        channels = ", ".join(f"'{c}'" for c in MARKETING_CHANNELS)
+        con.execute(
+            "create or replace temp table handoff_log as select * from ("
+            " select t.*, row_number() over (partition by profile_id order by occurred_at desc) n"
+            " from marts.touchpoints t join handoff_due using (profile_id)) where n <= ?",
+            [log_limit],
+        )
+        con.execute(
+            "create or replace temp table handoff_touch_counts as select profile_id, count(*) as total"
+            " from marts.touchpoints join handoff_due using (profile_id) group by profile_id"
+        )
+        con.execute(
+            "create or replace temp table handoff_marketing as"
+            " select profile_id, channel, coalesce(campaign, '') as campaign, count(*) as touch_count,"
+            " min(occurred_at) as first_at, max(occurred_at) as last_at,"
+            " string_agg(distinct event_name, ', ' order by event_name) as events"
+            " from marts.touchpoints join handoff_due using (profile_id)"
+            f" where channel in ({channels}) or campaign is not null"
+            " group by profile_id, channel, coalesce(campaign, '')"
+        )
+        for start in range(0, len(profile_ids), chunk_size):
+            yield _chunk_payloads(con, profile_ids[start : start + chunk_size])
+    finally:
+        con.unregister("handoff_due")
+        for table in ("handoff_log", "handoff_touch_counts", "handoff_marketing"):
+            con.execute(f"drop table if exists temp.{table}")
+
+
+def _chunk_payloads(con: duckdb.DuckDBPyConnection, profile_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The payloads of profile_ids from the marts and payload_chunks' temp tables."""
     con.register("handoff_ids", pa.table({"profile_id": profile_ids}))
     try:
         profiles = fetch_dicts(
@@ -35,33 +71,22 @@ def build_payloads(
         )
         log = fetch_dicts(
             con,
-            "select * from ("
-            " select t.*, row_number() over (partition by profile_id order by occurred_at desc) n"
-            " from marts.touchpoints t join handoff_ids using (profile_id))"
-            " where n <= ? order by profile_id, occurred_at desc",
-            [log_limit],
+            "select l.* from handoff_log l join handoff_ids using (profile_id)"
+            " order by profile_id, occurred_at desc",
+            [],
         )
-        totals = dict(
-            con.execute(
-                "select profile_id, count(*) from marts.touchpoints join handoff_ids using (profile_id) "
-                "group by profile_id"
-            ).fetchall()
-        )
+        counted = "select profile_id, total from handoff_touch_counts join handoff_ids using (profile_id)"
+        totals = dict(con.execute(counted).fetchall())
         factors = fetch_dicts(
             con,
             "select profile_id, factor, points from marts.lead_score_factors join handoff_ids "
             "using (profile_id) order by profile_id, abs(points) desc, factor",
             [],
         )
-        channels = ", ".join(f"'{c}'" for c in MARKETING_CHANNELS)
         marketing = fetch_dicts(
             con,
-            "select profile_id, channel, coalesce(campaign, '') as campaign, count(*) as touch_count,"
-            " min(occurred_at) as first_at, max(occurred_at) as last_at,"
-            " string_agg(distinct event_name, ', ' order by event_name) as events"
-            " from marts.touchpoints join handoff_ids using (profile_id)"
-            f" where channel in ({channels}) or campaign is not null"
-            " group by profile_id, channel, coalesce(campaign, '') order by profile_id, last_at desc",
+            "select m.* from handoff_marketing m join handoff_ids using (profile_id)"
+            " order by profile_id, last_at desc",
             [],
         )
     finally:
@@ -94,6 +119,8 @@ def build_payloads(
 
 
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in _JSON_TYPES:
+        return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, (int, float, str, bool)) or value is None:

@@ -27,7 +27,7 @@ from activation.handoff.crm import (
 )
 from activation.handoff.lifecycle import read_back
 from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due, with_digests
-from activation.handoff.payload import build_payloads, render, render_html, summary
+from activation.handoff.payload import payload_chunks, render, render_html, summary
 from activation.handoff.store import HandoffStore
 from activation.handoff.triggers import evaluate, stale
 from activation.mail import SmtpSettings
@@ -354,13 +354,12 @@ class _Run:
         self.report.skipped = dict(skipped)
 
     def _with_payloads(self, due: list) -> Iterator[tuple[Any, str]]:
-        """Each due item with its payload as stored JSON, read from the marts PAYLOAD_CHUNK profiles at a time
-        (a large first run never holds every lead's interaction log at once)."""
+        """Each due item with its payload as stored JSON, built PAYLOAD_CHUNK profiles at a time (a large
+        first run never holds every lead's interaction log in Python at once)."""
         limit = self.config.notifications.interaction_log_limit
-        for start in range(0, len(due), PAYLOAD_CHUNK):
-            part = due[start : start + PAYLOAD_CHUNK]
-            payloads = build_payloads(self.con, [d.profile_id for d in part], limit)
-            for item in part:
+        chunks = payload_chunks(self.con, [d.profile_id for d in due], limit, PAYLOAD_CHUNK)
+        for start, payloads in zip(range(0, len(due), PAYLOAD_CHUNK), chunks, strict=True):
+            for item in due[start : start + PAYLOAD_CHUNK]:
                 yield item, summary(payloads.get(item.profile_id, {}))
 
     def complete(self) -> None:

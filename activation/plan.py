@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from activation.convert import RejectedValue, canonical, to_target
 from revloop.config.sync import Crm, FieldMapping, ObjectMapping
@@ -206,9 +206,8 @@ def release_phases(writes: list[RecordWrite]) -> list[list[RecordWrite]]:
     return [phases[n] for n in sorted(phases)]
 
 
-@dataclass(frozen=True)
-class Written:
-    """A canonical value revloop wrote into one record field, and when."""
+class Written(NamedTuple):
+    """A canonical value revloop wrote into one record field, and when (a tuple: a sync reads millions)."""
 
     value: Any
     at: datetime

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 from activation.associations import AssociationResult
 from activation.plan import RecordWrite, RefusedWrites, Rejection, Written, WrittenState, as_utc
 from activation.results import WriteResult
-from revloop.warehouse import WarehouseLocked, column_names, connect_warehouse
+from revloop.warehouse import FETCH_BATCH_ROWS, WarehouseLocked, column_names, connect_warehouse
 
 _SCHEMA = """
 create schema if not exists activation;
@@ -91,6 +91,8 @@ delete from activation.sync_log where status in {REFUSALS};
 insert into activation.sync_log select * from collapsed;
 drop table collapsed;
 """
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNDECODED = object()
 VALUE_COLUMNS = ("crm", "record_id", "field", "value_json", "run_id", "written_at")
 ASSOCIATION_COLUMNS = ("from_type", "from_id", "to_type", "to_id", "run_id", "written_at")
 
@@ -146,14 +148,27 @@ class ActivationStore:
             raise
 
     def written(self) -> WrittenState:
-        """What revloop last wrote, per (crm, record id, field)."""
+        """What revloop last wrote, per (crm, record id, field).
+
+        Millions of values share a few hundred write times and far fewer distinct values: each time and each
+        text or number is decoded once (times read as epoch microseconds, exact, in UTC)."""
         rows = self.connection.execute(
-            "select crm, record_id, field, value_json, written_at from activation.written_values"
+            "select crm, record_id, field, value_json, epoch_us(written_at) from activation.written_values"
         )
-        return {
-            (crm, record_id, name): Written(json.loads(value), at)
-            for crm, record_id, name, value, at in rows.fetchall()
-        }
+        moments: dict[int | None, datetime | None] = {None: None}
+        values: dict[str, Any] = {}
+        state = {}
+        while batch := rows.fetchmany(FETCH_BATCH_ROWS):
+            for crm, record_id, name, text, micros in batch:
+                if micros not in moments:
+                    moments[micros] = EPOCH + timedelta(microseconds=micros)
+                value = values.get(text, _UNDECODED)
+                if value is _UNDECODED:
+                    value = json.loads(text)
+                    if not isinstance(value, (list, dict)):  # shared only when immutable
+                        values[text] = value
+                state[(crm, record_id, name)] = Written(value, moments[micros])
+        return state
 
     def refused(self) -> RefusedWrites:
         """Writes a CRM refused, with the target record's modification time they were planned from."""

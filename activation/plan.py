@@ -255,9 +255,13 @@ class _Planner:
         self.created, self.refused, self.own_user = created, refused, own_user
         # when revloop last wrote each record: a record it created and nobody changed since holds no evidence
         self.last_written: dict[tuple[str, str], datetime] = {}
-        for (crm, record_id, _), w in written.items():
+        keyed: set[tuple[Crm, Any]] = set()  # (crm, revloop key) revloop gave a record there
+        for (crm, record_id, name), w in written.items():
             at = self.last_written.get((crm, record_id))
-            self.last_written[(crm, record_id)] = w.at if at is None else max(at, w.at)
+            if at is None or w.at > at:
+                self.last_written[(crm, record_id)] = w.at
+            if name == KEY_FIELDS[crm][0]:
+                keyed.add((crm, w.value))
         self.crms = tuple(crms)
         # One CRM configured: write-back only (warehouse values into its existing records; nothing is created
         # or copied from the other CRM, whose raw tables may still hold an old load).
@@ -266,9 +270,7 @@ class _Planner:
         # revloop respects), so it is never created again, even before the next ingestion shows it.
         # A key this plan moves off its record (a profile split) no longer says so: the record taking it may
         # be created, after the release (release_phases; run_plan drops it if the release fails).
-        self.keyed = {
-            (crm, w.value) for (crm, _, name), w in written.items() if name == KEY_FIELDS[crm][0]
-        } - set(released)
+        self.keyed = keyed - set(released)
         self.plan = Plan(object_key)
         self._conflicted: set[tuple[str, str]] = set()
 

@@ -49,7 +49,7 @@ def current_records(
     named = {f: columns[_squash(f)] for f in fields if _squash(f) in columns}
     modified = "system_modstamp" if crm == "salesforce" else "updated_at"
     # Salesforce's LastModifiedById; HubSpot names none
-    author = "last_modified_by_id" if "lastmodifiedbyid" in columns else None
+    author = columns.get(_squash("LastModifiedById"))
     read = dict.fromkeys(["id", modified, *filter(None, [author]), *named.values()])
     sql = f"select {', '.join(map(quote, read))} from activation.{quote(model)}"
     records = {}

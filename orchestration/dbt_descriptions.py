@@ -11,10 +11,7 @@ WHAT_A_TEST_ASSERTS = {
     "not_null": "{column} is never null",
     "unique": "{column} is unique",
     "accepted_values": "{column} is one of {values}",
-    "accepted_range": "{column} is {range}",
     "relationships": "every {column} exists in {to}.{field}",
-    "is_trimmed": "{column} has no leading or trailing spaces",
-    "not_empty_string": "{column} is never an empty string",
     "expression_is_true": "every row satisfies `{expression}`",
     "unique_combination_of_columns": "no two rows share ({combination_of_columns})",
 }
@@ -49,6 +46,28 @@ def _referenced(text: Any) -> str:
     return str(text).split("'")[1] if "'" in str(text) else str(text)
 
 
+def _columns(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _row_rules(kwargs: Mapping[str, Any]) -> str:
+    """What a row_rules test asserts, rule kind by rule kind (macros/tests/row_rules.sql)."""
+    rules = []
+    if kwargs.get("not_null"):
+        rules.append(f"{_columns(kwargs['not_null'])} never null")
+    ranges, values = kwargs.get("accepted_range") or {}, kwargs.get("accepted_values") or {}
+    rules += [f"`{column}` {_range(bounds)}" for column, bounds in ranges.items()]
+    rules += [f"`{column}` one of {_listed(accepted)}" for column, accepted in values.items()]
+    if kwargs.get("is_trimmed"):
+        rules.append(f"{_columns(kwargs['is_trimmed'])} without leading or trailing spaces")
+    if kwargs.get("not_empty_string"):
+        rules.append(f"{_columns(kwargs['not_empty_string'])} never an empty string")
+    for rule in kwargs.get("expressions") or []:
+        where = "" if isinstance(rule, str) else f" where `{rule['column']}` is set"
+        rules.append(f"`{rule if isinstance(rule, str) else rule['expression']}` true{where}")
+    return "every row has " + "; ".join(rules)
+
+
 def dbt_test_description(test: Mapping[str, Any], tested: Mapping[str, Any] | None) -> str:
     """One sentence saying what a dbt data test asserts, on which relation, and the test's full name."""
     own = (test.get("description") or "").strip()
@@ -58,12 +77,14 @@ def dbt_test_description(test: Mapping[str, Any], tested: Mapping[str, Any] | No
     where = (test.get("config") or {}).get("where")
     if own:
         sentence = own
+    elif metadata.get("name") == "row_rules":
+        sentence = _row_rules(kwargs)
+        sentence = sentence[0].upper() + sentence[1:]
     elif template:
         sentence = template.format_map(
             {
                 "column": f"`{test.get('column_name') or kwargs.get('column_name')}`",
                 "values": _listed(kwargs.get("values", [])),
-                "range": _range(kwargs),
                 "to": _referenced(kwargs.get("to")),
                 "field": kwargs.get("field"),
                 "expression": kwargs.get("expression"),

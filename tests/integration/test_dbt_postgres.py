@@ -13,7 +13,9 @@ from tests.integration.test_dbt_staging import (
     INTERFACE,
     LIVE_RECORDS,
     MACRO_CASES_SQL,
+    ROW_RULES_SQL,
     check_macro_results,
+    check_row_rules,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -90,3 +92,5 @@ def test_cross_adapter_macros_on_postgres(built_postgres, dbt_folder):
         cursor.execute(sql)
         names = [column.name for column in cursor.description]
         check_macro_results(dict(zip(names, cursor.fetchone(), strict=True)))
+        cursor.execute(compile_inline(ROW_RULES_SQL, dbt_folder, built_postgres.dbt_env()))
+        check_row_rules(cursor.fetchall())

@@ -326,6 +326,39 @@ MACRO_EXPECTED = {
 }
 
 
+# row_rules (macros/tests/row_rules.sql) over five rows: each rule's label and the rows breaking it. Nulls
+# pass every rule but not_null; a column-scoped expression skips the rows where its column is null.
+ROW_RULES_SQL = """
+{{ test_row_rules(
+    model="(values (1, 'a', 'x@y.io', 0.5, ' p '), (2, 'b', 'X@y.io', 1.5, ''),"
+          ~ " (null, 'z', null, null, null), (4, null, ' q@y.io', -1, 'p'), (5, 'a', 'r@y.io', 1, null))"
+          ~ " as checked(id, tier, email, score, phone)",
+    not_null=["id", "tier"],
+    accepted_range={"score": {"min_value": 0, "max_value": 1}, "id": {"min_value": 1}},
+    accepted_values={"tier": ["a", "b"]},
+    is_trimmed=["email", "phone"],
+    not_empty_string=["phone"],
+    expressions=["id is null or id < 5", {"column": "email", "expression": "email = lower(email)"}],
+) }}
+"""
+ROW_RULES_BROKEN = {
+    "id is never null": 1,
+    "tier is never null": 1,
+    "score is at least 0 and at most 1": 2,
+    "tier is one of its accepted values": 1,
+    "email has no leading or trailing spaces": 1,
+    "phone has no leading or trailing spaces": 1,
+    "phone is never an empty string": 1,
+    "id is null or id < 5": 1,
+    "email = lower(email)": 1,
+}
+
+
+def check_row_rules(rows: list[tuple]) -> None:
+    """Every broken rule of ROW_RULES_SQL is reported once with its rows; no rule that holds is."""
+    assert dict(rows) == ROW_RULES_BROKEN and len(rows) == len(ROW_RULES_BROKEN)
+
+
 def check_macro_results(row: dict) -> None:
     """Compare a row of MACRO_CASES_SQL results with MACRO_EXPECTED (numbers by value, times by instant)."""
     for name, expected in MACRO_EXPECTED.items():
@@ -342,3 +375,5 @@ def test_cross_adapter_macros_on_duckdb(staged_folder):
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
         check_macro_results(dict(zip(names, cursor.fetchone(), strict=True)))
+        sql = compile_inline(ROW_RULES_SQL, staged_folder, _duckdb_env(staged_folder))
+        check_row_rules(con.execute(sql).fetchall())

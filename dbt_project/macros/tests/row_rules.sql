@@ -3,9 +3,10 @@
     same name means on one column: not_null; accepted_range (bounds inclusive; nulls pass); accepted_values
     (nulls pass); is_trimmed; not_empty_string; expressions: SQL that every row makes true, or
     {column, expression}: checked only where that column is not null (expression_is_true). -#}
-{% test row_rules(model, not_null=[], accepted_range={}, accepted_values={}, is_trimmed=[], not_empty_string=[],
-                  expressions=[]) %}
+{% test row_rules(model, not_null=[], accepted_range={}, accepted_values={}, is_trimmed=[],
+                  not_empty_string=[], expressions=[]) %}
 {{ config(fail_calc="coalesce(sum(failing_rows), 0)") }}
+{#- (label, condition under which a row breaks the rule) -#}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append((column ~ " is never null", column ~ " is null")) -%}
@@ -13,16 +14,25 @@
 {%- for column, bounds in accepted_range.items() -%}
     {%- set low, high = bounds.get("min_value"), bounds.get("max_value") -%}
     {%- set outside, within = [], [] -%}
-    {%- if low is not none -%}{%- do outside.append(column ~ " < " ~ low) -%}{%- do within.append("at least " ~ low) -%}{%- endif -%}
-    {%- if high is not none -%}{%- do outside.append(column ~ " > " ~ high) -%}{%- do within.append("at most " ~ high) -%}{%- endif -%}
+    {%- if low is not none -%}
+        {%- do outside.append(column ~ " < " ~ low) -%}
+        {%- do within.append("at least " ~ low) -%}
+    {%- endif -%}
+    {%- if high is not none -%}
+        {%- do outside.append(column ~ " > " ~ high) -%}
+        {%- do within.append("at most " ~ high) -%}
+    {%- endif -%}
     {%- if not outside -%}
         {{ exceptions.raise_compiler_error("row_rules accepted_range of " ~ column ~ ": give min_value, max_value or both") }}
     {%- endif -%}
-    {%- do rules.append((column ~ " is " ~ within | join(" and "), column ~ " is not null and (" ~ outside | join(" or ") ~ ")")) -%}
+    {%- do rules.append((column ~ " is " ~ within | join(" and "),
+                         column ~ " is not null and (" ~ outside | join(" or ") ~ ")")) -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
     {%- set listed = [] -%}
-    {%- for value in values -%}{%- do listed.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}{%- endfor -%}
+    {%- for value in values -%}
+        {%- do listed.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
     {%- do rules.append((column ~ " is one of its accepted values",
                          column ~ " is not null and " ~ column ~ " not in (" ~ listed | join(", ") ~ ")")) -%}
 {%- endfor -%}
@@ -30,11 +40,13 @@
     {%- do rules.append((column ~ " has no leading or trailing spaces", column ~ " <> trim(" ~ column ~ ")")) -%}
 {%- endfor -%}
 {%- for column in not_empty_string -%}
-    {%- do rules.append((column ~ " is never an empty string", column ~ " is not null and trim(" ~ column ~ ") = ''")) -%}
+    {%- do rules.append((column ~ " is never an empty string",
+                         column ~ " is not null and trim(" ~ column ~ ") = ''")) -%}
 {%- endfor -%}
 {%- for rule in expressions -%}
     {%- if rule is mapping -%}
-        {%- do rules.append((rule["expression"], rule["column"] ~ " is not null and not coalesce((" ~ rule["expression"] ~ "), false)")) -%}
+        {%- do rules.append((rule["expression"],
+                             rule["column"] ~ " is not null and not coalesce((" ~ rule["expression"] ~ "), false)")) -%}
     {%- else -%}
         {%- do rules.append((rule, "not coalesce((" ~ rule ~ "), false)")) -%}
     {%- endif -%}

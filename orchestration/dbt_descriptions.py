@@ -55,6 +55,9 @@ def _row_rules(kwargs: Mapping[str, Any]) -> str:
     rules = []
     if kwargs.get("not_null"):
         rules.append(f"{_columns(kwargs['not_null'])} never null")
+    if kwargs.get("unique"):
+        rules.append(f"{_columns(kwargs['unique'])} unique")
+    rules += [f"({_columns(columns)}) unique together" for columns in kwargs.get("unique_combinations") or []]
     ranges, values = kwargs.get("accepted_range") or {}, kwargs.get("accepted_values") or {}
     rules += [f"`{column}` {_range(bounds)}" for column, bounds in ranges.items()]
     rules += [f"`{column}` one of {_listed(accepted)}" for column, accepted in values.items()]

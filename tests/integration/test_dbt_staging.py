@@ -327,13 +327,16 @@ MACRO_EXPECTED = {
 
 
 # row_rules (macros/tests/row_rules.sql) over five rows: each rule's label and the rows breaking it. Nulls
-# pass every rule but not_null; a column-scoped expression skips the rows where its column is null.
+# pass every rule but not_null (and share a combination); a column-scoped expression skips the rows where its
+# column is null.
 ROW_RULES_SQL = """
 {{ test_row_rules(
     model="(values (1, 'a', 'x@y.io', 0.5, ' p '), (2, 'b', 'X@y.io', 1.5, ''),"
-          ~ " (null, 'z', null, null, null), (4, null, ' q@y.io', -1, 'p'), (5, 'a', 'r@y.io', 1, null))"
+          ~ " (null, 'z', null, null, null), (4, null, ' q@y.io', -1, 'p'), (5, 'a', 'r@y.io', 0.5, null))"
           ~ " as checked(id, tier, email, score, phone)",
     not_null=["id", "tier"],
+    unique=["id", "tier"],
+    unique_combinations=[["tier", "score"], ["email", "phone"]],
     accepted_range={"score": {"min_value": 0, "max_value": 1}, "id": {"min_value": 1}},
     accepted_values={"tier": ["a", "b"]},
     is_trimmed=["email", "phone"],
@@ -344,6 +347,8 @@ ROW_RULES_SQL = """
 ROW_RULES_BROKEN = {
     "id is never null": 1,
     "tier is never null": 1,
+    "tier is unique": 1,
+    "no two rows share (tier, score)": 1,
     "score is at least 0 and at most 1": 2,
     "tier is one of its accepted values": 1,
     "email has no leading or trailing spaces": 1,

@@ -71,7 +71,7 @@ def test_a_model_without_a_description_gets_its_kind_and_name_not_its_sql():
 def test_every_check_is_described_and_a_dbt_test_by_its_full_name(defs):
     graph = defs.resolve_asset_graph()
     keys = list(graph.asset_check_keys)
-    assert len(keys) > 150
+    assert len(keys) > 100
     python_checks = 0
     for key in keys:
         description = graph.get_check_spec(key).description or ""
@@ -101,14 +101,16 @@ def test_dbt_test_descriptions_say_what_each_test_asserts():
     assert many.startswith("`tier` is one of a, b, c") and f"(+{11 - MAX_VALUES} more)" in many
     rules = dbt_test_description(
         test(
-            "row_rules", not_null=["profile_id", "email"], accepted_range={"score": {"min_value": 0}},
+            "row_rules", not_null=["profile_id", "email"], unique=["profile_id"],
+            unique_combinations=[["email", "tier"]], accepted_range={"score": {"min_value": 0}},
             accepted_values={"tier": ["a", "b"]}, is_trimmed=["email"], not_empty_string=["phone"],
             expressions=["a <= b", {"column": "email", "expression": "email = lower(email)"}],
         ),
         profiles,
     )
     assert rules == (
-        "Every row has `profile_id`, `email` never null; `score` at least 0; `tier` one of a, b; "
+        "Every row has `profile_id`, `email` never null; `profile_id` unique; (`email`, `tier`) unique "
+        "together; `score` at least 0; `tier` one of a, b; "
         "`email` without leading or trailing spaces; `phone` never an empty string; `a <= b` true; "
         "`email = lower(email)` true where `email` is set in marts.customer_profiles. dbt test: row_rules_x"
     )

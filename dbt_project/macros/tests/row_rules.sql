@@ -1,13 +1,21 @@
-{#- The rules every row of a model keeps, checked in one scan of it: one result row per broken rule, with the
+{#- The rules the rows of a model keep, checked in one scan of it: one result row per broken rule, with the
     number of rows that break it (the test's failures are their sum). Each rule means what the test of the
-    same name means on one column: not_null; accepted_range (bounds inclusive; nulls pass); accepted_values
-    (nulls pass); is_trimmed; not_empty_string; expressions: SQL that every row makes true, or
-    {column, expression}: checked only where that column is not null (expression_is_true). -#}
-{% test row_rules(model, not_null=[], accepted_range={}, accepted_values={}, is_trimmed=[],
-                  not_empty_string=[], expressions=[]) %}
+    same name means: not_null; unique (nulls pass); unique_combinations: lists of columns no two rows share
+    (unique_combination_of_columns); accepted_range (bounds inclusive; nulls pass); accepted_values (nulls
+    pass); is_trimmed; not_empty_string; expressions: SQL that every row makes true, or {column, expression}:
+    checked only where that column is not null (expression_is_true). -#}
+{% test row_rules(model, not_null=[], unique=[], unique_combinations=[], accepted_range={}, accepted_values={},
+                  is_trimmed=[], not_empty_string=[], expressions=[]) %}
 {{ config(fail_calc="coalesce(sum(failing_rows), 0)") }}
-{#- (label, condition under which a row breaks the rule) -#}
+{#- (label, condition under which a row breaks the rule), or (label, none, rows breaking a rule over rows) -#}
 {%- set rules = [] -%}
+{%- for column in unique -%}
+    {%- do rules.append((column ~ " is unique", none, "count(" ~ column ~ ") - count(distinct " ~ column ~ ")")) -%}
+{%- endfor -%}
+{%- for columns in unique_combinations -%}
+    {%- do rules.append(("no two rows share (" ~ columns | join(", ") ~ ")", none,
+                         "count(*) - count(distinct (" ~ columns | join(", ") ~ "))")) -%}
+{%- endfor -%}
 {%- for column in not_null -%}
     {%- do rules.append((column ~ " is never null", column ~ " is null")) -%}
 {%- endfor -%}
@@ -56,12 +64,13 @@
 {%- endif %}
 with broken as (
     select
-    {%- for _, breaks in rules %}
-        count(case when {{ breaks }} then 1 end) as rule_{{ loop.index }}{{ "," if not loop.last }}
+    {%- for rule in rules %}
+        {{ rule[2] if rule[1] is none else "count(case when " ~ rule[1] ~ " then 1 end)" }} as rule_{{ loop.index }}
+        {{- "," if not loop.last }}
     {%- endfor %}
     from {{ model }}
 )
-{%- for label, _ in rules %}
+{%- for label in rules | map(attribute=0) %}
 select '{{ label | replace("'", "''") }}' as rule, rule_{{ loop.index }} as failing_rows
 from broken
 where rule_{{ loop.index }} > 0

@@ -3,15 +3,41 @@
 from functools import partial
 
 import duckdb
-from dagster import DagsterEventType, DagsterInstance, materialize
+from dagster import AssetExecutionContext, DagsterEventType, DagsterInstance, RetryPolicy, materialize
 from dagster_dlt import DagsterDltResource
 
+from ingestion.hubspot import HubSpotConnection
 from ingestion.hubspot import client as hubspot_client
 from ingestion.retry import retry_policy
 from orchestration.defs import ingestion
 from orchestration.resources import HubSpotResource, WarehouseResource
+from orchestration.retries import CRM_RETRY_POLICY
 
 CONTACTS = 30
+
+
+# hubspot_raw as the definitions build it, with the step's pauses a hundredth as long (CRM_RETRY_POLICY
+# waits 10 s +- 10 s before its first retry)
+@ingestion.raw_assets(
+    "hubspot", HubSpotConnection("unused", "https://hubspot.invalid"),
+    RetryPolicy(max_retries=CRM_RETRY_POLICY.max_retries, delay=CRM_RETRY_POLICY.delay / 100,
+                backoff=CRM_RETRY_POLICY.backoff, jitter=CRM_RETRY_POLICY.jitter),
+)
+def hubspot_raw(
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    hubspot: HubSpotResource,
+    warehouse: WarehouseResource,
+):
+    yield from ingestion.load_crm(
+        context, dlt, warehouse, hubspot.connection(), "HubSpot", "HUBSPOT_ACCESS_TOKEN"
+    )
+
+
+def test_the_crm_steps_carry_the_crm_retry_policy():
+    assert ingestion.hubspot_raw.op.retry_policy == CRM_RETRY_POLICY
+    assert ingestion.salesforce_raw.op.retry_policy == CRM_RETRY_POLICY
+    assert ingestion.events_raw.op.retry_policy is None
 
 
 def _materialize(hs_sandbox, warehouse, token: str):
@@ -24,7 +50,7 @@ def _materialize(hs_sandbox, warehouse, token: str):
         "dlt": DagsterDltResource(),
     }
     result = materialize(
-        [ingestion.hubspot_raw], resources=resources, instance=instance, raise_on_error=False
+        [hubspot_raw], resources=resources, instance=instance, raise_on_error=False
     )
     kinds = [record.dagster_event.event_type for record in instance.all_logs(result.run_id)
              if record.dagster_event is not None]

@@ -66,8 +66,10 @@ def _row_rules(kwargs: Mapping[str, Any]) -> str:
     if kwargs.get("not_empty_string"):
         rules.append(f"{_columns(kwargs['not_empty_string'])} never an empty string")
     for rule in kwargs.get("expressions") or []:
-        where = "" if isinstance(rule, str) else f" where `{rule['column']}` is set"
-        rules.append(f"`{rule if isinstance(rule, str) else rule['expression']}` true{where}")
+        if isinstance(rule, str):
+            rules.append(f"`{rule}` true")
+        else:
+            rules.append(f"`{rule['expression']}` true where `{rule['column']}` is set")
     return "every row has " + "; ".join(rules)
 
 

@@ -7,17 +7,17 @@
 {% test row_rules(model, not_null=[], unique=[], unique_combinations=[], accepted_range={}, accepted_values={},
                   is_trimmed=[], not_empty_string=[], expressions=[]) %}
 {{ config(fail_calc="coalesce(sum(failing_rows), 0)") }}
-{#- (label, condition under which a row breaks the rule), or (label, none, rows breaking a rule over rows) -#}
-{%- set rules = [] -%}
+{#- rules: (label, the count of rows breaking it); breaking: (label, when a row breaks it), counted below -#}
+{%- set rules, breaking = [], [] -%}
 {%- for column in unique -%}
-    {%- do rules.append((column ~ " is unique", none, "count(" ~ column ~ ") - count(distinct " ~ column ~ ")")) -%}
+    {%- do rules.append((column ~ " is unique", "count(" ~ column ~ ") - count(distinct " ~ column ~ ")")) -%}
 {%- endfor -%}
 {%- for columns in unique_combinations -%}
-    {%- do rules.append(("no two rows share (" ~ columns | join(", ") ~ ")", none,
+    {%- do rules.append(("no two rows share (" ~ columns | join(", ") ~ ")",
                          "count(*) - count(distinct (" ~ columns | join(", ") ~ "))")) -%}
 {%- endfor -%}
 {%- for column in not_null -%}
-    {%- do rules.append((column ~ " is never null", column ~ " is null")) -%}
+    {%- do breaking.append((column ~ " is never null", column ~ " is null")) -%}
 {%- endfor -%}
 {%- for column, bounds in accepted_range.items() -%}
     {%- set low, high = bounds.get("min_value"), bounds.get("max_value") -%}
@@ -33,7 +33,7 @@
     {%- if not outside -%}
         {{ exceptions.raise_compiler_error("row_rules accepted_range of " ~ column ~ ": give min_value, max_value or both") }}
     {%- endif -%}
-    {%- do rules.append((column ~ " is " ~ within | join(" and "),
+    {%- do breaking.append((column ~ " is " ~ within | join(" and "),
                          column ~ " is not null and (" ~ outside | join(" or ") ~ ")")) -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
@@ -41,36 +41,38 @@
     {%- for value in values -%}
         {%- do listed.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
     {%- endfor -%}
-    {%- do rules.append((column ~ " is one of its accepted values",
+    {%- do breaking.append((column ~ " is one of its accepted values",
                          column ~ " is not null and " ~ column ~ " not in (" ~ listed | join(", ") ~ ")")) -%}
 {%- endfor -%}
 {%- for column in is_trimmed -%}
-    {%- do rules.append((column ~ " has no leading or trailing spaces", column ~ " <> trim(" ~ column ~ ")")) -%}
+    {%- do breaking.append((column ~ " has no leading or trailing spaces", column ~ " <> trim(" ~ column ~ ")")) -%}
 {%- endfor -%}
 {%- for column in not_empty_string -%}
-    {%- do rules.append((column ~ " is never an empty string",
+    {%- do breaking.append((column ~ " is never an empty string",
                          column ~ " is not null and trim(" ~ column ~ ") = ''")) -%}
 {%- endfor -%}
 {%- for rule in expressions -%}
     {%- if rule is mapping -%}
-        {%- do rules.append((rule["expression"],
+        {%- do breaking.append((rule["expression"],
                              rule["column"] ~ " is not null and not coalesce((" ~ rule["expression"] ~ "), false)")) -%}
     {%- else -%}
-        {%- do rules.append((rule, "not coalesce((" ~ rule ~ "), false)")) -%}
+        {%- do breaking.append((rule, "not coalesce((" ~ rule ~ "), false)")) -%}
     {%- endif -%}
+{%- endfor -%}
+{%- for label, condition in breaking -%}
+    {%- do rules.append((label, "count(case when " ~ condition ~ " then 1 end)")) -%}
 {%- endfor -%}
 {%- if not rules -%}
     {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": no rule given") }}
 {%- endif %}
 with broken as (
     select
-    {%- for rule in rules %}
-        {{ rule[2] if rule[1] is none else "count(case when " ~ rule[1] ~ " then 1 end)" }} as rule_{{ loop.index }}
-        {{- "," if not loop.last }}
+    {%- for _, counted in rules %}
+        {{ counted }} as rule_{{ loop.index }}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ model }}
 )
-{%- for label in rules | map(attribute=0) %}
+{%- for label, _ in rules %}
 select '{{ label | replace("'", "''") }}' as rule, rule_{{ loop.index }} as failing_rows
 from broken
 where rule_{{ loop.index }} > 0

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 from benchmarks.fresh_process import in_fresh_process
 
 if TYPE_CHECKING:  # imported lazily: spawned source workers load this module and need none of it
+    from ingestion.hubspot import HubSpotConnection
+    from ingestion.salesforce import SalesforceConnection
     from sandbox.runner import Sandbox
 
 
@@ -61,22 +63,24 @@ class Measurement:
         return self.run.records / self.run.seconds
 
 
-def run_source(source: str, url: str, token: str, ca_bundle: str, warehouse: Path) -> SourceRun:
-    """Run the named source's pipeline against the sandbox at url into warehouse (in a worker process)."""
-    from revloop.warehouse import make_pipeline
+def crm_origin(
+    source: str, url: str, token: str, ca_bundle: str
+) -> "SalesforceConnection | HubSpotConnection":
+    """What the named CRM source reads: the org or portal an emulator serves at url."""
+    from ingestion.hubspot import HubSpotConnection
+    from ingestion.salesforce import SalesforceConnection
 
     if source == "salesforce":
-        from ingestion.salesforce import SalesforceConnection, salesforce_source, settings
+        return SalesforceConnection(instance_url=url, access_token=token, ca_bundle=ca_bundle)
+    return HubSpotConnection(token, url, ca_bundle)
 
-        connection = SalesforceConnection(instance_url=url, access_token=token, ca_bundle=ca_bundle)
-        data = salesforce_source(connection)
-    else:
-        from ingestion.hubspot import HubSpotConnection, hubspot_source, settings
 
-        data = hubspot_source(HubSpotConnection(token, url, ca_bundle))
+def run_source(source: str, url: str, token: str, ca_bundle: str, warehouse: Path) -> SourceRun:
+    """Load the named source from the sandbox at url into warehouse (in a worker process)."""
+    from ingestion.load import load_source
+
     started = time.perf_counter()
-    pipeline = make_pipeline(settings.PIPELINE_NAME, settings.DATASET_NAME, warehouse)
-    pipeline.run(data)
+    pipeline = load_source(crm_origin(source, url, token, ca_bundle), warehouse).pipeline
     seconds = time.perf_counter() - started
     normalized = pipeline.last_trace.last_normalize_info
     counts = normalized.row_counts if normalized else {}

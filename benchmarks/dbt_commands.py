@@ -27,7 +27,9 @@ from pathlib import Path
 from revloop.dbt_host import PRELOADED
 
 COMMANDS = multiprocessing.get_context("forkserver")
-COMMANDS.set_forkserver_preload([*PRELOADED, "revloop.dbt"])
+# revloop.dbt validates config/ for each command, naming CRM columns with dlt's naming convention: importing
+# dlt costs about half a second of CPU
+COMMANDS.set_forkserver_preload([*PRELOADED, "revloop.dbt", "dlt.common.normalizers.naming.snake_case"])
 PARSE_CACHE = "partial_parse.msgpack"
 _PARSE_CACHES = tempfile.TemporaryDirectory(prefix="dbt-parse-caches-")  # this process's, removed at exit
 _POSTGRES_VARIABLES = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_DB")

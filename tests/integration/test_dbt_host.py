@@ -148,3 +148,22 @@ def test_the_host_ends_with_its_owner():
         assert not socket_path(owner_pid).exists()  # it ended cleanly, not killed
     finally:
         os.kill(forked, signal.SIGKILL)
+
+
+def test_the_preload_compiles_the_template_of_every_macro_in_the_parse_cache():
+    """A command forked from a process that imported revloop.dbt_preload finds every macro's Jinja template
+    compiled (dbt keeps them under the macro's source text) instead of compiling the ones it calls."""
+    code = (
+        "from dbt.contracts.graph.manifest import Manifest\n"
+        "from dbt.parser.manifest import extended_mashumuro_decoder\n"
+        "from dbt_common.clients.jinja import template_cache\n"
+        "from revloop.dbt_preload import PARSE_CACHE\n"
+        "manifest = Manifest.from_msgpack(PARSE_CACHE.read_bytes(), decoder=extended_mashumuro_decoder)\n"
+        "sources = {macro.macro_sql for macro in manifest.macros.values()}\n"
+        "print(len(manifest.macros), len(sources - template_cache.file_cache.keys()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    macros, not_compiled = map(int, done.stdout.split())
+    assert macros > 400  # dbt's own, the adapters' and the project's
+    assert not_compiled == 0

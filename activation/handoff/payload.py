@@ -178,8 +178,8 @@ def render(payload: dict[str, Any], trigger_detail: str, limit: int = 50) -> str
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th align='left'>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table border='1' cellpadding='4' cellspacing='0'><tr>{head}</tr>{body}</table>"
+    body = "".join("\n<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table border='1' cellpadding='4' cellspacing='0'>\n<tr>{head}</tr>{body}\n</table>"
 
 
 def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, intro: str = "") -> str:
@@ -216,7 +216,8 @@ def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, i
         ),
         "</body></html>",
     ]
-    return "".join(parts)
+    # a line per element and table row: an e-mail carries the page as it is, in lines under SMTP's limit
+    return "\n".join(part for part in parts if part)
 
 
 def summary(payload: dict[str, Any]) -> str:

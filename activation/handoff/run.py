@@ -4,8 +4,8 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,15 @@ from activation.handoff.crm import (
     set_owners,
 )
 from activation.handoff.lifecycle import read_back
-from activation.handoff.notify import Attempt, Mail, SentJournal, outbox_rows, send_due, with_digests
+from activation.handoff.notify import (
+    Attempt,
+    Mail,
+    SentJournal,
+    message_id,
+    outbox_rows,
+    send_due,
+    with_digests,
+)
 from activation.handoff.payload import payload_chunks, render, render_html, summary
 from activation.handoff.store import HandoffStore
 from activation.handoff.triggers import evaluate, stale
@@ -43,6 +51,8 @@ BEHAVIORS = "intermediate.int_handoff_behaviors"
 REPS = "intermediate.int_handoff_reps"
 STATUSES = "intermediate.int_handoff_crm_statuses"
 PAYLOAD_CHUNK = 5000  # due leads whose payloads are read together
+HANDOFF_CHUNK = 2000  # handoffs written, completed or notified together (their payloads held at once)
+SEND_PAGE = 2000  # due outbox rows read (and sent) together
 
 
 @dataclass
@@ -206,7 +216,7 @@ class _Run:
         for state in moved.states:
             if state["cycle_started_at"] is None:
                 state["cycle_started_at"] = current.get(state["profile_id"], {}).get("cycle_started_at")
-        self.store.save(handoffs=moved.handoffs, states=moved.states)
+        self.store.save(handoffs=moved.handoffs, states=moved.states, changed=("state", "closed_at"))
         kinds = Counter(h["state"] for h in moved.handoffs)
         self.report.accepted, self.report.recycled = kinds["accepted"], kinds["recycled"]
 
@@ -283,75 +293,85 @@ class _Run:
         reps = [rep_from_row(r) for r in self.store.rows(f"select * from {REPS}")]
         assigner = Assigner(self.assignment, reps, self.store.round_robin(), self.store.now_sequence())
         queue, team = self.queues() if any(d.priority == "standard" for d in due) else (None, None)
-        handoffs, new_states = [], []
+        handoffs, new_states, decided = [], [], []
         skipped: Counter[str] = Counter()
-        for item, payload in self._with_payloads(due):
-            signal = signals[item.profile_id]
-            target = self._target(signal, created)
-            if target is None:
-                skipped["no record in a configured CRM yet"] += 1
-                continue
-            crm, (crm_object, record_id) = target
-            products = frozenset(p for p in (signal.get("interested_products") or "").split(",") if p)
-            lead = Lead(signal.get("country"), signal.get("industry"), products)
-            standard = item.priority == "standard"
-            if standard and crm == "salesforce" and crm_object == "Lead" and queue is not None:
-                owner_id, owner_email, rule = queue.queue_id, ", ".join(queue.emails), "queue"
-                detail = f"queue {queue.name}"
-            else:
-                among = team if standard and crm == "hubspot" else None
-                assignment = assigner.assign(crm, lead, among)
-                if assignment is None:
-                    skipped[f"no active rep in {crm}"] += 1
+        # the decisions and the pointer are committed together before any CRM call (a rerun never decides
+        # twice), the handoffs HANDOFF_CHUNK at a time: a large first run never holds every payload at once
+        with self.store.transaction():
+            for item, payload in self._with_payloads(due):
+                signal = signals[item.profile_id]
+                target = self._target(signal, created)
+                if target is None:
+                    skipped["no record in a configured CRM yet"] += 1
                     continue
-                owner_id, owner_email, rule = assignment.rep.rep_id, assignment.rep.email, assignment.rule
-                team_note = f"team {self.assignment.queues['hubspot']}; " if among else ""
-                detail = team_note + assignment.detail
-            state = states.get(item.profile_id)
-            cycle = state["cycle"] if state else 1
-            due_days = self.config.task.due_days[item.priority]
-            handoffs.append(
-                {
-                    "profile_id": item.profile_id,
-                    "trigger": item.trigger,
-                    "priority": item.priority,
-                    "owner_id": owner_id,
-                    "assignment_rule": rule,
-                    "handed_off_at": self.as_of,
-                    "crm": crm,
-                    "crm_record_id": record_id,
-                    "cycle": cycle,
-                    "state": "handed_off",
-                    "crm_object": crm_object,
-                    "owner_email": owner_email,
-                    "assignment_detail": detail,
-                    "trigger_detail": item.detail,
-                    "status_at_handoff": statuses.get((crm, record_id)),
-                    "lead_score": item.lead_score,
-                    "task_due_date": (self.as_of + timedelta(days=due_days)).date(),
-                    "reminders_sent": 0,
-                    "reminder_tasks_created": 0,
-                    "payload": payload,
-                }
-            )
-            new_states.append(
-                {
-                    "profile_id": item.profile_id,
-                    "cycle": cycle,
-                    "state": "handed_off",
-                    "cycle_started_at": state["cycle_started_at"] if state else self.as_of,
-                    "last_handoff_score": item.lead_score,
-                }
-            )
-        # the decisions and the pointer are committed before any CRM call: a rerun never decides twice
-        self.store.save(handoffs=handoffs, states=new_states)
-        for crm in ("salesforce", "hubspot"):
-            self.store.save_round_robin(crm, [(rep, seq) for c, rep, seq in assigner.picks if c == crm])
+                crm, (crm_object, record_id) = target
+                products = frozenset(p for p in (signal.get("interested_products") or "").split(",") if p)
+                lead = Lead(signal.get("country"), signal.get("industry"), products)
+                standard = item.priority == "standard"
+                if standard and crm == "salesforce" and crm_object == "Lead" and queue is not None:
+                    owner_id, owner_email, rule = queue.queue_id, ", ".join(queue.emails), "queue"
+                    detail = f"queue {queue.name}"
+                else:
+                    among = team if standard and crm == "hubspot" else None
+                    assignment = assigner.assign(crm, lead, among)
+                    if assignment is None:
+                        skipped[f"no active rep in {crm}"] += 1
+                        continue
+                    owner_id, owner_email, rule = assignment.rep.rep_id, assignment.rep.email, assignment.rule
+                    team_note = f"team {self.assignment.queues['hubspot']}; " if among else ""
+                    detail = team_note + assignment.detail
+                state = states.get(item.profile_id)
+                cycle = state["cycle"] if state else 1
+                due_days = self.config.task.due_days[item.priority]
+                handoffs.append(
+                    {
+                        "profile_id": item.profile_id,
+                        "trigger": item.trigger,
+                        "priority": item.priority,
+                        "owner_id": owner_id,
+                        "assignment_rule": rule,
+                        "handed_off_at": self.as_of,
+                        "crm": crm,
+                        "crm_record_id": record_id,
+                        "cycle": cycle,
+                        "state": "handed_off",
+                        "crm_object": crm_object,
+                        "owner_email": owner_email,
+                        "assignment_detail": detail,
+                        "trigger_detail": item.detail,
+                        "status_at_handoff": statuses.get((crm, record_id)),
+                        "lead_score": item.lead_score,
+                        "task_due_date": (self.as_of + timedelta(days=due_days)).date(),
+                        "reminders_sent": 0,
+                        "reminder_tasks_created": 0,
+                        "payload": payload,
+                    }
+                )
+                new_states.append(
+                    {
+                        "profile_id": item.profile_id,
+                        "cycle": cycle,
+                        "state": "handed_off",
+                        "cycle_started_at": state["cycle_started_at"] if state else self.as_of,
+                        "last_handoff_score": item.lead_score,
+                    }
+                )
+                if len(handoffs) == HANDOFF_CHUNK:
+                    decided += self._write_decisions(handoffs)
+                    handoffs = []
+            decided += self._write_decisions(handoffs)
+            self.store.write(states=new_states)
+            for crm in ("salesforce", "hubspot"):
+                self.store.save_round_robin(crm, [(rep, seq) for c, rep, seq in assigner.picks if c == crm])
         self.step("decided")
-        self.report.handed_off = dict(Counter(h["trigger"] for h in handoffs))
-        self.report.by_crm = dict(Counter(h["crm"] for h in handoffs))
-        self.report.rules = dict(Counter(h["assignment_rule"] for h in handoffs))
+        for key, counts in (("trigger", "handed_off"), ("crm", "by_crm"), ("assignment_rule", "rules")):
+            setattr(self.report, counts, dict(Counter(h[key] for h in decided)))
         self.report.skipped = dict(skipped)
+
+    def _write_decisions(self, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Write decided handoffs (in the caller's transaction); what the report counts of them."""
+        self.store.write(handoffs=handoffs)
+        return [{k: h[k] for k in ("trigger", "crm", "assignment_rule")} for h in handoffs]
 
     def _with_payloads(self, due: list) -> Iterator[tuple[Any, str]]:
         """Each due item with its payload as stored JSON, built PAYLOAD_CHUNK profiles at a time (a large
@@ -364,7 +384,7 @@ class _Run:
 
     def complete(self) -> None:
         """Owner, task and e-mails of every open handoff still missing them (new ones, or a crashed run's)."""
-        pending = [h for h in self.store.open_handoffs() if h["state"] == "handed_off"]
+        pending = self.store.handoffs_to_complete()
         todo = [h for h in pending if h["owner_set_at"] is None]
         results = set_owners(
             self.sf,
@@ -383,26 +403,40 @@ class _Run:
             elif result is not None:
                 updated[(h["profile_id"], h["cycle"])] = {**h, "last_error": f"owner: {result.error}"}
                 self.report.errors.append(f"owner of {h['profile_id']} in {h['crm']}: {result.error}")
-        self.store.save(handoffs=list(updated.values()))
+        self.store.save(handoffs=list(updated.values()), changed=("owner_set_at", "last_error"))
         self.step("owners_saved")
         pending = [updated.get((h["profile_id"], h["cycle"]), h) for h in pending]
+        # a queue owns the Lead and is the sales to-do list (a Salesforce Task needs a user as owner)
+        need_task = [
+            h
+            for h in pending
+            if h["task_id"] is None and h["owner_set_at"] is not None and h["assignment_rule"] != "queue"
+        ]
+        for start in range(0, len(need_task), HANDOFF_CHUNK):
+            self._create_tasks(need_task[start : start + HANDOFF_CHUNK])
+        self.record_notifications()
 
+    def _payloads(self, handoffs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The decoded payload of each handoff, in order."""
+        stored = self.store.payloads([(h["profile_id"], h["cycle"]) for h in handoffs])
+        return [json.loads(stored.get((h["profile_id"], h["cycle"])) or "{}") for h in handoffs]
+
+    def _create_tasks(self, handoffs: Sequence[dict[str, Any]]) -> None:
+        """The follow-up task of each handoff: found by its unique subject when an earlier run may have made
+        it, else created; saved as soon as the CRM answered."""
         requests, by_subject = [], {}
-        for h in pending:
-            # a queue owns the Lead and is the sales to-do list (a Salesforce Task needs a user as owner)
-            if h["task_id"] is None and h["owner_set_at"] is not None and h["assignment_rule"] != "queue":
-                payload = json.loads(h["payload"] or "{}")
-                request = TaskRequest(
-                    h["crm"],
-                    h["crm_record_id"],
-                    h["owner_id"],
-                    _subject(h, payload),
-                    render(payload, f"{h['trigger']} trigger: {h['trigger_detail']}"),
-                    h["task_due_date"],
-                    h["priority"],
-                )
-                requests.append(request)
-                by_subject[request.subject] = h
+        for h, payload in zip(handoffs, self._payloads(handoffs), strict=True):
+            request = TaskRequest(
+                h["crm"],
+                h["crm_record_id"],
+                h["owner_id"],
+                _subject(h, payload),
+                render(payload, f"{h['trigger']} trigger: {h['trigger_detail']}"),
+                h["task_due_date"],
+                h["priority"],
+            )
+            requests.append(request)
+            by_subject[request.subject] = h
         # a handoff decided by an earlier run still without a task: that run may have died after creating it
         stale = [r for r in requests if by_subject[r.subject]["handed_off_at"] < self.as_of]
         existing = find_tasks(self.sf, self.hs, stale) if stale else {}
@@ -418,79 +452,89 @@ class _Run:
             else:
                 tasks_done.append({**h, "last_error": f"task: {result.error}"})
                 self.report.errors.append(f"task of {h['profile_id']}: {result.error}")
-        self.store.save(handoffs=tasks_done)
+        self.store.save(handoffs=tasks_done, changed=("task_id", "last_error"))
         self.step("tasks_saved")
-        self.record_notifications()
 
     def _rep_email(self, h: Mapping[str, Any]) -> list[str]:
         # a queue's notification goes to its e-mail or to each of its members
         return [a.strip() for a in (h.get("owner_email") or "").split(",") if a.strip()]
 
     def record_notifications(self) -> None:
-        """Record the e-mails of every handoff whose task exists (sent later by flush, from the outbox)."""
+        """Record the e-mails of every handoff whose task exists (sent later by flush, from the outbox), in
+        one transaction, HANDOFF_CHUNK handoffs at a time; a rep with enough of them gets a digest."""
         # e-mails follow the task: the rep is told once the CRM holds what the e-mail points to
-        recorded = self.store.recorded_mails("handoff")
-        pending = [
-            h
-            for h in self.store.open_handoffs()
-            if h["state"] == "handed_off"
-            and (h["task_id"] is not None or (h["assignment_rule"] == "queue" and h["owner_set_at"]))
-            and (h["profile_id"], h["cycle"]) not in recorded
-        ]
-        mails = []
-        for h in pending:
-            payload = json.loads(h["payload"] or "{}")
-            why = f"{h['trigger']} trigger: {h['trigger_detail']}"
-            limit = self.config.notifications.interaction_log_limit
-            where = f"{h['crm']} {h['crm_object']} {h['crm_record_id']}" + (
-                f", task {h['task_id']} due {h['task_due_date']}" if h["task_id"] else ""
+        pending = self.store.handoffs_to_notify()
+        listed: list[Mail] = []  # each handoff mail without its body: what a digest lists
+        with self.store.transaction():
+            for start in range(0, len(pending), HANDOFF_CHUNK):
+                chunk = pending[start : start + HANDOFF_CHUNK]
+                mails = [
+                    mail
+                    for h, payload in zip(chunk, self._payloads(chunk), strict=True)
+                    for mail in self._notifications(h, payload)
+                ]
+                self.store.record_outbox(outbox_rows(mails, self.as_of))
+                listed += [replace(m, body="", html=None) for m in mails if m.kind == "handoff"]
+            planned = with_digests(listed, self.config.notifications.digest_min_handoffs)
+            self.store.record_outbox(outbox_rows([m for m in planned if m.kind == "digest"], self.as_of))
+            self.store.carry_in_digests(
+                {message_id(m.kind, m.profile_id, m.cycle): m.digest_id for m in planned if m.digest_id}
             )
-            intro = (
-                f"A new {h['priority']} lead is in {h['assignment_detail']} ({where})."
-                if h["assignment_rule"] == "queue"
-                else f"You have a new {h['priority']} lead ({where})."
-            )
-            mails.append(
-                Mail(
-                    "handoff",
-                    h["profile_id"],
-                    h["cycle"],
-                    self._rep_email(h),
-                    _subject(h, payload),
-                    f"{intro}\n\n{render(payload, why, limit)}",
-                    render_html(payload, why, limit, intro),
-                    line=f"{h['priority']}: {_subject(h, payload)}, {where}",
-                )
-            )
-            if h["priority"] == "priority":
-                intro = f"Assigned to {h['owner_email'] or h['owner_id']} ({where})."
-                mails.append(
-                    Mail(
-                        "team_alert",
-                        h["profile_id"],
-                        h["cycle"],
-                        self.config.notifications.team_alert_to,
-                        f"Priority lead alert: {_subject(h, payload)}",
-                        f"{intro}\n\n{render(payload, why, limit)}",
-                        render_html(payload, why, limit, intro),
-                    )
-                )
-        mails = with_digests(mails, self.config.notifications.digest_min_handoffs)
-        self.store.save(outbox=outbox_rows(mails, self.as_of))
         self.step("mails_recorded")
 
+    def _notifications(self, h: Mapping[str, Any], payload: Mapping[str, Any]) -> list[Mail]:
+        """The rep's e-mail about one handoff, and the team alert of a priority one."""
+        why = f"{h['trigger']} trigger: {h['trigger_detail']}"
+        limit = self.config.notifications.interaction_log_limit
+        where = f"{h['crm']} {h['crm_object']} {h['crm_record_id']}" + (
+            f", task {h['task_id']} due {h['task_due_date']}" if h["task_id"] else ""
+        )
+        intro = (
+            f"A new {h['priority']} lead is in {h['assignment_detail']} ({where})."
+            if h["assignment_rule"] == "queue"
+            else f"You have a new {h['priority']} lead ({where})."
+        )
+        text = render(payload, why, limit)
+        subject = _subject(h, payload)
+        mails = [
+            Mail(
+                "handoff",
+                h["profile_id"],
+                h["cycle"],
+                self._rep_email(h),
+                subject,
+                f"{intro}\n\n{text}",
+                render_html(payload, why, limit, intro),
+                line=f"{h['priority']}: {subject}, {where}",
+            )
+        ]
+        if h["priority"] == "priority":
+            intro = f"Assigned to {h['owner_email'] or h['owner_id']} ({where})."
+            mails.append(
+                Mail(
+                    "team_alert",
+                    h["profile_id"],
+                    h["cycle"],
+                    self.config.notifications.team_alert_to,
+                    f"Priority lead alert: {subject}",
+                    f"{intro}\n\n{text}",
+                    render_html(payload, why, limit, intro),
+                )
+            )
+        return mails
+
     def flush(self) -> None:
-        """Send every queued e-mail that is due, each journaled as sent once the server accepted it."""
+        """Send every queued e-mail that is due, each journaled as sent once the server accepted it; read
+        SEND_PAGE rows at a time."""
         database = self.store.database_file()
         journal_path = state_dir(Path(database)) / "outbox-sent.jsonl" if database else None
         if journal_path is not None:
             journal_path.parent.mkdir(parents=True, exist_ok=True)
         # the journal first folds what a killed run left: those mails are not due any more
         with SentJournal(journal_path, self.store.mark_outcomes) as journal:
-            due = self.store.due_mails(self.as_of)
             if self.smtp is None:
-                if due:
-                    self.report.emails["queued"] = len(due)
+                if due := self.store.count_due(self.as_of):
+                    self.report.emails["queued"] = due
                 return
             settings = self.config.notifications
             outcome: Counter[str] = Counter()
@@ -507,16 +551,22 @@ class _Run:
                     self.report.errors.append(f"e-mail {row['message_id']} not sent: {attempt.error}")
                     outcome["retrying"] += 1
 
-            send_due(
-                self.smtp,
-                due,
-                self.as_of,
-                timedelta(minutes=settings.retry_first_minutes),
-                timedelta(hours=settings.retry_max_hours),
-                record,
-                per_connection=settings.messages_per_connection,
-                senders=settings.parallel_senders,
-            )
+            after = None
+            while page := self.store.due_mails(self.as_of, SEND_PAGE, after):
+                sent_before = outcome["sent"]
+                send_due(
+                    self.smtp,
+                    page,
+                    self.as_of,
+                    timedelta(minutes=settings.retry_first_minutes),
+                    timedelta(hours=settings.retry_max_hours),
+                    record,
+                    per_connection=settings.messages_per_connection,
+                    senders=settings.parallel_senders,
+                )
+                if outcome["sent"] == sent_before:
+                    break  # the server took none of a page: the rest waits for the next run
+                after = (page[-1]["created_at"], page[-1]["message_id"])
         for status, count in outcome.items():
             self.report.emails[status] = self.report.emails.get(status, 0) + count
 
@@ -527,16 +577,8 @@ class _Run:
         looked up by its unique subject before being created, so a rerun after a crash never doubles it.
         """
         settings = self.config.reminders
-        candidates = [
-            h
-            for h in self.store.open_handoffs()
-            if h["state"] == "handed_off"
-            and h["task_id"]
-            and h["task_closed_at"] is None
-            and h["reminders_sent"] < settings.max_reminders
-            and self.as_of
-            >= (h["last_reminder_at"] or h["handed_off_at"]) + timedelta(days=settings.after_days)
-        ]
+        after = timedelta(days=settings.after_days)
+        candidates = self.store.handoffs_to_remind(self.as_of, after, settings.max_reminders)
         if candidates:
             ids: dict[str, list[str]] = {}
             for h in candidates:
@@ -546,27 +588,36 @@ class _Run:
                 {**h, "task_closed_at": self.as_of} for h in candidates if h["task_id"] not in still_open
             ]
             due = [h for h in candidates if h["task_id"] in still_open]
-            mails = []
-            for h in due:
-                payload = json.loads(h["payload"] or "{}")
-                number = h["reminders_sent"] + 1
-                body, html = self._reminder_text(h, payload)
-                mails.append(
-                    Mail(
-                        f"reminder_{number}",
-                        h["profile_id"],
-                        h["cycle"],
-                        self._rep_email(h),
-                        _subject(h, payload, number),
-                        body,
-                        html,
+            with self.store.transaction():
+                self.store.write(handoffs=closed, changed=("task_closed_at",))
+                for start in range(0, len(due), HANDOFF_CHUNK):
+                    chunk = due[start : start + HANDOFF_CHUNK]
+                    mails = []
+                    for h, payload in zip(chunk, self._payloads(chunk), strict=True):
+                        number = h["reminders_sent"] + 1
+                        body, html = self._reminder_text(h, payload)
+                        subject = _subject(h, payload, number)
+                        mails.append(
+                            Mail(
+                                f"reminder_{number}",
+                                h["profile_id"],
+                                h["cycle"],
+                                self._rep_email(h),
+                                subject,
+                                body,
+                                html,
+                            )
+                        )
+                    reminded = [
+                        {**h, "reminders_sent": h["reminders_sent"] + 1, "last_reminder_at": self.as_of}
+                        for h in chunk
+                    ]
+                    self.store.write(
+                        handoffs=reminded,
+                        outbox=outbox_rows(mails, self.as_of),
+                        changed=("reminders_sent", "last_reminder_at"),
                     )
-                )
-            reminded = [
-                {**h, "reminders_sent": h["reminders_sent"] + 1, "last_reminder_at": self.as_of} for h in due
-            ]
-            self.store.save(handoffs=reminded + closed, outbox=outbox_rows(mails, self.as_of))
-            self.report.reminders = len(reminded)
+            self.report.reminders = len(due)
             self.step("reminders_recorded")
         self.reminder_tasks()
 
@@ -578,16 +629,13 @@ class _Run:
 
     def reminder_tasks(self) -> None:
         """The task of every recorded reminder still without one: found by subject, or created."""
-        pending = [
-            h
-            for h in self.store.open_handoffs()
-            if h["state"] == "handed_off" and (h["reminder_tasks_created"] or 0) < h["reminders_sent"]
-        ]
-        if not pending:
-            return
+        pending = self.store.reminders_without_task()
+        for start in range(0, len(pending), HANDOFF_CHUNK):
+            self._create_reminder_tasks(pending[start : start + HANDOFF_CHUNK])
+
+    def _create_reminder_tasks(self, handoffs: Sequence[dict[str, Any]]) -> None:
         requests, by_subject = [], {}
-        for h in pending:
-            payload = json.loads(h["payload"] or "{}")
+        for h, payload in zip(handoffs, self._payloads(handoffs), strict=True):
             subject = _subject(h, payload, h["reminders_sent"])
             body, _ = self._reminder_text(h, payload)
             requests.append(
@@ -614,7 +662,7 @@ class _Run:
                 done.append({**h, "reminder_tasks_created": h["reminders_sent"]})
             else:
                 self.report.errors.append(f"reminder task of {h['profile_id']}: {result.error}")
-        self.store.save(handoffs=done)
+        self.store.save(handoffs=done, changed=("reminder_tasks_created",))
         self.step("reminder_tasks_saved")
 
 

@@ -4,7 +4,9 @@ All live in schema activation; dbt builds marts.lead_handoffs, what analysts que
 activation.lead_handoffs.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import duckdb
@@ -138,13 +140,64 @@ class HandoffStore:
         """activation.handoff_state per profile."""
         return {r["profile_id"]: r for r in self.rows("select * from activation.handoff_state")}
 
-    def open_handoffs(self) -> list[dict[str, Any]]:
-        """Handoffs of the current cycles still open (handed_off or accepted), oldest first."""
+    def _open(self, condition: str = "true", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Handoffs of the current cycles still open (handed_off or accepted) that meet condition (SQL over
+        h, the handoff row), oldest first, without their payloads (`payloads` reads those)."""
         return self.rows(
-            f"select h.* from {HANDOFFS} h join activation.handoff_state s "
+            f"select h.* exclude (payload) from {HANDOFFS} h join activation.handoff_state s "
             "on s.profile_id = h.profile_id and s.cycle = h.cycle "
-            "where h.state in ('handed_off', 'accepted') order by h.handed_off_at, h.profile_id"
+            f"where h.state in ('handed_off', 'accepted') and ({condition}) "
+            "order by h.handed_off_at, h.profile_id",
+            params,
         )
+
+    def open_handoffs(self) -> list[dict[str, Any]]:
+        """Every open handoff of the current cycles."""
+        return self._open()
+
+    def handoffs_to_complete(self) -> list[dict[str, Any]]:
+        """Handed-off leads still without an owner set or a task."""
+        return self._open("h.state = 'handed_off' and (h.owner_set_at is null or h.task_id is null)")
+
+    def handoffs_to_notify(self) -> list[dict[str, Any]]:
+        """Handed-off leads whose task exists (or whose queue owns them) and whose rep's e-mail is not yet
+        recorded in the outbox."""
+        return self._open(
+            "h.state = 'handed_off' "
+            "and (h.task_id is not null or (h.assignment_rule = 'queue' and h.owner_set_at is not null)) "
+            "and not exists (select 1 from activation.outbox o where o.kind = 'handoff' "
+            "and o.profile_id = h.profile_id and o.cycle = h.cycle)"
+        )
+
+    def handoffs_to_remind(self, as_of, after: timedelta, max_reminders: int) -> list[dict[str, Any]]:
+        """Handed-off leads whose task is open, with fewer than max_reminders reminders, the last of them (or
+        the handoff) at least `after` before as_of."""
+        return self._open(
+            "h.state = 'handed_off' and h.task_id is not null and h.task_closed_at is null "
+            "and h.reminders_sent < ? and coalesce(h.last_reminder_at, h.handed_off_at) + ? <= ?",
+            [max_reminders, after, as_of],
+        )
+
+    def reminders_without_task(self) -> list[dict[str, Any]]:
+        """Handed-off leads with a recorded reminder whose task is not yet made."""
+        return self._open(
+            "h.state = 'handed_off' and coalesce(h.reminder_tasks_created, 0) < h.reminders_sent"
+        )
+
+    def payloads(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        """The stored payload of each (profile_id, cycle)."""
+        if not keys:
+            return {}
+        wanted = pa.table({"profile_id": [k[0] for k in keys], "cycle": [k[1] for k in keys]})
+        self.connection.register("wanted_handoffs", wanted)
+        try:
+            rows = self.connection.execute(
+                f"select h.profile_id, h.cycle, h.payload from {HANDOFFS} h join wanted_handoffs w "
+                "on w.profile_id = h.profile_id and w.cycle = h.cycle"
+            ).fetchall()
+        finally:
+            self.connection.unregister("wanted_handoffs")
+        return {(profile_id, cycle): payload for profile_id, cycle, payload in rows}
 
     def _insert(
         self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], keys: Sequence[str] = ()
@@ -166,57 +219,105 @@ class HandoffStore:
         finally:
             self.connection.unregister("handoff_rows")
 
-    def _transaction(self, *steps: tuple[str, Sequence[str], Rows, Sequence[str]]) -> None:
+    def _update(self, table: str, keys: Sequence[str], columns: Sequence[str], rows: Rows) -> None:
+        """Set columns of the stored rows with the rows' keys to the rows' values (the rest stays)."""
+        if not rows:
+            return
+        arrow = pa.Table.from_pylist([{c: r.get(c) for c in (*keys, *columns)} for r in rows])
+        self.connection.register("changed_rows", arrow)
+        try:
+            assignments = ", ".join(f"{quote(c)} = changed_rows.{quote(c)}" for c in columns)
+            match = " and ".join(f"stored.{quote(k)} = changed_rows.{quote(k)}" for k in keys)
+            self.connection.execute(
+                f"update {table} stored set {assignments} from changed_rows where {match}"
+            )
+        finally:
+            self.connection.unregister("changed_rows")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around the writes inside: committed at the end, rolled back on any error."""
         self.connection.execute("begin")
         try:
-            for table, columns, rows, keys in steps:
-                self._insert(table, columns, rows, keys)
+            yield
             self.connection.execute("commit")
-        except Exception:
+        except BaseException:
             self.connection.execute("rollback")
             raise
 
     def save(
-        self,
-        handoffs: Sequence[dict[str, Any]] = (),
-        states: Sequence[dict[str, Any]] = (),
-        outbox: Sequence[dict[str, Any]] = (),
+        self, handoffs: Rows = (), states: Rows = (), outbox: Rows = (), changed: Sequence[str] = ()
     ) -> None:
-        """Upsert handoff rows and states and record outbox rows, in one transaction.
+        """write() in a transaction of its own."""
+        with self.transaction():
+            self.write(handoffs, states, outbox, changed)
 
-        An outbox row is recorded once per (kind, profile, cycle): recording it again changes nothing.
+    def write(
+        self, handoffs: Rows = (), states: Rows = (), outbox: Rows = (), changed: Sequence[str] = ()
+    ) -> None:
+        """Upsert handoff rows and states and record outbox rows (call within a transaction).
+
+        With changed, the handoffs are stored rows whose `changed` columns are set (their payloads and other
+        columns stay). An outbox row is recorded once per (kind, profile, cycle): recording it again changes
+        nothing.
         """
         state_columns = ("profile_id", "cycle", "state", "cycle_started_at", "last_handoff_score")
-        known = (
-            {
-                (k, p, c)
-                for k, p, c in self.connection.execute(
-                    "select kind, profile_id, cycle from activation.outbox"
-                ).fetchall()
-            }
-            if outbox
-            else set()
-        )
-        fresh = [r for r in outbox if (r["kind"], r["profile_id"], r["cycle"]) not in known]
-        self._transaction(
-            (HANDOFFS, HANDOFF_COLUMNS, handoffs, ("profile_id", "cycle")),
-            ("activation.handoff_state", state_columns, states, ("profile_id",)),
-            ("activation.outbox", OUTBOX_COLUMNS, fresh, ()),
-        )
+        if changed:
+            self._update(HANDOFFS, ("profile_id", "cycle"), changed, handoffs)
+        else:
+            self._insert(HANDOFFS, HANDOFF_COLUMNS, handoffs, ("profile_id", "cycle"))
+        self._insert("activation.handoff_state", state_columns, states, ("profile_id",))
+        self.record_outbox(outbox)
 
-    def recorded_mails(self, kind: str) -> set[tuple[str, int]]:
-        """(profile, cycle) of every outbox mail of one kind."""
-        rows = self.connection.execute(
-            "select profile_id, cycle from activation.outbox where kind = ?", [kind]
-        ).fetchall()
-        return {(p, c) for p, c in rows}
+    def record_outbox(self, rows: Rows) -> None:
+        """Record outbox rows whose (kind, profile, cycle) is not recorded yet (call within a transaction)."""
+        if not rows:
+            return
+        self.connection.register(
+            "outbox_rows", pa.Table.from_pylist([{c: r.get(c) for c in OUTBOX_COLUMNS} for r in rows])
+        )
+        try:
+            names = ", ".join(quote(c) for c in OUTBOX_COLUMNS)
+            self.connection.execute(
+                f"insert into activation.outbox ({names}) select {names} from outbox_rows r "
+                "where not exists (select 1 from activation.outbox o "
+                "where o.kind = r.kind and o.profile_id = r.profile_id and o.cycle = r.cycle)"
+            )
+        finally:
+            self.connection.unregister("outbox_rows")
 
-    def due_mails(self, now) -> list[dict[str, Any]]:
-        """Queued outbox rows whose next attempt is due, oldest first."""
+    def carry_in_digests(self, digest_of: dict[str, str]) -> None:
+        """Mark queued mails (by Message-ID) as carried by a digest (its Message-ID), never sent themselves
+        (call within a transaction)."""
+        if not digest_of:
+            return
+        carried = pa.table({"message_id": list(digest_of), "digest_id": list(digest_of.values())})
+        self.connection.register("carried_rows", carried)
+        try:
+            self.connection.execute(
+                "update activation.outbox o set status = 'in_digest', digest_id = c.digest_id "
+                "from carried_rows c where o.message_id = c.message_id and o.status = 'queued'"
+            )
+        finally:
+            self.connection.unregister("carried_rows")
+
+    def count_due(self, now) -> int:
+        """How many queued outbox rows are due."""
+        return self.connection.execute(
+            "select count(*) from activation.outbox where status = 'queued' "
+            "and coalesce(next_attempt_at, created_at) <= ?",
+            [now],
+        ).fetchall()[0][0]
+
+    def due_mails(self, now, limit: int | None = None, after: tuple[Any, str] | None = None) -> Rows:
+        """Queued outbox rows whose next attempt is due, oldest first: at most limit of them, those after
+        `after` (the created_at and message_id of the last row of the page before)."""
+        page = "and (created_at, message_id) > (?, ?) " if after else ""
         return self.rows(
             "select * from activation.outbox where status = 'queued' "
-            "and coalesce(next_attempt_at, created_at) <= ? order by created_at, message_id",
-            [now],
+            f"and coalesce(next_attempt_at, created_at) <= ? {page}order by created_at, message_id"
+            + (" limit ?" if limit else ""),
+            [now, *(after or ()), *([limit] if limit else [])],
         )
 
     def mark_sent(self, message_id: str, sent_at, handoff: tuple[str, int] | None) -> None:
@@ -288,14 +389,6 @@ class HandoffStore:
             for name in ("sent_rows", "failed_rows"):
                 self.connection.unregister(name)
 
-    def mark_failed(self, message_id: str, error: str, next_attempt_at) -> None:
-        """A failed attempt: the row stays queued until next_attempt_at."""
-        self.connection.execute(
-            "update activation.outbox set error = ?, next_attempt_at = ?, "
-            "attempts = coalesce(attempts, 0) + 1 where message_id = ?",
-            [error, next_attempt_at, message_id],
-        )
-
     def record_statuses(self) -> dict[tuple[str, str], dict[str, Any]]:
         """The lead status revloop last saw per CRM record, and when it (re-)entered nurturing."""
         rows = self.rows("select * from activation.handoff_record_status")
@@ -304,7 +397,8 @@ class HandoffStore:
     def save_record_statuses(self, rows: Sequence[dict[str, Any]]) -> None:
         """Upsert changed record statuses."""
         columns = ("crm", "crm_record_id", "lead_status", "is_nurturing", "entered_nurturing_at")
-        self._transaction(("activation.handoff_record_status", columns, rows, ("crm", "crm_record_id")))
+        with self.transaction():
+            self._insert("activation.handoff_record_status", columns, rows, ("crm", "crm_record_id"))
 
     def report_stale(self, rows: Sequence[dict[str, Any]]) -> None:
         """Replace the list of leads in nurturing too long to be handed off by the time trigger."""
@@ -316,14 +410,9 @@ class HandoffStore:
             "crm_record_id",
             "reported_at",
         )
-        self.connection.execute("begin")
-        try:
+        with self.transaction():
             self.connection.execute("delete from activation.handoff_stale_leads")
             self._insert("activation.handoff_stale_leads", columns, rows)
-            self.connection.execute("commit")
-        except Exception:
-            self.connection.execute("rollback")
-            raise
 
     def round_robin(self) -> dict[tuple[str, str], int]:
         """The sequence number of each (crm, rep)'s last assignment: the round-robin pointer."""

@@ -11,7 +11,15 @@ from activation.handoff.notify import message_id
 from revloop.config.assignment import load_assignment_config
 from revloop.config.handoff import load_handoff_config
 from tests.fixtures.salesforce import salesforce_client
-from tests.integration.test_handoff_outbox_kills import HANDOFF_STEPS, Killed, T, _delivered, _killer, _world
+from tests.integration.test_handoff_outbox_kills import (  # noqa: F401 (chunking is a fixture)
+    HANDOFF_STEPS,
+    Killed,
+    T,
+    _delivered,
+    _killer,
+    _world,
+    chunking,
+)
 
 DIGEST_CONFIG = load_handoff_config().model_copy(
     update={
@@ -40,6 +48,7 @@ def _run(path, sf, hs, smtp, as_of, step=None):
 
 
 @pytest.mark.parametrize("step", [None, *HANDOFF_STEPS])
+@pytest.mark.usefixtures("chunking")
 def test_a_rep_with_two_handoffs_gets_one_digest_once(
     step, sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path
 ):

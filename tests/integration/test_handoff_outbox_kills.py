@@ -33,6 +33,16 @@ HANDOFF_STEPS = (
 REMINDER_STEPS = ("reminders_recorded", "reminder_tasks_created", "reminder_tasks_saved", "mail_accepted")
 
 
+@pytest.fixture(params=["as_configured", "one_at_a_time"])
+def chunking(request, monkeypatch):
+    """The run as it is, and with every chunk of payloads, handoffs and sent mails one long: a kill then
+    also falls between the chunks of one step."""
+    if request.param == "one_at_a_time":
+        for name in ("PAYLOAD_CHUNK", "HANDOFF_CHUNK", "SEND_PAGE"):
+            monkeypatch.setattr(f"activation.handoff.run.{name}", 1)
+    return request.param
+
+
 class Killed(BaseException):
     """The process died here (not an Exception: nothing in the run may catch it)."""
 
@@ -152,7 +162,7 @@ def _delivered(inbox) -> Counter:
 
 @pytest.mark.parametrize("step", HANDOFF_STEPS)
 def test_a_kill_between_handoff_steps_loses_and_doubles_nothing(
-    step, sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path
+    step, chunking, sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path
 ):
     sf_box = sf_sandbox_factory()
     leads, contact = _world(sf_box, hs_sandbox, tmp_path / "w.duckdb")
@@ -212,7 +222,7 @@ def test_a_task_create_whose_answer_is_lost_is_looked_up_and_made_once(
 
 @pytest.mark.parametrize("step", REMINDER_STEPS)
 def test_a_kill_between_reminder_steps_loses_and_doubles_nothing(
-    step, sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path
+    step, chunking, sf_sandbox_factory, hs_sandbox, smtp_sink, tmp_path
 ):
     sf_box = sf_sandbox_factory()
     leads, contact = _world(sf_box, hs_sandbox, tmp_path / "w.duckdb")

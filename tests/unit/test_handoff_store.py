@@ -1,6 +1,6 @@
 """The handoff step keeps its handoffs in activation.lead_handoffs; older marts rows are adopted."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -71,3 +71,42 @@ def test_saving_a_stored_key_replaces_its_row_and_leaves_the_others(tmp_path):
     ]
     states = store.rows("select profile_id, cycle from activation.handoff_state")
     assert states == [{"profile_id": "a", "cycle": 2}]
+
+
+def test_saving_changed_columns_leaves_the_payload_and_the_other_columns(tmp_path):
+    store = HandoffStore(duckdb.connect(str(tmp_path / "w.duckdb")))
+    stored = {"profile_id": "a", "cycle": 1, "state": "handed_off", "handed_off_at": T, "payload": '{"x": 1}'}
+    store.save(handoffs=[stored, {**stored, "profile_id": "b"}], states=[{"profile_id": "a", "cycle": 1}])
+    [read] = [h for h in store.open_handoffs() if h["profile_id"] == "a"]
+    assert "payload" not in read  # open handoffs are read without their payloads
+    store.save(handoffs=[{**read, "task_id": "T1", "state": "accepted"}], changed=("task_id",))
+    rows = store.rows("select profile_id, state, task_id, payload from activation.lead_handoffs order by 1")
+    assert rows == [
+        {"profile_id": "a", "state": "handed_off", "task_id": "T1", "payload": '{"x": 1}'},
+        {"profile_id": "b", "state": "handed_off", "task_id": None, "payload": '{"x": 1}'},
+    ]
+    assert store.payloads([("a", 1), ("b", 2)]) == {("a", 1): '{"x": 1}'}
+
+
+def test_due_mails_are_read_page_after_page_in_order(tmp_path):
+    store = HandoffStore(duckdb.connect(str(tmp_path / "w.duckdb")))
+    rows = [
+        {
+            "message_id": f"<m{i}>",
+            "kind": "handoff",
+            "profile_id": f"p{i}",
+            "cycle": 1,
+            "status": "queued",
+            "created_at": T,
+            "next_attempt_at": T,
+        }
+        for i in (3, 1, 2, 0)
+    ]
+    store.save(outbox=rows)
+    store.save(outbox=[{**rows[0], "message_id": "<again>"}])  # the same (kind, profile, cycle): not recorded
+    pages, after = [], None
+    while page := store.due_mails(T, 3, after):
+        pages.append([r["message_id"] for r in page])
+        after = (page[-1]["created_at"], page[-1]["message_id"])
+    assert pages == [["<m0>", "<m1>", "<m2>"], ["<m3>"]]
+    assert store.count_due(T) == 4 and store.due_mails(T - timedelta(seconds=1)) == []

@@ -92,3 +92,62 @@ def test_a_sender_name_or_an_address_beyond_ascii_arrives_intact(sender, to):
     assert parseaddr(str(received["From"])) == parseaddr(sender)
     assert str(received["To"]) == to and received["Subject"] == "Neuer Lead: Zoë"
     assert received.get_body(("plain",)).get_content().strip() == "Umsatz 1.200 €"
+
+
+class _Wire:
+    """An SMTP sink handler that keeps each message as it came over the wire."""
+
+    def __init__(self):
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.content)
+        return "250 OK"
+
+
+def _sent_as(to: list[str], subject: str, body: str, html: str) -> bytes:
+    from aiosmtpd.controller import Controller
+
+    from activation.mail import SmtpSession
+    from tests.fixtures.smtp import _free_port
+
+    wire, port = _Wire(), _free_port()
+    controller = Controller(wire, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with SmtpSession(SmtpSettings("127.0.0.1", port, "revloop@sellwise.io")) as session:
+            session.send(to, subject, body, html)
+    finally:
+        controller.stop()
+    return wire.received[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        ("Score 640\nDemo", "7bit"),  # ASCII in short lines: as it is
+        ("Zoë " + "x" * 40, "base64"),  # beyond ASCII
+        ("x" * 999, "base64"),  # a line longer than SMTP carries
+    ],
+)
+def test_text_goes_as_it_is_when_smtp_carries_it_unchanged(body, encoding):
+    from email import message_from_bytes, policy
+
+    subject = "New lead: " + "A" * 200  # longer than 78 characters, shorter than a line: left as it is
+    raw = _sent_as(["rep@acme.com"], subject, body, f"<p>{body}</p>\n<p>more</p>")
+    received = message_from_bytes(raw, policy=policy.default)
+    parts = [received.get_body(("plain",)), received.get_body(("html",))]
+    assert [part["Content-Transfer-Encoding"] for part in parts] == [encoding, encoding]
+    texts = [part.get_content().replace("\r\n", "\n") for part in parts]  # lines end in CRLF on the wire
+    assert texts == [body, f"<p>{body}</p>\n<p>more</p>"]
+    assert f"Subject: {subject}\r\n".encode() in raw
+
+
+def test_a_header_longer_than_a_line_is_folded():
+    from email import message_from_bytes, policy
+
+    to = [f"rep{i}@acme.com" for i in range(80)]
+    raw = _sent_as(to, "New lead", "Score 640", "<p>Score 640</p>")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    received = message_from_bytes(raw, policy=policy.default)
+    assert [a.strip() for a in str(received["To"]).split(",")] == to

@@ -86,7 +86,7 @@ bench: manifest
 	$(BIN)/python -m benchmarks.ml --profiles 1000000
 	$(BIN)/python -m benchmarks.ml_shop --people 3000
 	$(BIN)/python -m benchmarks.handoff --handoffs 10000
-	$(BIN)/python -m benchmarks.whole_graph --people $(BENCH_PEOPLE) --events 20000000
+	$(BIN)/python -m benchmarks.whole_graph --people $(BENCH_PEOPLE) --events 20000000 --hourly --one-change
 
 # The segment builder page on http://127.0.0.1:8765 over the warehouse of `make demo`: open the URL it prints
 # (it carries the token of this start; see README, Segments).

@@ -2,6 +2,7 @@
 
     python -m benchmarks.whole_graph                                     # quick check: 2,000 people
     python -m benchmarks.whole_graph --people 100000 --events 20000000   # the issue's size
+    python -m benchmarks.whole_graph --hourly --one-change               # then issue 18's two measurements
 
 A spawned process generates the synthetic world of --people, writes its event files and serves it in the
 sandbox CRMs; bulk event lines (sandbox.world.write_bulk_events, over --event-people visitors) top the files
@@ -12,6 +13,13 @@ that process and all its descendants (dbt included) summed, and their CPU time. 
 steps, dated from its event log (plus start-up before the first step and shut-down after the last). Printed
 per stage: wall seconds, CPU seconds of the tree, peak RSS of the tree and the process that held most of it;
 then which stage held the peak. The run is killed when the machine's MemAvailable falls under --min-free-gb.
+
+On the same world, sandbox, warehouse and DAGSTER_HOME, --hourly and --one-change first wait out the CRM
+cursors' lookback, then make a first delta (0.1% of the CRM records edited, an hour of events: see
+benchmarks/hourly.py) and run `dagster job execute -j hourly_sync` once: it reads back what the full run wrote
+to the CRMs. --hourly then makes a second delta and runs hourly_sync sampled as above, printing its stages,
+the rows it loaded and its wall time over the full run's; --one-change then times one HubSpot change into
+Salesforce through crm_change_sensor, with the Dagster daemon running the sensors.
 """
 
 import argparse
@@ -26,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +47,19 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STEP_FACTS = {
     "crm_sync": ("api_calls_used", "api_calls_minimum"),
     "activation__lead_handoffs": (
-        "handed_off", "owners_set", "tasks_created", "stale_leads", "seconds_read_back", "seconds_decide",
-        "seconds_owners_tasks_mails", "seconds_reminders", "seconds_sending", "cpu_seconds_read_back",
-        "cpu_seconds_decide", "cpu_seconds_owners_tasks_mails", "cpu_seconds_reminders",
+        "handed_off",
+        "owners_set",
+        "tasks_created",
+        "stale_leads",
+        "seconds_read_back",
+        "seconds_decide",
+        "seconds_owners_tasks_mails",
+        "seconds_reminders",
+        "seconds_sending",
+        "cpu_seconds_read_back",
+        "cpu_seconds_decide",
+        "cpu_seconds_owners_tasks_mails",
+        "cpu_seconds_reminders",
         "cpu_seconds_sending",
     ),
 }
@@ -198,13 +217,16 @@ class StageFigures:
     peak: Sample | None
 
 
-def run_stages(dagster_home: Path, started: float, ended: float) -> tuple[list[Stage], str]:
-    """The steps of the run in dagster_home as contiguous stages (start-up first), and the run's status."""
-    from dagster import DagsterEventType, DagsterInstance
+def run_stages(
+    dagster_home: Path, started: float, ended: float, run_id: str | None = None
+) -> tuple[list[Stage], str]:
+    """The steps of the run (by default the latest) in dagster_home as contiguous stages (start-up first),
+    and the run's status."""
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     with DagsterInstance.get() as instance:
-        runs = instance.get_runs(limit=1)
+        runs = instance.get_runs(RunsFilter(run_ids=[run_id]) if run_id else None, limit=1)
         if not runs:
             return [Stage("start-up (no run was recorded)", started, ended)], "NOT STARTED"
         run = runs[0]
@@ -272,7 +294,11 @@ def print_report(figures: list[StageFigures], total_cpu: float | None) -> None:
 
 
 def serve_sandbox(people: int, seed: int, folder: Path, events_dir: Path, pipe) -> None:
-    """(Spawned process) generate the world, write its event files, serve it until asked to stop."""
+    """(Spawned process) generate the world, write its event files, serve it until asked to stop.
+
+    Meanwhile it answers "writes" with the CRM write calls so far, by CRM, and "rep" by adding a sales rep's
+    Salesforce user (its session token: benchmarks.hourly.REP_TOKEN) and sending the user's id.
+    """
     import gc
 
     from sandbox.runner import Sandbox
@@ -290,8 +316,15 @@ def serve_sandbox(people: int, seed: int, folder: Path, events_dir: Path, pipe) 
     del world
     gc.collect()
     pipe.send((sandbox.env(), described, time.perf_counter() - started))
-    pipe.recv()  # the benchmark's signal to stop
-    pipe.send({crm: crm_writes(getattr(sandbox, crm).app.request_log) for crm in ("salesforce", "hubspot")})
+    while (command := pipe.recv()) != "stop":
+        if command == "rep":
+            from benchmarks.hourly import REP_TOKEN, REP_USERNAME
+
+            pipe.send(sandbox.salesforce.app.add_user(REP_USERNAME, REP_TOKEN, "Rep"))
+        else:
+            pipe.send(
+                {crm: crm_writes(getattr(sandbox, crm).app.request_log) for crm in ("salesforce", "hubspot")}
+            )
     sandbox.stop()
 
 
@@ -330,22 +363,18 @@ def free_port() -> int:
 # --- the run ----------------------------------------------------------------------------------------------
 
 
-def materialize_everything(
-    env: dict[str, str], log: Path, sampler_args: dict
+MATERIALIZE_EVERYTHING = ("asset", "materialize", "--select", "*", "-m", "orchestration.definitions")
+HOURLY_SYNC = ("job", "execute", "-j", "hourly_sync", "-m", "orchestration.definitions")
+
+
+def run_sampled(
+    dagster_args: tuple[str, ...], env: dict[str, str], log: Path, sampler_args: dict
 ) -> tuple[int, float, float, TreeSampler, float]:
-    """`dagster asset materialize --select '*'` in its own process group, sampled while it runs.
+    """`dagster <dagster_args>` in its own process group, sampled while it runs.
 
     Returns its exit code, start and end (epoch seconds), the sampler and the CPU seconds of the whole tree.
     """
-    command = [
-        str(Path(sys.executable).parent / "dagster"),
-        "asset",
-        "materialize",
-        "--select",
-        "*",
-        "-m",
-        "orchestration.definitions",
-    ]
+    command = [str(Path(sys.executable).parent / "dagster"), *dagster_args]
     with open(log, "w") as out:
         started = time.time()
         child = subprocess.Popen(
@@ -399,6 +428,22 @@ def main(argv: list[str] | None = None) -> int:
         "--min-free-gb", type=float, default=3.0, help="kill the run when MemAvailable falls under this"
     )
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--hourly",
+        action="store_true",
+        help="then a rep's edits and an hour of events, and the hourly_sync job",
+    )
+    parser.add_argument(
+        "--one-change",
+        action="store_true",
+        help="then one HubSpot change timed into Salesforce by the sensor",
+    )
+    parser.add_argument(
+        "--crm-share", type=float, default=0.001, help="share of the world's CRM records edited (--hourly)"
+    )
+    parser.add_argument(
+        "--event-share", type=float, default=0.003, help="event lines added as one hour of events (--hourly)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
@@ -438,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         size = sum(f.stat().st_size for f in events_dir.rglob("*") if f.is_file())
-        print(f"event files: {world['event lines'] + bulk:,} lines, {size / 1e9:.2f} GB", flush=True)
+        event_lines = world["event lines"] + bulk
+        print(f"event files: {event_lines:,} lines, {size / 1e9:.2f} GB", flush=True)
 
         env = run_environment(workdir, sandbox_env, smtp.port)
         log = workdir / "materialize.log"
@@ -446,16 +492,12 @@ def main(argv: list[str] | None = None) -> int:
             f"load average before the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; log in {log}",
             flush=True,
         )
-        code, started, ended, sampler, total_cpu = materialize_everything(
-            env,
-            log,
-            {"interval": args.sample_seconds, "min_free": int(args.min_free_gb * 2**30)},
-        )
+        sampler_args = {"interval": args.sample_seconds, "min_free": int(args.min_free_gb * 2**30)}
+        code, started, ended, sampler, total_cpu = run_sampled(MATERIALIZE_EVERYTHING, env, log, sampler_args)
         print(f"load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         stages, status = run_stages(workdir / "dagster_home", started, ended)
         print_report(stage_figures(stages, sampler.samples), total_cpu)
-        ours.send("stop")
-        writes = ours.recv()
+        writes = ask(ours, "writes")
         print(
             f"CRM write calls: Salesforce {writes['salesforce']:,}, HubSpot {writes['hubspot']:,}; "
             f"e-mails received by the SMTP sink: {sink.messages:,}"
@@ -465,19 +507,203 @@ def main(argv: list[str] | None = None) -> int:
             f"this process's peak {peak_rss_mb():,.0f} MB; lowest MemAvailable during the run "
             f"{(sampler.lowest_free or 0) / 2**30:.1f} GB"
         )
-        if sampler.aborted:
-            print(f"ABORTED ({sampler.aborted}): the run was killed in its last stage", file=sys.stderr)
-        if code or status != "SUCCESS":
-            print(f"the run ended with exit code {code}, status {status}: see {log}", file=sys.stderr)
+        if not run_succeeded(code, status, sampler, log):
             return 1
-        return 0
+        if not (args.hourly or args.one_change):
+            return 0
+        delta = HourlyDelta(args, world, event_lines, lambda command: ask(ours, command), sink)
+        if not delta.settle(env, workdir, ended, sampler_args):
+            return 1
+        succeeded = delta.run(env, workdir, ended - started, sampler_args) if args.hourly else True
+        if args.one_change:
+            succeeded = one_change(env, workdir, sampler_args) and succeeded
+        return 0 if succeeded else 1
     finally:
         smtp.stop()
+        if sandbox.is_alive():
+            ours.send("stop")
+            sandbox.join(timeout=30)
         if sandbox.is_alive():
             sandbox.terminate()
         sandbox.join(timeout=30)
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ask(pipe, command: str):
+    """The sandbox process's answer to a command (see serve_sandbox)."""
+    pipe.send(command)
+    return pipe.recv()
+
+
+def run_succeeded(code: int, status: str, sampler: TreeSampler, log: Path) -> bool:
+    """Whether a sampled run succeeded; says why not on stderr."""
+    if sampler.aborted:
+        print(f"ABORTED ({sampler.aborted}): the run was killed in its last stage", file=sys.stderr)
+    if code or status != "SUCCESS":
+        print(f"the run ended with exit code {code}, status {status}: see {log}", file=sys.stderr)
+        return False
+    return True
+
+
+def load_line(when: str) -> str:
+    return f"load average {when}: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+
+
+@dataclass
+class HourlyDelta:
+    """A rep's edits and an hour of events on the full run's world, each followed by the hourly_sync job."""
+
+    args: argparse.Namespace
+    world: dict[str, int]
+    event_lines: int
+    ask: Callable[[str], object]
+    sink: MailSink
+    crms: object = None
+
+    def change(self, env: dict[str, str], events_dir: Path, label: str) -> None:
+        """Edit --crm-share of the CRM records as a rep; write --event-share of the lines as an hour."""
+        from benchmarks.hourly import REP_TOKEN, Crms, describe_edits, plan_edits
+        from sandbox.world import write_hour_of_events
+
+        started = time.perf_counter()
+        if self.crms is None:
+            self.ask("rep")
+            self.crms = Crms.connect(env, REP_TOKEN)
+        records = sum(n for name, n in self.world.items() if name.startswith(("Salesforce ", "HubSpot ")))
+        plan = plan_edits(
+            self.crms.people(), round(self.args.crm_share * records), f"{self.args.seed}-{label}"
+        )
+        calls = self.crms.apply(plan)
+        edited = sum(len(edits) for edits in plan.values())
+        print(
+            f"{label} delta: a rep edited {edited:,} of the world's {records:,} CRM records in {calls} API "
+            f"calls ({time.perf_counter() - started:.1f}s): {describe_edits(plan)}"
+        )
+        started = time.perf_counter()
+        lines = write_hour_of_events(
+            events_dir,
+            round(self.args.event_share * self.event_lines),
+            self.args.event_people or self.args.people,
+            self.args.seed,
+        )
+        print(
+            f"{label} delta: {sum(lines.values()):,} new event lines of the last hour, a new file a channel "
+            f"({time.perf_counter() - started:.1f}s)",
+            flush=True,
+        )
+
+    def settle(self, env: dict[str, str], workdir: Path, full_ended: float, sampler_args: dict) -> bool:
+        """Wait out the sources' lookback past the full run, then a first delta and hourly_sync run.
+
+        That run reads back every record the full run wrote (the change cursors' lookback would bring them
+        back once more had the first delta come sooner); the runs after it read what changed since.
+        """
+        from ingestion.hubspot.settings import SEARCH_LOOKBACK_SECONDS
+        from ingestion.salesforce.settings import LOOKBACK_SECONDS
+
+        lookback = max(LOOKBACK_SECONDS, SEARCH_LOOKBACK_SECONDS)
+        wait = full_ended + lookback + 5 - time.time()
+        print(
+            f"\nwaiting {max(wait, 0):.0f} s: changes must come over {lookback:.0f} s (the CRM cursors' "
+            "lookback) after the full run's CRM writes",
+            flush=True,
+        )
+        time.sleep(max(wait, 0))
+        self.change(env, workdir / "events", "first")
+        log = workdir / "hourly_first.log"
+        code, started, ended, sampler, _ = run_sampled(HOURLY_SYNC, env, log, sampler_args)
+        _, status = run_stages(workdir / "dagster_home", started, ended)
+        print(
+            f"first hourly run after the full run (it reads back the full run's CRM writes): "
+            f"{ended - started:.1f} s, {status}; log in {log}\n"
+            f"rows loaded: {loaded_line(workdir / 'dagster_home')}"
+        )
+        return run_succeeded(code, status, sampler, log)
+
+    def run(self, env: dict[str, str], workdir: Path, full_seconds: float, sampler_args: dict) -> bool:
+        """A second delta, then hourly_sync sampled with its stages printed; False when the run failed."""
+        print()
+        self.change(env, workdir / "events", "hourly")
+        writes, mails = self.ask("writes"), self.sink.messages
+        log = workdir / "hourly.log"
+        print(f"{load_line('before the hourly run')}; log in {log}", flush=True)
+        code, started, ended, sampler, total_cpu = run_sampled(HOURLY_SYNC, env, log, sampler_args)
+        print(load_line("after the hourly run"))
+        stages, status = run_stages(workdir / "dagster_home", started, ended)
+        print_report(stage_figures(stages, sampler.samples), total_cpu)
+        print(f"rows loaded: {loaded_line(workdir / 'dagster_home')}")
+        now = self.ask("writes")
+        print(
+            f"CRM write calls: Salesforce {now['salesforce'] - writes['salesforce']:,}, "
+            f"HubSpot {now['hubspot'] - writes['hubspot']:,}; "
+            f"e-mails received by the SMTP sink: {self.sink.messages - mails:,}"
+        )
+        print(
+            f"hourly run / full run: {ended - started:.1f} s / {full_seconds:.1f} s = "
+            f"{(ended - started) / full_seconds:.1%} (issue 18's target: <= 5%)",
+            flush=True,
+        )
+        return run_succeeded(code, status, sampler, log)
+
+
+def loaded_rows(dagster_home: Path, run_id: str | None = None) -> dict[str, int]:
+    """Rows each source table took in the run (by default the latest), as its materialisation says."""
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    rows = {}
+    with DagsterInstance.get() as instance:
+        for run in instance.get_runs(RunsFilter(run_ids=[run_id]) if run_id else None, limit=1):
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+                materialization = entry.dagster_event.event_specific_data.materialization
+                loaded = materialization.metadata.get("rows_loaded")
+                if materialization.asset_key.path[0] == "raw" and loaded is not None:
+                    rows["/".join(materialization.asset_key.path[1:])] = loaded.value
+    return rows
+
+
+def rows_by_source(rows: dict[str, int]) -> str:
+    """'salesforce 40 (lead 24, contact 16); ...': rows loaded per source and table (where any)."""
+    sources: dict[str, dict[str, int]] = defaultdict(dict)
+    for table, count in rows.items():
+        source, _, name = table.partition("/")
+        if count:
+            sources[source][name] = count
+    return (
+        "; ".join(
+            f"{source} {sum(tables.values()):,} ({', '.join(f'{name} {n:,}' for name, n in tables.items())})"
+            for source, tables in sources.items()
+        )
+        or "none"
+    )
+
+
+def loaded_line(dagster_home: Path, run_id: str | None = None) -> str:
+    return rows_by_source(loaded_rows(dagster_home, run_id))
+
+
+def one_change(env: dict[str, str], workdir: Path, sampler_args: dict) -> bool:
+    """--one-change: one HubSpot change timed into Salesforce through the daemon's sensor; print it."""
+    from benchmarks.hourly import measure_one_change, one_change_lines
+    from revloop.config.automation import poll_interval_seconds
+
+    log = workdir / "daemon.log"
+    print(f"\none change: the Dagster daemon runs the sensors, schedules off; log in {log}", flush=True)
+    try:
+        change, sampler = measure_one_change(env, workdir / "dagster_home", log, sampler_args)
+    except RuntimeError as error:
+        print(f"one change: {error}", file=sys.stderr)
+        return False
+    print("\n".join(one_change_lines(change, poll_interval_seconds())))
+    print(f"  rows loaded by the run: {loaded_line(workdir / 'dagster_home', change.run_id)}")
+    print(
+        "the sensor's run from its creation (start-up: queue, launch, definitions loaded), sampled over the"
+    )
+    print("daemon's process tree (daemon, code server, run):")
+    stages, status = run_stages(workdir / "dagster_home", change.run_created, change.run_ended, change.run_id)
+    print_report(stage_figures(stages, sampler.samples), None)
+    return status == "SUCCESS"
 
 
 def peak_rss_of(pid: int | None) -> float:

@@ -3,7 +3,7 @@
 import math
 import random
 from array import array
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sandbox.world.contact_formats import public_ip
@@ -104,7 +104,10 @@ def _random_ints(rng: random.Random, count: int) -> array:
 
 
 class _ChannelWriter:
-    """Builds the lines of one channel, spread evenly in time over the window."""
+    """Builds the lines of one channel, spread evenly in time over the window of `seconds` from start.
+
+    Message ids start with id_head and the channel's initial; order ids with order_head.
+    """
 
     def __init__(
         self,
@@ -113,13 +116,18 @@ class _ChannelWriter:
         ids: _Identities,
         rng: random.Random,
         start: datetime,
-        days: int,
-        seed: int,
+        seconds: int,
+        id_head: str,
+        order_head: str = "",
     ) -> None:
-        self.channel, self.total, self.ids, self.rng, self.seed = channel, total, ids, rng, seed
-        self.prefixes = [(start + timedelta(days=d)).strftime("%Y-%m-%dT") for d in range(days)]
+        self.channel, self.total, self.ids, self.rng = channel, total, ids, rng
+        self.id_head, self.order_head = id_head, order_head
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.offset = (start - midnight).seconds
+        days = (self.offset + seconds) // 86_400 + 1
+        self.prefixes = [(midnight + timedelta(days=d)).strftime("%Y-%m-%dT") for d in range(days)]
         self.clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
-        self.span = days * 86_400
+        self.span = seconds
         self.who: dict[int, str] = {}  # the same person sends many lines: their ids and context are cached
 
     def _who(self, p: int) -> str:
@@ -130,9 +138,9 @@ class _ChannelWriter:
 
     def lines(self, first: int, stop: int) -> list[str]:
         """Lines first..stop-1 of the channel."""
-        people, span, total = len(self.ids.anonymous), self.span, self.total
+        people, span, total, offset = len(self.ids.anonymous), self.span, self.total, self.offset
         prefixes, clock, who_of, cache = self.prefixes, self.clock, self._who, self.who
-        head = f'{{"messageId":"b{self.seed:x}{self.channel[0]}'
+        head = f'{{"messageId":"{self.id_head}{self.channel[0]}'
         # the message tails are fixed strings: pages on the website, the channel's track events elsewhere
         pages = tuple(
             f'"type":"page","properties":{{"path":"{p}","url":"https://www.sellwise.io{p}"}}}}'
@@ -146,7 +154,7 @@ class _ChannelWriter:
         out = []
         append = out.append
         for k, person, kind in zip(range(first, stop), persons, kinds, strict=True):
-            second = k * span // total
+            second = offset + k * span // total
             p = person % people
             who = cache.get(p) or who_of(p)
             if is_website and kind % 4:
@@ -154,7 +162,7 @@ class _ChannelWriter:
             else:
                 tail = tracks[(kind >> 8) % len(tracks)]
                 if "{k}" in tail:
-                    tail = tail.replace("{k}", str(k))
+                    tail = tail.replace("{k}", f"{self.order_head}{k}")
             append(
                 f'{head}{k:011d}","timestamp":"{prefixes[second // 86_400]}{clock[second % 86_400]}'
                 f'.{k % 1000:03d}Z",{who},{tail}'
@@ -185,7 +193,7 @@ def write_bulk_events(
         folder = Path(events_dir) / channel
         folder.mkdir(parents=True, exist_ok=True)
         files = max(1, math.ceil(total / LINES_PER_FILE))
-        writer = _ChannelWriter(channel, total, ids, rng, start, days, seed)
+        writer = _ChannelWriter(channel, total, ids, rng, start, days * 86_400, f"b{seed:x}")
         for number in range(files):
             first = number * total // files
             stop = (number + 1) * total // files
@@ -194,4 +202,31 @@ def write_bulk_events(
                     out.write(
                         "\n".join(writer.lines(batch_start, min(stop, batch_start + _WRITE_BATCH))) + "\n"
                     )
+    return counts
+
+
+def write_hour_of_events(
+    events_dir: str | Path, events: int, people: int, seed: int = 7, start: datetime | None = None
+) -> dict[str, int]:
+    """Write `events` new lines stamped within the hour from start (default: the hour before now), one file a
+    channel named hour-<seed>-<start>.jsonl, sent by the same visitors as write_bulk_events' lines of
+    (people, seed), under message and order ids of their own.
+
+    Returns the number of lines written per channel; they add up to `events`.
+    """
+    if events < 0 or people < 1:
+        raise ValueError("events must be >= 0 and people >= 1")
+    start = normalise_as_of(start) if start else datetime.now(UTC) - timedelta(hours=1)
+    start = start.replace(microsecond=0)
+    stamp = f"{start:%Y%m%dT%H%M%S}"
+    ids = _Identities(people, random.Random(f"{seed}-bulk"))
+    rng = random.Random(f"{seed}-hour-{stamp}")
+    counts = {channel: math.floor(events * share) for channel, share in CHANNEL_SHARES.items()}
+    counts["website"] += events - sum(counts.values())
+    for channel, total in counts.items():
+        folder = Path(events_dir) / channel
+        folder.mkdir(parents=True, exist_ok=True)
+        writer = _ChannelWriter(channel, total, ids, rng, start, 3600, f"h{seed:x}{stamp}", f"{stamp}-")
+        lines = writer.lines(0, total)
+        (folder / f"hour-{seed}-{stamp}.jsonl").write_text("".join(f"{line}\n" for line in lines), "ascii")
     return counts

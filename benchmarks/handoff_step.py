@@ -7,8 +7,9 @@ A copy of <workdir>/warehouse.duckdb loses its handoff tables (the handoffs, sta
 outbox, record statuses and stale list), so every due lead is handed off again as in the first run. The same
 world (--people, --seed) is served again by a spawned sandbox, and an aiosmtpd sink in another spawned
 process takes the e-mails: neither's CPU counts. Records the whole run's sync created are not in the world
-served again, so their owner writes fail (NOT_FOUND, counted in the errors). Prints the step's wall and CPU
-seconds per phase, its counts and this process's peak RSS.
+served again, so their owner writes fail (NOT_FOUND, counted in the errors). --runs runs the step again on
+the same warehouse: the second is what an hourly run costs once the first run's handoffs are open. Prints,
+per run, the step's wall and CPU seconds per phase, its counts and this process's peak RSS.
 """
 
 import argparse
@@ -58,11 +59,33 @@ def fresh_copy(source: Path, target: Path) -> None:
             connection.execute(f"drop table if exists activation.{table}")
 
 
+def print_run(number: int, wall: float, cpu: float, report) -> None:
+    """One run's figures: wall and CPU seconds, peak RSS, counts, phases and errors by kind."""
+    print(f"run {number}: {wall:.1f} s wall, {cpu:.1f} CPU s; peak RSS so far {peak_rss_mb():,.0f} MB")
+    print(
+        f"  due {report.due:,}, handed off {sum(report.handed_off.values()):,}, "
+        f"owners set {report.owners_set:,}, tasks created {report.tasks_created:,}, "
+        f"e-mails {report.emails}, stale {report.stale:,}"
+    )
+    for phase, seconds in report.seconds.items():
+        print(f"  {phase:20s} {seconds:7.2f} s wall {report.cpu_seconds[phase]:7.2f} CPU s")
+    kinds = Counter(error.partition(":")[2].split(":")[0].strip() or error for error in report.errors)
+    print(
+        f"  errors {len(report.errors):,}: " + ", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common(5))
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True, help="a whole-graph benchmark's --workdir")
     parser.add_argument("--people", type=int, required=True, help="the whole-graph run's --people")
     parser.add_argument("--seed", type=int, default=7, help="the whole-graph run's --seed")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=2,
+        help="runs one after the other (the second: an hourly run, nothing new)",
+    )
     args = parser.parse_args(argv)
 
     from activation.handoff import hand_off_leads
@@ -92,27 +115,16 @@ def main(argv: list[str] | None = None) -> int:
             warehouse = folder / "warehouse.duckdb"
             fresh_copy(args.workdir / "warehouse.duckdb", warehouse)
             smtp = SmtpSettings("127.0.0.1", port, "revloop@sellwise.io")
-            started, cpu_started = time.perf_counter(), time.process_time()
-            report = hand_off_leads(
-                warehouse, SalesforceConnection.from_env(), HubSpotConnection.from_env(), smtp
-            )
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            for number in range(1, args.runs + 1):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                report = hand_off_leads(
+                    warehouse, SalesforceConnection.from_env(), HubSpotConnection.from_env(), smtp
+                )
+                print_run(number, time.perf_counter() - started, time.process_time() - cpu_started, report)
         finally:
             sink.terminate()
             sandbox.terminate()
             sandbox.join(timeout=30)
-    print(
-        f"handoff step: {wall:.1f} s wall, {cpu:.1f} CPU s; this process's peak RSS {peak_rss_mb():,.0f} MB"
-    )
-    print(
-        f"due {report.due:,}, handed off {sum(report.handed_off.values()):,}, "
-        f"owners set {report.owners_set:,}, tasks created {report.tasks_created:,}, "
-        f"e-mails {report.emails}, stale {report.stale:,}"
-    )
-    for phase, seconds in report.seconds.items():
-        print(f"  {phase:20s} {seconds:7.2f} s wall {report.cpu_seconds[phase]:7.2f} CPU s")
-    kinds = Counter(error.partition(":")[2].split(":")[0].strip() or error for error in report.errors)
-    print(f"errors {len(report.errors):,}: " + ", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common(5)))
     return 0
 
 

@@ -135,9 +135,9 @@ def send_due(
     record: Callable[[Attempt], None],
     per_connection: int = 100,
     senders: int = 1,
-) -> None:
+) -> bool:
     """Send due outbox rows under their recorded Message-IDs: one SMTP connection per batch of
-    per_connection rows, at most `senders` batches at once.
+    per_connection rows, at most `senders` batches at once. False when a connection could not be opened.
 
     record() commits each outcome as soon as the server answered, one call at a time (it writes the
     warehouse). A message the server refuses fails alone; a connection lost mid-batch fails the message
@@ -200,11 +200,12 @@ def send_due(
     if senders <= 1 or len(batches) <= 1:
         for batch in batches:
             guarded(batch)
-        return
+        return not unreachable
     with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="smtp") as pool:
         futures = [pool.submit(guarded, batch) for batch in batches]
     for future in futures:
         future.result()  # the first sender's error, a kill included, reaches the caller
+    return not unreachable
 
 
 class SentJournal:

@@ -553,8 +553,7 @@ class _Run:
 
             after = None
             while page := self.store.due_mails(self.as_of, SEND_PAGE, after):
-                sent_before = outcome["sent"]
-                send_due(
+                reached = send_due(
                     self.smtp,
                     page,
                     self.as_of,
@@ -564,8 +563,8 @@ class _Run:
                     per_connection=settings.messages_per_connection,
                     senders=settings.parallel_senders,
                 )
-                if outcome["sent"] == sent_before:
-                    break  # the server took none of a page: the rest waits for the next run
+                if not reached:
+                    break  # the server cannot be reached: the rest waits for the next run, untried
                 after = (page[-1]["created_at"], page[-1]["message_id"])
         for status, count in outcome.items():
             self.report.emails[status] = self.report.emails.get(status, 0) + count

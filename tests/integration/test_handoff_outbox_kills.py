@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pyarrow as pa
 import pytest
+from aiosmtpd.controller import Controller
 
 from activation.handoff import run_handoffs
 from activation.handoff.notify import message_id
 from activation.mail import SmtpSettings
 from sandbox.server import RESET
 from tests.fixtures.salesforce import salesforce_client
-from tests.fixtures.smtp import _free_port
+from tests.fixtures.smtp import Inbox, _free_port
 
 T = datetime(2026, 6, 1, 12, tzinfo=UTC)
 HANDOFF_STEPS = (
@@ -284,3 +285,46 @@ def test_an_smtp_outage_is_retried_with_backoff_until_accepted(
             "select count(*) from activation.lead_handoffs where notified_at = ?", [T + timedelta(minutes=16)]
         ).fetchall() == [(3,)]
     assert len(sf_box.emulator.records("Task")) == 2
+
+
+class _Refusing(Inbox):
+    """The sink, refusing one recipient (550), as a server does a mailbox that is gone."""
+
+    def __init__(self, refused: str):
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_sending_goes_on_past_a_page_of_refused_mail_and_stops_at_an_unreachable_server(
+    sf_sandbox_factory, hs_sandbox, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("activation.handoff.run.SEND_PAGE", 1)
+    sf_box = sf_sandbox_factory()
+    _world(sf_box, hs_sandbox, tmp_path / "w.duckdb")
+    sf, hs = salesforce_client(sf_box), hs_sandbox.client()
+    path = tmp_path / "w.duckdb"
+    down = SmtpSettings("127.0.0.1", _free_port(), "revloop@sellwise.io", timeout_s=2)
+
+    # unreachable: the first page fails, the others wait untried for the next run
+    assert _run(path, sf, hs, down, T).emails == {"retrying": 1}
+    with duckdb.connect(str(path)) as con:
+        attempts = con.execute("select attempts, count(*) from activation.outbox group by all order by 1")
+        assert attempts.fetchall() == [(0, 3), (1, 1)]
+
+    # reachable, Ann's mailbox gone: her two pages fail, every other page is still sent in the same run
+    port, inbox = _free_port(), _Refusing("ann@x.io")
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = SmtpSettings("127.0.0.1", port, "revloop@sellwise.io", timeout_s=5)
+        report = _run(path, sf, hs, smtp, T + timedelta(minutes=10))
+    finally:
+        controller.stop()
+    assert report.emails == {"sent": 2, "retrying": 2}
+    assert {str(m["To"]) for m in inbox.messages} == {"carl@x.io", "sales-team@sellwise.io"}

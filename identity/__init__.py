@@ -5,7 +5,8 @@ E.164, customer id, anonymousId seen with a userId, CRM cross ids; a phone or an
 several people is shared and links nothing) and probabilistically (website visitors to known profiles,
 Fellegi-Sunter with evidence against: different device ids, e-mails or customer ids), keeps profile ids
 stable across runs, and writes
-identity.profile_map, identity.profile_changes and identity.shared_values through dlt.
+identity.profile_map, identity.profile_changes, identity.record_changes (which records moved, for the
+incremental models downstream) and identity.shared_values through dlt.
 """
 
 import logging

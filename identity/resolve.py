@@ -42,6 +42,16 @@ PROFILE_CHANGES_SCHEMA = pa.schema(
         ("detail", pa.string()),
     ]
 )
+RECORD_CHANGES_SCHEMA = pa.schema(
+    [
+        ("source_system", pa.string()),
+        ("source_record_type", pa.string()),
+        ("source_id", pa.string()),
+        ("profile_id", pa.string()),
+        ("previous_profile_id", pa.string()),
+        ("run_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 SHARED_VALUES_SCHEMA = pa.schema(
     [
         ("value_type", pa.string()),
@@ -74,10 +84,12 @@ class IdentityRunSummary:
 
 @dataclass
 class Resolution:
-    """The new identity.profile_map, the rows to append to identity.profile_changes, and the summary."""
+    """The new identity.profile_map, the rows to append to identity.profile_changes and
+    identity.record_changes, and the summary."""
 
     profile_map: pa.Table
     changes: pa.Table
+    record_changes: pa.Table
     summary: IdentityRunSummary
     links: ProbabilisticLinks
     shared_values: pa.Table
@@ -186,6 +198,12 @@ def resolve(
         schema=PROFILE_MAP_SCHEMA,
     )
     changes = _changes_table(records, mapped, assignment, run_at)
+    record_changes = pa.concat_tables(
+        [
+            _moved_records(profile_map, old["profile_id"][mapped], updated == now, run_at),
+            _removed_records(previous, keys[mapped], run_at),
+        ]
+    )
     kinds = Counter(c.change_type for c in assignment.changes)
     shared = _shared_values_table(graph, links.shared_ips, config, run_at)
     summary = IdentityRunSummary(
@@ -201,7 +219,7 @@ def resolve(
         candidate_pairs=links.candidate_pairs,
         shared_values=shared.num_rows,
     )
-    return Resolution(profile_map, changes, summary, links, shared)
+    return Resolution(profile_map, changes, record_changes, summary, links, shared)
 
 
 def _profile_of_component(graph: DeterministicGraph, links: ProbabilisticLinks) -> np.ndarray:
@@ -267,6 +285,44 @@ def _shared_values_table(
             "run_at": pa.array([run_at] * len(rows), pa.timestamp("us", tz="UTC")),
         },
         schema=SHARED_VALUES_SCHEMA,
+    )
+
+
+def _moved_records(
+    profile_map: pa.Table, previous_ids: np.ndarray, changed: np.ndarray, run_at: datetime
+) -> pa.Table:
+    """identity.record_changes rows of the records this run linked anew or whose row changed."""
+    rows = profile_map.filter(pa.array(changed))
+    return pa.table(
+        {
+            "source_system": rows.column("source_system"),
+            "source_record_type": rows.column("source_record_type"),
+            "source_id": rows.column("source_id"),
+            "profile_id": rows.column("profile_id"),
+            "previous_profile_id": pa.array(previous_ids[changed], pa.string()),
+            "run_at": pa.array([run_at] * rows.num_rows, pa.timestamp("us", tz="UTC")),
+        },
+        schema=RECORD_CHANGES_SCHEMA,
+    )
+
+
+def _removed_records(previous: pa.Table | None, kept_keys: np.ndarray, run_at: datetime) -> pa.Table:
+    """identity.record_changes rows of the records the previous map had and this one has not."""
+    if previous is None or previous.num_rows == 0:
+        return RECORD_CHANGES_SCHEMA.empty_table()
+    gone = previous.filter(
+        pc.invert(pc.is_in(_record_keys(previous), value_set=pa.array(kept_keys, pa.string())))
+    )
+    return pa.table(
+        {
+            "source_system": gone.column("source_system"),
+            "source_record_type": gone.column("source_record_type"),
+            "source_id": gone.column("source_id"),
+            "profile_id": pa.nulls(gone.num_rows, pa.string()),
+            "previous_profile_id": gone.column("profile_id"),
+            "run_at": pa.array([run_at] * gone.num_rows, pa.timestamp("us", tz="UTC")),
+        },
+        schema=RECORD_CHANGES_SCHEMA,
     )
 
 

@@ -57,8 +57,10 @@ def read_records(pipeline: dlt.Pipeline) -> pa.Table:
     # PostgreSQL rows reach Arrow as Python values: a column null in every row (no CRM configured, so no CRM
     # ids) comes back untyped, and text functions refuse it
     return pa.table(
-        {name: col.cast(pa.string()) if pa.types.is_null(col.type) else col
-         for name, col in zip(table.column_names, table.columns, strict=True)}
+        {
+            name: col.cast(pa.string()) if pa.types.is_null(col.type) else col
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
     )
 
 
@@ -77,11 +79,20 @@ def read_profile_map(pipeline: dlt.Pipeline) -> pa.Table | None:
 
 
 def write_resolution(pipeline: dlt.Pipeline, resolution: Resolution) -> None:
-    """Replace identity.profile_map and identity.shared_values; append this run's identity.profile_changes."""
-    resources = [
-        dlt.resource(resolution.profile_map, name="profile_map", write_disposition="replace"),
-        dlt.resource(resolution.shared_values, name="shared_values", write_disposition="replace"),
+    """Append this run's identity.profile_changes and identity.record_changes, then replace
+    identity.profile_map and identity.shared_values. A kill between the two loads leaves changes logged
+    for a map not yet written: the next run logs them again, so no change goes unlogged."""
+    logged = {"profile_changes": resolution.changes, "record_changes": resolution.record_changes}
+    appended = [
+        dlt.resource(rows, name=name, write_disposition="append")
+        for name, rows in logged.items()
+        if rows.num_rows
     ]
-    if resolution.changes.num_rows:
-        resources.append(dlt.resource(resolution.changes, name="profile_changes", write_disposition="append"))
-    pipeline.run(resources)
+    if appended:
+        pipeline.run(appended)
+    pipeline.run(
+        [
+            dlt.resource(resolution.profile_map, name="profile_map", write_disposition="replace"),
+            dlt.resource(resolution.shared_values, name="shared_values", write_disposition="replace"),
+        ]
+    )

@@ -37,7 +37,7 @@ IDENTITY_OUTPUTS = "source:identity+"
 MODEL_OUTPUTS = "source:ml+"
 SEGMENT_OUTPUTS = "source:segments+"
 HANDOFF_OUTPUTS = "source:activation.lead_handoffs+"
-IDENTITY_TABLES = ("profile_map", "profile_changes")
+IDENTITY_TABLES = ("profile_map", "profile_changes", "record_changes")
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

@@ -1,10 +1,14 @@
-"""Incremental staging (issue 18, item 1): a world loaded in two halves and built incrementally equals the
-full build of the same raw tables (`dbt run --full-refresh`), in every staging and mart table.
+"""Incremental models (issue 18, items 1 and 3): a world loaded in two halves, each built as a run does
+(dbt before identity, identity, dbt after it), equals the full build of the same raw tables and identity map
+(`dbt run --full-refresh`), in every staging, intermediate and mart table.
 
 The first half holds half of every raw table's keys, and older states of some of the rest: records alive
 that the second load deletes, archives or merges away, older versions of records, a replayed copy of an
 event that the original (read later) beats. The second load brings the held rows back under a new
 _dlt_load_id, as a dlt merge (CRM tables) or append (events) would, plus a hard delete and a HubSpot merge.
+The second identity run merges profiles the first kept apart; it also finds that a website visitor's
+anonymousId is used by a second person (a shared computer: the visitor's record loses its link), and the
+original of the replayed message belongs to a visitor nobody knows (the message leaves the resolved ones).
 """
 
 import shutil
@@ -26,9 +30,11 @@ pytestmark = pytest.mark.slow
 
 RAW_SCHEMAS = ("raw_salesforce", "raw_hubspot", "raw_events")
 # Columns that say when or by which load a row was built, not what it holds.
-LOAD_TIME_COLUMNS = {"_dlt_load_id"}
-COMPARED_SCHEMAS = ("staging", "marts")
+LOAD_TIME_COLUMNS = {"_dlt_load_id", "_identity_run_at"}
+COMPARED_SCHEMAS = ("staging", "intermediate", "marts")
 DAY = "interval 1 day"
+NOBODY = "visitor-seen-nowhere-else"
+SHARED_MESSAGE = "shared-computer-message"
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,9 @@ def split_in_halves(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "merged": _one(con, f"select min(id) {contacts}"),
         "survivor": _one(con, f"select max(id) {contacts}"),
         "message": _one(
-            con, f"select min(message_id) from raw_events.website where {first_half.format('message_id')}"
+            con,
+            "select min(message_id) from raw_events.website"
+            f" where type = 'track' and user_id is not null and {first_half.format('message_id')}",
         ),
     }
     # part of the whole world: a Salesforce lead naming the HubSpot contact that the second load merges away
@@ -95,20 +103,51 @@ def split_in_halves(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     # older states of first-half records: alive before being deleted or archived, an older lead version
     for table in ("lead", "opportunity", "opportunitycontactrole"):
         _hold(con, "raw_salesforce", table, "is_deleted")
-        con.execute(f"update raw_salesforce.{table} set is_deleted = false,"
-                    f" system_modstamp = system_modstamp - {DAY} where is_deleted")
+        con.execute(
+            f"update raw_salesforce.{table} set is_deleted = false,"
+            f" system_modstamp = system_modstamp - {DAY} where is_deleted"
+        )
     for table in ("contacts", "companies", "deals"):
         _hold(con, "raw_hubspot", table, "archived")
-        con.execute(f"update raw_hubspot.{table} set archived = false, updated_at = updated_at - {DAY}"
-                    " where archived")
+        con.execute(
+            f"update raw_hubspot.{table} set archived = false, updated_at = updated_at - {DAY} where archived"
+        )
     _hold(con, "raw_salesforce", "lead", f"id = '{ids['lead']}'")
-    con.execute(f"update raw_salesforce.lead set title = 'Older title', system_modstamp = system_modstamp -"
-                f" {DAY} where id = '{ids['lead']}'")
+    con.execute(
+        f"update raw_salesforce.lead set title = 'Older title', system_modstamp = system_modstamp -"
+        f" {DAY} where id = '{ids['lead']}'"
+    )
     # a replayed copy of a message (from a file that sorts last) arrives first; the original comes later
     _hold(con, "raw_events", "website", f"message_id = '{ids['message']}'")
-    con.execute(f"update raw_events.website set source_file = 'zz-replay.jsonl', event = 'Replayed'"
-                f" where message_id = '{ids['message']}'")
+    con.execute(
+        f"update raw_events.website set source_file = 'zz-replay.jsonl', event = 'Replayed'"
+        f" where message_id = '{ids['message']}'"
+    )
+    # ... and the original names an anonymous visitor seen nowhere else
+    con.execute(
+        f"update held.raw_events__website set user_id = null, anonymous_id = '{NOBODY}', ip = null,"
+        f" device_id = null, email = null, phone = null where message_id = '{ids['message']}'"
+    )
+    ids.update(share_a_visitor(con))
     return ids
+
+
+def share_a_visitor(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A website visitor of the first half, tied to one user and with anonymous messages too, shows up in the
+    second load with another user (a message of theirs that carries no other identifier)."""
+    visitor, user, message = con.execute(
+        "select anonymous_id, max(user_id), max(message_id) filter (where user_id is not null)"
+        " from raw_events.website where anonymous_id is not null group by anonymous_id"
+        " having count(distinct user_id) = 1 and count(*) filter (where user_id is null) > 0"
+        " order by anonymous_id limit 1"
+    ).fetchone()
+    other = _one(con, f"select max(user_id) from raw_events.website where user_id <> '{user}'")
+    con.execute(
+        f"insert into held.raw_events__website select * replace ('{SHARED_MESSAGE}' as message_id,"
+        f" '{other}' as user_id, null as email, null as phone, null as traits, null as context)"
+        f" from raw_events.website where message_id = '{message}'"
+    )
+    return {"visitor": visitor, "visitor_user": user, "other_user": other}
 
 
 def load_second_half(con: duckdb.DuckDBPyConnection, ids: dict[str, str]) -> None:
@@ -143,11 +182,23 @@ FIRST_BUILD = {
     "accounts": "select account_id from staging.stg_salesforce__accounts",
     "contacts": "select contact_id from staging.stg_hubspot__contacts",
     "archived_contacts": "select count(*) from staging.stg_hubspot__contacts c"
-                         " join held.raw_hubspot__contacts h on h.id = c.contact_id where h.archived",
+    " join held.raw_hubspot__contacts h on h.id = c.contact_id where h.archived",
     "deleted_leads": "select count(*) from staging.stg_salesforce__leads l join held.raw_salesforce__lead h"
-                     " on h.id = l.lead_id where h.is_deleted",
+    " on h.id = l.lead_id where h.is_deleted",
     "message": "select message_id, event_name from staging.stg_events__website_messages",
+    "resolved_message": "select profile_id from intermediate.int_event_messages_resolved"
+    " where message_id = '{message}'",
+    "visitor_messages": "select count(*), min(profile_id), max(profile_id) from"
+    " intermediate.int_event_messages_resolved where channel = 'website' and source_id = '{visitor}'",
+    "user_profile": "select profile_id from identity.profile_map where source_record_type = 'event_user'"
+    " and source_system = 'website' and source_id = '{visitor_user}'",
 }
+
+
+def build_as_a_run_does(work: Path, env: dict[str, str], warehouse: Path) -> None:
+    assert_dbt_ok(run_dbt(["run", *BEFORE_IDENTITY], work, env))
+    resolve_identities(warehouse)
+    assert_dbt_ok(run_dbt(["run", *AFTER_IDENTITY], work, env))
 
 
 @pytest.fixture(scope="module")
@@ -158,14 +209,12 @@ def halves(raw_warehouse: RawWarehouse, tmp_path_factory) -> Halves:
     env = {"WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "duckdb"}
     with duckdb.connect(str(warehouse)) as con:
         ids = split_in_halves(con)
-    assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], work, env))
+    build_as_a_run_does(work, env, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        first = {name: con.execute(sql).fetchall() for name, sql in FIRST_BUILD.items()}
+        first = {name: con.execute(sql.format(**ids)).fetchall() for name, sql in FIRST_BUILD.items()}
         first["ids"] = ids
         load_second_half(con, ids)
-    assert_dbt_ok(run_dbt(["run", *BEFORE_IDENTITY], work, env))
-    resolve_identities(warehouse)
-    assert_dbt_ok(run_dbt(["run", *AFTER_IDENTITY], work, env))
+    build_as_a_run_does(work, env, warehouse)
     snapshot = work / "incremental.duckdb"
     shutil.copyfile(warehouse, snapshot)
     # the full build of the same raw tables, at the same path (dbt parses partially), identity as it stands
@@ -206,8 +255,12 @@ def test_an_incremental_build_equals_the_full_build_in_every_staging_and_mart_ta
         assert len(tables) > 20 and "staging.stg_salesforce__leads" in tables
         different = {table: n for table in tables if (n := _differences(con, table))}
         assert different == {}
-        empty = [t for t in tables if t.startswith("staging.") or t == "marts.customer_profiles"
-                 if not _one(con, f"select count(*) from incremental.{t}")]
+        empty = [
+            t
+            for t in tables
+            if t.startswith("staging.") or t == "marts.customer_profiles"
+            if not _one(con, f"select count(*) from incremental.{t}")
+        ]
         assert empty == []
 
 
@@ -219,6 +272,7 @@ def test_the_second_load_changed_what_the_first_build_showed(halves: Halves):
     assert first["archived_contacts"][0][0] > 0 and first["deleted_leads"][0][0] > 0
     assert (ids["message"], "Replayed") in first["message"]
     with duckdb.connect(str(halves.incremental), read_only=True) as con:
+
         def staged(sql: str) -> list[tuple]:
             return con.execute(sql).fetchall()
 
@@ -229,13 +283,62 @@ def test_the_second_load_changed_what_the_first_build_showed(halves: Halves):
         account, contact = ids["account"], ids["merged"]
         assert staged(f"select 1 from staging.stg_salesforce__accounts where account_id = '{account}'") == []
         assert staged(f"select 1 from staging.stg_hubspot__contacts where contact_id = '{contact}'") == []
-        assert staged("select 1 from staging.stg_hubspot__contacts c join raw_hubspot.contacts r"
-                      " on r.id = c.contact_id where r.archived") == []
-        assert staged("select 1 from staging.stg_salesforce__leads l join raw_salesforce.lead r"
-                      " on r.id = l.lead_id where r.is_deleted") == []
-        [(event,)] = staged("select event_name from staging.stg_events__website_messages"
-                            f" where message_id = '{ids['message']}'")
+        assert (
+            staged(
+                "select 1 from staging.stg_hubspot__contacts c join raw_hubspot.contacts r"
+                " on r.id = c.contact_id where r.archived"
+            )
+            == []
+        )
+        assert (
+            staged(
+                "select 1 from staging.stg_salesforce__leads l join raw_salesforce.lead r"
+                " on r.id = l.lead_id where r.is_deleted"
+            )
+            == []
+        )
+        [(event,)] = staged(
+            "select event_name from staging.stg_events__website_messages"
+            f" where message_id = '{ids['message']}'"
+        )
         assert event != "Replayed"
+
+
+def test_the_incremental_build_followed_what_identity_changed(halves: Halves):
+    first, ids = halves.first_build, halves.first_build["ids"]
+    [(visitor_messages, visitor_profile, _)] = first["visitor_messages"]
+    assert first["resolved_message"] and visitor_messages > 0
+    assert first["visitor_messages"][0][1:] == (first["user_profile"][0][0],) * 2
+    with duckdb.connect(str(halves.incremental), read_only=True) as con:
+
+        def rows(sql: str) -> list[tuple]:
+            return con.execute(sql).fetchall()
+
+        message, visitor = ids["message"], ids["visitor"]
+        assert (
+            rows(f"select 1 from intermediate.int_event_messages_resolved where message_id = '{message}'")
+            == []
+        )
+        assert rows(f"select 1 from marts.touchpoints where message_id = '{message}'") == []
+        # the second identity run logged the visitor's record: it lost the link to the first user
+        logged = rows(
+            "select profile_id, previous_profile_id from identity.record_changes"
+            " where run_at = (select max(run_at) from identity.record_changes)"
+            " and source_system = 'website' and source_record_type = 'event_anonymous'"
+            f" and source_id = '{visitor}'"
+        )
+        assert [previous for _, previous in logged] == [visitor_profile]
+        assert logged[0][0] != visitor_profile
+        # a merge moved records with messages: their rows show the profile they moved to
+        moved = rows(
+            "select count(*) from identity.record_changes c join intermediate.int_touchpoints t"
+            " on t.channel = c.source_system and t.source_record_type = c.source_record_type"
+            " and t.source_id = c.source_id"
+            " where c.run_at = (select max(run_at) from identity.record_changes)"
+            " and c.previous_profile_id is not null and c.profile_id <> c.previous_profile_id"
+            " and t.profile_id = c.profile_id"
+        )
+        assert moved[0][0] > 0
 
 
 # Changes of one load on PostgreSQL: a newer lead version, a lead deleted, a contact archived, another
@@ -256,7 +359,10 @@ insert into raw_events.website ({columns})
 """
 RESENT = {"source_file": "'0-resent.jsonl'", "event": "'Resent'", "_dlt_load_id": "%(load)s"}
 POSTGRES_STAGED = (
-    "stg_salesforce__leads", "stg_hubspot__contacts", "stg_events__website_messages", "stg_salesforce__tasks",
+    "stg_salesforce__leads",
+    "stg_hubspot__contacts",
+    "stg_events__website_messages",
+    "stg_salesforce__tasks",
 )
 
 
@@ -266,8 +372,10 @@ def test_an_incremental_run_equals_a_full_refresh_on_postgres(raw_postgres_templ
         env = database.dbt_env()
         assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], tmp_path, env))
         with database.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("select column_name from information_schema.columns"
-                           " where table_schema = 'raw_events' and table_name = 'website'")
+            cursor.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'raw_events' and table_name = 'website'"
+            )
             columns = [row[0] for row in cursor.fetchall()]
             load = POSTGRES_LOAD.format(
                 columns=", ".join(columns), resent=", ".join(RESENT.get(c, c) for c in columns)
@@ -289,17 +397,22 @@ def test_an_incremental_run_equals_a_full_refresh_on_postgres(raw_postgres_templ
                 )
                 columns = cursor.fetchone()[0]
                 for a, b in (("incremental", "staging"), ("staging", "incremental")):
-                    cursor.execute(f"select count(*) from (select {columns} from {a}.{model}"
-                                   f" except all select {columns} from {b}.{model}) as different")
+                    cursor.execute(
+                        f"select count(*) from (select {columns} from {a}.{model}"
+                        f" except all select {columns} from {b}.{model}) as different"
+                    )
                     assert cursor.fetchone()[0] == 0, model
             staged = "select count(*) from incremental.{} where {}"
             cursor.execute(staged.format("stg_salesforce__leads", "job_title = 'Changed'"))
             assert cursor.fetchone()[0] == 1
-            cursor.execute("select count(*) from incremental.stg_events__website_messages"
-                           " where event_name = 'Resent'")
+            cursor.execute(
+                "select count(*) from incremental.stg_events__website_messages where event_name = 'Resent'"
+            )
             assert cursor.fetchone()[0] == 1
-            cursor.execute(staged.format(
-                "stg_hubspot__contacts c join raw_hubspot.contacts r on r.id = c.contact_id",
-                "r.archived or r.id in (select id from raw_hubspot.contact_merges)",
-            ))
+            cursor.execute(
+                staged.format(
+                    "stg_hubspot__contacts c join raw_hubspot.contacts r on r.id = c.contact_id",
+                    "r.archived or r.id in (select id from raw_hubspot.contact_merges)",
+                )
+            )
             assert cursor.fetchone()[0] == 0

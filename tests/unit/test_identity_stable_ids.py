@@ -109,3 +109,43 @@ def test_a_record_joining_a_profile_takes_its_id_without_a_change_entry():
     )
     assert ids(second)["L2"] == ids(first)["L1"]
     assert second.changes.num_rows == 0
+
+
+def record_changes(result) -> list[tuple]:
+    return sorted(
+        (c["source_id"], c["profile_id"], c["previous_profile_id"]) for c in result.record_changes.to_pylist()
+    )
+
+
+def test_record_changes_log_every_record_that_moved_joined_or_left_and_nothing_else():
+    first = resolve(
+        rows(lead("L1", email="a@x.com"), lead("L2", email="b@x.com"), lead("L4", email="d@x.com")),
+        None,
+        CONFIG,
+        T0,
+    )
+    old = ids(first)
+    assert record_changes(first) == sorted((r, p, None) for r, p in old.items())
+    # L3 bridges L1 and L2 (L2 moves to L1's profile, L1 now shares its e-mail); L4 is gone from the CRM
+    second = resolve(
+        rows(
+            lead("L1", email="a@x.com"),
+            lead("L2", email="b@x.com"),
+            lead("L3", email="a@x.com"),
+            lead("L3", email="b@x.com"),
+        ),
+        first.profile_map,
+        CONFIG,
+        T0 + timedelta(days=1),
+    )
+    assert record_changes(second) == [
+        ("L1", old["L1"], old["L1"]),
+        ("L2", old["L1"], old["L2"]),
+        ("L3", old["L1"], None),
+        ("L4", None, old["L4"]),
+    ]
+    assert set(second.record_changes.column("run_at").to_pylist()) == {T0 + timedelta(days=1)}
+    third = resolve(rows(lead("L1", email="a@x.com")), second.profile_map, CONFIG, T0 + timedelta(days=2))
+    assert [source_id for source_id, _, _ in record_changes(third)] == ["L1", "L2", "L3"]
+    unchanged = resolve(rows(lead("L1", email="a@x.com")), third.profile_map, CONFIG, T0 + timedelta(days=3))
+    assert unchanged.record_changes.num_rows == 0

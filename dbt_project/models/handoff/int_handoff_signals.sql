@@ -65,7 +65,7 @@ product_touches as (
 products as (
     select
         profile_id,
-        {{ dbt.listagg('distinct lower(product)', "','") }} as interested_products
+        {{ dbt.listagg('distinct lower(product)', "','", 'order by lower(product)') }} as interested_products
     from product_touches
     where product is not null and product <> ''
     group by profile_id

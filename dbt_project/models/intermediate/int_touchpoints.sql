@@ -3,12 +3,29 @@
 {%- set cfg = var('revloop', {}).get('survivorship') or {} -%}
 {%- set passive_events = (cfg.get('enrichment') or {}).get('passive_events') or [] -%}
 {%- set text = dbt.type_string() -%}
+{#- Incremental (macros/follow_changes.sql): the touches of messages loaded, and of records identity
+    changed, since the last build; the reps' tasks are few and rebuilt on every run. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='touchpoint_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook=["{{ forget_changed_rows(ref('int_events_unioned')) }}", "{{ forget_task_touches() }}"],
+) }}
+{%- set marks = change_marks() %}
 
-with messages as (
+with resolved as (
+    select * from {{ ref('int_event_messages_resolved') }}
+    where {{ changed_after(marks) }}
+),
+
+messages as (
     select
         resolved.profile_id,
+        resolved.source_record_type,
+        resolved.source_id,
         events.*
-    from {{ ref('int_event_messages_resolved') }} as resolved
+    from resolved
     inner join {{ ref('int_events_unioned') }} as events
         on events.message_id = resolved.message_id and events.channel = resolved.channel
 ),
@@ -47,7 +64,11 @@ event_touches as (
             and coalesce(event_name, '') not in (
                 {%- for name in passive_events %}'{{ name | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
             )
-        {%- endif %} as is_interaction
+        {%- endif %} as is_interaction,
+        source_record_type,
+        source_id,
+        _dlt_load_id,
+        {{ newest_identity_run() }} as _identity_run_at
     from messages
 ),
 
@@ -72,7 +93,11 @@ task_touches as (
         cast(null as {{ dbt.type_numeric() }}) as revenue,
         cast(null as {{ dbt.type_numeric() }}) as cost,
         -- a rep's task is an attempt to reach the person, not their engagement
-        false as is_interaction
+        false as is_interaction,
+        records.source_record_type,
+        records.source_id,
+        cast(null as {{ text }}) as _dlt_load_id,
+        {{ newest_identity_run() }} as _identity_run_at
     from {{ ref('stg_salesforce__tasks') }} as tasks
     inner join {{ ref('int_identities_resolved') }} as records
         on records.source_system = 'salesforce' and records.source_id = tasks.who_id

@@ -1,4 +1,6 @@
-{#- Every marketing interaction of every resolved profile (event messages and Salesforce Tasks). -#}
+{#- Every marketing interaction of every resolved profile (event messages and Salesforce Tasks): a view of
+    int_touchpoints' documented columns, which an incremental build keeps current. -#}
+{{ config(materialized='view') }}
 
 select
     touchpoint_id,

@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from identity import resolve_identities
+from revloop.warehouse import state_dir
 from tests.fixtures.built import AFTER_IDENTITY, BEFORE_IDENTITY
 from tests.fixtures.dbt import STAGING_SELECTION, assert_dbt_ok, run_dbt
 from tests.fixtures.postgres import database_copy
@@ -342,7 +343,8 @@ def test_the_incremental_build_followed_what_identity_changed(halves: Halves):
 
 
 # Changes of one load on PostgreSQL: a newer lead version, a lead deleted, a contact archived, another
-# merged away, a message resent from a file that sorts first (its copy now wins).
+# merged away, a message resent from a file that sorts first (its copy now wins), and an identify call of
+# one website user stating another user's e-mail (identity merges their profiles: messages move).
 POSTGRES_LOAD = """
 update raw_salesforce.lead set title = 'Changed', system_modstamp = system_modstamp + interval '1 day',
     _dlt_load_id = %(load)s where id = (select min(id) from raw_salesforce.lead where not is_deleted);
@@ -356,63 +358,108 @@ create table raw_hubspot.contact_merges as
 insert into raw_events.website ({columns})
     select {resent} from raw_events.website
     where message_id = (select min(message_id) from raw_events.website);
+insert into raw_events.website ({columns})
+    select {merging} from raw_events.website
+    where message_id = (
+        select min(message_id) from raw_events.website
+        where user_id = (select min(user_id) from raw_events.website where email is not null)
+    );
 """
 RESENT = {"source_file": "'0-resent.jsonl'", "event": "'Resent'", "_dlt_load_id": "%(load)s"}
-POSTGRES_STAGED = (
-    "stg_salesforce__leads",
-    "stg_hubspot__contacts",
-    "stg_events__website_messages",
-    "stg_salesforce__tasks",
+MERGING = {
+    "message_id": "'merging-identify'",
+    "email": "(select min(email) from raw_events.website where user_id ="
+    " (select max(user_id) from raw_events.website where email is not null))",
+    "_dlt_load_id": "%(load)s",
+}
+POSTGRES_COMPARED = (
+    "staging.stg_salesforce__leads",
+    "staging.stg_hubspot__contacts",
+    "staging.stg_events__website_messages",
+    "staging.stg_salesforce__tasks",
+    "intermediate.int_events_unioned",
+    "intermediate.int_event_messages_resolved",
+    "intermediate.int_touchpoints",
 )
+BEFORE_EVENTS = (*STAGING_SELECTION, "int_identity_records")
+AFTER_EVENTS = ("--select", "int_identities_resolved", "int_event_messages_resolved", "int_touchpoints")
+
+
+def _postgres_load(cursor) -> None:
+    cursor.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'raw_events' and table_name = 'website'"
+    )
+    columns = [row[0] for row in cursor.fetchall()]
+    load = POSTGRES_LOAD.format(
+        columns=", ".join(columns),
+        resent=", ".join(RESENT.get(c, c) for c in columns),
+        merging=", ".join(MERGING.get(c, c) for c in columns),
+    )
+    cursor.execute(load, {"load": f"{time.time():.6f}"})
 
 
 @pytest.mark.postgres
-def test_an_incremental_run_equals_a_full_refresh_on_postgres(raw_postgres_template, tmp_path: Path):
-    with database_copy(raw_postgres_template, "revloop_test_incremental") as database:
+def test_an_incremental_run_equals_a_full_refresh_on_postgres(built_postgres_template, tmp_path: Path):
+    with database_copy(built_postgres_template.template, "revloop_test_incremental") as database:
         env = database.dbt_env()
-        assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], tmp_path, env))
+        state = tmp_path / "state.duckdb"  # the identity pipeline's local dlt state
+        shutil.copytree(state_dir(built_postgres_template.identity_state), state_dir(state))
         with database.connect() as connection, connection.cursor() as cursor:
-            cursor.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = 'raw_events' and table_name = 'website'"
-            )
-            columns = [row[0] for row in cursor.fetchall()]
-            load = POSTGRES_LOAD.format(
-                columns=", ".join(columns), resent=", ".join(RESENT.get(c, c) for c in columns)
-            )
-            cursor.execute(load, {"load": f"{time.time():.6f}"})
-        assert_dbt_ok(run_dbt(["run", *STAGING_SELECTION], tmp_path, env))
+            _postgres_load(cursor)
+        assert_dbt_ok(run_dbt(["run", *BEFORE_EVENTS], tmp_path, env))
+        resolve_identities(warehouse=state, destination=database.destination())
+        assert_dbt_ok(run_dbt(["run", *AFTER_EVENTS], tmp_path, env))
         with database.connect() as connection, connection.cursor() as cursor:
             cursor.execute("create schema incremental")
-            for model in POSTGRES_STAGED:
-                cursor.execute(f"create table incremental.{model} as select * from staging.{model}")
-        assert_dbt_ok(run_dbt(["run", "--full-refresh", *STAGING_SELECTION], tmp_path, env))
+            for table in POSTGRES_COMPARED:
+                cursor.execute(f"create table incremental.{table.split('.')[1]} as select * from {table}")
+        assert_dbt_ok(run_dbt(["run", "--full-refresh", *BEFORE_EVENTS], tmp_path, env))
+        assert_dbt_ok(run_dbt(["run", "--full-refresh", *AFTER_EVENTS], tmp_path, env))
         with database.connect() as connection, connection.cursor() as cursor:
-            for model in POSTGRES_STAGED:
+            for table in POSTGRES_COMPARED:
+                schema, model = table.split(".")
                 cursor.execute(
                     "select string_agg(quote_ident(column_name), ', ' order by ordinal_position)"
-                    " from information_schema.columns where table_schema = 'staging' and table_name = %s"
-                    " and column_name <> '_dlt_load_id'",
-                    [model],
+                    " from information_schema.columns where table_schema = %s and table_name = %s"
+                    " and column_name not in ('_dlt_load_id', '_identity_run_at')",
+                    [schema, model],
                 )
                 columns = cursor.fetchone()[0]
-                for a, b in (("incremental", "staging"), ("staging", "incremental")):
+                for a, b in (("incremental." + model, table), (table, "incremental." + model)):
                     cursor.execute(
-                        f"select count(*) from (select {columns} from {a}.{model}"
-                        f" except all select {columns} from {b}.{model}) as different"
+                        f"select count(*) from (select {columns} from {a}"
+                        f" except all select {columns} from {b}) as different"
                     )
-                    assert cursor.fetchone()[0] == 0, model
-            staged = "select count(*) from incremental.{} where {}"
-            cursor.execute(staged.format("stg_salesforce__leads", "job_title = 'Changed'"))
-            assert cursor.fetchone()[0] == 1
-            cursor.execute(
-                "select count(*) from incremental.stg_events__website_messages where event_name = 'Resent'"
+                    assert cursor.fetchone()[0] == 0, table
+
+            def count(sql: str) -> int:
+                cursor.execute(sql)
+                return cursor.fetchone()[0]
+
+            assert (
+                count("select count(*) from incremental.stg_salesforce__leads where job_title = 'Changed'")
+                == 1
             )
-            assert cursor.fetchone()[0] == 1
-            cursor.execute(
-                staged.format(
-                    "stg_hubspot__contacts c join raw_hubspot.contacts r on r.id = c.contact_id",
-                    "r.archived or r.id in (select id from raw_hubspot.contact_merges)",
+            resent = "select count(*) from incremental.{} where event_name = 'Resent'"
+            assert count(resent.format("stg_events__website_messages")) == 1
+            assert count(resent.format("int_touchpoints")) == 1
+            assert (
+                count(
+                    "select count(*) from incremental.stg_hubspot__contacts c join raw_hubspot.contacts r"
+                    " on r.id = c.contact_id"
+                    " where r.archived or r.id in (select id from raw_hubspot.contact_merges)"
                 )
+                == 0
             )
-            assert cursor.fetchone()[0] == 0
+            # the identify call merged two people: messages of records the merge moved now show the survivor
+            assert (
+                count(
+                    "select count(*) from identity.record_changes c join incremental.int_touchpoints t"
+                    " on t.channel = c.source_system and t.source_record_type = c.source_record_type"
+                    " and t.source_id = c.source_id"
+                    " where c.run_at = (select max(run_at) from identity.record_changes)"
+                    " and c.profile_id <> c.previous_profile_id and t.profile_id = c.profile_id"
+                )
+                > 0
+            )

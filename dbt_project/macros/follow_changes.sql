@@ -30,13 +30,13 @@
 {%- endmacro %}
 
 {#- True for a row whose event was loaded after `marks` saw its channel (or has no load id). -#}
-{% macro loaded_after(marks, channel='channel', load_id='_dlt_load_id') -%}
-    ({{ load_id }} is null
+{% macro loaded_after(marks) -%}
+    (_dlt_load_id is null
     {%- for name, newest in marks['loads'].items() %}
-     or ({{ channel }} = '{{ name }}' and {{ load_id }} > '{{ newest }}')
+     or (channel = '{{ name }}' and _dlt_load_id > '{{ newest }}')
     {%- endfor %}
     {%- if marks['loads'] %}
-     or {{ channel }} not in ({% for name in marks['loads'] %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
+     or channel not in ({% for name in marks['loads'] %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
     {%- else %}
      or true
     {%- endif %})
@@ -49,7 +49,7 @@
         'source_system': 'string', 'source_record_type': 'string', 'source_id': 'string', 'run_at': 'timestamp',
     }) }}) as logged
     {%- if marks['identity'] is not none %}
-    where run_at > cast('{{ marks['identity'] }}' as {{ dbt.type_timestamp() }})
+    where run_at > cast('{{ marks['identity'] }}' as {{ type_timestamptz() }})
     {%- endif %}
 {%- endmacro %}
 
@@ -58,14 +58,14 @@
     (select max(run_at) from ({{ source_or_empty('identity', 'record_changes', {'run_at': 'timestamp'}) }}) as logged)
 {%- endmacro %}
 
-{#- True for a row of a message loaded, or of a record changed, after `marks`; true for every row on a full
-    build. `record` names the row's (source_system, source_record_type, source_id) columns. -#}
-{% macro changed_after(marks, record=('channel', 'source_record_type', 'source_id')) -%}
+{#- True for a row of a message loaded, or of a record (channel, source_record_type, source_id) changed,
+    after `marks`; true for every row on a full build. -#}
+{% macro changed_after(marks) -%}
     {%- if marks is none -%}
     true
     {%- else -%}
     ({{ loaded_after(marks) }}
-     or ({{ record | join(', ') }}) in ({{ records_changed_after(marks) }}))
+     or (channel, source_record_type, source_id) in ({{ records_changed_after(marks) }}))
     {%- endif -%}
 {%- endmacro %}
 

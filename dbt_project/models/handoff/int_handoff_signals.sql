@@ -20,54 +20,48 @@ record_created as (
     group by record_id
 ),
 
+profile_records as (
+    -- each profile's CRM record ids, one per row (an equi-join below, not a join on a list of columns)
+    {%- for column in ['salesforce_lead_id', 'salesforce_contact_id', 'hubspot_contact_id'] %}
+    select profile_id, {{ column }} as record_id from profiles where {{ column }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
 crm_owned as (
     -- marketing owns the lead from its first CRM record's creation
     select
-        profiles.profile_id,
+        profile_records.profile_id,
         min(record_created.created_at) as crm_created_at
-    from profiles
-    inner join record_created
-        on record_created.record_id in (
-            profiles.salesforce_lead_id, profiles.salesforce_contact_id, profiles.hubspot_contact_id
-        )
-    group by profiles.profile_id
-),
-
-first_touch as (
-    select
-        profile_id,
-        min(occurred_at) as first_touch_at
-    from {{ ref('touchpoints') }}
-    group by profile_id
-),
-
-nurturing as (
-    select
-        profile_id,
-        max(occurred_at) as last_nurtured_at,
-        count(*) as nurturing_touch_count
-    from {{ ref('touchpoints') }}
-    where channel = 'email'
-    group by profile_id
+    from profile_records
+    inner join record_created on record_created.record_id = profile_records.record_id
+    group by profile_records.profile_id
 ),
 
 product_touches as (
     -- products named by events (a demo request's product) or by the product pages visited
     select
         profile_id,
-        coalesce(
+        channel,
+        occurred_at,
+        lower(nullif(coalesce(
             product,
             case when page_path like '/product/%' then {{ dbt.split_part('page_path', "'/'", 3) }} end
-        ) as product
+        ), '')) as product
     from {{ ref('touchpoints') }}
 ),
 
-products as (
+touches as (
+    -- one pass over the touchpoints: the first touch, the nurturing e-mails and the products named
     select
         profile_id,
-        {{ dbt.listagg('distinct lower(product)', "','", 'order by lower(product)') }} as interested_products
+        min(occurred_at) as first_touch_at,
+        max(case when channel = 'email' then occurred_at end) as last_nurtured_at,
+        count(case when channel = 'email' then 1 end) as nurturing_touch_count,
+        {{ dbt.listagg('distinct product', "','", 'order by product') }} as interested_products
     from product_touches
-    where product is not null and product <> ''
     group by profile_id
 ),
 
@@ -95,15 +89,13 @@ select
     profiles.salesforce_contact_id,
     profiles.hubspot_contact_id,
     crm_owned.crm_created_at,
-    first_touch.first_touch_at,
-    coalesce(crm_owned.crm_created_at, first_touch.first_touch_at) as nurturing_started_at,
-    nurturing.last_nurtured_at,
-    coalesce(nurturing.nurturing_touch_count, 0) as nurturing_touch_count,
+    touches.first_touch_at,
+    coalesce(crm_owned.crm_created_at, touches.first_touch_at) as nurturing_started_at,
+    touches.last_nurtured_at,
+    coalesce(touches.nurturing_touch_count, 0) as nurturing_touch_count,
     behaviors.last_behavior_at,
-    products.interested_products
+    touches.interested_products
 from profiles
 left join crm_owned on crm_owned.profile_id = profiles.profile_id
-left join first_touch on first_touch.profile_id = profiles.profile_id
-left join nurturing on nurturing.profile_id = profiles.profile_id
-left join products on products.profile_id = profiles.profile_id
+left join touches on touches.profile_id = profiles.profile_id
 left join behaviors on behaviors.profile_id = profiles.profile_id

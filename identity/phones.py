@@ -7,7 +7,6 @@ import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
-from phonenumbers import geocoder
 
 _FORMATTING = re.compile(r"[\s().\-/]")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -16,6 +15,8 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 @cache
 def _region_by_country_name() -> dict[str, str]:
     """Lower-case English country names and ISO codes -> phone region, from phonenumbers' own data."""
+    from phonenumbers import geocoder  # half a second of data: loaded when a country is first looked up
+
     regions: dict[str, str] = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
         regions[region.lower()] = region

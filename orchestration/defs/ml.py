@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from ml import score_profiles, train_models
+import ml  # its names import scikit-learn on first use: loading the definitions does not
 from orchestration.metadata import rounded_metadata
 from orchestration.resources import WarehouseResource
 from orchestration.shared import PREDICTIONS, WAREHOUSE_POOL, model_key
@@ -42,7 +42,7 @@ DAILY = (
     pool=WAREHOUSE_POOL,
 )
 def models(context: AssetExecutionContext, warehouse: WarehouseResource):
-    reports = train_models(warehouse=warehouse.warehouse_file)
+    reports = ml.train_models(warehouse=warehouse.warehouse_file)
     for task, report in reports.items():
         context.log.info(f"{task}: {report.status} ({report.reason})")
         metadata = {**report.metadata(), "report": MetadataValue.md(report.markdown())}
@@ -64,7 +64,7 @@ def models(context: AssetExecutionContext, warehouse: WarehouseResource):
     pool=WAREHOUSE_POOL,
 )
 def predictions(context: AssetExecutionContext, warehouse: WarehouseResource):
-    report = score_profiles(warehouse=warehouse.warehouse_file)
+    report = ml.score_profiles(warehouse=warehouse.warehouse_file)
     table = warehouse_tables_metadata(warehouse.warehouse_file, [tuple(PREDICTIONS.path)])
     metadata = {**report.metadata(), **table.get(tuple(PREDICTIONS.path), {})}
     yield MaterializeResult(asset_key=PREDICTIONS, metadata=rounded_metadata(metadata))

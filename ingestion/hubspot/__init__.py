@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -88,7 +89,9 @@ def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
     ) -> Iterator[Any]:
         property_types = client.property_types(object_type)
         names = list(property_types)
-        since = updated_at.start_value
+        state = dlt.current.resource_state()
+        since = _search_start(updated_at.start_value, state.get("searched_at"), lookback_seconds)
+        searched_at = datetime.now(UTC)
         hints = dlt.mark.make_hints(columns=property_columns(property_types))
 
         def typed(pages: Iterable[list[dict[str, Any]]]) -> Iterator[Any]:
@@ -102,6 +105,7 @@ def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
                     hints = None
 
         yield from typed(client.modified_since(object_type, names, since))
+        state["searched_at"] = searched_at.isoformat()
         if since is not None and not full_reconciliation:
             return
         # The search applied the cursor range; archived rows (read after it, so none is missed) pass
@@ -111,6 +115,18 @@ def _object_resource(client: HubSpotClient, object_type: str, reject: Reject,
         yield from typed(client.archived_since(object_type, names, None))
 
     return records
+
+
+def _search_start(
+    cursor: datetime | None, searched_at: str | None, lookback_seconds: float
+) -> datetime | None:
+    """Where a search starts: the cursor (the newest modification loaded, less the look-back) or, when later,
+    the last search's start less the look-back. What was modified before that was in the search index then
+    (the look-back covers its lag and the clocks' difference), so a quiet object is not read again after a
+    burst of changes; None (a first run) reads everything."""
+    if cursor is None or searched_at is None:
+        return cursor
+    return max(cursor, datetime.fromisoformat(searched_at) - timedelta(seconds=lookback_seconds))
 
 
 def _merges_resource(name: str, parent: DltResource) -> DltResource:

@@ -57,10 +57,11 @@ def salesforce_source(
     SystemModstamp.
 
     Records with a value that does not parse go to rejections (load them with load_rejections after the
-    run). since bounds the first run (None: the whole history); later runs continue from the cursor less
-    lookback_seconds (default LOOKBACK_SECONDS, 5 minutes), merged on Id. With get_updated, Get Updated
-    then lists what changed since its last coverage and the records the delta read missed (committed late,
-    by a transaction longer than the look-back) are read by id. Get Deleted feeds deleted_records; with
+    run). since bounds the first run (None: the whole history); later runs continue from the cursor (with
+    get_updated, from Get Updated's last coverage when that is later) less lookback_seconds (default
+    LOOKBACK_SECONDS, 5 minutes), merged on Id. With get_updated, Get Updated then lists what changed since
+    its last coverage and the records the delta read missed (committed late, by a transaction longer than
+    the look-back) are read by id. Get Deleted feeds deleted_records; with
     reconcile_ids (the daily id reconciliation), every stored id the org no longer has is added there too.
     Building the source touches no network: the org is reached when the resources run.
     """
@@ -110,8 +111,8 @@ def _object_records(
     lookback_seconds: float,
     get_updated: bool,
 ) -> Iterator[Any]:
-    """The records of one object changed since the cursor (less the look-back), typed; soft-deleted ones
-    included; then those Get Updated lists that the delta read missed.
+    """The records of one object changed since the cursor or Get Updated's coverage (less the look-back),
+    typed; soft-deleted ones included; then those Get Updated lists that the delta read missed.
 
     The cursor is resource state, committed with the rows of the same load (rows read by id may be older
     than the cursor, which dlt's own incremental would drop).
@@ -119,7 +120,8 @@ def _object_records(
     sf = client()
     state = dlt.current.resource_state()
     cursor = _cursor(state)
-    start = since if cursor is None else cursor - timedelta(seconds=lookback_seconds)
+    covered = state.get("updated_covered_until") if get_updated else None
+    start = since if cursor is None else _delta_start(cursor, covered, lookback_seconds)
     selection = select_fields(object_name, STANDARD_FIELDS[object_name], describe_fields(sf, object_name))
     if selection.missing:
         log.warning("Salesforce %s lacks fields %s: loading without them", object_name, selection.missing)
@@ -142,6 +144,14 @@ def _object_records(
     if tie.newest is not None:
         state["last_modstamp"], state["last_ids"] = tie.newest.isoformat(), sorted(tie.ids)
         state.pop("incremental", None)
+
+
+def _delta_start(cursor: datetime, covered: str | None, lookback_seconds: float) -> datetime:
+    """Where a delta read starts: the newest SystemModstamp loaded or, when later, where Get Updated last
+    covered the object, less the look-back. Everything stamped before that coverage was committed then and
+    read (by the delta or by id), so an object nobody changed since a burst of changes is not read again."""
+    newest = cursor if covered is None else max(cursor, parse_datetime(covered))
+    return newest - timedelta(seconds=lookback_seconds)
 
 
 class _Tie:

@@ -16,7 +16,9 @@ def _run(sf_sandbox, **kwargs):
     connection = SalesforceConnection(
         instance_url=sf_sandbox.url, access_token=sf_sandbox.token, ca_bundle=sf_sandbox.ca_bundle
     )
-    make_pipeline(PIPELINE_NAME, DATASET_NAME).run(salesforce_source(connection, objects=("Lead",), **kwargs))
+    pipeline = make_pipeline(PIPELINE_NAME, DATASET_NAME)
+    pipeline.run(salesforce_source(connection, objects=("Lead",), **kwargs))
+    return pipeline
 
 
 def _sql(warehouse, query: str) -> list[tuple]:
@@ -24,27 +26,53 @@ def _sql(warehouse, query: str) -> list[tuple]:
         return con.execute(query).fetchall()
 
 
-def _lead(i: int, modstamp: datetime) -> dict:
-    return {"LastName": f"Late{i}", "Company": "Acme", "Email": f"l{i}@acme.test",
-            "CreatedDate": modstamp, "SystemModstamp": modstamp}
+def _lead(i: int, modstamp: datetime | None) -> dict:
+    stamps = {} if modstamp is None else {"CreatedDate": modstamp, "SystemModstamp": modstamp}
+    return {"LastName": f"Late{i}", "Company": "Acme", "Email": f"l{i}@acme.test", **stamps}
 
 
 @pytest.mark.parametrize(("lookback_seconds", "picked_up"), [(None, True), (0, False)])
 def test_a_late_commit_with_an_older_modstamp_is_read_by_the_next_run(
     sf_sandbox, warehouse, lookback_seconds, picked_up
 ):
+    emulator = sf_sandbox.emulator
     now = datetime.now(UTC).replace(microsecond=0)
-    kwargs = {} if lookback_seconds is None else {"lookback_seconds": lookback_seconds}
-    sf_sandbox.emulator.seed("Lead", [_lead(i, now - timedelta(minutes=10 - i)) for i in range(3)])
+    # Without Get Updated the look-back alone catches it (Get Updated has its own test: vanishing records).
+    kwargs = {"get_updated": False}
+    if lookback_seconds is not None:
+        kwargs["lookback_seconds"] = lookback_seconds
+    # A transaction opened ten minutes ago is still open while the first run reads.
+    emulator.clock = lambda: now - timedelta(minutes=10)
+    started = emulator.begin_transaction()
+    emulator.clock = lambda: datetime.now(UTC)
+    emulator.seed("Lead", [_lead(i, now - timedelta(minutes=10 - i)) for i in range(1, 3)])
     _run(sf_sandbox, **kwargs)
-    # A long transaction commits after that run, stamped two minutes before the last record it read.
-    (late,) = sf_sandbox.emulator.seed("Lead", [_lead(9, now - timedelta(minutes=10))])
+    # It commits after that run, stamped a minute before the last record the run read.
+    (late,) = emulator.commit(started, "Lead", [_lead(9, None)])
 
     _run(sf_sandbox, **kwargs)
 
     ids = [row[0] for row in _sql(warehouse, "select id from raw_salesforce.lead")]
     assert (late in ids) is picked_up
-    assert len(ids) == len(set(ids)) == 3 + picked_up  # the overlap re-read merges on Id: no doubles
+    assert len(ids) == len(set(ids)) == 2 + picked_up  # the overlap re-read merges on Id: no doubles
+
+
+def test_an_object_nobody_changed_is_not_read_again_after_a_burst(sf_sandbox, sf_client, warehouse):
+    now = datetime.now(UTC).replace(microsecond=0)
+    # a burst of changes (an import, or revloop's own writes) 20 minutes ago, then nothing
+    stamps = [now - timedelta(minutes=20) + timedelta(seconds=i) for i in range(40)]
+    burst = sf_sandbox.emulator.seed("Lead", [_lead(i, stamp) for i, stamp in enumerate(stamps)])
+    _run(sf_sandbox)
+
+    quiet = _run(sf_sandbox)
+    sf_client.Lead.update(burst[0], {"Title": "CFO"})
+    changed = _run(sf_sandbox)
+
+    # the burst was stamped before Get Updated's last coverage: read once, not again on every run
+    assert quiet.last_trace.last_normalize_info.row_counts.get("lead", 0) == 0
+    assert changed.last_trace.last_normalize_info.row_counts.get("lead", 0) == 1
+    assert _sql(warehouse, "select count(*), count(distinct id) from raw_salesforce.lead") == [(40, 40)]
+    assert _sql(warehouse, f"select title from raw_salesforce.lead where id = '{burst[0]}'") == [("CFO",)]
 
 
 def test_hard_and_soft_deletes_come_from_get_deleted_once_and_leave_staging(

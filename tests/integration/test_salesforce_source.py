@@ -115,6 +115,9 @@ def test_every_object_loads_typed_into_its_table(sf_sandbox, warehouse):
 def test_second_run_fetches_only_changes_and_loads_no_duplicates(sf_sandbox, sf_client, warehouse):
     emulator = sf_sandbox.emulator
     ids = emulator.seed("Lead", _leads(5, step=timedelta(minutes=1)))
+    # the org's clock when the first run reads: half a minute after the last change (Get Updated covers
+    # up to 09:04, its seconds dropped)
+    emulator.clock = lambda: T0 + timedelta(minutes=4, seconds=30)
     first = _run(sf_sandbox)
     assert _loaded_rows(first, "lead") == 5
     emulator.clock = lambda: T0 + timedelta(days=1)
@@ -144,6 +147,7 @@ def test_second_run_fetches_only_changes_and_loads_no_duplicates(sf_sandbox, sf_
 def test_records_sharing_one_modstamp_across_a_page_boundary_all_load(sf_sandbox, warehouse):
     emulator = sf_sandbox.emulator
     emulator.seed("Lead", _leads(2300))
+    emulator.clock = lambda: T0 + timedelta(seconds=30)  # the org's clock as the run reads: T0's minute
 
     first = _run(sf_sandbox)
 

@@ -48,6 +48,11 @@ class CrmSyncReport:
         """Every object's errors, prefixed with the object."""
         return [f"{report.object_key}: {error}" for report in self.reports for error in report.errors]
 
+    @property
+    def notes(self) -> list[str]:
+        """Every object's notes (what was left for later), prefixed with the object."""
+        return [f"{report.object_key}: {note}" for report in self.reports for note in report.notes]
+
     def metadata(self) -> dict[str, object]:
         """Plain values: mode, dry run, records per status, API calls used (unless dry) and the minimum."""
         statuses: Counter[str] = Counter()
@@ -97,13 +102,18 @@ def sync_crms(
     hubspot: HubSpotConnection | None,
     dry_run: bool = False,
     retry_refused: bool = False,
+    changed_only: bool = False,
 ) -> CrmSyncReport:
     """Sync the warehouse with the CRMs configured (activation.run.run_sync); with none, nothing runs and the
-    report's mode says what to set. retry_refused: writes a CRM refused are sent again even if unchanged."""
+    report's mode says what to set. retry_refused: writes a CRM refused are sent again even if unchanged.
+    changed_only: only the pairs holding a record loaded since the last finished sync are planned."""
     mode = sync_mode(salesforce is not None, hubspot is not None)
     if salesforce is None and hubspot is None:
         return CrmSyncReport(mode)
     sf = connect(salesforce) if salesforce else None
     hs = hubspot.hubspot() if hubspot else None
     with connect_warehouse(warehouse) as connection:
-        return CrmSyncReport(mode, run_sync(connection, sf, hs, dry_run=dry_run, retry_refused=retry_refused))
+        reports = run_sync(
+            connection, sf, hs, dry_run=dry_run, retry_refused=retry_refused, changed_only=changed_only
+        )
+        return CrmSyncReport(mode, reports)

@@ -118,6 +118,7 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     # writes not sent: the CRM refused this very write before and neither it nor its record changed since
     held: list[RecordWrite] = field(default_factory=list)
+    pairs: int = 0  # pairs of records planned
 
     def counts(self) -> dict[str, int]:
         """Records per crm and operation, e.g. {'salesforce.update': 3}."""
@@ -140,6 +141,7 @@ class Plan:
         """The dry-run report: counts, API calls, sample diffs and rejections."""
         return {
             "object": self.object_key,
+            "pairs_planned": self.pairs,
             "counts": self.counts(),
             "api_calls": self.api_calls(),
             "sample_diffs": [
@@ -558,13 +560,16 @@ def plan_object(
     crms: Collection[Crm] = ("salesforce", "hubspot"),
     refused: RefusedWrites = frozenset(),
     own_user: str | None = None,
+    only: Set[tuple[str, str]] | None = None,
 ) -> Plan:
     """The writes that bring the configured CRMs to the desired state of one mapped object, and what was
     rejected. Both CRMs: the two-way sync; one: the write-back of warehouse values into that CRM only.
 
     created: (crm, record id) of the records revloop created (activation.sync_log). refused: writes the CRM
     refused before (ActivationStore.refused), held back while they and their record stay as they were.
-    own_user: revloop's Salesforce user id, which tells its own changes from anyone else's."""
+    own_user: revloop's Salesforce user id, which tells its own changes from anyone else's.
+    only: (crm, record id) of the records to plan for: just the pairs holding one of them are planned (the
+    values other records hold still count, e.g. an e-mail another record has); None plans every pair."""
     pairs = list(pairs)
     holders = _unique_holders(mapping, pairs)
     planner = _Planner(
@@ -572,5 +577,8 @@ def plan_object(
         refused, own_user,
     )
     for pair in pairs:
-        planner.plan_pair(pair)
+        records = [(r.crm, r.record_id) for r in (pair.salesforce, pair.hubspot) if r is not None]
+        if only is None or not only.isdisjoint(records):
+            planner.plan_pair(pair)
+            planner.plan.pairs += 1
     return planner.plan

@@ -26,6 +26,9 @@ create table if not exists activation.written_values (
     crm varchar, record_id varchar, field varchar, value_json varchar, run_id varchar, written_at timestamptz,
     primary key (crm, record_id, field)
 );
+create table if not exists activation.sync_watermarks (
+    crm varchar primary key, load_id varchar, run_id varchar, planned_at timestamptz
+);
 create table if not exists activation.written_associations (
     from_type varchar, from_id varchar, to_type varchar, to_id varchar,
     run_id varchar, written_at timestamptz,
@@ -130,6 +133,7 @@ class ActivationStore:
         self.connection = connection
         self.connection.execute(_SCHEMA)
         self._migrate()
+        self._written: dict[tuple[str, str, str], Written] | None = None
 
     def _migrate(self) -> None:
         """Bring a sync_log from before refusals were counted up to date (columns, one row per refusal)."""
@@ -148,10 +152,16 @@ class ActivationStore:
             raise
 
     def written(self) -> WrittenState:
-        """What revloop last wrote, per (crm, record id, field).
+        """What revloop last wrote, per (crm, record id, field): read from activation.written_values once per
+        store, then kept up to date by record() (a sync asks for it once per object)."""
+        if self._written is None:
+            self._written = self._read_written()
+        return self._written
 
-        Millions of values share a few hundred write times and far fewer distinct values: each time and each
-        text or number is decoded once (times read as epoch microseconds, exact, in UTC)."""
+    def _read_written(self) -> dict[tuple[str, str, str], Written]:
+        """activation.written_values. Millions of values share a few hundred write times and far fewer
+        distinct values: each time and each text or number is decoded once (times read as epoch
+        microseconds, exact, in UTC)."""
         rows = self.connection.execute(
             "select crm, record_id, field, value_json, epoch_us(written_at) from activation.written_values"
         )
@@ -169,6 +179,20 @@ class ActivationStore:
                         values[text] = value
                 state[(crm, record_id, name)] = Written(value, moments[micros])
         return state
+
+    def watermarks(self) -> dict[str, str]:
+        """Per CRM, the newest raw load whose records a finished sync planned (all of them or, changed_only,
+        those loaded since the previous watermark)."""
+        return dict(self.connection.execute("select crm, load_id from activation.sync_watermarks").fetchall())
+
+    def set_watermarks(self, run_id: str, loads: dict[str, str]) -> None:
+        """Remember the newest raw load of each CRM a finished sync planned."""
+        now = datetime.now(UTC)
+        for crm, load_id in loads.items():
+            self.connection.execute(
+                "insert or replace into activation.sync_watermarks values (?, ?, ?, ?)",
+                [crm, load_id, run_id, now],
+            )
 
     def refused(self) -> RefusedWrites:
         """Writes a CRM refused, with the target record's modification time they were planned from."""
@@ -276,6 +300,12 @@ class ActivationStore:
             }.values()
         )
         self._commit(log, ("written_values", VALUE_COLUMNS, values))
+        if self._written is not None:
+            # as read back: the stored JSON decoded, at the stored time
+            self._written.update(
+                ((crm, record_id, name), Written(json.loads(text), at))
+                for crm, record_id, name, text, _, at in values
+            )
 
     def record_associations(self, run_id: str, object_key: str, results: Sequence[AssociationResult]) -> None:
         """Log association results (operation 'associate') and remember those created, in one transaction."""

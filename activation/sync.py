@@ -29,6 +29,7 @@ class SyncReport:
     plan: dict[str, Any]
     statuses: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was left for later, and why
     # records per 'crm.crm_object.operation.status', and API calls sent per 'crm.crm_object.operation'
     outcomes: dict[str, int] = field(default_factory=dict)
     api_calls: dict[str, int] = field(default_factory=dict)

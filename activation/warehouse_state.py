@@ -196,6 +196,52 @@ def hubspot_associations(
     return set(rows)
 
 
+def views_behind_raw(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[str]:
+    """The crm_* views of a mapping that lack a mapped field their raw table has: built before that field
+    was loaded (a property the first sync created), they read it as empty until dbt builds them again."""
+    behind = []
+    objects = [("salesforce", name) for name in mapping.salesforce] + [("hubspot", mapping.hubspot)]
+    for crm, object_name in objects:
+        fields = {_squash(f) for f in _fields(mapping, crm)}
+        table = object_name.lower() if crm == "salesforce" else object_name
+        raw = {_squash(c) for c in column_names(connection, RAW_SCHEMA[crm], table)} & fields
+        model = current_model(crm, object_name)
+        if raw - {_squash(c) for c in column_names(connection, "activation", model)}:
+            behind.append(model)
+    return behind
+
+
+def newest_loads(connection: duckdb.DuckDBPyConnection) -> dict[Crm, str]:
+    """Per CRM, the id of its newest complete raw load (dlt's _dlt_loads; absent before the first)."""
+    loads: dict[Crm, str] = {}
+    for crm, schema in RAW_SCHEMA.items():
+        if table_exists(connection, f"{schema}._dlt_loads"):
+            sql = f"select max(load_id) from {schema}._dlt_loads where status = 0"
+            newest = connection.execute(sql).fetchall()[0][0]
+            if newest is not None:
+                loads[crm] = newest
+    return loads
+
+
+def records_loaded_since(
+    connection: duckdb.DuckDBPyConnection, mappings: Iterable[ObjectMapping], loads: dict[str, str]
+) -> set[tuple[str, str]]:
+    """(crm, record id) of the mapped objects' raw records loaded after loads[crm] (every record of a CRM
+    missing from loads)."""
+    tables = {("hubspot", m.hubspot) for m in mappings}
+    tables |= {("salesforce", name.lower()) for m in mappings for name in m.salesforce}
+    changed: set[tuple[str, str]] = set()
+    for crm, table in sorted(tables):
+        relation = f"{RAW_SCHEMA[crm]}.{quote(table)}"
+        if not table_exists(connection, f"{RAW_SCHEMA[crm]}.{table}"):
+            continue
+        since = loads.get(crm)
+        where, parameters = ("", []) if since is None else ("where _dlt_load_id::double > ?::double", [since])
+        rows = connection.execute(f"select distinct id::varchar from {relation} {where}", parameters)
+        changed.update((crm, record_id) for (record_id,) in rows.fetchall())
+    return changed
+
+
 def load_pairs(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[SyncPair]:
     """Every pair of records one mapped object syncs, matched the way its config says."""
     loader = {"identity": _people, "domain": _companies, "cross_id": _cross_linked}[mapping.match]

@@ -48,6 +48,7 @@ defs = Definitions(
         warehouse.dbt_after_models,
         warehouse.dbt_after_segments,
         segments.segment_memberships,
+        activation.crm_changes_sync,
         activation.crm_sync,
         *activation.SYNC_MEMORY,
         handoff.lead_handoffs,

@@ -30,6 +30,11 @@ STAGE_TAG = "revloop/stage"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 SYNC_LOG = AssetKey(["activation", "sync_log"])
+# The CRM change path's sync right after the loads: its group is in the sensors' job only, no schedule's.
+CRM_CHANGES_SYNCED = AssetKey(["activation", "crm_changes_synced"])
+NEAR_REAL_TIME_GROUP = "near_real_time"
+# Dagster's op tag ordering the steps ready to run (higher first; 0 by default).
+STEP_PRIORITY_TAG = "dagster/priority"
 PREDICTIONS = AssetKey(["ml", "predictions"])
 CUSTOMER_PROFILES = AssetKey(["marts", "customer_profiles"])
 SEGMENT_MEMBERSHIPS = AssetKey(["marts", "segment_memberships"])

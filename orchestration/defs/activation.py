@@ -18,8 +18,18 @@ from activation.crm_sync import CrmSyncReport, sync_crms
 from orchestration.metadata import rounded_metadata
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
-from orchestration.shared import FULL_RECONCILIATION_TAG, SYNC_LOG, WAREHOUSE_POOL, dbt_models_in_layer
+from orchestration.shared import (
+    CRM_CHANGES_SYNCED,
+    FULL_RECONCILIATION_TAG,
+    NEAR_REAL_TIME_GROUP,
+    STEP_PRIORITY_TAG,
+    SYNC_LOG,
+    WAREHOUSE_POOL,
+    dbt_models_in_layer,
+    raw_key,
+)
 from orchestration.table_metadata import warehouse_table_metadata
+from revloop.config.sync import load_sync_config
 
 
 class CrmSyncConfig(Config):
@@ -57,6 +67,72 @@ SYNC_MEMORY = [
 ]
 
 
+def _crm_raw_keys() -> list[AssetKey]:
+    """The raw tables of the objects the sync maps, in both CRMs."""
+    mappings = load_sync_config().objects.values()
+    tables = {("hubspot", m.hubspot) for m in mappings}
+    tables |= {("salesforce", name.lower()) for m in mappings for name in m.salesforce}
+    return [raw_key(source, table) for source, table in sorted(tables)]
+
+
+def _sync(
+    context: AssetExecutionContext,
+    config: CrmSyncConfig,
+    warehouse: WarehouseResource,
+    salesforce: SalesforceResource,
+    hubspot: HubSpotResource,
+    changed_only: bool = False,
+) -> MaterializeResult:
+    """One CRM sync (activation.crm_sync.sync_crms) and its metadata; errors are logged, not raised."""
+    file = warehouse.warehouse_file
+    # the daily reconciliation sends again the writes a CRM refused (hourly runs hold them back)
+    retry = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
+    with retried_only_if_transient():
+        report = sync_crms(
+            file, salesforce.connection(), hubspot.connection(), config.dry_run, retry, changed_only
+        )
+    if not report.ran:
+        context.log.warning(f"No CRM write-back or sync: {report.mode}.")
+        metadata = rounded_metadata({"mode": report.mode})
+        return MaterializeResult(asset_key=context.asset_key, metadata=metadata)
+    context.log.info(f"CRM sync mode: {report.mode}")
+    for error in report.errors:
+        context.log.error(error)
+    for note in report.notes:
+        context.log.info(note)
+    table = warehouse_table_metadata(file, "activation", "sync_log")
+    metadata = rounded_metadata({**sync_metadata(report), **table})
+    return MaterializeResult(asset_key=context.asset_key, metadata=metadata)
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            CRM_CHANGES_SYNCED,
+            group_name=NEAR_REAL_TIME_GROUP,
+            kinds={"salesforce", "hubspot", "duckdb"},
+            deps=_crm_raw_keys(),
+            description="The CRM change path's first step: right after the CRM loads, the sync of the pairs "
+            "holding a record loaded since the last sync (one CRM's change reaches the other in seconds), "
+            "on the pairing and warehouse values of the last build. New records, new pairs and recomputed "
+            "values follow in crm_sync, after the models, in the same run.",
+        )
+    ],
+    pool=WAREHOUSE_POOL,
+    retry_policy=CRM_RETRY_POLICY,
+    # runs as soon as the loads are done, before the dbt steps that would otherwise come first
+    op_tags={STEP_PRIORITY_TAG: "10"},
+)
+def crm_changes_sync(
+    context: AssetExecutionContext,
+    config: CrmSyncConfig,
+    warehouse: WarehouseResource,
+    salesforce: SalesforceResource,
+    hubspot: HubSpotResource,
+):
+    yield _sync(context, config, warehouse, salesforce, hubspot, changed_only=True)
+
+
 @multi_asset(
     specs=[
         AssetSpec(
@@ -77,17 +153,4 @@ def crm_sync(
     salesforce: SalesforceResource,
     hubspot: HubSpotResource,
 ):
-    file = warehouse.warehouse_file
-    # the daily reconciliation sends again the writes a CRM refused (hourly runs hold them back)
-    retry = context.run.tags.get(FULL_RECONCILIATION_TAG) == "true"
-    with retried_only_if_transient():
-        report = sync_crms(file, salesforce.connection(), hubspot.connection(), config.dry_run, retry)
-    if not report.ran:
-        context.log.warning(f"No CRM write-back or sync: {report.mode}.")
-        yield MaterializeResult(asset_key=SYNC_LOG, metadata=rounded_metadata({"mode": report.mode}))
-        return
-    context.log.info(f"CRM sync mode: {report.mode}")
-    for error in report.errors:
-        context.log.error(error)
-    table = warehouse_table_metadata(file, "activation", "sync_log")
-    yield MaterializeResult(asset_key=SYNC_LOG, metadata=rounded_metadata({**sync_metadata(report), **table}))
+    yield _sync(context, config, warehouse, salesforce, hubspot)

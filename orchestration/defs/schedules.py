@@ -9,6 +9,7 @@ from orchestration.shared import (
     DBT_FULL_REFRESH_TAG,
     FULL_RECONCILIATION_TAG,
     ID_RECONCILIATION_TAG,
+    NEAR_REAL_TIME_GROUP,
     PREDICTIONS,
     raw_tables,
 )
@@ -44,7 +45,7 @@ daily_reconciliation = define_asset_job(
 
 id_reconciliation = define_asset_job(
     "id_reconciliation",
-    selection=raw_tables("salesforce").downstream() - AssetSelection.groups("ml"),
+    selection=raw_tables("salesforce").downstream() - AssetSelection.groups("ml", NEAR_REAL_TIME_GROUP),
     description="Salesforce ingested as hourly, plus a listing of every id per object (queryAll): stored "
     "records the org no longer has (purged beyond Get Deleted's 30-day window, say) are marked deleted in "
     "raw_salesforce.deleted_records, then everything downstream is rebuilt and synced.",

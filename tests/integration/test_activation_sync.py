@@ -141,6 +141,8 @@ def test_two_way_sync_then_rerun_sends_nothing(crms, sf_sandbox, hs_sandbox, tmp
     assert dict(logged)["created"] == 2
 
     sent = len(_writes(emulator)), len(_writes(hs_sandbox.emulator))
+    # the store read what revloop wrote once and kept it up to date: as a fresh read of the table has it
+    assert store.written() == ActivationStore(store.connection).written() != {}
     rerun = _plan(sf, hs, store)
     assert rerun.writes == [] and rerun.rejections == []
     run_plan(rerun, store, sf, hs, "contacts")

@@ -4,10 +4,17 @@ answers and refused records, the next one sends nothing. Each run's write calls,
 are printed (-s)."""
 
 import pytest
+from hubspot.crm.contacts import SimplePublicObjectInput
 
-from benchmarks.sync import inject_faults, log_positions, print_run, run_sync_once
+from activation.run import run_sync
+from benchmarks.crm import crm_origin
+from benchmarks.sync import dbt, inject_faults, log_positions, print_run, run_sync_once, write_calls
 from benchmarks.sync_at_rest import Round, build_world, run_rounds
-from sandbox.runner import Sandbox
+from ingestion.hubspot import HubSpotConnection
+from ingestion.load import load_source
+from ingestion.salesforce.client import SalesforceConnection, connect
+from revloop.warehouse import connect_warehouse
+from sandbox.runner import SANDBOX_TOKEN, Sandbox
 from tests.fixtures.shared import copy_warehouse
 
 pytestmark = pytest.mark.slow
@@ -91,3 +98,58 @@ def test_after_a_faulty_sync_nothing_is_duplicated_and_the_settle_sync_sends_not
     assert second.calls == {"salesforce": 0, "hubspot": 0} and sum(second.planned.values()) == 0
     assert second.sent["held"] == 2 and not {"created", "updated", "refused", "failed"} & set(second.sent)
     assert second.scans == {"salesforce": 0, "hubspot": 0}
+
+
+def _paired_contact(warehouse) -> tuple[str, str]:
+    """A Salesforce Contact and its HubSpot partner holding the same e-mail (records that match)."""
+    with connect_warehouse(warehouse, read_only=True) as connection:
+        return connection.execute(
+            "select s.contact_id, s.hubspot_contact_id from activation.sync_salesforce__contacts s"
+            " join activation.crm_salesforce__contact c on c.id = s.contact_id"
+            " join activation.crm_hubspot__contacts h on h.id = s.hubspot_contact_id"
+            " where s.is_primary and lower(c.email) = lower(h.email) order by 1 limit 1"
+        ).fetchall()[0]
+
+
+def test_a_change_reaches_the_other_crm_in_a_sync_of_the_records_loaded_since_the_last(built_world, tmp_path):
+    """The CRM change path syncs right after the loads, before any model is rebuilt: only the pairs holding a
+    record loaded since the last finished sync are planned, on the last build's pairing. Views built before
+    a field was loaded (the first sync created HubSpot properties) leave their object to the full sync."""
+    world = _copy(built_world, tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    contact_id, hubspot_id = _paired_contact(warehouse)
+    with Sandbox.start(tmp_path / "sandbox", world) as sandbox:
+        ca_bundle = str(sandbox.tls.ca_bundle)
+        sf = connect(SalesforceConnection(sandbox.salesforce.url, SANDBOX_TOKEN, ca_bundle=ca_bundle))
+        hs = HubSpotConnection(SANDBOX_TOKEN, sandbox.hubspot.url, ca_bundle).hubspot()
+        run_sync_once(sandbox, warehouse, log_positions(sandbox))
+        title = "Head of Near Real Time"
+        hs.crm.contacts.basic_api.update(hubspot_id, SimplePublicObjectInput(properties={"jobtitle": title}))
+        for source in ("salesforce", "hubspot"):
+            load_source(crm_origin(source, getattr(sandbox, source).url, SANDBOX_TOKEN, ca_bundle), warehouse)
+
+        with connect_warehouse(warehouse) as connection:
+            deferred = run_sync(connection, sf, hs, changed_only=True)
+        dbt(["run", "--select", "path:models/sync"], warehouse, tmp_path)  # the views, as the next build
+        with connect_warehouse(warehouse) as connection:
+            every = run_sync(connection, sf, hs, dry_run=True)
+            before = log_positions(sandbox)
+            changed = run_sync(connection, sf, hs, changed_only=True)
+            sent = write_calls(sandbox, before)
+            again = run_sync(connection, sf, hs, changed_only=True)
+        assert sf.Contact.get(contact_id)["Title"] == title
+
+    [contacts] = [r for r in deferred if r.object_key == "contact"]
+    assert "crm_hubspot__contacts lack fields loaded since" in contacts.notes[0] and not contacts.outcomes
+    # the same records again (the deferred sync moved no watermark); beside the change, the first sync's own
+    # writes came back: nothing to send for them, and the rejections of every sync
+    outcomes = {r.object_key: r.outcomes for r in changed if r.outcomes}
+    assert {k: n for k, n in outcomes["contact"].items() if not k.endswith(".rejected")} == {
+        "salesforce.Contact.update.updated": 1
+    }
+    assert outcomes.keys() == {"contact"} and sent == {"salesforce": 1, "hubspot": 0}
+    planned = {r.object_key: r.plan["pairs_planned"] for r in changed}
+    assert 0 < planned["contact"] <= {r.object_key: r.plan["pairs_planned"] for r in every}["contact"]
+    # nothing was loaded since: no pair is planned, nothing sent
+    assert {r.object_key: r.plan["pairs_planned"] for r in again} == dict.fromkeys(planned, 0)
+    assert not any(r.outcomes or r.api_calls for r in again)

@@ -24,6 +24,7 @@ from hubspot.crm.contacts import SimplePublicObjectInput, SimplePublicObjectInpu
 
 from orchestration.defs import automation
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
+from orchestration.shared import CRM_CHANGES_SYNCED, STEP_PRIORITY_TAG
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,7 @@ def test_new_event_files_launch_their_channel_and_what_depends_on_it(defs, insta
     assert AssetKey(["raw", "events", "website"]) not in keys
     assert not any(key.path[0] == "raw" and key.path[1] != "events" for key in keys)
     assert not any(key.path[0] == "ml" for key in keys), "training and scoring stay in daily_models"
+    assert CRM_CHANGES_SYNCED not in keys, "no CRM record changed"
     assert request.tags[automation.TRIGGER_TAG] == "events: email"
     assert request.asset_check_keys == [], "dbt tests are left to the hourly run (config run_dbt_tests)"
     assert advanced != cursor
@@ -138,6 +140,13 @@ def test_a_hubspot_change_launches_both_crms_tables_and_what_depends_on_them(
     keys = set(request.asset_selection)
     assert {AssetKey(["raw", "hubspot", "contacts"]), AssetKey(["raw", "hubspot", "deals"])} <= keys
     assert AssetKey(["activation", "sync_log"]) in keys
+    # right after the loads, before any dbt step, the changed records are synced (the highest step priority)
+    assert CRM_CHANGES_SYNCED in keys
+    priorities = {
+        node.name: int(node.tags.get(STEP_PRIORITY_TAG, 0))
+        for node in defs.resolve_job_def(automation.NEAR_REAL_TIME_JOB).graph.node_dict.values()
+    }
+    assert max(priorities, key=priorities.get) == "crm_changes_sync" and sorted(priorities.values())[-2] == 0
     # the sync weighs the change against the Salesforce records as they are now: their delta is read too
     assert {AssetKey(["raw", "salesforce", "lead"]), AssetKey(["raw", "salesforce", "contact"])} <= keys
     assert not any(key.path[:2] == ["raw", "events"] for key in keys)

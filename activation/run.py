@@ -74,7 +74,7 @@ def run_sync(
     run_id = uuid.uuid4().hex
     loads = newest_loads(connection)
     watermarks = store.watermarks()
-    only = None
+    only = None  # every pair
     if changed_only:
         only = records_loaded_since(connection, config.objects.values(), watermarks) if watermarks else set()
     created = created_records(connection)
@@ -83,7 +83,7 @@ def run_sync(
     reports = []
     loaded: dict[str, list[SyncPair]] = {}
     associating: list[tuple[ObjectMapping, list[SyncPair], SyncReport]] = []
-    complete = objects is None and (not changed_only or bool(watermarks))  # every loaded record planned
+    complete = objects is None  # every record loaded so far planned
     for object_key, mapping in config.objects.items():
         if objects is not None and object_key not in objects:
             continue
@@ -91,8 +91,8 @@ def run_sync(
             spec.source and not spec.on_create_only and crms[0] in spec.targets() for spec in mapping.fields
         ):
             continue
-        behind = views_behind_raw(connection, mapping) if changed_only else []
-        pairs = loaded[object_key] = [] if behind else load_pairs(connection, mapping)
+        deferred = _deferred(connection, mapping, watermarks) if changed_only else None
+        pairs = loaded[object_key] = [] if deferred else load_pairs(connection, mapping)
         written = store.written()
         plan = plan_object(
             object_key, mapping, pairs, written, config.tie_winner, created, crms, refused, own_user, only
@@ -102,10 +102,9 @@ def run_sync(
         report = run_plan(
             plan, store, sf, hs, mapping.hubspot, config.batch_size, dry_run=dry_run, run_id=run_id
         )
-        if behind:  # its records wait for the full sync, after dbt builds the views again
+        if deferred:
             complete = False
-            views = ", ".join(behind)
-            report.notes.append(f"left to the sync after the models: {views} lack fields loaded since")
+            report.notes.append(f"left to the sync after the models: {deferred}")
         if not dry_run:
             record_baselines(connection, written_records(plan, pairs), own_user)
         if mapping.associate and len(crms) == 2 and not changed_only:
@@ -132,6 +131,18 @@ def run_sync(
     if complete and not dry_run:
         store.set_watermarks(run_id, loads)
     return reports
+
+
+def _deferred(
+    connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping, watermarks: dict[str, str]
+) -> str | None:
+    """Why a sync of the changed records only cannot plan an object now (None: it can)."""
+    if not watermarks:
+        return "no sync has finished yet (the first runs after the models, in crm_sync)"
+    behind = views_behind_raw(connection, mapping)
+    if behind:  # dbt builds them again before crm_sync
+        return f"{', '.join(behind)} lack fields loaded since they were built"
+    return None
 
 
 def _person_pairs(

@@ -122,6 +122,8 @@ def test_a_change_reaches_the_other_crm_in_a_sync_of_the_records_loaded_since_th
         ca_bundle = str(sandbox.tls.ca_bundle)
         sf = connect(SalesforceConnection(sandbox.salesforce.url, SANDBOX_TOKEN, ca_bundle=ca_bundle))
         hs = HubSpotConnection(SANDBOX_TOKEN, sandbox.hubspot.url, ca_bundle).hubspot()
+        with connect_warehouse(warehouse) as connection:
+            before_any = run_sync(connection, sf, hs, changed_only=True)
         run_sync_once(sandbox, warehouse, log_positions(sandbox))
         title = "Head of Near Real Time"
         hs.crm.contacts.basic_api.update(hubspot_id, SimplePublicObjectInput(properties={"jobtitle": title}))
@@ -139,6 +141,8 @@ def test_a_change_reaches_the_other_crm_in_a_sync_of_the_records_loaded_since_th
             again = run_sync(connection, sf, hs, changed_only=True)
         assert sf.Contact.get(contact_id)["Title"] == title
 
+    # before a first sync has finished, the change path leaves every object to it
+    assert all("no sync has finished yet" in r.notes[0] and not r.outcomes for r in before_any)
     [contacts] = [r for r in deferred if r.object_key == "contact"]
     assert "crm_hubspot__contacts lack fields loaded since" in contacts.notes[0] and not contacts.outcomes
     # the same records again (the deferred sync moved no watermark); beside the change, the first sync's own

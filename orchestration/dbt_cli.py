@@ -1,17 +1,20 @@
 """dbt's command line as the warehouse assets run it: dagster-dbt's resource, without the work it does in
 the Dagster process before each command that revloop never uses."""
 
+import filecmp
 import os
 import shutil
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 
 from dagster_dbt import DbtCliResource
-from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation, _get_dbt_target_path
 from packaging import version
 
 from revloop.dbt_host import start_host
 
+PARSE_CACHE_NAME = "partial_parse.msgpack"  # dbt's parse cache, in a target folder
 # What dbt writes beside the structured events Dagster reads from its output, per command: the manifest,
 # semantic manifest and run results as JSON (about a second of CPU for this project) and a log file repeating
 # the events. Off unless the user's own DBT_WRITE_JSON / DBT_LOG_LEVEL_FILE ask for them.
@@ -19,6 +22,23 @@ ARTIFACT_DEFAULTS = {
     "DBT_WRITE_JSON": ("--no-write-json",),
     "DBT_LOG_LEVEL_FILE": ("--log-level-file", "none"),
 }
+
+
+def keep_parse_cache(command_target: Path, project_target: Path) -> None:
+    """Make the parse cache a command wrote the one the next command starts from (dagster-dbt copies the
+    project's into each command's folder).
+
+    dbt parses the whole project again when the cache was written with another profile (another warehouse
+    path, another memory limit: `make manifest` wrote it with the defaults) and writes the new cache into the
+    command's folder, which goes with the folder: every command of every run parsed again (3-5 s each).
+    The project's cache is replaced atomically; one identical to it (nothing parsed anew) is left."""
+    written, kept = command_target / PARSE_CACHE_NAME, project_target / PARSE_CACHE_NAME
+    if not written.is_file() or (kept.is_file() and filecmp.cmp(written, kept, shallow=False)):
+        return
+    project_target.mkdir(parents=True, exist_ok=True)
+    staged = project_target / f".{PARSE_CACHE_NAME}.{os.getpid()}"
+    shutil.copyfile(written, staged)
+    os.replace(staged, kept)
 
 
 class DbtCli(DbtCliResource):
@@ -45,7 +65,8 @@ class DbtCli(DbtCliResource):
     @staticmethod
     def remove_target(invocation: DbtCliInvocation) -> None:
         """Remove the folder of one finished command (compiled SQL, a copy of the parse cache): every run
-        would otherwise leave five behind."""
+        would otherwise leave five behind. A parse cache the command wrote anew is kept first."""
+        keep_parse_cache(invocation.target_path, invocation.project_dir / _get_dbt_target_path())
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - the signature dagster-dbt calls

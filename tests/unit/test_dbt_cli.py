@@ -7,7 +7,7 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from dbt.version import __version__ as dbt_core_version
 
-from orchestration.dbt_cli import DbtCli
+from orchestration.dbt_cli import PARSE_CACHE_NAME, DbtCli, keep_parse_cache
 from orchestration.defs.warehouse import dbt_resource
 from revloop.dbt import dbt_vars
 
@@ -58,3 +58,39 @@ def test_commands_write_no_json_artifacts_or_log_file_unless_asked_and_their_fol
     assert "--no-write-json" not in asked.process.args and "--log-level-file" in asked.process.args
     assert (asked.target_path / "manifest.json").exists()
     DbtCli.remove_target(asked)
+
+
+def _parsed_again(invocation: DbtCliInvocation) -> bool:
+    """Whether the command parsed the whole project again (the cache it was given did not fit)."""
+    messages = [event.raw_event["info"]["msg"] for event in invocation.stream_raw_events()]
+    assert invocation.is_successful()
+    return any("Unable to do partial parsing" in str(message) for message in messages)
+
+
+def test_a_parse_cache_written_for_another_profile_serves_the_next_command(monkeypatch, tmp_path):
+    # a warehouse path of its own (the profile differs from the one the project's cache was written with),
+    # and a target folder of its own, which starts without a cache
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    first = _ls(dbt_resource())
+    assert _parsed_again(first)
+    DbtCli.remove_target(first)
+    second = _ls(dbt_resource())
+    assert not _parsed_again(second), "the cache the first command wrote was not kept"
+    DbtCli.remove_target(second)
+    assert (tmp_path / "target" / PARSE_CACHE_NAME).is_file()
+
+
+def test_a_cache_identical_to_the_projects_is_left_alone(tmp_path):
+    command, project = tmp_path / "command", tmp_path / "project"
+    command.mkdir()
+    project.mkdir()
+    (command / PARSE_CACHE_NAME).write_bytes(b"cache")
+    (project / PARSE_CACHE_NAME).write_bytes(b"cache")
+    before = (project / PARSE_CACHE_NAME).stat().st_mtime_ns
+    keep_parse_cache(command, project)
+    assert (project / PARSE_CACHE_NAME).stat().st_mtime_ns == before
+    (command / PARSE_CACHE_NAME).write_bytes(b"another profile's cache")
+    keep_parse_cache(command, project)
+    assert (project / PARSE_CACHE_NAME).read_bytes() == b"another profile's cache"
+    assert sorted(p.name for p in project.iterdir()) == [PARSE_CACHE_NAME]  # no staged copy left behind

@@ -6,12 +6,13 @@ forkserver): dbt's import and the serialisers and schemas every command builds c
 CPU, paid once per process that runs commands instead of once per command. Each command is still a
 process of its own, with its own environment, and no dbt or DuckDB state outlives it.
 
-The commands of one process share dbt's parse cache (partial_parse.msgpack) across work folders: a command
-whose target folder has none starts from the last one written for the same profile and vars, where dbt
-would otherwise parse the whole project (several seconds of CPU). dbt parses everything again when the
-profile differs, and a DuckDB profile names the warehouse's path: so a command on DuckDB runs in its
-warehouse's folder, with the file's name as WAREHOUSE_PATH, and warehouses of one name share a cache.
-dbt still checks every cache it is given (project files, vars, profile, environment) before using it.
+The commands share dbt's parse cache (partial_parse.msgpack) across work folders and processes (pytest's
+workers): a command whose target folder has none starts from the last one written for the same profile
+and vars (the caller's merged with those revloop.dbt derives from config/), where dbt would otherwise parse
+the whole project (several seconds of CPU). dbt parses everything again when the profile differs, and a
+DuckDB profile names the warehouse's path: so a command on DuckDB runs in its warehouse's folder, with the
+file's name as WAREHOUSE_PATH, and warehouses of one name share a cache. dbt still checks every cache it is
+given (project files, vars, profile, environment) before using it.
 """
 
 import hashlib
@@ -22,8 +23,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from revloop.dbt import DBT_PROJECT_DIR
 from revloop.dbt_host import PRELOADED
 
 COMMANDS = multiprocessing.get_context("forkserver")
@@ -31,7 +34,9 @@ COMMANDS = multiprocessing.get_context("forkserver")
 # dlt costs about half a second of CPU
 COMMANDS.set_forkserver_preload([*PRELOADED, "revloop.dbt", "dlt.common.normalizers.naming.snake_case"])
 PARSE_CACHE = "partial_parse.msgpack"
-_PARSE_CACHES = tempfile.TemporaryDirectory(prefix="dbt-parse-caches-")  # this process's, removed at exit
+# The caches every command shares, one per profile and vars (the newest MAX_PARSE_CACHES kept)
+PARSE_CACHES = DBT_PROJECT_DIR / "target" / "parse_caches"
+MAX_PARSE_CACHES = 32
 _POSTGRES_VARIABLES = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_DB")
 
 
@@ -59,13 +64,6 @@ def run_dbt(
     cache that commands run elsewhere with that path will read (prepare_partial_parse).
     """
     command_env = dbt_environment(work_dir, env)
-    own_cache = Path(command_env["DBT_TARGET_PATH"]) / PARSE_CACHE
-    shared_cache = None
-    if shared_parse_cache:
-        shared_cache = Path(_PARSE_CACHES.name) / _profile_digest(args, command_env)
-    if shared_cache and shared_cache.exists() and not own_cache.exists():
-        own_cache.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shared_cache, own_cache)
     with tempfile.TemporaryDirectory(prefix="dbt-command-") as folder:
         stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
         stdout.touch()
@@ -79,24 +77,35 @@ def run_dbt(
         if command.is_alive():
             command.kill()
             command.join()
-        if shared_cache and command.exitcode == 0 and own_cache.exists():
-            shutil.copyfile(own_cache, f"{shared_cache}.new")
-            os.replace(f"{shared_cache}.new", shared_cache)
         return subprocess.CompletedProcess(
             ["revloop.dbt", *args], command.exitcode, stdout.read_text(), stderr.read_text()
         )
 
 
-def _profile_digest(args: list[str], env: dict[str, str]) -> str:
-    """What a parse cache depends on besides the project's files: the target, its warehouse (DuckDB: the
-    file's name) or database (PostgreSQL), and the caller's vars."""
+def _shared_cache(dbt_argv: list[str], env: Mapping[str, str]) -> Path:
+    """The shared parse cache of a command: per target, its warehouse (DuckDB: the file's name) or database
+    (PostgreSQL), and the vars dbt is given, what a cache depends on besides the project's files."""
     target = env.get("DBT_TARGET") or "duckdb"
     if target == "duckdb":
         connection = [Path(env.get("WAREHOUSE_PATH", "")).name]
     else:
         connection = [env.get(variable) for variable in _POSTGRES_VARIABLES]
-    caller_vars = args[args.index("--vars") + 1] if "--vars" in args[:-1] else None
-    return hashlib.sha256(json.dumps([target, connection, caller_vars]).encode()).hexdigest()[:24]
+    variables = dbt_argv[dbt_argv.index("--vars") + 1]
+    digest = hashlib.sha256(json.dumps([target, connection, variables]).encode()).hexdigest()[:24]
+    return PARSE_CACHES / digest
+
+
+def _share(own: Path, shared: Path) -> None:
+    """Publish a command's parse cache (atomically: other processes read the shared ones) and keep only the
+    newest MAX_PARSE_CACHES."""
+    if not own.is_file():
+        return
+    staged = shared.with_name(f".{shared.name}.{os.getpid()}")
+    shutil.copyfile(own, staged)
+    os.replace(staged, shared)
+    caches = sorted(PARSE_CACHES.glob("[!.]*"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in caches[MAX_PARSE_CACHES:]:
+        old.unlink(missing_ok=True)
 
 
 def _enter_warehouse_folder() -> None:
@@ -130,9 +139,18 @@ def _dbt_command(
     from revloop.dbt_host import run_dbt_in_process
 
     dbt_argv = checked_args(list(args), env)  # reads config/ from the caller's folder
+    own_cache = Path(env["DBT_TARGET_PATH"]).absolute() / PARSE_CACHE
+    shared_cache = None
     if dbt_argv is not None and shared_parse_cache:
         _enter_warehouse_folder()
+        shared_cache = _shared_cache(dbt_argv, os.environ)
+        if shared_cache.is_file() and not own_cache.exists():
+            own_cache.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shared_cache, own_cache)
     code = 2 if dbt_argv is None else run_dbt_in_process(dbt_argv)
+    if shared_cache is not None and code == 0:
+        PARSE_CACHES.mkdir(parents=True, exist_ok=True)
+        _share(own_cache, shared_cache)
     sys.stdout.flush()
     sys.stderr.flush()
     sys.exit(code)

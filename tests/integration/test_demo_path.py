@@ -11,12 +11,9 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -29,6 +26,7 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import SimplePublicObjectInput, SimplePublicObjectInputForCreate
 from simple_salesforce import Salesforce
 
+from benchmarks.hourly import wait_for
 from orchestration.defs.automation import TRIGGER_TAG
 from orchestration.summary import table_row_counts
 from sandbox.runner import SANDBOX_TOKEN
@@ -40,6 +38,8 @@ BIN = Path(sys.executable).parent
 # Each sensor-launched run rebuilds most of the warehouse (~1 min on a quiet 2-core machine, several when
 # the machine is shared); the outcomes wait for up to two such runs.
 RUNS_WAIT_S = 900
+# How often the waits look again (each look queries the sandbox CRMs or the Dagster instance).
+POLL_S = 2.0
 RAW_TABLES = {
     "raw_salesforce": {"lead", "contact", "account", "opportunity", "user", "task", "opportunitycontactrole"},
     "raw_hubspot": {
@@ -178,18 +178,6 @@ def _write_demo_request(events_dir: Path, email: str) -> None:
     (events_dir / "website" / f"nrt-{uuid.uuid4().hex[:8]}.jsonl").write_text(json.dumps(message) + "\n")
 
 
-def _wait_for(what: str, check: Callable[[], Any], timeout_s: float, log: Path, every_s: float = 2.0) -> Any:
-    """check()'s first truthy answer, polled until timeout_s; on timeout, fail with the daemon's log tail."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        answer = check()
-        if answer:
-            return answer
-        time.sleep(every_s)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}\n--- daemon log ---\n"
-                f"{log.read_text()[-6000:]}")
-
-
 def _sensor_cursors(instance: DagsterInstance) -> dict[str, dict]:
     """Each sensor's stored cursor, as the daemon persisted it in the instance."""
     cursors = {}
@@ -264,17 +252,17 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(demo_installat
         )
     try:
         # The first poll records where each source stands; only later changes launch runs.
-        _wait_for("the sensors' first polls",
-                  lambda: {"crm_change_sensor", "event_files_sensor"} <= set(_sensor_cursors(instance)),
-                  180, daemon_log)
+        wait_for("the sensors' first polls",
+                 lambda: {"crm_change_sensor", "event_files_sensor"} <= set(_sensor_cursors(instance)),
+                 180, daemon_log, every_s=POLL_S)
 
         # (2) A demo request on the website, then (1) a field changed and a record created in HubSpot
         # while the event's run goes on: the CRM change's run follows it, no run waits for another.
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _write_demo_request(events_dir, lead)
         event_runs = RunsFilter(tags={TRIGGER_TAG: "events: website"})
-        _wait_for("the event sensor's run", lambda: instance.get_runs(filters=event_runs), 120,
-                  daemon_log)
+        wait_for("the event sensor's run", lambda: instance.get_runs(filters=event_runs), 120,
+                 daemon_log, every_s=POLL_S)
         title = f"Head of Sensors {uuid.uuid4().hex[:6]}"
         contacts = hs.crm.contacts.basic_api
         contacts.update(contact["id"], SimplePublicObjectInput(properties={"jobtitle": title}))
@@ -282,10 +270,10 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(demo_installat
         contacts.create(SimplePublicObjectInputForCreate(properties={
             "email": new_email, "firstname": "Nia", "lastname": "Realtime", "company": "Sensor Test Ltd",
         }))
-        _wait_for("the HubSpot change and the new contact in Salesforce",
-                  lambda: (_person_record(sf, email) or {}).get("Title") == title
-                  and _person_record(sf, new_email) is not None,
-                  RUNS_WAIT_S, daemon_log)
+        wait_for("the HubSpot change and the new contact in Salesforce",
+                 lambda: (_person_record(sf, email) or {}).get("Title") == title
+                 and _person_record(sf, new_email) is not None,
+                 RUNS_WAIT_S, daemon_log, every_s=POLL_S)
         assert _person_record(sf, new_email)["LastName"] == "Realtime"
         runs = instance.get_runs()
         assert any(run.job_name == "near_real_time_sync" for run in runs)
@@ -294,10 +282,10 @@ def test_crm_changes_and_a_demo_request_flow_without_a_manual_run(demo_installat
         assert set(stored["crm_change_sensor"]["hubspot"]) == {"contacts", "companies", "deals"}
 
         people = ", ".join(f"'{record['Id']}'" for record in _people_records(sf, lead))
-        _wait_for("a follow-up Task for the lead who requested a demo",
-                  lambda: sf.query(f"SELECT Id FROM Task WHERE WhoId IN ({people}) "
-                                   f"AND CreatedDate >= {since}")["records"],
-                  RUNS_WAIT_S, daemon_log)
+        wait_for("a follow-up Task for the lead who requested a demo",
+                 lambda: sf.query(f"SELECT Id FROM Task WHERE WhoId IN ({people}) "
+                                  f"AND CreatedDate >= {since}")["records"],
+                 RUNS_WAIT_S, daemon_log, every_s=POLL_S)
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:

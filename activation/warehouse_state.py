@@ -196,14 +196,21 @@ def hubspot_associations(
     return set(rows)
 
 
+def synced_raw_tables(mappings: Iterable[ObjectMapping]) -> list[tuple[Crm, str, str]]:
+    """(crm, CRM object, raw table) of every object the mappings sync."""
+    objects: dict[tuple[Crm, str], None] = {}
+    for mapping in mappings:
+        objects |= dict.fromkeys(("salesforce", name) for name in mapping.salesforce)
+        objects[("hubspot", mapping.hubspot)] = None
+    return [(crm, name, name.lower() if crm == "salesforce" else name) for crm, name in objects]
+
+
 def views_behind_raw(connection: duckdb.DuckDBPyConnection, mapping: ObjectMapping) -> list[str]:
     """The crm_* views of a mapping that lack a mapped field their raw table has: built before that field
     was loaded (a property the first sync created), they read it as empty until dbt builds them again."""
     behind = []
-    objects = [("salesforce", name) for name in mapping.salesforce] + [("hubspot", mapping.hubspot)]
-    for crm, object_name in objects:
+    for crm, object_name, table in synced_raw_tables([mapping]):
         fields = {_squash(f) for f in _fields(mapping, crm)}
-        table = object_name.lower() if crm == "salesforce" else object_name
         raw = {_squash(c) for c in column_names(connection, RAW_SCHEMA[crm], table)} & fields
         model = current_model(crm, object_name)
         if raw - {_squash(c) for c in column_names(connection, "activation", model)}:
@@ -228,10 +235,8 @@ def records_loaded_since(
 ) -> set[tuple[str, str]]:
     """(crm, record id) of the mapped objects' raw records loaded after loads[crm] (every record of a CRM
     missing from loads)."""
-    tables = {("hubspot", m.hubspot) for m in mappings}
-    tables |= {("salesforce", name.lower()) for m in mappings for name in m.salesforce}
     changed: set[tuple[str, str]] = set()
-    for crm, table in sorted(tables):
+    for crm, _, table in synced_raw_tables(mappings):
         relation = f"{RAW_SCHEMA[crm]}.{quote(table)}"
         if not table_exists(connection, f"{RAW_SCHEMA[crm]}.{table}"):
             continue

@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from activation.crm_sync import CrmSyncReport, sync_crms
+from activation.warehouse_state import synced_raw_tables
 from orchestration.metadata import rounded_metadata
 from orchestration.resources import HubSpotResource, SalesforceResource, WarehouseResource
 from orchestration.retries import CRM_RETRY_POLICY, retried_only_if_transient
@@ -69,10 +70,7 @@ SYNC_MEMORY = [
 
 def _crm_raw_keys() -> list[AssetKey]:
     """The raw tables of the objects the sync maps, in both CRMs."""
-    mappings = load_sync_config().objects.values()
-    tables = {("hubspot", m.hubspot) for m in mappings}
-    tables |= {("salesforce", name.lower()) for m in mappings for name in m.salesforce}
-    return [raw_key(source, table) for source, table in sorted(tables)]
+    return [raw_key(crm, table) for crm, _, table in synced_raw_tables(load_sync_config().objects.values())]
 
 
 def _sync(

@@ -103,9 +103,17 @@ def _share(own: Path, shared: Path) -> None:
     staged = shared.with_name(f".{shared.name}.{os.getpid()}")
     shutil.copyfile(own, staged)
     os.replace(staged, shared)
-    caches = sorted(PARSE_CACHES.glob("[!.]*"), key=lambda path: path.stat().st_mtime, reverse=True)
+    caches = sorted(PARSE_CACHES.glob("[!.]*"), key=_modified, reverse=True)
     for old in caches[MAX_PARSE_CACHES:]:
         old.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    """A cache's modification time; 0 for one another process pruned meanwhile."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _enter_warehouse_folder() -> None:

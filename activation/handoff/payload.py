@@ -176,18 +176,33 @@ def render(payload: dict[str, Any], trigger_detail: str, limit: int = 50) -> str
     return "\n".join(lines)
 
 
+# cell and row separators of a table escaped as one text (escape leaves them as they are); a value holding
+# one makes the table take the cell-by-cell path
+_CELL, _ROW = "\x1f", "\x1e"
+
+
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th align='left'>{escape(h)}</th>" for h in headers)
-    body = "".join("\n<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table border='1' cellpadding='4' cellspacing='0'>\n<tr>{head}</tr>{body}\n</table>"
+    return f"<table border='1' cellpadding='4' cellspacing='0'>\n<tr>{head}</tr>{_cells(rows)}\n</table>"
 
 
-def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, intro: str = "") -> str:
-    """The payload as the HTML part of an e-mail (every value escaped)."""
+def _cells(rows: list[list[Any]]) -> str:
+    """The table's rows, every value escaped: in one call over the whole table (one call per value took most
+    of a large run's rendering), or value by value when a value holds a separator."""
+    if not rows:
+        return ""
+    text = _ROW.join(_CELL.join(map(str, row)) for row in rows)
+    if text.count(_CELL) + text.count(_ROW) == sum(map(len, rows)) - 1:
+        body = escape(text).replace(_CELL, "</td><td>").replace(_ROW, "</td></tr>\n<tr><td>")
+        return f"\n<tr><td>{body}</td></tr>"
+    return "".join("\n<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+
+
+def html_sections(payload: dict[str, Any], trigger_detail: str, limit: int = 50) -> str:
+    """The payload as HTML (every value escaped), without the page's wrapping: one rendering serves every
+    e-mail about a handoff, each with its own intro (html_page)."""
     profile = payload.get("profile", {})
     parts = [
-        "<html><body>",
-        f"<p>{escape(intro)}</p>" if intro else "",
         f"<h2>{escape(_name(profile))} &lt;{escape(str(profile.get('email', '')))}&gt;</h2>",
         f"<p><b>Why now:</b> {escape(trigger_detail)}</p>",
         "<h3>Profile</h3>",
@@ -214,10 +229,20 @@ def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, i
                 for t in payload.get("interaction_log", [])[:limit]
             ],
         ),
-        "</body></html>",
     ]
     # a line per element and table row: an e-mail carries the page as it is, in lines under SMTP's limit
-    return "\n".join(part for part in parts if part)
+    return "\n".join(parts)
+
+
+def html_page(sections: str, intro: str = "") -> str:
+    """An e-mail's HTML part: the intro (escaped), then the sections."""
+    lead = f"<p>{escape(intro)}</p>\n" if intro else ""
+    return f"<html><body>\n{lead}{sections}\n</body></html>"
+
+
+def render_html(payload: dict[str, Any], trigger_detail: str, limit: int = 50, intro: str = "") -> str:
+    """The payload as the HTML part of an e-mail (every value escaped)."""
+    return html_page(html_sections(payload, trigger_detail, limit), intro)
 
 
 def summary(payload: dict[str, Any]) -> str:

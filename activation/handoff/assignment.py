@@ -61,6 +61,18 @@ class Assigner:
         self.sequence = sequence
         self.added: dict[tuple[str, str], int] = {}
         self.picks: list[tuple[str, str, int]] = []  # (crm, rep id, sequence): the pointer to persist
+        self._skills = {(r.crm, r.rep_id): self.skills(r) for r in self.reps}
+        # each territory with its countries, industries and member e-mails normalised once, not per lead
+        self._territories = [
+            (
+                t,
+                {_norm(c) for c in t.countries},
+                {_norm(i) for i in t.industries},
+                {_norm(e) for e in t.reps},
+                _norm(t.team),
+            )
+            for t in config.territories
+        ]
 
     def skills(self, rep: Rep) -> set[str]:
         """Products a rep knows: named in their title, plus those config lists for their e-mail."""
@@ -76,12 +88,12 @@ class Assigner:
         }
         return named | listed
 
-    def _territory(self, lead: Lead) -> Territory | None:
-        for territory in self.config.territories:
-            if _norm(lead.country) in {_norm(c) for c in territory.countries} and lead.country:
-                return territory
-            if _norm(lead.industry) in {_norm(i) for i in territory.industries} and lead.industry:
-                return territory
+    def _territory(self, lead: Lead) -> tuple[Territory, set[str], str] | None:
+        """The lead's territory, its members' e-mails and its team, normalised."""
+        country, industry = _norm(lead.country), _norm(lead.industry)
+        for territory, countries, industries, members, team in self._territories:
+            if (lead.country and country in countries) or (lead.industry and industry in industries):
+                return territory, members, team
         return None
 
     def load(self, rep: Rep) -> float:
@@ -92,17 +104,16 @@ class Assigner:
 
     def _apply(self, rule: str, lead: Lead, reps: Sequence[Rep]) -> tuple[list[Rep], str]:
         if rule == "territory":
-            territory = self._territory(lead)
-            if territory is None:
+            found = self._territory(lead)
+            if found is None:
                 return [], "no territory"
-            members = {_norm(e) for e in territory.reps}
-            team = _norm(territory.team)
+            territory, members, team = found
             kept = [r for r in reps if _norm(r.email) in members or (team and _norm(r.department) == team)]
             return kept, territory.name
         if rule == "skill":
             if not lead.products:
                 return [], "no product interest"
-            overlap = {r.rep_id: len(self.skills(r) & lead.products) for r in reps}
+            overlap = {r.rep_id: len(self._skills[(r.crm, r.rep_id)] & lead.products) for r in reps}
             best = max(overlap.values(), default=0)
             if best == 0:
                 return [], f"nobody knows {', '.join(sorted(lead.products))}"

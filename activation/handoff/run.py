@@ -35,7 +35,7 @@ from activation.handoff.notify import (
     send_due,
     with_digests,
 )
-from activation.handoff.payload import payload_chunks, render, render_html, summary
+from activation.handoff.payload import html_page, html_sections, payload_chunks, render, render_html, summary
 from activation.handoff.store import HandoffStore
 from activation.handoff.triggers import evaluate, stale
 from activation.mail import SmtpSettings
@@ -256,7 +256,15 @@ class _Run:
         created = _created_by_sync(self.store)
         records = self.track_statuses()
         signals = {}
-        for signal in self.store.rows(f"select * from {SIGNALS}"):
+        # only profiles marketing may still own (an eligible stage, not a customer) can be due or stale:
+        # the triggers check this again with the handoff state
+        stages = sorted({s.lower() for s in self.config.eligible_lifecycle_stages})
+        eligible = self.store.rows(
+            f"select * from {SIGNALS} where not coalesce(is_customer, false) "
+            f"and lower(coalesce(lifecycle_stage, '')) in ({', '.join('?' for _ in stages)})",
+            stages,
+        )
+        for signal in eligible:
             target = self._target(signal, created)
             record = records.get((target[0], target[1][1])) if target else None
             signals[signal["profile_id"]] = {
@@ -295,16 +303,16 @@ class _Run:
         queue, team = self.queues() if any(d.priority == "standard" for d in due) else (None, None)
         handoffs, new_states, decided = [], [], []
         skipped: Counter[str] = Counter()
+        targets = {
+            d.profile_id: target for d in due if (target := self._target(signals[d.profile_id], created))
+        }
+        skipped["no record in a configured CRM yet"] = len(due) - len(targets)
         # the decisions and the pointer are committed together before any CRM call (a rerun never decides
         # twice), the handoffs HANDOFF_CHUNK at a time: a large first run never holds every payload at once
         with self.store.transaction():
-            for item, payload in self._with_payloads(due):
+            for item, payload in self._with_payloads([d for d in due if d.profile_id in targets]):
                 signal = signals[item.profile_id]
-                target = self._target(signal, created)
-                if target is None:
-                    skipped["no record in a configured CRM yet"] += 1
-                    continue
-                crm, (crm_object, record_id) = target
+                crm, (crm_object, record_id) = targets[item.profile_id]
                 products = frozenset(p for p in (signal.get("interested_products") or "").split(",") if p)
                 lead = Lead(signal.get("country"), signal.get("industry"), products)
                 standard = item.priority == "standard"
@@ -366,7 +374,7 @@ class _Run:
         self.step("decided")
         for key, counts in (("trigger", "handed_off"), ("crm", "by_crm"), ("assignment_rule", "rules")):
             setattr(self.report, counts, dict(Counter(h[key] for h in decided)))
-        self.report.skipped = dict(skipped)
+        self.report.skipped = {reason: n for reason, n in skipped.items() if n}
 
     def _write_decisions(self, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Write decided handoffs (in the caller's transaction); what the report counts of them."""
@@ -464,6 +472,10 @@ class _Run:
         one transaction, HANDOFF_CHUNK handoffs at a time; a rep with enough of them gets a digest."""
         # e-mails follow the task: the rep is told once the CRM holds what the e-mail points to
         pending = self.store.handoffs_to_notify()
+        minimum = self.config.notifications.digest_min_handoffs
+        per_rep = Counter(tuple(to) for h in pending if (to := self._rep_email(h)))
+        # a handoff mail a digest carries is recorded without a body: it is never sent itself
+        digested = {to for to, n in per_rep.items() if minimum and n >= minimum}
         listed: list[Mail] = []  # each handoff mail without its body: what a digest lists
         with self.store.transaction():
             for start in range(0, len(pending), HANDOFF_CHUNK):
@@ -471,7 +483,7 @@ class _Run:
                 mails = [
                     mail
                     for h, payload in zip(chunk, self._payloads(chunk), strict=True)
-                    for mail in self._notifications(h, payload)
+                    for mail in self._notifications(h, payload, tuple(self._rep_email(h)) in digested)
                 ]
                 self.store.record_outbox(outbox_rows(mails, self.as_of))
                 listed += [replace(m, body="", html=None) for m in mails if m.kind == "handoff"]
@@ -482,8 +494,9 @@ class _Run:
             )
         self.step("mails_recorded")
 
-    def _notifications(self, h: Mapping[str, Any], payload: Mapping[str, Any]) -> list[Mail]:
-        """The rep's e-mail about one handoff, and the team alert of a priority one."""
+    def _notifications(self, h: Mapping[str, Any], payload: Mapping[str, Any], digested: bool) -> list[Mail]:
+        """The rep's e-mail about one handoff (without a body when a digest carries it), and the team alert of
+        a priority one."""
         why = f"{h['trigger']} trigger: {h['trigger_detail']}"
         limit = self.config.notifications.interaction_log_limit
         where = f"{h['crm']} {h['crm_object']} {h['crm_record_id']}" + (
@@ -494,7 +507,9 @@ class _Run:
             if h["assignment_rule"] == "queue"
             else f"You have a new {h['priority']} lead ({where})."
         )
-        text = render(payload, why, limit)
+        alert = h["priority"] == "priority"
+        text = render(payload, why, limit) if alert or not digested else ""
+        sections = html_sections(payload, why, limit) if alert or not digested else ""
         subject = _subject(h, payload)
         mails = [
             Mail(
@@ -503,12 +518,12 @@ class _Run:
                 h["cycle"],
                 self._rep_email(h),
                 subject,
-                f"{intro}\n\n{text}",
-                render_html(payload, why, limit, intro),
+                "" if digested else f"{intro}\n\n{text}",
+                None if digested else html_page(sections, intro),
                 line=f"{h['priority']}: {subject}, {where}",
             )
         ]
-        if h["priority"] == "priority":
+        if alert:
             intro = f"Assigned to {h['owner_email'] or h['owner_id']} ({where})."
             mails.append(
                 Mail(
@@ -518,7 +533,7 @@ class _Run:
                     self.config.notifications.team_alert_to,
                     f"Priority lead alert: {subject}",
                     f"{intro}\n\n{text}",
-                    render_html(payload, why, limit, intro),
+                    html_page(sections, intro),
                 )
             )
         return mails

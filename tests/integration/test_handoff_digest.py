@@ -80,3 +80,8 @@ def test_a_rep_with_two_handoffs_gets_one_digest_once(
         assert con.execute(
             "select kind, status, count(*) from activation.outbox group by all order by all"
         ).fetchall() == [("digest", "sent", 1), ("handoff", "sent", 3), ("team_alert", "sent", 1)]
+        # the mails the digest carries were never rendered: only the one sent on its own has a body
+        assert con.execute(
+            "select digest_id is null, body <> '', html is not null, count(*) from activation.outbox "
+            "where kind = 'handoff' group by all order by all"
+        ).fetchall() == [(False, False, False, 2), (True, True, True, 1)]

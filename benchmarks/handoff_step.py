@@ -10,6 +10,8 @@ process takes the e-mails: neither's CPU counts. Records the whole run's sync cr
 served again, so their owner writes fail (NOT_FOUND, counted in the errors). --runs runs the step again on
 the same warehouse: the second is what an hourly run costs once the first run's handoffs are open. Prints,
 per run, the step's wall and CPU seconds per phase, its counts and this process's peak RSS.
+--digest-min-handoffs N runs with notifications.digest_min_handoffs set to N (a rep with N or more new
+handoffs in a run gets one digest mail).
 """
 
 import argparse
@@ -86,13 +88,26 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="runs one after the other (the second: an hourly run, nothing new)",
     )
+    parser.add_argument(
+        "--digest-min-handoffs",
+        type=int,
+        default=None,
+        help="notifications.digest_min_handoffs for these runs (default: config/handoff.yml's)",
+    )
     args = parser.parse_args(argv)
 
-    from activation.handoff import hand_off_leads
+    from activation.handoff import run_handoffs
     from activation.mail import SmtpSettings
     from benchmarks.whole_graph import serve_sandbox
     from ingestion.hubspot.client import HubSpotConnection
-    from ingestion.salesforce.client import SalesforceConnection
+    from ingestion.salesforce.client import SalesforceConnection, connect
+    from revloop.config.handoff import load_handoff_config
+    from revloop.warehouse import connect_warehouse
+
+    config = load_handoff_config()
+    if args.digest_min_handoffs is not None:
+        bulk = config.notifications.model_copy(update={"digest_min_handoffs": args.digest_min_handoffs})
+        config = config.model_copy(update={"notifications": bulk})
 
     print(machine_line(), flush=True)
     context = multiprocessing.get_context("spawn")
@@ -117,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             smtp = SmtpSettings("127.0.0.1", port, "revloop@sellwise.io")
             for number in range(1, args.runs + 1):
                 started, cpu_started = time.perf_counter(), time.process_time()
-                report = hand_off_leads(
-                    warehouse, SalesforceConnection.from_env(), HubSpotConnection.from_env(), smtp
-                )
+                sf, hs = connect(SalesforceConnection.from_env()), HubSpotConnection.from_env().hubspot()
+                with connect_warehouse(warehouse) as connection:
+                    report = run_handoffs(connection, sf, hs, smtp, config=config)
                 print_run(number, time.perf_counter() - started, time.process_time() - cpu_started, report)
         finally:
             sink.terminate()

@@ -11,7 +11,7 @@ served again, so their owner writes fail (NOT_FOUND, counted in the errors). --r
 the same warehouse: the second is what an hourly run costs once the first run's handoffs are open. Prints,
 per run, the step's wall and CPU seconds per phase, its counts and this process's peak RSS.
 --digest-min-handoffs N runs with notifications.digest_min_handoffs set to N (a rep with N or more new
-handoffs in a run gets one digest mail).
+handoffs in a run gets one digest mail; 0: no digest, one mail per handoff).
 """
 
 import argparse
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "--digest-min-handoffs",
         type=int,
         default=None,
-        help="notifications.digest_min_handoffs for these runs (default: config/handoff.yml's)",
+        help="notifications.digest_min_handoffs for these runs, 0 for none (default: config/handoff.yml's)",
     )
     args = parser.parse_args(argv)
 
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
     config = load_handoff_config()
     if args.digest_min_handoffs is not None:
-        bulk = config.notifications.model_copy(update={"digest_min_handoffs": args.digest_min_handoffs})
+        minimum = args.digest_min_handoffs or None
+        bulk = config.notifications.model_copy(update={"digest_min_handoffs": minimum})
         config = config.model_copy(update={"notifications": bulk})
 
     print(machine_line(), flush=True)

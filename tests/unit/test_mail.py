@@ -151,3 +151,19 @@ def test_a_header_longer_than_a_line_is_folded():
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     received = message_from_bytes(raw, policy=policy.default)
     assert [a.strip() for a in str(received["To"]).split(",")] == to
+
+
+def test_any_line_end_and_a_leading_period_arrive_as_written():
+    from email import message_from_bytes, policy
+
+    body = "line one\r\n.a line that starts with a period\rold line end\nlast"
+    raw = _sent_as(["rep@acme.com"], "New lead", body, "<p>one</p>\r<p>two</p>")
+    received = message_from_bytes(raw, policy=policy.default)
+    # every line ends in CRLF on the wire, whatever it ended in before
+    texts = [received.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html")]
+    assert texts == [
+        "line one\n.a line that starts with a period\nold line end\nlast",
+        "<p>one</p>\n<p>two</p>",
+    ]
+    boundary = received.get_boundary()
+    assert boundary and all(boundary not in text for text in (body, texts[1]))

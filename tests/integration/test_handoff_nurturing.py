@@ -136,3 +136,77 @@ def test_a_lead_first_seen_in_nurturing_counts_from_its_creation(sf_sandbox_fact
     _status(con, lead, "Open - Not Contacted", T - timedelta(days=1))  # edited yesterday, status unchanged
     report = run_handoffs(con, salesforce_client(box), None, None, as_of=T, assignment=AssignmentConfig())
     assert report.handed_off == {"time": 1}
+
+
+def test_only_eligible_stages_are_handed_off_and_none_configured_hands_off_nobody(
+    sf_sandbox_factory, tmp_path
+):
+    from revloop.config.handoff import load_handoff_config
+
+    box = sf_sandbox_factory()
+    (ann,) = box.emulator.seed(
+        "User", [{"Username": "a@x.io.sb", "LastName": "A", "Email": "a@x.io", "IsActive": True}]
+    )
+    people = {
+        "mixed_case": ("Lead", False),
+        "customer": ("lead", True),
+        "won": ("customer", False),
+        "none": (None, None),
+    }
+    leads = box.emulator.seed("Lead", [{"LastName": name, "Company": "Acme"} for name in people])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema marts; create schema intermediate")
+    signal = {"lead_score": 10, "country": None, "industry": None, "interested_products": None}
+    _table(
+        con,
+        "intermediate.int_handoff_signals",
+        [
+            {
+                "profile_id": name,
+                "lifecycle_stage": stage,
+                "is_customer": customer,
+                "salesforce_lead_id": lead,
+                "salesforce_contact_id": None,
+                "hubspot_contact_id": None,
+                "nurturing_started_at": T - timedelta(days=20),
+                **signal,
+            }
+            for (name, (stage, customer)), lead in zip(people.items(), leads, strict=True)
+        ],
+    )
+    _table(
+        con, "marts.customer_profiles", [{"profile_id": name, "email": f"{name}@acme.io"} for name in people]
+    )
+    _table(
+        con,
+        "intermediate.int_handoff_behaviors",
+        [{"profile_id": "x", "behavior": "demo_request", "last_occurred_at": T}],
+    )
+    rep = {"open_lead_count": 0, "open_pipeline": 0, "department": None, "title": None}
+    _table(
+        con,
+        "intermediate.int_handoff_reps",
+        [{"crm": "salesforce", "rep_id": ann, "email": "a@x.io", "rep_name": "A", **rep}],
+    )
+    _table(
+        con,
+        "marts.touchpoints",
+        [{"profile_id": "x", "channel": "email", "occurred_at": T, "event_name": "E", "campaign": None}],
+    )
+    _table(con, "marts.lead_score_factors", [{"profile_id": "x", "factor": "f", "points": 1}])
+    _table(
+        con,
+        "intermediate.int_handoff_crm_statuses",
+        [
+            {"crm": "salesforce", "crm_record_id": lead, "lead_status": None, "updated_at": T}
+            for lead in leads
+        ],
+    )
+    sf, assignment = salesforce_client(box), AssignmentConfig()
+
+    nobody = load_handoff_config().model_copy(update={"eligible_lifecycle_stages": []})
+    report = run_handoffs(con, sf, None, None, as_of=T, config=nobody, assignment=assignment)
+    assert (report.due, report.handed_off, report.errors) == (0, {}, [])
+    report = run_handoffs(con, sf, None, None, as_of=T, assignment=assignment)
+    assert report.handed_off == {"time": 1}
+    assert con.execute("select profile_id from activation.lead_handoffs").fetchall() == [("mixed_case",)]
